@@ -1,0 +1,290 @@
+"""The SQLite catalog store (WAL mode): books, users, ratings, events, profiles, sessions."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from coverstory.catalog.models import Book
+from coverstory.catalog.normalize import norm_key
+from coverstory.catalog.schema import migrate
+from coverstory.config import home_dir
+
+DB_NAME = "catalog.sqlite"
+
+
+class Catalog:
+    """The catalog of one data home.
+
+    >>> cat = Catalog.open("/tmp/example-home")          # doctest: +SKIP
+    >>> cat.stats()["books"]                               # doctest: +SKIP
+    """
+
+    def __init__(self, home: Path):
+        self.home = Path(home)
+        self.path = self.home / DB_NAME
+        self._local = threading.local()
+        self._cache_version = 0
+        migrate(self.conn)
+
+    @classmethod
+    def open(cls, home: str | Path | None = None) -> "Catalog":
+        return cls(home_dir(home))
+
+    # ---- connections -------------------------------------------------------------------
+    @property
+    def conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, isolation_level=None, timeout=30,
+                                   check_same_thread=False)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            self._local.conn = conn
+        return conn
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """All or nothing: on any exception (or Ctrl-C) the catalog is left as it was."""
+        conn = self.conn
+        if conn.in_transaction:  # nested: join the outer transaction
+            yield conn
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        else:
+            conn.execute("COMMIT")
+            self._cache_version += 1
+
+    # ---- books ---------------------------------------------------------------------------
+    def book_ids(self) -> list[int]:
+        return [r[0] for r in self.conn.execute("SELECT id FROM books ORDER BY id")]
+
+    def book(self, book_id: int) -> Book | None:
+        got = self.books([book_id])
+        return got[0] if got else None
+
+    def books(self, ids: Iterable[int] | None = None) -> list[Book]:
+        """Books by id (in the order given), or every book ordered by id."""
+        conn = self.conn
+        if ids is None:
+            rows = conn.execute("SELECT * FROM books ORDER BY id").fetchall()
+            id_list = None
+        else:
+            id_list = [int(i) for i in ids]
+            rows = []
+            for chunk in _chunks(id_list, 900):
+                q = ",".join("?" * len(chunk))
+                rows += conn.execute(f"SELECT * FROM books WHERE id IN ({q})", chunk).fetchall()
+        want = None if id_list is None else set(id_list)
+        tags: dict[int, tuple[list[str], list[str]]] = {}
+        for r in conn.execute("SELECT book_id, kind, tag FROM book_tags ORDER BY rowid"):
+            if want is not None and r[0] not in want:
+                continue
+            t, c = tags.setdefault(r[0], ([], []))
+            (t if r[1] == "tag" else c).append(r[2])
+        sources: dict[int, list[str]] = {}
+        for r in conn.execute("SELECT book_id, source, source_id FROM book_sources"):
+            if want is None or r[0] in want:
+                sources.setdefault(r[0], []).append(f"{r[1]}:{r[2]}")
+        out = {}
+        for r in rows:
+            t, c = tags.get(r["id"], ([], []))
+            out[r["id"]] = Book(
+                id=r["id"], title=r["title"], authors=json.loads(r["authors"]), year=r["year"],
+                isbn13=r["isbn13"], language=r["language"], description=r["description"],
+                cover_path=r["cover_path"], cover_sha256=r["cover_sha256"], tags=t,
+                categories=c, sources=sorted(sources.get(r["id"], [])),
+                average_rating=r["average_rating"], ratings_count=r["ratings_count"],
+                pages=r["pages"],
+            )
+        if id_list is None:
+            return list(out.values())
+        return [out[i] for i in id_list if i in out]
+
+    def find_book(self, *, isbn13: str | None = None, title: str | None = None,
+                  authors: list[str] | None = None, source: tuple[str, str] | None = None
+                  ) -> int | None:
+        """The id of a book already in the catalog: by source id, ISBN-13, or title + author."""
+        conn = self.conn
+        if source is not None:
+            r = conn.execute("SELECT book_id FROM book_sources WHERE source=? AND source_id=?",
+                             source).fetchone()
+            if r:
+                return r[0]
+        if isbn13:
+            r = conn.execute("SELECT id FROM books WHERE isbn13=?", (isbn13,)).fetchone()
+            if r:
+                return r[0]
+        if title:
+            key = norm_key(title, authors or [])
+            if key.split("|")[0]:
+                r = conn.execute("SELECT id FROM books WHERE norm_key=? ORDER BY id LIMIT 1",
+                                 (key,)).fetchone()
+                if r:
+                    return r[0]
+        return None
+
+    def upsert_book(self, source: str, source_id: str, fields: dict, *,
+                    tags: Iterable[str] = (), categories: Iterable[str] = ()) -> tuple[int, bool]:
+        """Insert or merge one book; returns (book_id, created).
+
+        Merging: a book already linked to (source, source_id), or with the same ISBN-13, or
+        the same normalised title + first author surname, is updated: fields given here fill
+        in or replace its values (empty values never erase), tags are added.
+        """
+        conn = self.conn
+        title = fields.get("title") or ""
+        authors = fields.get("authors") or []
+        book_id = self.find_book(isbn13=fields.get("isbn13"), title=title, authors=authors,
+                                 source=(source, source_id))
+        cols = ["title", "authors", "year", "isbn13", "language", "description", "cover_path",
+                "cover_sha256", "average_rating", "ratings_count", "pages"]
+        values = {k: fields.get(k) for k in cols if fields.get(k) not in (None, "", [])}
+        if "authors" in values:
+            values["authors"] = json.dumps(values["authors"], ensure_ascii=False)
+        created = book_id is None
+        if created:
+            values.setdefault("authors", "[]")
+            values["norm_key"] = norm_key(title, authors)
+            keys = list(values)
+            cur = conn.execute(
+                f"INSERT INTO books ({','.join(keys)}) VALUES ({','.join('?' * len(keys))})",
+                [values[k] for k in keys])
+            book_id = cur.lastrowid
+        else:
+            if values.get("isbn13"):
+                other = conn.execute("SELECT id FROM books WHERE isbn13=?",
+                                     (values["isbn13"],)).fetchone()
+                if other and other[0] != book_id:
+                    values.pop("isbn13")  # another record holds it; keep both, do not steal
+            if values:
+                sets = ",".join(f"{k}=?" for k in values)
+                conn.execute(f"UPDATE books SET {sets}, updated_at=datetime('now') WHERE id=?",
+                             [*values.values(), book_id])
+        conn.execute("INSERT OR IGNORE INTO book_sources(source, source_id, book_id) VALUES (?,?,?)",
+                     (source, source_id, book_id))
+        conn.executemany("INSERT OR IGNORE INTO book_tags(book_id, kind, tag) VALUES (?,?,?)",
+                         [(book_id, "tag", t) for t in tags])
+        conn.executemany("INSERT OR IGNORE INTO book_tags(book_id, kind, tag) VALUES (?,?,?)",
+                         [(book_id, "category", c) for c in categories])
+        return book_id, created
+
+    # ---- users, ratings, events --------------------------------------------------------
+    def ensure_user(self, external_id: str, name: str | None = None) -> int:
+        conn = self.conn
+        r = conn.execute("SELECT id FROM users WHERE external_id=?", (external_id,)).fetchone()
+        if r:
+            return r[0]
+        return conn.execute("INSERT INTO users(external_id, name) VALUES (?,?)",
+                            (external_id, name)).lastrowid
+
+    def user_id(self, external_id: str) -> int | None:
+        r = self.conn.execute("SELECT id FROM users WHERE external_id=?", (external_id,)).fetchone()
+        return r[0] if r else None
+
+    def set_rating(self, user_id: int, book_id: int, rating: float, source: str = "app",
+                   shelf: str | None = None) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO ratings(user_id, book_id, rating, source, shelf) VALUES (?,?,?,?,?) "
+                "ON CONFLICT(user_id, book_id) DO UPDATE SET rating=excluded.rating, "
+                "source=excluded.source, shelf=COALESCE(excluded.shelf, shelf)",
+                (user_id, book_id, rating, source, shelf))
+
+    def user_ratings(self, user_id: int) -> list[tuple[int, float]]:
+        return [(r[0], r[1]) for r in self.conn.execute(
+            "SELECT book_id, rating FROM ratings WHERE user_id=? ORDER BY rowid", (user_id,))]
+
+    def ratings_arrays(self):
+        """All ratings as numpy arrays (user_ids, book_ids, ratings), ordered by user then book."""
+        import numpy as np
+
+        rows = self.conn.execute(
+            "SELECT user_id, book_id, rating FROM ratings ORDER BY user_id, book_id").fetchall()
+        if not rows:
+            return (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float32))
+        arr = np.asarray(rows, dtype=np.float64)
+        return arr[:, 0].astype(np.int64), arr[:, 1].astype(np.int64), arr[:, 2].astype(np.float32)
+
+    def log_event(self, kind: str, *, user_id: int | None = None, session_id: str | None = None,
+                  book_id: int | None = None, payload: dict | None = None) -> int:
+        with self.transaction() as conn:
+            return conn.execute(
+                "INSERT INTO events(user_id, session_id, kind, book_id, payload) VALUES (?,?,?,?,?)",
+                (user_id, session_id, kind, book_id, json.dumps(payload or {}))).lastrowid
+
+    def events(self, *, session_id: str | None = None, user_id: int | None = None,
+               kind: str | None = None) -> list[dict]:
+        where, args = [], []
+        for col, val in (("session_id", session_id), ("user_id", user_id), ("kind", kind)):
+            if val is not None:
+                where.append(f"{col}=?")
+                args.append(val)
+        sql = "SELECT * FROM events" + (" WHERE " + " AND ".join(where) if where else "")
+        return [dict(r, payload=json.loads(r["payload"]))
+                for r in self.conn.execute(sql + " ORDER BY id", args)]
+
+    # ---- OCR text --------------------------------------------------------------------------
+    def ocr_texts(self, engine: str) -> dict[int, tuple[str, str]]:
+        """book_id -> (cover_sha256 the text was read from, text)."""
+        return {r[0]: (r[1], r[2]) for r in self.conn.execute(
+            "SELECT book_id, cover_sha256, text FROM ocr_text WHERE engine=?", (engine,))}
+
+    def set_ocr_texts(self, engine: str, rows: Iterable[tuple[int, str, str]]) -> None:
+        with self.transaction() as conn:
+            conn.executemany(
+                "INSERT OR REPLACE INTO ocr_text(book_id, cover_sha256, engine, text) "
+                "VALUES (?,?,?,?)", [(b, sha, engine, t) for b, sha, t in rows])
+
+    # ---- summary -------------------------------------------------------------------------
+    def stats(self) -> dict:
+        q = lambda sql: self.conn.execute(sql).fetchone()[0]  # noqa: E731
+        by_source = {r[0]: r[1] for r in self.conn.execute(
+            "SELECT source, COUNT(DISTINCT book_id) FROM book_sources GROUP BY source")}
+        return {
+            "books": q("SELECT COUNT(*) FROM books"),
+            "books_with_description": q(
+                "SELECT COUNT(*) FROM books WHERE description IS NOT NULL AND description != ''"),
+            "books_with_cover": q("SELECT COUNT(*) FROM books WHERE cover_path IS NOT NULL"),
+            "books_by_source": by_source,
+            "users": q("SELECT COUNT(*) FROM users"),
+            "users_with_ratings": q("SELECT COUNT(DISTINCT user_id) FROM ratings"),
+            "ratings": q("SELECT COUNT(*) FROM ratings"),
+            "events": q("SELECT COUNT(*) FROM events"),
+            "tags": q("SELECT COUNT(DISTINCT tag) FROM book_tags WHERE kind='tag'"),
+            "categories": q("SELECT COUNT(DISTINCT tag) FROM book_tags WHERE kind='category'"),
+            "ocr_texts": q("SELECT COUNT(*) FROM ocr_text"),
+            "sessions": q("SELECT COUNT(*) FROM sessions"),
+            "schema_version": q("PRAGMA user_version"),
+        }
+
+
+def sha256_file(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 16), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _chunks(seq: list, n: int):
+    for i in range(0, len(seq), n):
+        yield seq[i:i + n]

@@ -1,0 +1,99 @@
+"""The ``coverstory`` command line.
+
+Commands live in small ``commands`` modules next to the library code they call; this
+file only maps names to them, so ``coverstory --help`` imports nothing heavy. A command
+module defines ``add_<name>_arguments(parser)`` (optional) and ``<name>(args) -> dict``;
+with ``--json`` the returned dict is printed as one JSON object on stdout
+(keys documented in docs/cli.md), otherwise its ``"text"`` entry (or the dict) is shown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+
+# name -> (module, function, help)
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "import": ("coverstory.catalog.commands", "import_", "import books, covers and ratings"),
+    "info": ("coverstory.catalog.commands", "info", "catalog counts and what has been built"),
+    "encoders": ("coverstory.encoders.commands", "encoders", "list encoders and what is built"),
+    "build": ("coverstory.build", "build", "build features, OCR, models and indexes"),
+    "train": ("coverstory.train.commands", "train", "train an encoder or a fusion model"),
+    "search": ("coverstory.search.commands", "search", "search the catalog by text or photo"),
+    "similar": ("coverstory.search.commands", "similar", "books like a given book"),
+    "recommend": ("coverstory.recommend.commands", "recommend", "recommendations for a reader"),
+    "rate": ("coverstory.recommend.commands", "rate", "record a reader's rating or feedback"),
+    "chat": ("coverstory.dialogue.commands", "chat", "talk to coverstory in the terminal"),
+    "report": ("coverstory.dialogue.commands", "report", "A/B report of dialogue policies"),
+    "serve": ("coverstory.serve.commands", "serve", "start the HTTP API and web chat page"),
+    "bench": ("coverstory.eval.commands", "bench", "run a benchmark; results go to docs/"),
+}
+
+
+class CommandError(Exception):
+    """A user error: printed as one line (or a JSON error object), exit status 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="coverstory",
+        description="A multimodal book recommendation chatbot.",
+    )
+    parser.add_argument("--home", help="data home (default $COVERSTORY_HOME or ./.coverstory)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module, func, help_) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_, description=help_)
+        p.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
+                       help="print one JSON object on stdout")
+        p.add_argument("--home", default=argparse.SUPPRESS, help="data home")
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as e:
+            if not e.name or not e.name.startswith("coverstory"):
+                raise
+            p.set_defaults(_missing=module)
+            continue
+        adder = getattr(mod, f"add_{func.rstrip('_')}_arguments", None)
+        if adder is not None:
+            adder(p)
+        p.set_defaults(_run=getattr(mod, func))
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return 0
+    if getattr(args, "_missing", None):
+        print(f"coverstory {args.command}: not available in this build ({args._missing})",
+              file=sys.stderr)
+        return 2
+    try:
+        result = args._run(args)
+    except CommandError as e:
+        if args.json:
+            print(json.dumps({"error": str(e)}))
+        else:
+            print(f"coverstory {args.command}: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    if result is None:
+        return 0
+    if args.json:
+        print(json.dumps({k: v for k, v in result.items() if k != "text"}, default=str))
+    elif "text" in result:
+        print(result["text"])
+    else:
+        print(json.dumps(result, indent=2, default=str))
+    return int(result.get("exit_code", 0)) if isinstance(result, dict) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Metrics, protocols, benchmarks and the simulated reader."""

@@ -1,0 +1,1 @@
+"""One module per benchmark: ``run(ctx: BenchContext) -> BenchResult``."""

@@ -1,0 +1,32 @@
+"""``coverstory bench NAME [--quick] [--json]``: run a benchmark and write docs/benchmarks/."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+from coverstory.cli import CommandError
+
+
+def available() -> list[str]:
+    import coverstory.eval.bench as pkg
+
+    return sorted(m.name for m in pkgutil.iter_modules(pkg.__path__) if not m.name.startswith("_"))
+
+
+def add_bench_arguments(p) -> None:
+    p.add_argument("name", help="benchmark name (see docs/benchmarks/README.md)")
+    p.add_argument("--quick", action="store_true", help="a slice that runs in about a minute")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--data", help="shared data folder (default ../shared/data)")
+    p.add_argument("--out", help="results folder (default docs/benchmarks)")
+
+
+def bench(args) -> dict:
+    from coverstory.eval.runner import run_bench
+
+    names = available()
+    if args.name not in names:
+        raise CommandError(f"unknown benchmark {args.name!r}; available: {', '.join(names)}")
+    module = importlib.import_module(f"coverstory.eval.bench.{args.name}")
+    return run_bench(args.name, module.run, args)

@@ -1,0 +1,114 @@
+"""Running a benchmark the same way every time: machine, data, seed, JSON + Markdown out."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shlex
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from coverstory.config import PROJECT_ROOT, data_dir, home_dir
+
+
+@dataclass
+class BenchContext:
+    """What a benchmark gets: mode, seed, where the data and a scratch home are."""
+
+    name: str
+    quick: bool
+    seed: int
+    data: Path            # the shared real data folder
+    home: Path            # data home (features cached here are reused across runs)
+    out: Path             # folder for extra artifacts (figures): docs/benchmarks/NAME/
+    log: callable = print
+
+    def progress(self, msg: str) -> None:
+        print(f"[{self.name}] {msg}", file=sys.stderr, flush=True)
+
+
+@dataclass
+class BenchResult:
+    results: dict                                   # raw figures, written as JSON
+    markdown: str                                   # tables for docs, written as Markdown
+    figures: list[str] = field(default_factory=list)
+
+
+def machine() -> dict:
+    mem = None
+    try:
+        with open("/proc/meminfo") as f:
+            mem = int(f.readline().split()[1]) // 1024 // 1024
+    except OSError:
+        pass
+    cpu = platform.processor() or ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return {"cpus": os.cpu_count(), "cpu": cpu, "memory_gib": mem,
+            "python": platform.python_version(), "platform": platform.platform()}
+
+
+def run_bench(name: str, fn, args) -> dict:
+    quick = bool(getattr(args, "quick", False))
+    out_root = Path(getattr(args, "out", None) or PROJECT_ROOT / "docs" / "benchmarks")
+    stem = f"{name}-quick" if quick else name
+    ctx = BenchContext(name=name, quick=quick, seed=int(getattr(args, "seed", 0)),
+                       data=data_dir(getattr(args, "data", None)),
+                       home=home_dir(getattr(args, "home", None)),
+                       out=out_root / stem)
+    ctx.out.mkdir(parents=True, exist_ok=True)
+    t0 = time.time()
+    result: BenchResult = fn(ctx)
+    seconds = time.time() - t0
+    command = "coverstory bench " + name + (" --quick" if quick else "") + (
+        f" --seed {ctx.seed}" if ctx.seed else "")
+    meta = {"benchmark": name, "quick": quick, "seed": ctx.seed, "command": command,
+            "argv": " ".join(shlex.quote(a) for a in sys.argv[1:]),
+            "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "seconds": round(seconds, 1),
+            "machine": machine(), "data": str(ctx.data)}
+    out_root.mkdir(parents=True, exist_ok=True)
+    (out_root / f"{stem}.json").write_text(
+        json.dumps({"meta": meta, "results": result.results}, indent=2, default=_default))
+    m = meta["machine"]
+    header = (f"# Benchmark: {name}{' (quick)' if quick else ''}\n\n"
+              f"Command: `{command}` · seed {ctx.seed} · {meta['date']} · "
+              f"{m['cpus']} CPUs ({m['cpu']}), {m['memory_gib']} GiB RAM, no GPU · "
+              f"ran {seconds:.0f} s · data: ../shared/data\n\n")
+    (out_root / f"{stem}.md").write_text(header + result.markdown.strip() + "\n")
+    return {"benchmark": name, "quick": quick, "seconds": round(seconds, 1),
+            "json": str(out_root / f"{stem}.json"), "markdown": str(out_root / f"{stem}.md"),
+            "results": result.results,
+            "text": header + result.markdown}
+
+
+def _default(o):
+    try:
+        import numpy as np
+
+        if isinstance(o, np.generic):
+            return o.item()
+        if isinstance(o, np.ndarray):
+            return o.tolist()
+    except ImportError:
+        pass
+    return str(o)
+
+
+def md_table(rows: list[dict], columns: list[str] | None = None, floatfmt: str = "{:.3f}") -> str:
+    """A Markdown table from a list of dicts (floats formatted with floatfmt)."""
+    if not rows:
+        return "(no rows)\n"
+    columns = columns or list(rows[0])
+    fmt = lambda v: floatfmt.format(v) if isinstance(v, float) else ("" if v is None else str(v))  # noqa: E731
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(fmt(r.get(c)) for c in columns) + " |" for r in rows]
+    return "\n".join(lines) + "\n"
