@@ -143,49 +143,60 @@ class Catalog:
         return None
 
     def upsert_book(self, source: str, source_id: str, fields: dict, *,
-                    tags: Iterable[str] = (), categories: Iterable[str] = ()) -> tuple[int, bool]:
-        """Insert or merge one book; returns (book_id, created).
+                    tags: Iterable[str] = (), categories: Iterable[str] = ()
+                    ) -> tuple[int, str]:
+        """Insert or merge one book; returns (book_id, outcome) with outcome one of
+        'added', 'updated' (same source record seen again) or 'merged' (same book from
+        another source: same ISBN-13, or same normalised title + first author surname).
 
-        Merging: a book already linked to (source, source_id), or with the same ISBN-13, or
-        the same normalised title + first author surname, is updated: fields given here fill
-        in or replace its values (empty values never erase), tags are added.
+        Re-imports replace the record's values; merges only fill in missing values.
+        Empty values never erase; tags are added.
         """
         conn = self.conn
         title = fields.get("title") or ""
         authors = fields.get("authors") or []
-        book_id = self.find_book(isbn13=fields.get("isbn13"), title=title, authors=authors,
-                                 source=(source, source_id))
+        book_id = self.find_book(source=(source, source_id))
+        same_record = book_id is not None
+        if book_id is None:
+            book_id = self.find_book(isbn13=fields.get("isbn13"), title=title, authors=authors)
+            if book_id is not None and conn.execute(
+                    "SELECT 1 FROM book_sources WHERE book_id=? AND source=?",
+                    (book_id, source)).fetchone():
+                book_id = None  # one source never merges two of its own records
         cols = ["title", "authors", "year", "isbn13", "language", "description", "cover_path",
                 "cover_sha256", "average_rating", "ratings_count", "pages"]
         values = {k: fields.get(k) for k in cols if fields.get(k) not in (None, "", [])}
         if "authors" in values:
             values["authors"] = json.dumps(values["authors"], ensure_ascii=False)
+        if values.get("isbn13"):
+            other = conn.execute("SELECT id FROM books WHERE isbn13=?",
+                                 (values["isbn13"],)).fetchone()
+            if other and other[0] != book_id:
+                values.pop("isbn13")  # another record holds it; keep both, do not steal
         created = book_id is None
         if created:
             values.setdefault("authors", "[]")
+            values.setdefault("title", title)
             values["norm_key"] = norm_key(title, authors)
             keys = list(values)
             cur = conn.execute(
                 f"INSERT INTO books ({','.join(keys)}) VALUES ({','.join('?' * len(keys))})",
                 [values[k] for k in keys])
             book_id = cur.lastrowid
-        else:
-            if values.get("isbn13"):
-                other = conn.execute("SELECT id FROM books WHERE isbn13=?",
-                                     (values["isbn13"],)).fetchone()
-                if other and other[0] != book_id:
-                    values.pop("isbn13")  # another record holds it; keep both, do not steal
-            if values:
+        elif values:
+            if same_record:   # re-import of the same record: its values replace the old ones
                 sets = ",".join(f"{k}=?" for k in values)
-                conn.execute(f"UPDATE books SET {sets}, updated_at=datetime('now') WHERE id=?",
-                             [*values.values(), book_id])
+            else:             # merge from another source: only fill in what is missing
+                sets = ",".join(f"{k}=COALESCE({k}, ?)" for k in values)
+            conn.execute(f"UPDATE books SET {sets}, updated_at=datetime('now') WHERE id=?",
+                         [*values.values(), book_id])
         conn.execute("INSERT OR IGNORE INTO book_sources(source, source_id, book_id) VALUES (?,?,?)",
                      (source, source_id, book_id))
         conn.executemany("INSERT OR IGNORE INTO book_tags(book_id, kind, tag) VALUES (?,?,?)",
                          [(book_id, "tag", t) for t in tags])
         conn.executemany("INSERT OR IGNORE INTO book_tags(book_id, kind, tag) VALUES (?,?,?)",
                          [(book_id, "category", c) for c in categories])
-        return book_id, created
+        return book_id, "added" if created else ("updated" if same_record else "merged")
 
     # ---- users, ratings, events --------------------------------------------------------
     def ensure_user(self, external_id: str, name: str | None = None) -> int:
