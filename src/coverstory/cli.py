@@ -32,8 +32,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
 }
 
 
-class CommandError(Exception):
-    """A user error: printed as one line (or a JSON error object), exit status 2."""
+from coverstory.errors import CommandError  # noqa: E402  (re-exported for command modules)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -18,9 +18,9 @@ def fold(text: str) -> str:
 
 
 def norm_title(title: str) -> str:
-    """'The Hunger Games (The Hunger Games, #1)' -> 'hunger games'; subtitles after ':' dropped."""
+    """'The Hunger Games (The Hunger Games, #1)' -> 'hunger games'; subtitles after ':' or ', or' dropped."""
     title = _PAREN.sub("", title or "")
-    title = title.split(":")[0]
+    title = re.split(r":|, or ", title)[0]
     return _ARTICLES.sub("", fold(title))
 
 

@@ -1,0 +1,175 @@
+"""Importers: bad input reported by line and skipped, covers checked, idempotence,
+merging across sources, and all-or-nothing imports."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from coverstory.catalog import Catalog
+from coverstory.catalog.importers import ImportError_, run_import
+from tests.conftest import draw_cover
+
+HEADER = "id,title,authors,year,isbn13,tags,cover\n"
+
+
+def write(path: Path, data: str | bytes) -> Path:
+    path.write_bytes(data if isinstance(data, bytes) else data.encode("utf-8"))
+    return path
+
+
+def test_malformed_csv_rows_are_reported_by_line_and_good_rows_imported(tmp_path):
+    draw_cover(tmp_path / "c1.jpg", "Good One", "A. Writer")
+    body = (
+        HEADER
+        + "1,Good One,A. Writer,2001,,fiction|drama,c1.jpg\n"        # line 2: good
+        + '2,"Bad "quote" here",B. Writer,1999,,,\n'                  # line 3: broken quoting
+        + "3,Too Few Fields,C. Writer\n"                               # line 4: missing columns
+        + "4,Wrong Year,D. Writer,nineteen,,,\n"                       # line 5: wrong type
+    ).encode() + "5,Caf\xe9 Latin1,E. Writer,1980,,,\n".encode("latin-1") + (  # line 6: not UTF-8
+        '6,"Multi\nline title",F. Writer,2010,,,\n'                    # lines 7-8: good
+        + "7,Bad ISBN,G. Writer,2010,12345,,\n"                        # line 9: invalid ISBN
+        + "8,Last Good,H. Writer,,9780306406157,,\n"                   # line 10: good
+    ).encode()
+    f = write(tmp_path / "books.csv", body)
+    cat = Catalog.open(tmp_path / "home")
+    rep = run_import(cat, "csv", [f], progress=False)
+    lines = {p.line: p.reason for p in rep.problems}
+    assert set(lines) == {3, 4, 5, 6, 9}
+    assert "malformed CSV" in lines[3]
+    assert "expected 7 fields, got 3" in lines[4]
+    assert "year is not a number" in lines[5]
+    assert "UTF-8" in lines[6]
+    assert "ISBN" in lines[9]
+    assert rep.skipped == 5 and rep.added == 3
+    titles = sorted(b.title for b in cat.books())
+    assert titles == ["Good One", "Last Good", "Multi\nline title"]
+    good = next(b for b in cat.books() if b.title == "Good One")
+    assert good.tags == ["fiction", "drama"] and good.cover_path and good.year == 2001
+
+
+def test_missing_required_column_refuses_the_file_and_imports_nothing(tmp_path):
+    f = write(tmp_path / "x.csv", "id,name\n1,Nope\n")
+    cat = Catalog.open(tmp_path / "home")
+    with pytest.raises(ImportError_, match="missing required column.*title"):
+        run_import(cat, "csv", [f], progress=False)
+    assert cat.stats()["books"] == 0
+
+
+def test_unusable_covers_are_reported_and_the_book_kept(tmp_path):
+    good = draw_cover(tmp_path / "ok.jpg", "Fine", "W")
+    truncated = tmp_path / "trunc.jpg"
+    truncated.write_bytes(good.read_bytes()[:300])
+    write(tmp_path / "text.jpg", "this is not an image")
+    f = write(tmp_path / "b.csv", HEADER + "1,Truncated,W,,,,trunc.jpg\n2,Text,W,,,,text.jpg\n"
+              "3,Missing,W,,,,nope.jpg\n4,Fine,W,,,,ok.jpg\n")
+    cat = Catalog.open(tmp_path / "home")
+    rep = run_import(cat, "csv", [f], progress=False)
+    assert rep.added == 4 and rep.skipped == 0
+    assert rep.covers == 1 and rep.cover_problems == 3
+    assert {p.line for p in rep.problems} == {2, 3, 4}
+    by_title = {b.title: b for b in cat.books()}
+    assert by_title["Fine"].cover_path and by_title["Fine"].cover_sha256
+    assert all(by_title[t].cover_path is None for t in ("Truncated", "Text", "Missing"))
+
+
+def test_crash_mid_import_leaves_catalog_unchanged(tmp_path, monkeypatch):
+    cat = Catalog.open(tmp_path / "home")
+    f1 = write(tmp_path / "first.csv", HEADER + "1,Kept,A,,,,\n")
+    run_import(cat, "csv", [f1], progress=False)
+    before = cat.stats()
+    rows = "".join(f"{i},Book {i},Author {i},,,,\n" for i in range(10, 30))
+    f2 = write(tmp_path / "second.csv", HEADER + "1,Kept Renamed,A,,,,\n" + rows)
+
+    calls = {"n": 0}
+    real = Catalog.upsert_book
+
+    def crashing(self, *a, **kw):
+        calls["n"] += 1
+        if calls["n"] > 7:
+            raise RuntimeError("simulated crash")
+        return real(self, *a, **kw)
+
+    monkeypatch.setattr(Catalog, "upsert_book", crashing)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        run_import(cat, "csv", [f2], progress=False)
+    assert calls["n"] == 8
+    assert cat.stats() == before
+    assert [b.title for b in cat.books()] == ["Kept"]
+    # a fresh connection sees the same (nothing half-written on disk)
+    assert Catalog.open(tmp_path / "home").stats() == before
+
+
+def test_reimport_updates_and_never_duplicates(tmp_path):
+    cat = Catalog.open(tmp_path / "home")
+    f = write(tmp_path / "b.csv", HEADER + "1,One,A,2000,,x,\n2,Two,B,,,,\n")
+    run_import(cat, "csv", [f], progress=False)
+    write(f, HEADER + "1,One (2nd ed),A,2001,,x|y,\n2,Two,B,,,,\n")
+    rep = run_import(cat, "csv", [f], progress=False)
+    assert rep.added == 0 and rep.updated == 2
+    books = {b.id: b for b in cat.books()}
+    assert len(books) == 2
+    one = next(b for b in books.values() if b.year == 2001)
+    assert one.title == "One (2nd ed)" and one.tags == ["x", "y"]
+
+
+def test_same_book_from_two_sources_is_merged(tmp_path):
+    cat = Catalog.open(tmp_path / "home")
+    a = write(tmp_path / "a.jsonl", "\n".join(json.dumps(o) for o in [
+        {"id": "a1", "title": "The Martian", "authors": ["Andy Weir"], "isbn13": "9780553418026"},
+        {"id": "a2", "title": "Dune (Dune Chronicles, #1)", "authors": "Frank Herbert"},
+    ]))
+    b = write(tmp_path / "b.jsonl", "\n".join(json.dumps(o) for o in [
+        {"id": "b1", "title": "Martian", "authors": ["A. Weir"], "isbn13": "978-0-553-41802-6",
+         "description": "Stranded on Mars."},
+        {"id": "b2", "title": "Dune", "authors": ["Frank Herbert"], "tags": ["sf"]},
+        {"id": "b3", "title": "Dune Messiah", "authors": ["Frank Herbert"]},
+        "not an object",
+    ]))
+    run_import(cat, "jsonl", [a], progress=False, source_name="shop-a")
+    rep = run_import(cat, "jsonl", [b], progress=False, source_name="shop-b")
+    assert (rep.merged, rep.added, rep.skipped) == (2, 1, 1)
+    books = cat.books()
+    assert len(books) == 3
+    martian = next(b for b in books if b.isbn13 == "9780553418026")
+    assert martian.title == "The Martian" and martian.description == "Stranded on Mars."
+    assert martian.sources == ["shop-a:a1", "shop-b:b1"]
+
+
+def test_cover_url_is_reported_when_the_network_refuses(tmp_path):
+    cat = Catalog.open(tmp_path / "home")
+    f = write(tmp_path / "u.jsonl", json.dumps(
+        {"id": "1", "title": "Remote", "cover": "http://127.0.0.1:9/cover.jpg"}))
+    rep = run_import(cat, "jsonl", [f], progress=False)
+    assert rep.added == 1 and rep.cover_problems == 1
+    assert "could not fetch cover" in rep.problems[0].reason
+    assert cat.books()[0].cover_path is None
+
+
+def test_goodreads_export_imports_one_readers_shelves(tmp_path):
+    cat = Catalog.open(tmp_path / "home")
+    run_import(cat, "jsonl", [write(tmp_path / "c.jsonl", json.dumps(
+        {"id": "x", "title": "The Hobbit", "authors": ["J.R.R. Tolkien"]}))], progress=False)
+    f = write(tmp_path / "export.csv",
+              "Book Id,Title,Author,Additional Authors,ISBN,ISBN13,My Rating,Number of Pages,"
+              "Year Published,Original Publication Year,Exclusive Shelf\n"
+              '5907,"The Hobbit, or There and Back Again",J.R.R. Tolkien,,="0618260307",'
+              '="9780618260300",5,366,2002,1937,read\n'
+              '1,New Book,Someone,,="",="",0,200,2020,,to-read\n'
+              '2,Broken,Someone,,="",="",seven,,,,read\n')
+    rep = run_import(cat, "goodreads-export", [f], progress=False, user="alice")
+    assert rep.merged == 1 and rep.added == 1 and rep.skipped == 1 and rep.ratings == 1
+    uid = cat.user_id("goodreads:alice")
+    hobbit = cat.find_book(title="The Hobbit", authors=["J.R.R. Tolkien"])
+    assert cat.user_ratings(uid) == [(hobbit, 5.0)]
+    assert [e["payload"]["shelf"] for e in cat.events(user_id=uid)] == ["to-read"]
+
+
+def test_unknown_source_and_missing_path_are_clear_errors(tmp_path):
+    cat = Catalog.open(tmp_path / "home")
+    with pytest.raises(ImportError_, match="unknown source"):
+        run_import(cat, "marc21", [tmp_path], progress=False)
+    with pytest.raises(ImportError_, match="no such file"):
+        run_import(cat, "csv", [tmp_path / "nope.csv"], progress=False)
