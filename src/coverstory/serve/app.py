@@ -1,0 +1,82 @@
+"""The HTTP app factory: ``create_app(home) -> FastAPI`` (nothing happens at import time).
+
+>>> from coverstory.serve.app import create_app      # doctest: +SKIP
+>>> app = create_app("/path/to/home", admin_token="s3cret")   # doctest: +SKIP
+
+Services (catalog, search, recommendation, dialogue) are created on first use, or passed
+in. Middleware, outermost first: metrics, security headers, rate limit, body size limit,
+CORS (only when origins are given).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from coverstory.config import home_dir, setting
+from coverstory.serve.settings import ServeSettings
+
+DESCRIPTION = """
+Talk to coverstory, search the catalog by words or by a cover photo, get
+recommendations and give feedback. Every error has the same JSON body:
+`{"status": <http status>, "error": "<what to fix>"}`.
+Anonymous readers are identified by the `cs_session` cookie (or a `session_id`).
+Admin endpoints need `Authorization: Bearer <COVERSTORY_ADMIN_TOKEN>`.
+"""
+
+
+def create_app(home=None, admin_token: str | None = None, *, settings: ServeSettings | None = None,
+               catalog=None, search=None, recommend=None, dialogue=None,
+               policy: str = "default"):
+    """Build the FastAPI app serving the data home ``home``.
+
+    ``admin_token``: None reads $COVERSTORY_ADMIN_TOKEN; empty disables the admin endpoints.
+    ``catalog``/``search``/``recommend``/``dialogue``: objects that implement the contracts
+    in docs/api.md, used instead of the real ones (which are built lazily from ``home``).
+    """
+    from fastapi import FastAPI
+    from fastapi.staticfiles import StaticFiles
+    from starlette.middleware.cors import CORSMiddleware
+
+    from coverstory import __version__
+    from coverstory.serve.errors import install_error_handlers
+    from coverstory.serve.jobs import JobRunner
+    from coverstory.serve.limits import (BodySizeLimit, Metrics, RateLimit, SecurityHeaders,
+                                         ServerStats, TokenBucket)
+    from coverstory.serve.routes import admin, books, chat, health, users
+    from coverstory.serve.routes import search as search_routes
+    from coverstory.serve.services import Services
+
+    home = Path(home) if home is not None else home_dir()
+    settings = settings or ServeSettings()
+    if admin_token is None:
+        admin_token = setting("admin_token")
+
+    app = FastAPI(title="coverstory", version=__version__, description=DESCRIPTION,
+                  docs_url="/docs", redoc_url=None)
+    app.state.home = home
+    app.state.settings = settings
+    app.state.admin_token = admin_token or ""
+    app.state.services = Services(home, catalog=catalog, search=search, recommend=recommend,
+                                  dialogue=dialogue, policy=policy)
+    app.state.jobs = JobRunner(home, on_success=app.state.services.reset)
+    app.state.stats = ServerStats()
+    app.state.bucket = TokenBucket(settings.rate_per_minute, settings.rate_burst)
+
+    install_error_handlers(app)
+    for r in (health.router, chat.router, search_routes.router, books.router, users.router,
+              admin.router):
+        app.include_router(r)
+    app.mount("/static", StaticFiles(directory=health.STATIC), name="static")
+
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
+                           allow_methods=["GET", "POST"], allow_headers=["Content-Type"],
+                           allow_credentials=False)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RateLimit, bucket=app.state.bucket, upload_cost=settings.upload_cost,
+                       trust_forwarded_for=settings.trust_forwarded_for)
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(Metrics, stats=app.state.stats)
+    logging.getLogger("coverstory.serve").setLevel(logging.INFO)
+    return app

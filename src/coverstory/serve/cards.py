@@ -1,0 +1,62 @@
+"""Book cards: the few fields a chat bubble or result list shows, fetched in one query."""
+
+from __future__ import annotations
+
+import json
+import math
+
+BOOK_COLUMNS = "id, title, authors, year, cover_path"
+
+
+def cover_url(book_id: int, cover_path) -> str | None:
+    return f"/api/books/{book_id}/cover" if cover_path else None
+
+
+def _score(value) -> float | None:
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return None
+    return round(f, 6) if math.isfinite(f) else None
+
+
+def cards(catalog, hits) -> list[dict]:
+    """Cards for Hits (or dicts with book_id/score/reason), in order; unknown ids dropped."""
+    hits = list(hits or [])
+    ids = [int(_get(h, "book_id")) for h in hits]
+    rows = {}
+    for i in range(0, len(ids), 900):
+        chunk = ids[i:i + 900]
+        q = ",".join("?" * len(chunk))
+        for r in catalog.conn.execute(f"SELECT {BOOK_COLUMNS} FROM books WHERE id IN ({q})",
+                                      chunk):
+            rows[r[0]] = r
+    out = []
+    for h, bid in zip(hits, ids):
+        r = rows.get(bid)
+        if r is None:
+            continue
+        out.append({"id": bid, "title": r[1], "authors": json.loads(r[2] or "[]"),
+                    "year": r[3], "cover_url": cover_url(bid, r[4]),
+                    "score": _score(_get(h, "score")), "reason": str(_get(h, "reason") or "")})
+    return out
+
+
+def card_dict(d: dict) -> dict:
+    """A card from a dialogue reply's book dict, with every field present and JSON-safe."""
+    bid = int(d.get("id", d.get("book_id")))
+    return {"id": bid, "title": str(d.get("title") or ""), "authors": list(d.get("authors") or []),
+            "year": d.get("year"), "cover_url": d.get("cover_url"),
+            "score": _score(d.get("score")), "reason": str(d.get("reason") or "")}
+
+
+def reply_dict(reply, session_id: str) -> dict:
+    """A dialogue Reply (or its dict) as the API's ChatReply."""
+    d = reply.to_dict() if hasattr(reply, "to_dict") else dict(reply)
+    return {"session_id": session_id, "text": str(d.get("text") or ""),
+            "intent": d.get("intent"), "question": d.get("question"),
+            "books": [card_dict(b) for b in d.get("books") or []]}
+
+
+def _get(h, name):
+    return h.get(name) if isinstance(h, dict) else getattr(h, name, None)

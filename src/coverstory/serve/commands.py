@@ -1,0 +1,61 @@
+"""``coverstory serve``: build the app and run it under uvicorn (nothing else lives here)."""
+
+from __future__ import annotations
+
+
+def add_serve_arguments(p) -> None:
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 = any free)")
+    p.add_argument("--admin-token", help="token for the admin endpoints "
+                                         "(default $COVERSTORY_ADMIN_TOKEN; empty = admin off)")
+    p.add_argument("--policy", default="default", help="dialogue policy (default 'default')")
+    p.add_argument("--rate-per-minute", type=float, default=None,
+                   help="sustained requests per client and minute (default 300; 0 = no limit)")
+    p.add_argument("--rate-burst", type=int, default=None,
+                   help="requests a client may send at once (default 60)")
+    p.add_argument("--cors-origin", action="append", default=[],
+                   help="allow browser calls from this origin (repeatable; default: none)")
+    p.add_argument("--preload", action="store_true",
+                   help="load the models before accepting requests (slower start, fast first reply)")
+    p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+
+
+def serve(args) -> dict:
+    import dataclasses
+    import socket
+
+    import uvicorn
+
+    from coverstory.config import home_dir
+    from coverstory.serve.app import create_app
+    from coverstory.serve.settings import ServeSettings
+
+    home = home_dir(getattr(args, "home", None))
+    overrides = {}
+    if args.rate_per_minute is not None:
+        overrides["rate_per_minute"] = args.rate_per_minute
+    if args.rate_burst is not None:
+        overrides["rate_burst"] = args.rate_burst
+    if args.cors_origin:
+        overrides["cors_origins"] = tuple(args.cors_origin)
+    settings = dataclasses.replace(ServeSettings(), **overrides)
+    app = create_app(home, admin_token=args.admin_token, settings=settings, policy=args.policy)
+    if args.preload:
+        svc = app.state.services
+        for name in ("search", "recommend", "dialogue"):
+            print(f"loading {name} ...", flush=True)
+            getattr(svc, name)
+
+    sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((args.host, args.port))
+    port = sock.getsockname()[1]
+    shown = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
+    print(f"coverstory is serving {home} at http://{shown}:{port}/  (API docs: "
+          f"http://{shown}:{port}/docs; Ctrl-C stops)", flush=True)
+    config = uvicorn.Config(app, log_level=args.log_level, access_log=False,
+                            timeout_graceful_shutdown=5)
+    server = uvicorn.Server(config)
+    server.run(sockets=[sock])
+    return {"url": f"http://{shown}:{port}/", "text": "coverstory server stopped"}

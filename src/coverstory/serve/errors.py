@@ -1,0 +1,86 @@
+"""One JSON error shape for every error: ``{"status": int, "error": "what to fix"}``.
+
+Handlers raise :class:`ApiError`; validation errors, HTTP errors and unexpected exceptions
+are turned into the same shape. Unexpected exceptions are logged with their traceback
+and answered with a 500 that carries a request id but never the traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger("coverstory.serve")
+
+
+class ApiError(Exception):
+    """An error the client can fix (4xx) or must wait out (503); the message says what to do."""
+
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = headers
+
+
+def error_body(status: int, message: str) -> dict:
+    return {"status": status, "error": message}
+
+
+def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(error_body(status, message), status_code=status, headers=headers)
+
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "properties": {"status": {"type": "integer"}, "error": {"type": "string"}},
+    "required": ["status", "error"],
+}
+
+_DEFAULT_MESSAGES = {
+    404: "no such path; see /docs for the API",
+    405: "method not allowed on this path; see /docs for the API",
+}
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:5]:
+        loc = [str(x) for x in err.get("loc", ()) if x not in ("body",)]
+        where = ".".join(loc) if loc else "request body"
+        msg = err.get("msg", "invalid")
+        if err.get("type") == "missing":
+            msg = "is required"
+        elif err.get("type") == "json_invalid":
+            where, msg = "request body", "is not valid JSON"
+        parts.append(f"{where}: {msg}")
+    return "invalid request: " + "; ".join(parts)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError):
+        return error_response(exc.status, exc.message, exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError):
+        return error_response(422, _validation_message(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException):
+        detail = exc.detail if isinstance(exc.detail, str) else None
+        if not detail or detail in ("Not Found", "Method Not Allowed"):
+            detail = _DEFAULT_MESSAGES.get(exc.status_code, detail or "request refused")
+        return error_response(exc.status_code, detail, getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception):
+        rid = secrets.token_hex(4)
+        log.exception("request %s %s failed (id %s)", request.method, request.url.path, rid)
+        return error_response(500, f"internal error (request id {rid}); the server log has the "
+                                   "details")

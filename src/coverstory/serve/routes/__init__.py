@@ -1,0 +1,1 @@
+"""HTTP routes, one module per group; each only validates, calls the library, shapes."""

@@ -1,0 +1,140 @@
+"""Request and response bodies of the HTTP API (they make the OpenAPI schema at /docs)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+SESSION_PATTERN = r"^[A-Za-z0-9_-]{8,64}$"
+MAX_ID = 2**62  # SQLite integers are 64-bit; larger ids cannot exist
+FeedbackKind = Literal["like", "dislike", "read"]
+
+
+class ErrorBody(BaseModel):
+    """Every error: its HTTP status and a message that says what to fix."""
+
+    status: int = Field(examples=[422])
+    error: str = Field(examples=["invalid request: text: is required"])
+
+
+class BookCard(BaseModel):
+    """A book as shown on a card: cover URL (or null), score and the reason it was chosen."""
+
+    id: int
+    title: str
+    authors: list[str] = []
+    year: int | None = None
+    cover_url: str | None = None
+    score: float | None = None
+    reason: str = ""
+
+
+class ChatRequest(BaseModel):
+    text: str = Field(min_length=1, max_length=2000, examples=["a cosy mystery set in Venice"])
+    session_id: str | None = Field(
+        None, pattern=SESSION_PATTERN,
+        description="chat session; defaults to the cs_session cookie, or a new session")
+
+
+class ChatReply(BaseModel):
+    session_id: str
+    text: str
+    intent: str | None = None
+    question: str | None = None
+    books: list[BookCard] = []
+
+
+class SearchResponse(BaseModel):
+    query: str
+    books: list[BookCard]
+
+
+class PhotoSearchResponse(BaseModel):
+    in_catalog: bool = Field(description="the photo shows a book of this catalog")
+    best: BookCard | None = Field(None, description="the book on the photo, when in the catalog")
+    books: list[BookCard] = Field(description="nearest catalog books to the photo, best first")
+    suggestions: list[BookCard] = Field(
+        [], description="similar books to offer when the photographed book is not in the catalog")
+
+
+class BookDetail(BaseModel):
+    id: int
+    title: str
+    authors: list[str] = []
+    year: int | None = None
+    isbn13: str | None = None
+    language: str | None = None
+    description: str | None = None
+    cover_url: str | None = None
+    tags: list[str] = []
+    categories: list[str] = []
+    sources: list[str] = []
+    average_rating: float | None = None
+    ratings_count: int | None = None
+
+
+class SimilarResponse(BaseModel):
+    book_id: int
+    by: Literal["content", "readers"]
+    books: list[BookCard]
+
+
+class RecommendationsResponse(BaseModel):
+    user_id: int
+    books: list[BookCard]
+
+
+class FeedbackRequest(BaseModel):
+    book_id: int = Field(ge=1, le=MAX_ID)
+    kind: FeedbackKind
+    rating: float | None = Field(None, ge=1, le=5, description="optional 1-5 stars")
+    session_id: str | None = Field(
+        None, pattern=SESSION_PATTERN, description="defaults to the cs_session cookie")
+    user_id: int | None = Field(
+        None, ge=1, le=MAX_ID,
+        description="a known catalog user instead of the session's reader (admin token needed)")
+
+
+class FeedbackResponse(BaseModel):
+    ok: bool = True
+    user_id: int
+    book_id: int
+    kind: FeedbackKind
+    reply: ChatReply | None = Field(None, description="the chat's answer, for session feedback")
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    version: str
+    books: int
+    loaded: dict[str, bool]
+
+
+class CommandRequest(BaseModel):
+    args: list[str] = Field(
+        [], max_length=50,
+        description="arguments of the CLI command, e.g. [\"goodbooks\"] for `coverstory import "
+                    "goodbooks` (--home is always the server's home)")
+
+
+class RebuildRequest(BaseModel):
+    target: Literal["features", "ocr", "fusion", "index", "recommender", "intents", "all"]
+    args: list[str] = Field([], max_length=50, description="extra `coverstory build` arguments")
+
+
+class Job(BaseModel):
+    id: str
+    command: list[str]
+    state: Literal["queued", "running", "done", "failed"]
+    created: float
+    finished: float | None = None
+    result: str | None = None
+    error: str | None = None
+
+
+class Stats(BaseModel):
+    catalog: dict
+    server: dict
+    loaded: dict[str, bool]
+    jobs: list[Job]

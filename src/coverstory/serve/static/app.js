@@ -1,0 +1,155 @@
+// coverstory web chat: plain JS, no build step. Talks to the same HTTP API as everyone.
+"use strict";
+(function () {
+  const log = document.getElementById("log");
+  const typing = document.getElementById("typing");
+  const form = document.getElementById("composer");
+  const input = document.getElementById("text");
+  const photo = document.getElementById("photo");
+  const send = document.getElementById("send");
+  let busy = false;
+
+  function el(tag, cls, text) {
+    const e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined && text !== null) e.textContent = text;
+    return e;
+  }
+
+  function scrollDown() { log.scrollTop = log.scrollHeight; }
+
+  function addMessage(who, text, extra) {
+    const m = el("div", "msg " + who);
+    const b = el("div", "bubble");
+    if (text) b.appendChild(document.createTextNode(text));
+    if (extra) b.appendChild(extra);
+    m.appendChild(b);
+    log.appendChild(m);
+    scrollDown();
+    return m;
+  }
+
+  function setTyping(on) {
+    typing.hidden = !on;
+    if (on) log.appendChild(typing); // keep it as the last message
+    send.disabled = on;
+    busy = on;
+    scrollDown();
+  }
+
+  async function api(path, options) {
+    const res = await fetch(path, Object.assign({ credentials: "same-origin" }, options));
+    let body = null;
+    try { body = await res.json(); } catch (e) { body = null; }
+    if (!res.ok) {
+      const msg = body && body.error ? body.error : "the server answered " + res.status;
+      throw new Error(msg);
+    }
+    return body;
+  }
+
+  function bookCard(book) {
+    const card = el("article", "card");
+    card.dataset.bookId = book.id;
+    if (book.cover_url) {
+      const img = el("img", "cover");
+      img.src = book.cover_url;
+      img.alt = "Cover of " + book.title;
+      img.loading = "lazy";
+      card.appendChild(img);
+    } else {
+      card.appendChild(el("div", "cover none", book.title));
+    }
+    const body = el("div", "body");
+    body.appendChild(el("div", "title", book.title + (book.year ? " (" + book.year + ")" : "")));
+    body.appendChild(el("div", "author", (book.authors || []).join(", ")));
+    if (book.reason) body.appendChild(el("div", "reason", book.reason));
+    card.appendChild(body);
+    const actions = el("div", "actions");
+    const buttons = [["like", "👍", "I like this"], ["dislike", "👎", "Not for me"],
+                     ["read", "Read", "I have already read it"]];
+    for (const [kind, label, title] of buttons) {
+      const btn = el("button", "fb fb-" + kind, label);
+      btn.type = "button";
+      btn.title = title;
+      btn.setAttribute("aria-label", title + ": " + book.title);
+      btn.setAttribute("aria-pressed", "false");
+      btn.addEventListener("click", () => feedback(card, book, kind, btn));
+      actions.appendChild(btn);
+    }
+    card.appendChild(actions);
+    return card;
+  }
+
+  function showReply(reply) {
+    const frag = document.createDocumentFragment();
+    const m = addMessage("bot", reply.text || "");
+    if (reply.books && reply.books.length) {
+      const row = el("div", "cards");
+      for (const b of reply.books) row.appendChild(bookCard(b));
+      frag.appendChild(row);
+    }
+    if (reply.question) frag.appendChild(el("div", "question", reply.question));
+    m.appendChild(frag);
+    scrollDown();
+  }
+
+  function showError(err) {
+    addMessage("error", "Sorry: " + err.message);
+  }
+
+  async function feedback(card, book, kind, btn) {
+    const pressed = btn.getAttribute("aria-pressed") === "true";
+    if (pressed) return;
+    try {
+      const out = await api("/api/feedback", {
+        method: "POST", headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ book_id: book.id, kind: kind }),
+      });
+      for (const b of card.querySelectorAll(".actions button")) b.setAttribute("aria-pressed", "false");
+      btn.setAttribute("aria-pressed", "true");
+      card.classList.remove("liked", "disliked", "read");
+      card.classList.add(kind === "like" ? "liked" : kind === "dislike" ? "disliked" : "read");
+      if (out && out.reply && (out.reply.text || (out.reply.books || []).length)) showReply(out.reply);
+    } catch (err) { showError(err); }
+  }
+
+  async function sendText(text) {
+    addMessage("me", text);
+    setTyping(true);
+    try {
+      showReply(await api("/api/chat", {
+        method: "POST", headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ text: text }),
+      }));
+    } catch (err) { showError(err); }
+    finally { setTyping(false); input.focus(); }
+  }
+
+  async function sendPhoto(file) {
+    const img = el("img", "sent");
+    img.alt = "your photo";
+    img.src = URL.createObjectURL(file);
+    addMessage("me", "", img);
+    setTyping(true);
+    const data = new FormData();
+    data.append("file", file);
+    const words = input.value.trim();
+    if (words) { data.append("text", words); input.value = ""; }
+    try {
+      showReply(await api("/api/chat/photo", { method: "POST", body: data }));
+    } catch (err) { showError(err); }
+    finally { setTyping(false); photo.value = ""; }
+  }
+
+  form.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const text = input.value.trim();
+    if (!text || busy) return;
+    input.value = "";
+    sendText(text);
+  });
+  photo.addEventListener("change", () => {
+    if (photo.files && photo.files[0] && !busy) sendPhoto(photo.files[0]);
+  });
+})();
