@@ -46,3 +46,56 @@ def cover_photo(catalog, book_id: int) -> bytes:
     img = Image.open(catalog.book(book_id).cover_path).convert("RGB").resize((256, 384))
     img = img.point(lambda v: int(v * 0.93))
     return jpeg_bytes(img)
+
+
+class LiveServer:
+    """A real uvicorn server on 127.0.0.1 (free port) in a thread; ``.url``; stops on exit."""
+
+    def __init__(self, app):
+        import socket
+        import threading
+
+        import uvicorn
+
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]},
+                                       daemon=True)
+
+    def __enter__(self):
+        import time
+
+        import httpx
+
+        self.thread.start()
+        for _ in range(200):
+            try:
+                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError("the test server did not start")
+
+    def __exit__(self, *exc):
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+        self.sock.close()
+
+
+@pytest.fixture
+def live_server(stack):
+    with LiveServer(make_app(stack)) as srv:
+        yield srv
+
+
+@pytest.fixture(scope="session")
+def artifacts():
+    from coverstory.config import PROJECT_ROOT
+
+    out = PROJECT_ROOT / "test-artifacts" / "serve"
+    out.mkdir(parents=True, exist_ok=True)
+    return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 
 import pytest
@@ -152,6 +153,7 @@ def test_photo_png_accepted(client, stack):
     assert r.status_code == 200 and r.json()["best"]["id"] == 1
 
 
+@functools.lru_cache(maxsize=1)
 def _bomb_png(w=20000, h=20000) -> bytes:
     buf = io.BytesIO()
     Image.new("1", (w, h)).save(buf, "PNG")  # 400 megapixels in a few hundred kB

@@ -48,6 +48,21 @@
     return body;
   }
 
+  const THUMB = "M1 21h4V9H1v12zm22-11c0-1.1-.9-2-2-2h-6.31l.95-4.57.03-.32c0-.41-.17-.79-.44-1.06L14.17 1 7.59 7.59C7.22 7.95 7 8.45 7 9v10c0 1.1.9 2 2 2h9c.83 0 1.54-.5 1.84-1.22l3.02-7.05c.09-.23.14-.47.14-.73v-2z";
+  const SVG_NS = "http://www.w3.org/2000/svg";
+
+  function thumbIcon(down) {
+    const svg = document.createElementNS(SVG_NS, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("class", "icon");
+    svg.setAttribute("aria-hidden", "true");
+    const path = document.createElementNS(SVG_NS, "path");
+    path.setAttribute("d", THUMB);
+    if (down) path.setAttribute("transform", "rotate(180 12 12)");
+    svg.appendChild(path);
+    return svg;
+  }
+
   function bookCard(book) {
     const card = el("article", "card");
     card.dataset.bookId = book.id;
@@ -66,10 +81,11 @@
     if (book.reason) body.appendChild(el("div", "reason", book.reason));
     card.appendChild(body);
     const actions = el("div", "actions");
-    const buttons = [["like", "👍", "I like this"], ["dislike", "👎", "Not for me"],
+    const buttons = [["like", null, "I like this"], ["dislike", null, "Not for me"],
                      ["read", "Read", "I have already read it"]];
     for (const [kind, label, title] of buttons) {
       const btn = el("button", "fb fb-" + kind, label);
+      if (!label) btn.appendChild(thumbIcon(kind === "dislike"));
       btn.type = "button";
       btn.title = title;
       btn.setAttribute("aria-label", title + ": " + book.title);

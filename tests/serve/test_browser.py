@@ -1,0 +1,105 @@
+"""A real browser (Debian chromium, headless, driven by Playwright) against a real server on
+127.0.0.1: type a request, see book cards, thumbs-down one, upload a cover photo and see
+that book first, and the page fits a phone screen. Screenshots: test-artifacts/serve/."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from tests.serve.conftest import cover_photo
+
+pytestmark = pytest.mark.browser
+
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--no-first-run"]
+
+
+@pytest.fixture
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
+    exe = shutil.which("chromium")
+    if exe is None:
+        pytest.fail("Debian chromium is missing: apt-get install -y chromium")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=exe, args=FLAGS, headless=True)
+        yield b
+        b.close()
+
+
+def test_chat_cards_feedback_and_photo(browser, live_server, stack, artifacts, tmp_path):
+    page = browser.new_page(viewport={"width": 1100, "height": 800})
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    page.goto(live_server.url + "/")
+    page.screenshot(path=str(artifacts / "01-start.png"))
+
+    # type a request, see book cards with cover, title, author and reason
+    page.fill("#text", "a boy at a wizard school of magic")
+    page.press("#text", "Enter")
+    page.wait_for_selector(".msg.bot .card")
+    first = page.locator(".card").first
+    assert "The Wizard School" in first.locator(".title").inner_text()
+    assert "Ann Gray" in first.locator(".author").inner_text()
+    assert first.locator(".reason").inner_text()
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('img.cover')].every(i => i.complete && i.naturalWidth > 0)")
+    assert page.locator("#typing").is_hidden()
+    page.screenshot(path=str(artifacts / "02-cards.png"))
+
+    # thumbs-down on the first card: saved for this browser's reader
+    book_id = int(first.get_attribute("data-book-id"))
+    first.locator(".fb-dislike").click()
+    page.wait_for_selector(f".card.disliked[data-book-id='{book_id}']")
+    cookie = next(c["value"] for c in page.context.cookies() if c["name"] == "cs_session")
+    cat = stack["catalog"]
+    uid = cat.user_id(f"session:{cookie}")
+    assert uid is not None
+    assert [(e["kind"], e["book_id"]) for e in cat.events(user_id=uid)] == [("dislike", book_id)]
+    page.screenshot(path=str(artifacts / "03-thumbs-down.png"))
+
+    # upload a photo of a cover: that book comes first
+    photo = tmp_path / "phone-photo.jpg"
+    photo.write_bytes(cover_photo(cat, 3))
+    n_rows = page.locator(".cards").count()
+    page.set_input_files("#photo", str(photo))
+    page.wait_for_function(f"() => document.querySelectorAll('.cards').length > {n_rows}")
+    newest = page.locator(".cards").last.locator(".card").first
+    assert int(newest.get_attribute("data-book-id")) == 3
+    assert "Murder in Venice" in newest.locator(".title").inner_text()
+    assert page.locator(".msg.me img.sent").count() == 1
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('img')].every(i => i.complete && i.naturalWidth > 0)")
+    page.screenshot(path=str(artifacts / "04-photo.png"), full_page=True)
+    assert errors == []
+
+
+def test_phone_screen(browser, live_server, artifacts):
+    ctx = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
+                              has_touch=True, device_scale_factor=2)
+    page = ctx.new_page()
+    page.goto(live_server.url + "/")
+    page.fill("#text", "dragons and fantasy adventure")
+    page.click("#send")
+    page.wait_for_selector(".card")
+    overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0
+    box = page.locator("#composer").bounding_box()
+    assert box["y"] + box["height"] <= 844 + 1 and box["width"] <= 390
+    assert page.locator("#photo").get_attribute("capture") == "environment"
+    page.screenshot(path=str(artifacts / "05-phone.png"))
+    ctx.close()
+
+
+def test_error_is_shown_in_the_chat(browser, live_server, artifacts, tmp_path):
+    page = browser.new_page()
+    page.goto(live_server.url + "/")
+    bad = tmp_path / "not-a-photo.jpg"
+    bad.write_bytes(b"this is text, not an image")
+    page.set_input_files("#photo", str(bad))
+    page.wait_for_selector(".msg.error")
+    assert "JPEG" in page.locator(".msg.error").inner_text()
+    page.screenshot(path=str(artifacts / "06-error.png"))
