@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 SESSION_PATTERN = r"^[A-Za-z0-9_-]{8,64}$"
+NOT_BLANK = r"\S"  # at least one character that is not white space
 MAX_ID = 2**62  # SQLite integers are 64-bit; larger ids cannot exist
 FeedbackKind = Literal["like", "dislike", "read"]
 
@@ -31,7 +32,8 @@ class BookCard(BaseModel):
 
 
 class ChatRequest(BaseModel):
-    text: str = Field(min_length=1, max_length=2000, examples=["a cosy mystery set in Venice"])
+    text: str = Field(min_length=1, max_length=2000, pattern=NOT_BLANK,
+                      examples=["a cosy mystery set in Venice"])
     session_id: str | None = Field(
         None, pattern=SESSION_PATTERN,
         description="chat session; defaults to the cs_session cookie, or a new session")

@@ -8,7 +8,7 @@ from starlette.concurrency import run_in_threadpool
 from coverstory.serve.cards import cards
 from coverstory.serve.errors import ApiError
 from coverstory.serve.routes.deps import call, errors, services, settings
-from coverstory.serve.schemas import PhotoSearchResponse, SearchResponse
+from coverstory.serve.schemas import NOT_BLANK, PhotoSearchResponse, SearchResponse
 from coverstory.serve.uploads import check_image, form_file, form_int, read_form
 
 router = APIRouter(tags=["search"])
@@ -26,7 +26,8 @@ PHOTO_BODY = {
 
 @router.get("/api/search", response_model=SearchResponse, responses=errors(400, 503),
             summary="Find books by words (title, author, topic, mood)")
-def search(q: str = Query(min_length=1, max_length=2000, description="what to look for"),
+def search(q: str = Query(min_length=1, max_length=2000, pattern=NOT_BLANK,
+                          description="what to look for"),
            k: int = Query(10, ge=1, le=50), svc=Depends(services)) -> dict:
     query = q.strip()
     if not query:
