@@ -220,7 +220,7 @@ def update_features(home: str | os.PathLike, feature: str, *, encoder=None,
     failed_path = path.with_name(path.stem + ".failed.json")
 
     old: dict[int, tuple[np.ndarray, str]] = {}
-    if path.exists() and not force:
+    if path.exists():
         ids, vecs, meta = _read(path)
         for i, v, h in zip(ids.tolist(), vecs, json.loads(meta.get("hashes", "[]"))):
             old[i] = (v, h)
@@ -231,7 +231,7 @@ def update_features(home: str | os.PathLike, feature: str, *, encoder=None,
     todo: list[tuple[int, Any, str]] = []
     skipped = 0
     for bid, item, h in items:
-        if bid in old and old[bid][1] == h:
+        if not force and bid in old and old[bid][1] == h:
             keep[bid] = old[bid]
         elif failed.get(bid) == h:
             skipped += 1

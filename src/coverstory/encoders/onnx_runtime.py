@@ -41,8 +41,6 @@ def export(encoder, path: Path) -> dict:
     import torch
 
     module = encoder.module.eval()
-    if hasattr(module, "set_swish_for_export"):
-        module.set_swish_for_export()
     size = encoder.image_size
     gen = torch.Generator().manual_seed(0)
     x = torch.randn(2, 3, size, size, generator=gen)
@@ -78,14 +76,24 @@ def _session(path: Path):
 
 def onnx_session(encoder):
     """The (memoised) ONNX Runtime session for an image encoder, exporting it if needed."""
+    quick = _quick_fingerprint(encoder.module)
     cached = getattr(encoder, "_onnx_session", None)
-    if cached is not None:
-        return cached
+    if cached is not None and cached[0] == quick:  # weights unchanged since the export
+        return cached[1]
     key = hashlib.sha256(json.dumps(encoder.config, sort_keys=True, default=str).encode())
     key.update(weights_fingerprint(encoder.module).encode())
     path = cache_dir() / f"{encoder.name}-{key.hexdigest()[:12]}.onnx"
     if not path.exists():
         export(encoder, path)
     session = _session(path)
-    encoder._onnx_session = session
+    encoder._onnx_session = (quick, session)
     return session
+
+
+def _quick_fingerprint(module) -> tuple:
+    """Cheap weights summary (sums per tensor): notices in-place training or reloads."""
+    import torch
+
+    with torch.no_grad():
+        return tuple(round(float(v.double().sum()), 6) if v.is_floating_point() else int(v.sum())
+                     for v in module.state_dict().values())
