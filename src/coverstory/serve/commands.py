@@ -21,6 +21,42 @@ def add_serve_arguments(p) -> None:
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
 
 
+def preload(svc) -> None:
+    """Load the services (and their models) now rather than on the first request."""
+    import time
+
+    from coverstory.serve.errors import ApiError
+
+    for name in ("search", "recommend", "dialogue"):
+        t0 = time.time()
+        try:
+            obj = getattr(svc, name)
+        except ApiError as e:
+            print(f"{name}: {e.message}", flush=True)
+            continue
+        try:
+            _warm(name, obj)
+        except Exception as e:  # noqa: BLE001 - a failed warm-up shows on first use instead
+            print(f"{name}: warm-up failed ({type(e).__name__}: {e})", flush=True)
+            continue
+        print(f"{name} loaded in {time.time() - t0:.1f} s", flush=True)
+
+
+def _warm(name: str, obj) -> None:
+    """Make a lazy service load its models: its own warm_up(), else one small query."""
+    warm = getattr(obj, "warm_up", None)
+    if callable(warm):
+        warm()
+    elif name == "search":
+        from PIL import Image
+
+        obj.text("a book", k=1)
+        obj.photo(Image.new("RGB", (64, 96), (120, 90, 60)), k=1)
+    elif name == "dialogue":
+        for part in ("index", "nlu"):
+            getattr(obj, part, None)
+
+
 def serve(args) -> dict:
     import dataclasses
     import socket
@@ -42,10 +78,7 @@ def serve(args) -> dict:
     settings = dataclasses.replace(ServeSettings(), **overrides)
     app = create_app(home, admin_token=args.admin_token, settings=settings, policy=args.policy)
     if args.preload:
-        svc = app.state.services
-        for name in ("search", "recommend", "dialogue"):
-            print(f"loading {name} ...", flush=True)
-            getattr(svc, name)
+        preload(app.state.services)
 
     sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -89,10 +89,14 @@ class Services:
         if name == "dialogue":
             if "policy" in params:
                 kwargs["policy"] = self.policy
-            # share the already-loaded services with the dialogue engine when it takes them
+            # share the services with the dialogue engine when it takes them; one that is
+            # not available is left out (the engine then decides how to do without it)
             for dep in ("search", "recommend", "catalog"):
                 if dep in params:
-                    kwargs[dep] = getattr(self, dep)
+                    try:
+                        kwargs[dep] = getattr(self, dep)
+                    except ApiError:
+                        pass
         elif "catalog" in params:
             kwargs["catalog"] = self.catalog
         return cls(self.home, **kwargs)

@@ -60,9 +60,10 @@ def feedback(body: FeedbackRequest, request: Request, response: Response,
     sid, _ = resolve_session(request, body.session_id, cfg)
     with svc.session_lock(sid):
         uid = session_user(catalog, sid)
-        if body.rating is not None:
-            call(svc.recommend.feedback, uid, body.book_id, body.kind, rating=body.rating)
+        # the dialogue engine saves the feedback (rating + event) and answers with more books
         reply = call(svc.dialogue.feedback, sid, body.book_id, body.kind)
+        if body.rating is not None:  # explicit stars replace the ones implied by the kind
+            catalog.set_rating(uid, body.book_id, float(body.rating), source="app")
     set_session_cookie(request, response, sid, cfg)
     return {"ok": True, "user_id": uid, "book_id": body.book_id, "kind": body.kind,
             "reply": reply_dict(reply, sid) if reply is not None else None}

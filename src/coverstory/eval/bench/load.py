@@ -1,0 +1,401 @@
+"""``coverstory bench load``: simulated readers against a real server on loopback.
+
+Protocol (seeded):
+1. The home's catalog is copied (SQLite backup) into a scratch home; its built artifacts
+   (features/, indexes/, models/, dialogue/) are linked, so the home itself is never
+   written. ``coverstory serve --preload`` is started on 127.0.0.1 (a free port).
+2. Load: 50 simulated readers at once, each with its own cookie session, for 60 s
+   (15 s with --quick). A reader loops: pick an action (chat message, text search, book
+   page, cover image, similar books, recommendations, feedback, cover-photo search or
+   photo chat; weights below), wait for the answer, think 0.2-1.0 s. Every request is
+   bounded by a 60 s timeout; the run stops by itself. An error is any transport failure
+   or any status other than 200 (304 for covers). All readers share one client address,
+   so the per-client rate limit is raised for the run (the limiter still runs).
+3. Durability: readers send feedback writes (and chat) for a few seconds; the server is
+   killed with SIGKILL mid-load, started again, and every acknowledged (200) write is
+   looked up in the catalog. The restarted server must answer a text and a photo search
+   (catalog and indexes load).
+Memory: resident set size of the server process (from /proc), sampled every 0.5 s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import random
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from coverstory.eval.runner import BenchContext, BenchResult, md_table
+
+READERS = 50
+SECONDS = {True: 15, False: 60}
+KILL_AFTER = {True: 4.0, False: 8.0}
+THINK = (0.2, 1.0)
+TIMEOUT = 60.0
+LINKED = ("features", "indexes", "models", "dialogue", "fusion")
+
+ACTIONS = [  # (name, weight)
+    ("chat", 25), ("search", 15), ("book", 10), ("cover", 15), ("similar", 8),
+    ("recommend", 7), ("feedback", 10), ("search_photo", 5), ("chat_photo", 5),
+]
+QUERIES = [
+    "a cosy mystery set in Venice", "something like Harry Potter", "epic fantasy with dragons",
+    "a funny book for a long flight", "classic romance", "science fiction about space travel",
+    "historical fiction about the second world war", "a thriller that keeps me up at night",
+    "books by Agatha Christie", "a short book for teenagers", "non-fiction about the brain",
+    "something sad but beautiful", "I loved The Hunger Games", "a graphic novel",
+    "poetry", "a book about cooking", "more like that but shorter", "horror, not too gory",
+    "a detective series", "biography of a musician",
+]
+
+
+# ---- scratch home and server process -------------------------------------------------------
+def scratch_home(home: Path, root: Path) -> Path:
+    """A copy of ``home``'s catalog with links to its built artifacts."""
+    scratch = root / "home"
+    scratch.mkdir(parents=True)
+    src = sqlite3.connect(home / "catalog.sqlite")
+    dst = sqlite3.connect(scratch / "catalog.sqlite")
+    with dst:
+        src.backup(dst)
+    src.close()
+    dst.close()
+    for name in LINKED:
+        if (home / name).exists():
+            (scratch / name).symlink_to((home / name).resolve())
+    return scratch
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """``coverstory serve`` as a child process; ``kill9()`` simulates a crash."""
+
+    def __init__(self, home: Path, port: int, log: Path):
+        self.home, self.port, self.log = home, port, log
+        self.url = f"http://127.0.0.1:{port}"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 900) -> float:
+        t0 = time.time()
+        env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1",
+                   COVERSTORY_ADMIN_TOKEN="")
+        out = open(self.log, "ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "coverstory.cli", "--home", str(self.home), "serve",
+             "--host", "127.0.0.1", "--port", str(self.port), "--preload",
+             "--rate-per-minute", "60000", "--rate-burst", "1000", "--log-level", "warning"],
+            stdout=out, stderr=subprocess.STDOUT, env=env)
+        import httpx
+
+        while time.time() - t0 < timeout:
+            if self.proc.poll() is not None:
+                tail = self.log.read_text(errors="replace")[-2000:]
+                raise RuntimeError(f"server exited with {self.proc.returncode}:\n{tail}")
+            try:
+                if httpx.get(self.url + "/healthz", timeout=2).status_code == 200:
+                    return time.time() - t0
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.25)
+        self.stop()
+        raise RuntimeError(f"server not ready after {timeout} s; see {self.log}")
+
+    def rss_mb(self) -> float | None:
+        try:
+            with open(f"/proc/{self.proc.pid}/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        return int(line.split()[1]) / 1024
+        except (OSError, AttributeError):
+            return None
+        return None
+
+    def kill9(self) -> None:
+        os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+# ---- inputs ------------------------------------------------------------------------------------
+def phone_photos(home: Path, n: int, seed: int) -> list[tuple[int, bytes]]:
+    """(book id, JPEG bytes): covers re-shot like a phone would (scale, tilt, light)."""
+    from PIL import Image, ImageEnhance
+
+    con = sqlite3.connect(home / "catalog.sqlite")
+    rows = con.execute("SELECT id, cover_path FROM books WHERE cover_path IS NOT NULL "
+                       "ORDER BY id").fetchall()
+    con.close()
+    rng = random.Random(seed)
+    out = []
+    for bid, path in rng.sample(rows, min(n, len(rows))):
+        try:
+            img = Image.open(path).convert("RGB")
+        except OSError:
+            continue
+        w, h = img.size
+        s = rng.uniform(1.5, 2.5)
+        img = img.resize((int(w * s), int(h * s)))
+        img = img.rotate(rng.uniform(-6, 6), expand=True, fillcolor=(200, 195, 185))
+        img = ImageEnhance.Brightness(img).enhance(rng.uniform(0.8, 1.15))
+        buf = io.BytesIO()
+        img.save(buf, "JPEG", quality=85)
+        out.append((bid, buf.getvalue()))
+    return out
+
+
+def book_sample(home: Path, n: int, seed: int) -> tuple[list[int], list[str]]:
+    con = sqlite3.connect(home / "catalog.sqlite")
+    rows = con.execute("SELECT id, title FROM books ORDER BY id").fetchall()
+    con.close()
+    rng = random.Random(seed)
+    pick = rng.sample(rows, min(n, len(rows)))
+    return [r[0] for r in pick], [r[1] for r in pick]
+
+
+# ---- the simulated readers -------------------------------------------------------------------
+class Recorder:
+    def __init__(self):
+        self.rows: list[tuple[str, float, int, str]] = []   # action, seconds, status, error
+        self.acked: list[tuple[str, int, str]] = []          # (session, book, kind)
+
+    def add(self, action: str, seconds: float, status: int, error: str = "") -> None:
+        self.rows.append((action, seconds, status, error))
+
+
+async def reader(i: int, url: str, deadline: float, rec: Recorder, inputs: dict, seed: int,
+                 mix: list[tuple[str, int]], stop: asyncio.Event) -> None:
+    import httpx
+
+    rng = random.Random(seed * 1000 + i)
+    names = [a for a, _ in mix]
+    weights = [w for _, w in mix]
+    shown: list[int] = []
+    session = None
+    async with httpx.AsyncClient(base_url=url, timeout=TIMEOUT) as c:
+        while time.time() < deadline and not stop.is_set():
+            action = rng.choices(names, weights)[0]
+            if action in ("cover", "similar", "book", "feedback") and not shown:
+                action = "chat"
+            t0 = time.perf_counter()
+            try:
+                r = await _act(c, action, rng, inputs, shown)
+            except Exception as e:  # noqa: BLE001 - a failed request is a measured error
+                rec.add(action, time.perf_counter() - t0, 0, type(e).__name__)
+                if stop.is_set():
+                    return
+                continue
+            dt = time.perf_counter() - t0
+            ok = r.status_code in (200, 304)
+            rec.add(action, dt, r.status_code, "" if ok else r.text[:200])
+            if ok and r.headers.get("content-type", "").startswith("application/json"):
+                body = r.json()
+                session = body.get("session_id", session) if isinstance(body, dict) else session
+                books = body.get("books") if isinstance(body, dict) else None
+                if books:
+                    shown[:] = [b["id"] for b in books][:10]
+                if action == "feedback":
+                    rec.acked.append((c.cookies.get("cs_session") or "", body["book_id"],
+                                      body["kind"]))
+            await asyncio.sleep(rng.uniform(*THINK))
+
+
+async def _act(c, action: str, rng: random.Random, inputs: dict, shown: list[int]):
+    if action == "chat":
+        return await c.post("/api/chat", json={"text": rng.choice(QUERIES)})
+    if action == "search":
+        q = rng.choice(inputs["titles"]) if rng.random() < 0.6 else rng.choice(QUERIES)
+        return await c.get("/api/search", params={"q": q[:200], "k": 10})
+    if action == "book":
+        return await c.get(f"/api/books/{rng.choice(shown)}")
+    if action == "cover":
+        return await c.get(f"/api/books/{rng.choice(shown)}/cover")
+    if action == "similar":
+        by = "content" if rng.random() < 0.6 else "readers"
+        return await c.get(f"/api/books/{rng.choice(shown)}/similar", params={"by": by, "k": 6})
+    if action == "recommend":
+        return await c.get("/api/users/me/recommendations", params={"k": 10})
+    if action == "feedback":
+        kind = rng.choice(["like", "dislike", "read"])
+        return await c.post("/api/feedback", json={"book_id": rng.choice(shown), "kind": kind})
+    bid, photo = rng.choice(inputs["photos"])
+    path = "/api/search/photo" if action == "search_photo" else "/api/chat/photo"
+    return await c.post(path, files={"file": ("photo.jpg", photo, "image/jpeg")})
+
+
+async def run_load(url: str, seconds: float, inputs: dict, seed: int, mix, server: Server,
+                   kill_after: float | None = None, readers: int = READERS) -> dict:
+    rec = Recorder()
+    stop = asyncio.Event()
+    deadline = time.time() + seconds
+    rss: list[float] = []
+
+    async def sample_memory():
+        while time.time() < deadline and not stop.is_set():
+            v = server.rss_mb()
+            if v:
+                rss.append(v)
+            await asyncio.sleep(0.5)
+
+    async def killer():
+        await asyncio.sleep(kill_after)
+        server.kill9()
+        stop.set()
+
+    tasks = [asyncio.create_task(reader(i, url, deadline, rec, inputs, seed, mix, stop))
+             for i in range(readers)]
+    tasks.append(asyncio.create_task(sample_memory()))
+    if kill_after is not None:
+        tasks.append(asyncio.create_task(killer()))
+    t0 = time.time()
+    await asyncio.gather(*tasks)
+    return {"rec": rec, "seconds": time.time() - t0, "rss": rss}
+
+
+def summarise(rec: Recorder, seconds: float) -> tuple[list[dict], dict]:
+    import numpy as np
+
+    by: dict[str, list] = {}
+    for row in rec.rows:
+        by.setdefault(row[0], []).append(row)
+    table = []
+    for action in [a for a, _ in ACTIONS] + ["all"]:
+        rows = rec.rows if action == "all" else by.get(action, [])
+        if not rows:
+            continue
+        lat = np.array([r[1] for r in rows]) * 1000
+        errors = sum(1 for r in rows if r[2] not in (200, 304))
+        table.append({"action": action, "requests": len(rows), "errors": errors,
+                      "p50_ms": float(np.percentile(lat, 50)),
+                      "p95_ms": float(np.percentile(lat, 95)),
+                      "p99_ms": float(np.percentile(lat, 99)), "max_ms": float(lat.max())})
+    total = table[-1] if table else {"requests": 0, "errors": 0}
+    examples = sorted({f"{r[0]}: {r[2]} {r[3][:120]}" for r in rec.rows if r[2] not in (200, 304)})
+    return table, {"requests": total["requests"], "errors": total["errors"],
+                   "throughput_rps": total["requests"] / seconds if seconds else 0.0,
+                   "error_examples": examples[:10]}
+
+
+def check_acked(home: Path, acked: list[tuple[str, int, str]]) -> list:
+    """The acknowledged feedback writes that the catalog does not hold."""
+    con = sqlite3.connect(home / "catalog.sqlite")
+    users = dict(con.execute("SELECT external_id, id FROM users"))
+    events = set(con.execute("SELECT user_id, book_id, kind FROM events"))
+    con.close()
+    lost = []
+    for sid, book, kind in acked:
+        uid = users.get(f"session:{sid}")
+        if uid is None or (uid, book, kind) not in events:
+            lost.append((sid, book, kind))
+    return lost
+
+
+def run(ctx: BenchContext) -> BenchResult:
+    import httpx
+
+    home = ctx.home
+    if not (home / "catalog.sqlite").exists():
+        raise FileNotFoundError(f"no catalog in {home}; pass --home (e.g. /work/homes/full) "
+                                "or run `coverstory import` first")
+    seconds = SECONDS[ctx.quick]
+    with tempfile.TemporaryDirectory(prefix="coverstory-load-") as tmp:
+        root = Path(tmp)
+        scratch = scratch_home(home, root)
+        photos = phone_photos(scratch, 12, ctx.seed)
+        ids, titles = book_sample(scratch, 300, ctx.seed)
+        inputs = {"photos": photos, "titles": titles, "ids": ids}
+        port = free_port()
+        server = Server(scratch, port, root / "server.log")
+        ctx.progress(f"starting the server on {server.url} (preloading models) ...")
+        start_s = server.start()
+        rss_idle = server.rss_mb()
+        ctx.progress(f"ready in {start_s:.1f} s, {rss_idle:.0f} MB; warming up")
+        try:
+            warm = asyncio.run(run_load(server.url, 1, inputs, ctx.seed + 1, ACTIONS, server,
+                                        readers=len(ACTIONS)))
+            ctx.progress(f"load: {READERS} readers for {seconds} s")
+            load = asyncio.run(run_load(server.url, seconds, inputs, ctx.seed, ACTIONS, server))
+            table, totals = summarise(load["rec"], load["seconds"])
+            rss_peak = max(load["rss"]) if load["rss"] else None
+            rss_end = server.rss_mb()
+            ctx.progress(f"load done: {totals['requests']} requests, {totals['errors']} errors")
+
+            # durability: writes under load, kill -9, restart, look every acknowledged one up
+            mix = [("feedback", 70), ("chat", 20), ("book", 10)]
+            ctx.progress("durability: feedback load, then kill -9")
+            crash = asyncio.run(run_load(server.url, KILL_AFTER[ctx.quick] + 30, inputs,
+                                         ctx.seed + 2, mix, server,
+                                         kill_after=KILL_AFTER[ctx.quick]))
+            acked = crash["rec"].acked
+            restart_s = server.start()
+            photo_bid, photo = photos[0]
+            t = httpx.get(server.url + "/api/search", params={"q": titles[0]}, timeout=TIMEOUT)
+            p = httpx.post(server.url + "/api/search/photo",
+                           files={"file": ("p.jpg", photo, "image/jpeg")}, timeout=TIMEOUT)
+            lost = check_acked(scratch, acked)
+            after = {"text_search_status": t.status_code, "photo_search_status": p.status_code,
+                     "photo_first_is_right": p.status_code == 200
+                     and bool(p.json()["books"]) and p.json()["books"][0]["id"] == photo_bid}
+        finally:
+            server.stop()
+        log_tail = (root / "server.log").read_text(errors="replace")[-3000:]
+
+    results = {
+        "readers": READERS, "seconds": seconds, "think_s": list(THINK), "timeout_s": TIMEOUT,
+        "home": str(home), "actions": dict(ACTIONS), "table": table, **totals,
+        "warmup_requests": len(warm["rec"].rows),
+        "server_start_s": round(start_s, 1),
+        "rss_mb": {"after_preload": rss_idle, "peak_under_load": rss_peak, "after_load": rss_end},
+        "durability": {"acknowledged_writes": len(acked), "lost": len(lost),
+                       "lost_examples": lost[:5], "killed_after_s": KILL_AFTER[ctx.quick],
+                       "requests_before_kill": len(crash["rec"].rows),
+                       "restart_s": round(restart_s, 1), **after},
+        "server_log_tail": log_tail if totals["errors"] or lost else "",
+    }
+    mem = results["rss_mb"]
+    d = results["durability"]
+    md = (
+        f"{READERS} simulated readers (own cookie sessions) for {seconds} s against "
+        f"`coverstory serve --preload` on 127.0.0.1, home `{home}` (catalog copied to a scratch "
+        f"home). Think time {THINK[0]}-{THINK[1]} s; timeout {TIMEOUT:.0f} s; error = transport "
+        f"failure or status other than 200/304. Load generator and server share the machine.\n\n"
+        f"**{totals['requests']} requests, {totals['errors']} errors, "
+        f"{totals['throughput_rps']:.1f} requests/s.**\n\n"
+        + md_table(table, ["action", "requests", "errors", "p50_ms", "p95_ms", "p99_ms",
+                           "max_ms"], floatfmt="{:.0f}")
+        + f"\nServer memory (RSS): {_mb(mem['after_preload'])} after preload, "
+          f"{_mb(mem['peak_under_load'])} peak under load, {_mb(mem['after_load'])} after. "
+          f"Start with preload: {start_s:.1f} s.\n\n"
+        f"**Durability (kill -9 under load):** {d['acknowledged_writes']} feedback writes "
+        f"acknowledged before SIGKILL at {d['killed_after_s']:.0f} s, **{d['lost']} lost** after "
+        f"restart ({d['restart_s']} s to ready). After restart: text search "
+        f"{d['text_search_status']}, photo search {d['photo_search_status']} "
+        f"(right book first: {d['photo_first_is_right']}).\n"
+    )
+    if totals["error_examples"]:
+        md += "\nErrors seen:\n\n" + "\n".join(f"- `{e}`" for e in totals["error_examples"]) + "\n"
+    return BenchResult(results=results, markdown=md)
+
+
+def _mb(v) -> str:
+    return f"{v:.0f} MB" if v else "n/a"
