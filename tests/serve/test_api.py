@@ -509,3 +509,13 @@ def test_no_work_at_import_time():
             " if m in sys.modules]; print(','.join(heavy))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_book_detail_matches_the_catalog(client, stack):
+    from coverstory.serve.cards import book_detail
+
+    for b in stack["catalog"].books():
+        want = b.to_dict()
+        got = book_detail(stack["catalog"], b.id)
+        for key in ("title", "authors", "year", "tags", "categories", "sources", "description"):
+            assert got[key] == want[key], key

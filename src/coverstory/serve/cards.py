@@ -60,3 +60,24 @@ def reply_dict(reply, session_id: str) -> dict:
 
 def _get(h, name):
     return h.get(name) if isinstance(h, dict) else getattr(h, name, None)
+
+
+def book_detail(catalog, book_id: int) -> dict | None:
+    """One book's page (the fields of ``Book.to_dict()`` + cover_url), by indexed lookups
+    (``Catalog.book`` reads every tag row of the catalog, ~0.4 s on 31k books)."""
+    conn = catalog.conn
+    r = conn.execute("SELECT id, title, authors, year, isbn13, language, description, "
+                     "cover_path, average_rating, ratings_count FROM books WHERE id=?",
+                     (book_id,)).fetchone()
+    if r is None:
+        return None
+    tags, categories = [], []
+    for kind, tag in conn.execute("SELECT kind, tag FROM book_tags WHERE book_id=? ORDER BY rowid",
+                                  (book_id,)):
+        (tags if kind == "tag" else categories).append(tag)
+    sources = sorted(f"{s}:{i}" for s, i in conn.execute(
+        "SELECT source, source_id FROM book_sources WHERE book_id=?", (book_id,)))
+    return {"id": r[0], "title": r[1], "authors": json.loads(r[2] or "[]"), "year": r[3],
+            "isbn13": r[4], "language": r[5], "description": r[6],
+            "cover_url": cover_url(r[0], r[7]), "tags": tags, "categories": categories,
+            "sources": sources, "average_rating": r[8], "ratings_count": r[9]}

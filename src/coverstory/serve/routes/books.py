@@ -8,7 +8,7 @@ from typing import Literal
 from fastapi import APIRouter, Depends, Path as PathParam, Query, Request
 from fastapi.responses import FileResponse, Response
 
-from coverstory.serve.cards import cards, cover_url
+from coverstory.serve.cards import book_detail, cards
 from coverstory.serve.errors import ApiError
 from coverstory.serve.routes.deps import call, errors, require_book, services
 from coverstory.serve.schemas import MAX_ID, BookDetail, SimilarResponse
@@ -20,11 +20,9 @@ BookId = PathParam(ge=1, le=MAX_ID, description="catalog book id")
 
 @router.get("/api/books/{book_id}", response_model=BookDetail, responses=errors(404))
 def book(book_id: int = BookId, svc=Depends(services)) -> dict:
-    b = svc.catalog.book(book_id)
-    if b is None:
+    d = book_detail(svc.catalog, book_id)
+    if d is None:
         raise ApiError(404, f"no book with id {book_id}; find ids with GET /api/search?q=")
-    d = b.to_dict()
-    d["cover_url"] = cover_url(b.id, b.cover_path)
     return d
 
 
