@@ -1,0 +1,233 @@
+"""The attributes the bot talks about: facets, their values, how books carry them, how readers say them.
+
+A *facet* is an attribute a reader can state or be asked about (genre, audience, era, mood,
+length). Each value says which catalog tags / shop categories / description words mark a
+book as having it, and which surface forms a reader uses for it. Themes are not listed here:
+they are the catalog's own tags (see :mod:`coverstory.dialogue.bookindex`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Value:
+    """One value of a facet: how books carry it and how readers name it."""
+
+    name: str                                   # canonical, shown to readers
+    tags: tuple[str, ...] = ()                  # exact goodbooks shelf tags
+    tag_contains: tuple[str, ...] = ()          # any shelf tag containing one of these
+    categories: tuple[str, ...] = ()            # Book Depository categories
+    words: tuple[str, ...] = ()                 # description words that also mark it
+    say: tuple[str, ...] = ()                   # reader surface forms (lower case)
+    years: tuple[int, int] | None = None        # era: [from, to)
+    pages: tuple[int, int] | None = None        # length: [from, to)
+
+
+@dataclass(frozen=True)
+class Facet:
+    name: str
+    question: str                                # how the bot asks about it
+    values: tuple[Value, ...] = field(default_factory=tuple)
+    multi: bool = True                           # a book may have several values
+
+
+GENRE = Facet("genre", "What kind of book are you in the mood for — {options}?", (
+    Value("fantasy", tag_contains=("fantasy",), categories=("Science-Fiction-Fantasy-Horror",),
+          say=("fantasy", "fantasy novel", "sword and sorcery", "epic fantasy", "high fantasy")),
+    Value("science fiction", tags=("science-fiction", "sci-fi", "scifi", "sciencefiction",
+                                   "cyberpunk", "space", "aliens", "space-travel"),
+          tag_contains=("sci-fi", "science-fiction", "scifi", "military-sf"),
+          say=("science fiction", "sci-fi", "scifi", "sci fi", "sf", "space opera")),
+    Value("mystery", tag_contains=("mystery", "mysteries", "detective", "whodunit", "cozy-myst"),
+          categories=("Crime-Thriller",),
+          say=("mystery", "mysteries", "detective", "whodunit", "detective story",
+               "murder mystery", "sleuth")),
+    Value("thriller", tag_contains=("thriller", "suspense"),
+          say=("thriller", "thrillers", "suspense", "suspenseful", "spy thriller")),
+    Value("crime", tag_contains=("crime", "noir", "true-crime"),
+          say=("crime", "crime novel", "noir", "heist", "gangster")),
+    Value("romance", tag_contains=("romance", "love-story", "chick-lit", "romances"),
+          categories=("Romance",),
+          say=("romance", "romantic", "love story", "love stories", "romcom", "rom com",
+               "chick lit")),
+    Value("horror", tag_contains=("horror", "ghost", "creepy", "gothic"),
+          say=("horror", "scary", "ghost story", "ghost stories", "creepy", "spooky",
+               "frightening", "terrifying", "gothic")),
+    Value("historical fiction", tag_contains=("historical-fic", "historicalfic", "historic-fic",
+                                              "fiction-historical", "historical-novel",
+                                              "historicals", "historical-romance"),
+          say=("historical fiction", "historical novel", "period drama", "historical")),
+    Value("classics", tag_contains=("classic",),
+          say=("classic", "classics", "classic novel", "literary classic")),
+    Value("literary fiction", tag_contains=("literary-fiction", "literature"),
+          say=("literary fiction", "literary", "literature")),
+    Value("dystopian", tags=("ya-dystopia",), tag_contains=("dystop", "post-apoc"),
+          words=("dystopian", "post-apocalyptic", "totalitarian"),
+          say=("dystopian", "dystopia", "post apocalyptic", "post-apocalyptic")),
+    Value("paranormal", tag_contains=("paranormal", "vampire", "supernatural", "witch"),
+          say=("paranormal", "supernatural", "vampires", "vampire", "werewolves")),
+    Value("non-fiction", tag_contains=("non-fiction", "nonfiction"),
+          categories=("Society-Social-Sciences", "Science-Geography", "History-Archaeology",
+                      "Business-Finance-Law", "Reference", "Health", "Natural-History",
+                      "Personal-Development", "Food-Drink", "Travel-Holiday-Guides",
+                      "Crafts-Hobbies", "Home-Garden", "Computing", "Technology-Engineering",
+                      "Medical", "Sport", "Mind-Body-Spirit", "Teaching-Resources-Education"),
+          say=("non-fiction", "nonfiction", "non fiction", "true story", "factual",
+               "real events")),
+    Value("biography", tag_contains=("biograph", "memoir", "autobiograph", "bio-memoir",
+                                     "bios-memoirs"), categories=("Biography",),
+          say=("biography", "biographies", "memoir", "memoirs", "autobiography", "life story")),
+    Value("history", tags=("history", "world-history", "american-history", "military-history",
+                           "ancient-history", "european-history", "british-history",
+                           "microhistory"), tag_contains=("-history", "history-"),
+          categories=("History-Archaeology",),
+          say=("history", "history book", "history books")),
+    Value("philosophy", tag_contains=("philosoph",),
+          say=("philosophy", "philosophical", "philosopher")),
+    Value("psychology", tag_contains=("psychology", "self-help", "social-psych"),
+          categories=("Personal-Development", "Mind-Body-Spirit"),
+          say=("psychology", "self help", "self-help", "personal development", "how the mind works")),
+    Value("science", tags=("non-fiction-science", "nonfiction-science", "natural-history"),
+          categories=("Science-Geography", "Natural-History"),
+          say=("popular science", "science book", "pop science", "science books")),
+    Value("business", tag_contains=("business", "economics", "finance"),
+          categories=("Business-Finance-Law",),
+          say=("business", "economics", "finance", "money", "management")),
+    Value("religion", tag_contains=("christian", "religio", "religion"),
+          categories=("Religion",),
+          say=("christian", "religious", "religion", "faith", "spiritual")),
+    Value("poetry", tag_contains=("poetry", "poems"), categories=("Poetry-Drama",),
+          say=("poetry", "poems", "poem", "verse", "poet")),
+    Value("comics", tag_contains=("comic", "graphic-novel", "manga", "manhwa"),
+          categories=("Graphic-Novels-Anime-Manga",),
+          say=("comic", "comics", "graphic novel", "graphic novels", "manga", "comic book")),
+    Value("humour", tag_contains=("humor", "humour", "comic-fantasy"), categories=("Humour",),
+          say=("humour", "humor", "comedy", "comic novel", "satire")),
+    Value("war", tags=("war", "military", "warfare", "wars", "military-war", "war-military",
+                       "civil-war", "cold-war"), tag_contains=("world-war", "military-"),
+          say=("war", "war novel", "military", "world war", "soldiers", "battle")),
+    Value("mythology", tag_contains=("myth", "fairy-tale", "folklore"),
+          say=("mythology", "myths", "fairy tale", "fairy tales", "folklore", "legends",
+               "greek myths")),
+    Value("adventure", tag_contains=("adventure",), words=("adventure", "quest", "journey"),
+          say=("adventure", "adventures", "quest", "adventure story")),
+    Value("contemporary", tag_contains=("contemporary", "realistic-fiction", "modern-fiction",
+                                        "general-fiction", "adult-fiction", "womens-fiction",
+                                        "women-s-fiction"),
+          say=("contemporary", "contemporary fiction", "realistic fiction", "modern fiction",
+               "general fiction", "women's fiction")),
+    Value("short stories", tags=("short-fiction",), tag_contains=("short-stor",),
+          say=("short stories", "short story", "story collection", "anthology")),
+))
+
+AUDIENCE = Facet("audience", "Who is it for — {options}?", (
+    Value("children", tag_contains=("child", "middle-grade", "middle-grades", "juvenile",
+                                    "picture-book", "kids", "j-fiction", "junior",
+                                    "young-children", "newbery", "caldecott"),
+          categories=("Childrens-Books",),
+          say=("children", "child", "kids", "kid", "my son", "my daughter", "middle grade",
+               "8 year old", "ten year old", "10 year old", "bedtime", "picture book",
+               "for a child", "children's", "childrens")),
+    Value("young adult", tag_contains=("ya", "teen", "young-adult", "youth"),
+          categories=("Teen-Young-Adult",),
+          say=("young adult", "ya", "teen", "teens", "teenager", "teenage", "my teenager",
+               "high school", "15 year old", "sixteen year old", "16 year old")),
+    Value("adult", say=("adult", "adults", "grown-up", "grown up", "for me", "grownups",
+                        "for adults", "adult fiction")),
+), multi=True)
+
+ERA = Facet("era", "Do you prefer something {options}?", (
+    Value("before 1900", years=(-3000, 1900),
+          say=("19th century", "victorian", "old classic", "ancient", "very old",
+               "nineteenth century", "before 1900", "1800s")),
+    Value("1900 to 1959", years=(1900, 1960),
+          say=("early 20th century", "1900s", "1920s", "1930s", "1940s", "1950s",
+               "first half of the 20th century", "between the wars", "mid century")),
+    Value("1960 to 1999", years=(1960, 2000),
+          say=("1960s", "1970s", "1980s", "1990s", "60s", "70s", "80s", "90s",
+               "late 20th century", "from the eighties", "from the nineties")),
+    Value("2000 to 2009", years=(2000, 2010),
+          say=("2000s", "noughties", "early 2000s", "from the 2000s", "2000 to 2009")),
+    Value("2010 or later", years=(2010, 3000),
+          say=("recent", "new", "newer", "brand new", "latest", "2010s", "contemporary release",
+               "from the last few years", "published recently", "modern", "2010 or later")),
+), multi=False)
+
+MOOD = Facet("mood", "What mood are you after — {options}?", (
+    Value("dark", tags=("dark-romance", "noir", "gothic", "psychological-thriller", "creepy",
+                        "horror", "dystopia", "ya-dystopia", "gritty-fantasy",
+                        "transgressive-fiction"),
+          words=("dark", "brutal", "haunting", "grim", "disturbing", "violent", "bleak"),
+          say=("dark", "grim", "bleak", "gritty", "disturbing", "haunting", "intense", "heavy")),
+    Value("funny", tag_contains=("humor", "humour", "comic-fantasy"),
+          words=("hilarious", "funny", "witty", "comic", "comedy", "laugh"),
+          say=("funny", "funnier", "humorous", "hilarious", "witty", "make me laugh", "lighthearted",
+               "light-hearted", "comic", "fun", "amusing")),
+    Value("cosy", tags=("cozy-mystery", "mystery-cozy", "clean-romance", "animal-fiction"),
+          words=("charming", "heartwarming", "cozy", "cosy", "delightful", "gentle"),
+          say=("cosy", "cozy", "comforting", "gentle", "heartwarming", "charming", "warm",
+               "feel good", "feel-good", "light read", "lighter", "easy read")),
+    Value("romantic", tag_contains=("romance",), words=("love", "romance", "passion"),
+          say=("romantic", "swoony", "love", "passionate")),
+    Value("uplifting", tags=("inspirational-fiction",), tag_contains=("inspirational", "christian"),
+          words=("inspiring", "hope", "uplifting", "courage", "inspirational"),
+          say=("uplifting", "inspiring", "hopeful", "inspirational", "positive", "motivating")),
+    Value("thought-provoking", tag_contains=("philosoph", "literary-fiction", "classic"),
+          words=("profound", "powerful", "thought-provoking", "questions", "meditation"),
+          say=("thought-provoking", "thought provoking", "deep", "profound", "makes you think",
+               "intellectual", "challenging", "philosophical", "literary")),
+    Value("exciting", tag_contains=("thriller", "action", "adventure"),
+          words=("thrilling", "action", "fast-paced", "gripping", "race", "chase", "danger"),
+          say=("exciting", "thrilling", "fast paced", "fast-paced", "action", "page turner",
+               "page-turner", "gripping", "action-packed", "adrenaline", "suspenseful")),
+    Value("scary", tag_contains=("horror", "ghost", "creepy", "supernatural"),
+          words=("terrifying", "horror", "nightmare", "haunted", "monster", "evil"),
+          say=("scary", "spooky", "creepy", "terrifying", "frightening", "chilling", "eerie")),
+))
+
+LENGTH = Facet("length", "How long would you like it — {options}?", (
+    Value("short", pages=(0, 220), say=("short", "shorter", "quick read", "quick", "novella",
+                                         "short book", "thin", "not too long", "brief",
+                                         "short read", "afternoon read")),
+    Value("medium", pages=(220, 450), say=("medium length", "average length", "normal length",
+                                            "not too short")),
+    Value("long", pages=(450, 100000), say=("long", "longer", "epic", "doorstopper", "chunky",
+                                             "big book", "long read", "thick", "lengthy")),
+), multi=False)
+
+FACETS: dict[str, Facet] = {f.name: f for f in (GENRE, AUDIENCE, ERA, MOOD, LENGTH)}
+
+# Words that turn the slot after them into an exclusion ("no romance", "nothing too dark").
+NEGATORS = ("no", "not", "nothing", "without", "never", "none", "avoid", "except", "hate",
+            "hated", "dislike", "don't", "dont", "do not", "didn't", "anything but", "less",
+            "rather not", "can't stand", "cannot stand", "not too", "not so", "no more",
+            "nothing too", "nothing with", "skip", "minus", "free of", "sick of", "tired of",
+            "enough of", "instead of", "other than")
+# Words that end the scope of a negation ("no romance but funny").
+SCOPE_BREAK = ("but", "and", "just", "only", "rather", "though", "yet", "however", "instead",
+               "prefer", "want", "like", "more", "please", "with", "something")
+
+POSITIVE = ("love", "loved", "like", "liked", "enjoy", "enjoyed", "great", "amazing",
+            "brilliant", "wonderful", "fantastic", "favourite", "favorite", "perfect",
+            "adore", "adored", "good", "excellent", "gripping", "beautiful", "yes", "awesome",
+            "sounds good", "sounds great", "interesting", "fun")
+NEGATIVE = ("hate", "hated", "dislike", "disliked", "boring", "bored", "awful", "terrible",
+            "bad", "meh", "dull", "slow", "not for me", "couldn't finish", "gave up", "no",
+            "nope", "worst", "overrated", "annoying", "didn't like", "did not like",
+            "don't like", "not really", "not my thing", "pass")
+
+# Comparatives used by "refine": word -> (facet, direction or value)
+REFINE = {
+    "shorter": ("length", "short"), "quicker": ("length", "short"),
+    "longer": ("length", "long"), "thicker": ("length", "long"),
+    "newer": ("era", "+"), "more recent": ("era", "+"), "modern": ("era", "+"),
+    "recent": ("era", "+"), "older": ("era", "-"), "more classic": ("era", "-"),
+    "funnier": ("mood", "funny"), "lighter": ("mood", "cosy"), "happier": ("mood", "uplifting"),
+    "darker": ("mood", "dark"), "scarier": ("mood", "scary"), "creepier": ("mood", "scary"),
+    "more exciting": ("mood", "exciting"), "faster": ("mood", "exciting"),
+    "deeper": ("mood", "thought-provoking"), "more romantic": ("mood", "romantic"),
+    "less dark": ("mood", "-dark"), "not so dark": ("mood", "-dark"),
+    "less scary": ("mood", "-scary"), "less romance": ("genre", "-romance"),
+}

@@ -1,0 +1,348 @@
+"""Understanding one utterance: the intent (trained classifier) and the slots (catalog-aware).
+
+Slots are matched against what the catalog knows: facet values from the lexicon, the
+catalog's own tags (themes), its authors and titles (exact phrases, then fuzzy with
+rapidfuzz after words such as "like" or "called"); a negation cue before a slot turns it
+into an exclusion ("no romance", "nothing too dark"); sentiment comes from a small lexicon.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from coverstory.catalog.normalize import fold, norm_title
+from coverstory.dialogue.bookindex import BookIndex, facet_alias, stem
+from coverstory.dialogue.lexicon import (
+    FACETS, NEGATIVE, NEGATORS, POSITIVE, REFINE, SCOPE_BREAK,
+)
+
+_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+ORDINALS = {"first": 0, "1st": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, "fourth": 3,
+            "4th": 3, "fifth": 4, "5th": 4, "last": -1, "latter": -1, "former": 0}
+NUMBER_REF = {"one": 0, "two": 1, "three": 2, "four": 3, "five": 4, "1": 0, "2": 1, "3": 2,
+              "4": 3, "5": 4}
+TITLE_TRIGGERS = ("like", "liked", "loved", "love", "read", "called", "titled", "enjoyed",
+                  "to", "than", "hated", "finished", "reread", "wrote")
+_GENERIC_TAIL = ("books", "book", "fiction", "lit", "novels", "novel", "series", "read", "reads")
+PRIORITY = {"title": 5, "author": 4, "refine": 3, "facet": 2, "tag": 1}
+
+
+@dataclass
+class Slot:
+    kind: str              # facet name, "tag", "author", "title", "refine", "ref"
+    value: str | int       # canonical value / author name / book id / list index
+    negated: bool = False
+    start: int = 0         # token span in the utterance
+    end: int = 0
+    surface: str = ""
+    score: float = 1.0
+
+
+@dataclass
+class Parse:
+    text: str
+    intent: str
+    confidence: float
+    slots: list[Slot] = field(default_factory=list)
+    sentiment: float = 0.0          # -1 .. 1
+    years: tuple[int, int] | None = None
+
+    def of(self, kind: str, negated: bool | None = None) -> list[Slot]:
+        return [s for s in self.slots if s.kind == kind and (negated is None or s.negated == negated)]
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class SlotMatcher:
+    """Finds slots in text using a BookIndex's vocabulary (tags, authors, titles)."""
+
+    def __init__(self, index: BookIndex):
+        self.index = index
+        phrases: dict[tuple[str, ...], list[tuple[str, str | int, float]]] = {}
+
+        def add(surface: str, kind: str, value, score: float = 1.0) -> None:
+            toks = tuple(_WORD.findall(fold(surface)))
+            if toks:
+                phrases.setdefault(toks, []).append((kind, value, score))
+
+        for facet in FACETS.values():
+            for v in facet.values:
+                for s in (v.name, *v.say):
+                    add(s, facet.name, v.name)
+        for phrase, (facet, value) in REFINE.items():
+            add(phrase, "refine", f"{facet}:{value}")
+        # themes: the catalog's tags, as words; singular and plural both
+        for t in index.tag_names:
+            words = t.replace("-", " ")
+            alias = facet_alias(t)
+            if alias:                      # "fantasy books" says the genre, not a theme
+                add(words, alias[0], alias[1])
+                continue
+            add(words, "tag", t, 0.9)
+            if words.endswith("s") and len(words) > 4:
+                add(words[:-1], "tag", t, 0.9)
+            elif not words.endswith("s"):
+                add(words + "s", "tag", t, 0.9)
+        # authors: full names (any book), surnames that are rare enough to be safe
+        surname_count: dict[str, set[str]] = {}
+        for names in index.authors:
+            for a in names:
+                add(a, "author", a, 1.0)
+                parts = _WORD.findall(fold(a))
+                if len(parts) >= 2:
+                    surname_count.setdefault(parts[-1], set()).add(a)
+        common = _common_words()
+        for sur, full in surname_count.items():
+            if len(full) == 1 and len(sur) >= 5 and sur not in common:
+                add(sur, "author", next(iter(full)), 0.8)
+        # titles: the normalised title (series and subtitle dropped), 2+ words or rare words
+        self.title_ids: dict[str, list[int]] = {}
+        order = np.argsort(-index.popularity)
+        for i in order:
+            nt = norm_title(index.titles[i])
+            if not nt:
+                continue
+            self.title_ids.setdefault(nt, []).append(int(index.ids[i]))
+        known = phrases_keys(phrases)
+        for nt, ids in self.title_ids.items():
+            toks = nt.split()
+            if len(toks) >= 2 or (len(toks) == 1 and len(nt) >= 4 and nt not in common
+                                  and nt not in known):
+                add(nt, "title", ids[0], 1.0 if len(toks) >= 2 else 0.7)
+        self.phrases = phrases
+        self.max_len = max(len(k) for k in phrases)
+        self._title_choices = list(self.title_ids)
+
+    # ---- matching -------------------------------------------------------------------
+    def match(self, text: str, allow_fuzzy_titles: bool = True) -> tuple[list[Slot], list[str]]:
+        toks = tokens(text)
+        cands: list[Slot] = []
+        for i in range(len(toks)):
+            for n in range(min(self.max_len, len(toks) - i), 0, -1):
+                key = tuple(toks[i:i + n])
+                for kind, value, score in self.phrases.get(key, ()):
+                    if kind == "title" and n == 1 and not _title_context(toks, i):
+                        continue
+                    if kind == "author" and n == 1 and not _author_context(toks, i):
+                        continue
+                    cands.append(Slot(kind, value, False, i, i + n, " ".join(key), score))
+        if allow_fuzzy_titles:
+            cands += self._fuzzy_titles(toks)
+        cands += _ref_slots(toks)
+        chosen = _non_overlapping(cands)
+        _negate(chosen, toks)
+        return chosen, toks
+
+    def _fuzzy_titles(self, toks: list[str]) -> list[Slot]:
+        from rapidfuzz import fuzz, process
+
+        out = []
+        for i, t in enumerate(toks):
+            if t not in TITLE_TRIGGERS:
+                continue
+            j = i + 1
+            if j < len(toks) and toks[j] in ("the", "a", "an"):
+                j += 1
+            if j >= len(toks) or toks[j] in ORDINALS or toks[j] in ("one", "it", "that", "this",
+                                                                   "those", "these", "them"):
+                continue
+            best = None
+            for n in range(min(7, len(toks) - j), 0, -1):
+                span = " ".join(toks[j:j + n])
+                if n == 1 and (len(span) < 5 or span in _common_words()):
+                    continue
+                span_norm = norm_title(span)
+                got = process.extractOne(span_norm, self._title_choices, scorer=fuzz.ratio,
+                                         score_cutoff=88 if n > 1 else 95)
+                if got and (best is None or got[1] > best[1] + 2):
+                    best = (got[0], got[1], j, j + n)
+            if best:
+                title, score, a, b = best
+                out.append(Slot("title", self.title_ids[title][0], False, a, b,
+                                " ".join(toks[a:b]), score / 100.0))
+        return out
+
+
+def phrases_keys(phrases) -> set[str]:
+    return {" ".join(k) for k in phrases}
+
+
+def tokens(text: str) -> list[str]:
+    """Lower-case word tokens; apostrophes dropped ("didn't" -> "didnt"), "'s" split off."""
+    text = text.lower().replace("\u2019", "'").replace("'s ", " ").replace("'", "")
+    return _WORD.findall(fold(text))
+
+
+def _title_context(toks: list[str], i: int) -> bool:
+    if i > 0 and toks[i - 1] in ("the", "a", "an"):
+        i -= 1
+    return i > 0 and toks[i - 1] in TITLE_TRIGGERS
+
+
+def _author_context(toks: list[str], i: int) -> bool:
+    return (i > 0 and toks[i - 1] in ("by", "from", "author")) or \
+        (i + 1 < len(toks) and toks[i + 1] in ("books", "novels", "book", "novel"))
+
+
+def _ref_slots(toks: list[str]) -> list[Slot]:
+    out = []
+    for i, t in enumerate(toks):
+        if t in ORDINALS and (i + 1 >= len(toks) or toks[i + 1] in ("one", "book", "suggestion",
+                                                                    "title", "of", "and", "or")
+                              or i > 0 and toks[i - 1] == "the"):
+            out.append(Slot("ref", ORDINALS[t], False, i, i + 1, t, 1.0))
+        elif t == "number" and i + 1 < len(toks) and toks[i + 1] in NUMBER_REF:
+            out.append(Slot("ref", NUMBER_REF[toks[i + 1]], False, i, i + 2, "number", 1.0))
+        elif t in ("it", "that", "this") and (i + 1 >= len(toks) or toks[i + 1] in (
+                "one", "book", "already", "last", "a", "and", "but", "is", "was", "sounds",
+                "looks", "out")):
+            out.append(Slot("ref", "it", False, i, i + 1, t, 0.5))
+    return out
+
+
+def _non_overlapping(cands: list[Slot]) -> list[Slot]:
+    cands.sort(key=lambda s: (-(s.end - s.start), -PRIORITY.get(s.kind, 2), -s.score, s.start))
+    taken: set[int] = set()
+    out = []
+    for s in cands:
+        span = set(range(s.start, s.end))
+        if span & taken:
+            continue
+        taken |= span
+        out.append(s)
+    out.sort(key=lambda s: s.start)
+    return out
+
+
+_NEG = sorted((tuple(n.replace("'", "").split()) for n in NEGATORS), key=len, reverse=True)
+_FLIP = ("not", "didnt", "dont", "never", "wasnt", "isnt", "doesnt", "hardly")
+
+
+def _negate(slots: list[Slot], toks: list[str]) -> None:
+    """A slot is negated when a negation cue precedes it in its clause (or it ends in -free)."""
+    prev_end, prev_neg = -1, False
+    for s in slots:
+        if s.kind in ("ref",):
+            continue
+        neg = False
+        j = s.start - 1
+        while j >= 0 and j >= s.start - 5:
+            w = toks[j]
+            if any(tuple(toks[j - len(n) + 1:j + 1]) == n for n in _NEG if j - len(n) + 1 >= 0):
+                neg = True
+                break
+            if j < prev_end:                        # reached the previous slot
+                neg = prev_neg and all(t in ("or", "nor", "and", "any", "too") for t in
+                                       toks[prev_end:s.start])
+                break
+            if w in SCOPE_BREAK:
+                break
+            j -= 1
+        if s.end < len(toks) and toks[s.end] == "free":
+            neg = True
+        if s.kind == "refine" and str(s.value).split(":")[1].startswith("-"):
+            neg = False                             # "less dark" already says it
+        s.negated = neg
+        prev_end, prev_neg = s.end, neg
+
+
+def sentiment(toks: list[str]) -> float:
+    """-1 .. 1 from a small lexicon; 'didn't like' and 'not good' flip."""
+    text = " " + " ".join(toks) + " "
+    score = 0.0
+    for phrase in sorted(NEGATIVE, key=len, reverse=True):
+        p = " " + phrase.replace("'", "") + " "
+        if p in text:
+            score -= text.count(p)
+            text = text.replace(p, " ")
+    words = text.split()
+    for i, w in enumerate(words):
+        if w in POSITIVE:
+            if w == "like" and not (i > 0 and words[i - 1] in ("i", "really", "we", "did", "do",
+                                                                "would", "didnt", "dont")):
+                continue
+            flip = i > 0 and words[i - 1] in _FLIP or i > 1 and words[i - 2] in _FLIP
+            score += -1 if flip else 1
+    return float(np.tanh(score))
+
+
+_YEAR = re.compile(r"\b(before|after|since|from|in|pre|post|older than|newer than)?\s*(?:the\s+)?"
+                   r"(1[5-9]\d\d|20[0-3]\d|[2-9]0)('?s)?\b")
+
+
+def years_range(text: str) -> tuple[int, int] | None:
+    """'after 2010' -> (2010, 3000); 'from the 80s' -> (1980, 1990); 'before 1950' -> (-3000, 1950)."""
+    m = _YEAR.search(fold(text).replace("'", ""))
+    if not m:
+        return None
+    word, num, decade = m.group(1), m.group(2), m.group(3)
+    y = int(num)
+    if y < 100:
+        y = 1900 + y
+        decade = "s"
+    lo, hi = (y, y + 10) if decade else (y, y + 1)
+    if word in ("before", "pre", "older than"):
+        return (-3000, lo)
+    if word in ("after", "since", "post", "newer than"):
+        return (lo, 3000)
+    if not decade and word not in ("in",):
+        return None                           # "from 2000" alone: not a range we trust
+    return (lo, hi)
+
+
+class NLU:
+    """intent + slots + sentiment for one utterance."""
+
+    def __init__(self, index: BookIndex, classifier):
+        self.matcher = SlotMatcher(index)
+        self.classifier = classifier
+
+    def parse(self, text: str) -> Parse:
+        intent, conf = self.classifier.predict(text)
+        slots, toks = self.matcher.match(text)
+        years = years_range(text)
+        if years:
+            have = {s.value for s in slots if s.kind == "era"}
+            for v in FACETS["era"].values:
+                if v.years[0] < years[1] and years[0] < v.years[1] and v.name not in have:
+                    slots.append(Slot("era", v.name, False, 0, 0, "year", 0.9))
+        return Parse(text=text, intent=intent, confidence=conf, slots=slots,
+                     sentiment=sentiment(toks), years=years)
+
+
+_COMMON = None
+
+
+def _common_words() -> frozenset[str]:
+    """Everyday English words that must not be read as a surname or one-word title."""
+    global _COMMON
+    if _COMMON is None:
+        from coverstory.dialogue.bookindex import _STOP
+
+        extra = """good great best book books read reading love loved like dark light funny long short
+        new old young adult king queen war peace home house life death night day world love story
+        girl boy man woman children child family friend friends time space magic dragons dragon
+        vampire vampires witch witches ghost ghosts wizard wizards school water fire earth moon
+        sun star stars sea ocean city town river mountain island forest garden kids teen teens
+        something anything nothing please thanks recommend suggest want need looking find give
+        tell more less like similar same different other another first second third last
+        cozy cosy mystery mysteries romance horror fantasy science fiction history historical
+        classic classics poetry poems thriller thrillers crime murder detective spy adventure
+        travel food cooking art music sport sports business money power politics religion
+        faith hope heart mind soul body blood bone bones shadow shadows dream dreams secret
+        secrets lost found home heaven hell angel angels devil evil truth lies storm winter
+        summer spring autumn fall rain snow wind road journey quest dead alive beautiful wild
+        brave free little big small green black white red blue gold silver rose roses wonder
+        room sister brother mother father daughter son wife husband lady lord prince princess
+        empire kingdom series novel novels author authors write wrote written years year ago
+        kind sort type about called named titled sad happy scary exciting gripping bleak""".split()
+        _COMMON = frozenset(set(extra) | set(_STOP))
+    return _COMMON
+
+
+def stem_word(w: str) -> str:
+    return stem(w)

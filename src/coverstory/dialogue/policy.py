@@ -1,0 +1,307 @@
+"""Ranking the catalog for a session, deciding whether to ask, and what to ask.
+
+Three policies share one contract (``Policy.decide``):
+- ``default``: hybrid ranking (text relevance, stated preferences, "like X", the reader's
+  profile, a small popularity prior), MMR diversification, and — when the request is too
+  vague — one question on the attribute whose answer best splits the current candidates
+  (highest entropy of the answer over the score-weighted top candidates);
+- ``random-question``: the same ranking, but the question's attribute is chosen at random;
+- ``popular``: no questions; the most popular books that satisfy the stated constraints.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from coverstory.dialogue.bookindex import BookIndex
+from coverstory.dialogue.lexicon import FACETS
+from coverstory.dialogue.state import SessionState
+
+ASKABLE = ("genre", "audience", "era", "mood", "length", "theme", "about")
+W = {"text": 1.0, "facet": 1.0, "tag": 0.8, "author": 0.9, "anchor": 0.7, "profile": 0.15,
+     "pop": 0.12}
+
+
+@dataclass
+class Signals:
+    """Per-book score parts for one turn, over all books (rows of the BookIndex)."""
+
+    text: np.ndarray | None = None          # [n] in [0, 1]
+    anchor: np.ndarray | None = None        # [n] in [0, 1]
+    profile: dict[int, float] = field(default_factory=dict)   # row -> [0, 1]
+    anchor_reason: dict[int, str] = field(default_factory=dict)
+    profile_reason: dict[int, str] = field(default_factory=dict)
+
+
+@dataclass
+class Decision:
+    rows: list[int]                          # books to show (BookIndex rows), best first
+    scores: list[float]
+    question: dict | None = None             # {"facet", "options", "text"}
+    parts: dict[int, dict] = field(default_factory=dict)   # row -> score parts
+
+
+def allowed_mask(idx: BookIndex, st: SessionState) -> np.ndarray:
+    """Hard constraints: exclusions, the era range, and books already shown or rejected."""
+    ok = np.ones(len(idx), bool)
+    for kind, vals in st.excl.items():
+        for v in vals:
+            if kind in FACETS:
+                ok &= ~idx.has(kind, v)
+            elif kind == "tag":
+                ok &= ~idx.tag_mask(v)
+            elif kind == "author":
+                bad = np.array([v in a for a in idx.authors], bool)
+                ok &= ~bad
+    if st.years is not None:
+        lo, hi = st.years
+        with np.errstate(invalid="ignore"):
+            ok &= ~((idx.years < lo) | (idx.years >= hi))        # unknown years stay
+    for b in set(st.shown) | set(st.rejected) | set(st.read):
+        r = idx.row.get(int(b))
+        if r is not None:
+            ok[r] = False
+    return ok
+
+
+def preference_scores(idx: BookIndex, st: SessionState) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(facet fraction, tag fraction, author match) per book, each in [0, 1]."""
+    n = len(idx)
+    facet = np.zeros(n, np.float32)
+    fw = 0.0
+    tag = np.zeros(n, np.float32)
+    tw = 0.0
+    author = np.zeros(n, np.float32)
+    for kind, vals in st.prefs.items():
+        for v, w in vals.items():
+            if kind in FACETS:
+                facet += w * idx.has(kind, v)
+                fw += w
+            elif kind == "tag":
+                tag += w * idx.tag_mask(v)
+                tw += w
+            elif kind == "author":
+                author = np.maximum(author, np.array([v in a for a in idx.authors], np.float32))
+    if fw:
+        facet /= fw
+    if tw:
+        tag /= tw
+    return facet, tag, author
+
+
+def hybrid_scores(idx: BookIndex, st: SessionState, sig: Signals) -> tuple[np.ndarray, dict]:
+    facet, tag, author = preference_scores(idx, st)
+    if st.prefs.keys() & FACETS.keys():
+        facet = 0.5 * facet + 0.5 * (facet >= 0.999)     # fitting everything said counts most
+    parts = {"facet": facet, "tag": tag, "author": author, "pop": idx.popularity}
+    score = W["facet"] * facet + W["tag"] * tag + W["author"] * author + W["pop"] * idx.popularity
+    if sig.text is not None:
+        score = score + W["text"] * sig.text
+        parts["text"] = sig.text
+    if sig.anchor is not None:
+        score = score + W["anchor"] * sig.anchor
+        parts["anchor"] = sig.anchor
+    return score.astype(np.float32), parts
+
+
+def mmr(idx: BookIndex, rows: list[int], scores: np.ndarray, k: int, lam: float = 0.75) -> list[int]:
+    """Maximal marginal relevance over tags and authors (no two of one series in a row)."""
+    if len(rows) <= 1:
+        return rows[:k]
+    cand = rows[: max(k * 8, 30)]
+    tags = [set(idx.tags[r].indices) for r in cand]
+    auth = [tuple(idx.authors[r][:1]) for r in cand]
+    s = np.array([scores[r] for r in cand], np.float32)
+    span = float(s.max() - s.min()) or 1.0
+    s = (s - s.min()) / span
+    out = [0]
+    while len(out) < min(k, len(cand)):
+        best, best_val = None, -1e9
+        for j in range(len(cand)):
+            if j in out:
+                continue
+            sim = 0.0
+            for o in out:
+                inter = len(tags[j] & tags[o])
+                union = len(tags[j] | tags[o]) or 1
+                sim = max(sim, 0.5 * inter / union + 0.5 * (auth[j] == auth[o] and bool(auth[j])))
+            val = lam * s[j] - (1 - lam) * sim
+            if val > best_val:
+                best, best_val = j, val
+        out.append(best)
+    return [cand[j] for j in out]
+
+
+def _entropy(p: np.ndarray) -> float:
+    p = p[p > 0]
+    return float(-(p * np.log2(p)).sum()) if len(p) else 0.0
+
+
+class Policy:
+    name = "default"
+
+    def __init__(self, seed: int = 0):
+        self.rng = random.Random(seed)
+
+    # ---- the shared decision ----------------------------------------------------------
+    def decide(self, idx: BookIndex, st: SessionState, sig: Signals, k: int = 3,
+               may_ask: bool = True) -> Decision:
+        ok = allowed_mask(idx, st)
+        score, parts = self.rank_scores(idx, st, sig)
+        if sig.profile:
+            for r, v in sig.profile.items():
+                score[r] += W["profile"] * v
+        score = np.where(ok, score, -np.inf)
+        top = np.argpartition(-score, min(2000, len(score) - 1))[:2000]
+        top = top[np.argsort(-score[top])]
+        top = [int(r) for r in top if np.isfinite(score[r])]
+        rows = self.diversify(idx, top, score, k)
+        question = None
+        if may_ask and self.too_vague(idx, st, score, top):
+            question = self.question(idx, st, score, top)
+        part_rows = {r: {name: float(p[r]) for name, p in parts.items()} for r in rows}
+        return Decision(rows=rows, scores=[float(score[r]) for r in rows], question=question,
+                        parts=part_rows)
+
+    def rank_scores(self, idx, st, sig):
+        return hybrid_scores(idx, st, sig)
+
+    def diversify(self, idx, top, score, k):
+        return mmr(idx, top, score, k)
+
+    def too_vague(self, idx: BookIndex, st: SessionState, score: np.ndarray, top: list[int]) -> bool:
+        """Vague = many books score about the same as the best (and we may still ask)."""
+        if not top or st.questions_in_row >= 4:
+            return False
+        best = score[top[0]]
+        close = sum(1 for r in top[:200] if score[r] >= best - 0.08)
+        return close >= 12 or st.stated() <= 1
+
+    # ---- questions --------------------------------------------------------------------
+    def askable(self, idx: BookIndex, st: SessionState, top: list[int]) -> list[str]:
+        out = []
+        for f in ASKABLE:
+            if f in st.asked:
+                continue
+            if f in FACETS and f in st.prefs and f not in ("mood",):
+                continue
+            if f == "length" and np.isnan(idx.pages[top[:200]]).mean() > 0.5:
+                continue                      # the catalog does not know most lengths
+            if f == "about" and st.about:
+                continue
+            out.append(f)
+        return out
+
+    def options(self, idx: BookIndex, facet: str, cand: np.ndarray, w: np.ndarray,
+                st: SessionState) -> tuple[list[str], float]:
+        """The values to offer for a facet and the entropy (bits) of the answer."""
+        if facet == "about":
+            return [], 2.0
+        if facet == "theme":
+            sub = idx.tags[cand]
+            p = np.asarray(sub.T @ w).ravel() / max(w.sum(), 1e-9)
+            said = set(st.prefs.get("tag", {})) | set(st.excl.get("tag", []))
+            h = p * (1 - p)
+            order = np.argsort(-h)
+            opts = []
+            for j in order:
+                name = idx.tag_names[j]
+                if name in said or p[j] < 0.05 or name in idx.facet_tags:
+                    continue
+                opts.append(name)
+                if len(opts) == 4:
+                    break
+            if not opts:
+                return [], 0.0
+            ps = np.array([p[idx.tag_column(t)] for t in opts])
+            bits = float(sum(-(q * math.log2(q) + (1 - q) * math.log2(1 - q))
+                             for q in ps if 0 < q < 1))
+            return opts, bits
+        values = [v.name for v in FACETS[facet].values]
+        cols = [idx.column(facet, v) for v in values]
+        m = idx.member[np.ix_(cand, cols)].astype(np.float32)
+        p = (w @ m) / max(w.sum(), 1e-9)
+        said = set(st.prefs.get(facet, {})) | set(st.excl.get(facet, []))
+        if not FACETS[facet].multi:
+            # one value per book: the answer's entropy over the candidates
+            known = p.sum()
+            dist = np.append(p, max(0.0, 1 - known))
+            bits = _entropy(dist / max(dist.sum(), 1e-9))
+            order = [j for j in np.argsort(-p) if p[j] > 0.02 and values[j] not in said]
+            return [values[j] for j in order[:4]], bits
+        # several values per book: readers say which of the offered ones apply
+        h = np.array([-(q * math.log2(q) + (1 - q) * math.log2(1 - q)) if 0 < q < 1 else 0.0
+                      for q in p])
+        order = [j for j in np.argsort(-h) if h[j] > 0.1 and values[j] not in said]
+        opts = order[:4]
+        return [values[j] for j in opts], float(h[opts].sum()) if opts else 0.0
+
+    def question(self, idx: BookIndex, st: SessionState, score: np.ndarray,
+                 top: list[int]) -> dict | None:
+        cand = np.asarray(top[:2000])
+        if len(cand) == 0:
+            return None
+        s = score[cand]
+        w = np.exp((s - s.max()) / 0.3)
+        best = None
+        for f in self.askable(idx, st, top):
+            opts, bits = self.options(idx, f, cand, w, st)
+            if f != "about" and len(opts) < 2:
+                continue
+            if best is None or bits > best[2]:
+                best = (f, opts, bits)
+        if best is None or best[2] < 0.5:
+            return None
+        return {"facet": best[0], "options": best[1], "bits": round(best[2], 3)}
+
+
+class RandomQuestionPolicy(Policy):
+    """Same ranking; the attribute asked about is drawn at random."""
+
+    name = "random-question"
+
+    def question(self, idx, st, score, top):
+        cand = np.asarray(top[:300])
+        if len(cand) == 0:
+            return None
+        w = np.ones(len(cand), np.float32)
+        facets = self.askable(idx, st, top)
+        self.rng.shuffle(facets)
+        for f in facets:
+            opts, bits = self.options(idx, f, cand, w, st)
+            if f == "about" or len(opts) >= 2:
+                self.rng.shuffle(opts)
+                return {"facet": f, "options": opts, "bits": round(bits, 3)}
+        return None
+
+
+class PopularPolicy(Policy):
+    """No questions, no text relevance: the most-rated books that fit what was said."""
+
+    name = "popular"
+
+    def rank_scores(self, idx, st, sig):
+        facet, tag, author = preference_scores(idx, st)
+        fit = (facet >= 0.999 if st.prefs.keys() & FACETS.keys() else 1) * 1.0
+        score = 2.0 * fit + tag + author + idx.popularity
+        return score.astype(np.float32), {"pop": idx.popularity}
+
+    def diversify(self, idx, top, score, k):
+        return top[:k]
+
+    def too_vague(self, idx, st, score, top):
+        return False
+
+
+POLICIES = {p.name: p for p in (Policy, RandomQuestionPolicy, PopularPolicy)}
+
+
+def make_policy(name: str, seed: int = 0) -> Policy:
+    try:
+        return POLICIES[name](seed)
+    except KeyError:
+        raise ValueError(f"unknown dialogue policy {name!r}; known: {sorted(POLICIES)}") from None

@@ -1,0 +1,96 @@
+"""What a session remembers, and where: the catalog's ``sessions`` table (JSON state)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+
+
+@dataclass
+class SessionState:
+    """Preferences, exclusions and the books seen so far in one conversation."""
+
+    session_id: str
+    user_id: int | None = None
+    policy: str = "default"
+    turns: int = 0
+    prefs: dict[str, dict[str, float]] = field(default_factory=dict)   # kind -> value -> weight
+    excl: dict[str, list[str]] = field(default_factory=dict)           # kind -> values
+    about: list[str] = field(default_factory=list)                    # what it should be about
+    anchors: list[int] = field(default_factory=list)                  # "like X"
+    years: list[int] | None = None                                    # [from, to)
+    shown: list[int] = field(default_factory=list)
+    rejected: list[int] = field(default_factory=list)
+    liked: list[int] = field(default_factory=list)
+    read: list[int] = field(default_factory=list)
+    last_books: list[int] = field(default_factory=list)
+    asked: list[str] = field(default_factory=list)
+    question: dict | None = None                                      # {"facet", "options"}
+    questions_in_row: int = 0
+    focus: int | None = None                                          # the book "it" means
+    accepted: int | None = None
+    accepted_turn: int | None = None
+
+    # ---- updates --------------------------------------------------------------------
+    def prefer(self, kind: str, value: str, weight: float = 1.0) -> None:
+        vals = self.prefs.setdefault(kind, {})
+        vals[value] = max(vals.get(value, 0.0), weight)
+        if value in self.excl.get(kind, []):
+            self.excl[kind].remove(value)
+
+    def exclude(self, kind: str, value: str) -> None:
+        ex = self.excl.setdefault(kind, [])
+        if value not in ex:
+            ex.append(value)
+        self.prefs.get(kind, {}).pop(value, None)
+
+    def forget_preferences(self) -> None:
+        """'start over': preferences go, but rejected books stay rejected."""
+        self.prefs, self.excl, self.about, self.anchors, self.years = {}, {}, [], [], None
+        self.asked, self.question, self.questions_in_row, self.last_books = [], None, 0, []
+
+    def stated(self) -> int:
+        """How many things the reader has told us so far."""
+        return (sum(len(v) for v in self.prefs.values()) + sum(len(v) for v in self.excl.values())
+                + len(self.about) + len(self.anchors) + (self.years is not None))
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, session_id: str, text: str) -> "SessionState":
+        d = json.loads(text or "{}")
+        known = {f.name for f in fields(cls)}
+        d = {k: v for k, v in d.items() if k in known}
+        d["session_id"] = session_id
+        return cls(**d)
+
+
+class SessionStore:
+    """Load and save SessionState rows of a catalog."""
+
+    def __init__(self, catalog):
+        self.catalog = catalog
+
+    def load(self, session_id: str, policy: str = "default",
+             user_id: int | None = None) -> SessionState:
+        row = self.catalog.conn.execute(
+            "SELECT user_id, policy, state FROM sessions WHERE id=?", (session_id,)).fetchone()
+        if row is not None:
+            st = SessionState.from_json(session_id, row["state"])
+            st.user_id = row["user_id"] if row["user_id"] is not None else st.user_id
+            st.policy = row["policy"] or st.policy
+            return st
+        if user_id is None:
+            user_id = self.catalog.ensure_user(f"session:{session_id}")
+        st = SessionState(session_id=session_id, user_id=user_id, policy=policy)
+        with self.catalog.transaction() as conn:
+            conn.execute("INSERT OR IGNORE INTO sessions(id, user_id, policy, state) "
+                         "VALUES (?,?,?,?)", (session_id, user_id, policy, st.to_json()))
+        return st
+
+    def save(self, st: SessionState) -> None:
+        with self.catalog.transaction() as conn:
+            conn.execute("UPDATE sessions SET state=?, user_id=?, policy=?, "
+                         "updated_at=datetime('now') WHERE id=?",
+                         (st.to_json(), st.user_id, st.policy, st.session_id))
