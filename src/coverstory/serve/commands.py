@@ -90,5 +90,8 @@ def serve(args) -> dict:
     config = uvicorn.Config(app, log_level=args.log_level, access_log=False,
                             timeout_graceful_shutdown=5)
     server = uvicorn.Server(config)
-    server.run(sockets=[sock])
+    try:
+        server.run(sockets=[sock])
+    except KeyboardInterrupt:  # uvicorn re-raises the Ctrl-C it handled: a normal stop
+        pass
     return {"url": f"http://{shown}:{port}/", "text": "coverstory server stopped"}
