@@ -57,8 +57,8 @@ def backbone(arch: str, weights: str = "random", weights_path: str | None = None
                 f"~/.cache/torch/hub/checkpoints or give weights_path; offline, use "
                 f"'{arch}.random' and train it with `coverstory train ssl --encoder {arch}.random`")
         net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-    elif weights != "random":
-        raise ValueError(f"weights must be 'random' or 'imagenet', got {weights!r}")
+    elif weights not in ("random", "ssl"):  # "ssl": trained weights are loaded afterwards
+        raise ValueError(f"weights must be 'random', 'imagenet' or 'ssl', got {weights!r}")
     pool = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
     if arch == "resnet50":
         net.fc = nn.Identity()
