@@ -1,0 +1,1 @@
+"""Fusion strategies, one module each; ``coverstory.fusion.registry`` lists them."""
