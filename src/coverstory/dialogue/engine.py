@@ -94,6 +94,7 @@ class DialogueEngine:
         self._index = None
         self._nlu = None
         self._policies: dict[str, object] = {}
+        self._broken: dict[str, float] = {}        # service call -> retry after (monotonic)
 
     # ---- lazily built parts --------------------------------------------------------------
     @property
@@ -270,7 +271,9 @@ class DialogueEngine:
             elif s.kind == "author":
                 (st.exclude if s.negated else st.prefer)("author", s.value)
             elif s.kind == "title":
-                if s.negated:
+                if s.score < 0.85 and p.intent != "similar_to":
+                    used.difference_update(range(s.start, s.end))   # just words, then
+                elif s.negated:
                     st.rejected.append(int(s.value))
                 elif p.intent in ("similar_to", "recommend", "refine") and int(s.value) not in st.anchors:
                     st.anchors = (st.anchors + [int(s.value)])[-2:]
@@ -403,11 +406,13 @@ class DialogueEngine:
             search = self.search
             if search is not None:
                 sem = np.zeros(len(idx), np.float32)
-                try:
-                    hits = search.text(about, k=200)
-                except Exception as e:  # noqa: BLE001 - a broken index must not end the chat
-                    log.warning("text search failed: %s", e)
-                    hits = []
+                hits = []
+                if self._broken.get("search.text", 0) <= time.monotonic():
+                    try:
+                        hits = search.text(about, k=200)
+                    except Exception as e:  # noqa: BLE001 - a broken index must not end the chat
+                        log.warning("text search failed (%s); not trying again for 10 minutes", e)
+                        self._broken["search.text"] = time.monotonic() + 600
                 if hits:
                     top = max(h.score for h in hits) or 1.0
                     for h in hits:
@@ -433,12 +438,13 @@ class DialogueEngine:
                     sig.anchor_reason.setdefault(int(r2), f"shares shelves with {title}")
                 search, rec = self.search, self.recommend
                 if search is not None:
-                    sim = self._hits_array(lambda: search.similar(int(a), k=100))
+                    sim = self._hits_array(lambda: search.similar(int(a), k=100), "search.similar")
                     part = np.maximum(part, sim)
                     for rr in np.flatnonzero(sim > 0.5):
                         sig.anchor_reason[int(rr)] = f"close to {title} in text and cover"
                 if rec is not None:
-                    cf = self._hits_array(lambda: rec.similar_items(int(a), k=100))
+                    cf = self._hits_array(lambda: rec.similar_items(int(a), k=100),
+                                          "recommend.similar_items")
                     part = np.maximum(part, cf)
                     for rr in np.flatnonzero(cf > 0.3):
                         sig.anchor_reason[int(rr)] = f"readers who liked {title} liked this"
@@ -461,13 +467,16 @@ class DialogueEngine:
                 sig.profile = {int(r): float((v - lo) / span) for r, v in zip(top, prof)}
         return sig
 
-    def _hits_array(self, fn) -> np.ndarray:
+    def _hits_array(self, fn, name: str) -> np.ndarray:
         idx = self.index
         out = np.zeros(len(idx), np.float32)
+        if self._broken.get(name, 0) > time.monotonic():
+            return out
         try:
             hits = fn()
         except Exception as e:  # noqa: BLE001 - a missing model must not end the chat
-            log.warning("similar books failed: %s", e)
+            log.warning("%s failed (%s); not trying again for 10 minutes", name, e)
+            self._broken[name] = time.monotonic() + 600
             return out
         if hits:
             top = max(h.score for h in hits) or 1.0

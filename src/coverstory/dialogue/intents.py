@@ -136,8 +136,10 @@ _CACHED: dict[str, IntentClassifier] = {}
 
 
 def load_or_train(home: Path | None) -> IntentClassifier:
-    """The saved classifier of a home when it was trained on the current data, else a fresh one."""
-    key = str(home)
+    """The saved classifier of a home when it was trained on the current data, else one
+    trained now (about a second) and kept for the rest of the process."""
+    want = data_hash()
+    key = f"{home}|{want}"
     if key in _CACHED:
         return _CACHED[key]
     clf = None
@@ -148,10 +150,12 @@ def load_or_train(home: Path | None) -> IntentClassifier:
                 clf = IntentClassifier.load(folder)
             except (OSError, ValueError, KeyError):
                 clf = None
-            if clf is not None and clf.trained_on != data_hash():
+            if clf is not None and clf.trained_on != want:
                 clf = None
     if clf is None:
-        clf = IntentClassifier.train()
+        clf = _CACHED.get(f"trained|{want}")
+        if clf is None:
+            clf = _CACHED[f"trained|{want}"] = IntentClassifier.train()
     _CACHED[key] = clf
     return clf
 
@@ -164,7 +168,7 @@ def build(home: Path) -> dict:
     folder = Path(home) / MODEL_DIR
     clf.save(folder)
     test = clf.accuracy(utterances.load("intents_test.jsonl"))
-    _CACHED.pop(str(home), None)
+    _CACHED.pop(f"{home}|{clf.trained_on}", None)
     return {"path": str(folder), "train_seconds": round(seconds, 2),
             "train_utterances": len(utterances.training_set()),
             "heldout_accuracy": round(test["accuracy"], 3), "heldout_n": test["n"],

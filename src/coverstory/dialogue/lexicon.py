@@ -53,8 +53,7 @@ GENRE = Facet("genre", "What kind of book are you in the mood for — {options}?
           say=("romance", "romantic", "love story", "love stories", "romcom", "rom com",
                "chick lit")),
     Value("horror", tag_contains=("horror", "ghost", "creepy", "gothic"),
-          say=("horror", "scary", "ghost story", "ghost stories", "creepy", "spooky",
-               "frightening", "terrifying", "gothic")),
+          say=("horror", "horror story", "ghost story", "ghost stories", "gothic", "horror novel")),
     Value("historical fiction", tag_contains=("historical-fic", "historicalfic", "historic-fic",
                                               "fiction-historical", "historical-novel",
                                               "historicals", "historical-romance"),
@@ -200,7 +199,8 @@ LENGTH = Facet("length", "How long would you like it — {options}?", (
 FACETS: dict[str, Facet] = {f.name: f for f in (GENRE, AUDIENCE, ERA, MOOD, LENGTH)}
 
 # Words that turn the slot after them into an exclusion ("no romance", "nothing too dark").
-NEGATORS = ("no", "not", "nothing", "without", "never", "none", "avoid", "except", "hate",
+NEGATORS = ("don't want", "do not want", "don't like", "didn't like", "not into", "don't need",
+            "no", "not", "nothing", "without", "never", "none", "avoid", "except", "hate",
             "hated", "dislike", "don't", "dont", "do not", "didn't", "anything but", "less",
             "rather not", "can't stand", "cannot stand", "not too", "not so", "no more",
             "nothing too", "nothing with", "skip", "minus", "free of", "sick of", "tired of",

@@ -73,6 +73,8 @@ class SlotMatcher:
             for v in facet.values:
                 for s in (v.name, *v.say):
                     add(s, facet.name, v.name)
+                    if " " in s and not s.endswith("s"):
+                        add(s + "s", facet.name, v.name)      # "young adults"
         for phrase, (facet, value) in REFINE.items():
             add(phrase, "refine", f"{facet}:{value}")
         # themes: the catalog's tags, as words; singular and plural both
@@ -129,6 +131,8 @@ class SlotMatcher:
                         continue
                     if kind == "author" and n == 1 and not _author_context(toks, i):
                         continue
+                    if kind == "title":                # named as a title ("like X") or not
+                        score = 0.95 if _title_context(toks, i) else min(score, 0.6)
                     cands.append(Slot(kind, value, False, i, i + n, " ".join(key), score))
         if allow_fuzzy_titles:
             cands += self._fuzzy_titles(toks)

@@ -141,6 +141,43 @@ def _entropy(p: np.ndarray) -> float:
     return float(-(p * np.log2(p)).sum()) if len(p) else 0.0
 
 
+def greedy_split(m: np.ndarray, w: np.ndarray, usable: np.ndarray, k: int = 4,
+                 pool: int = 40) -> tuple[list[int], float]:
+    """Up to k columns of a boolean [candidates, values] matrix whose joint yes/no answer has
+    the highest entropy under candidate weights w; returns (columns, bits)."""
+    wsum = max(float(w.sum()), 1e-12)
+    p = (w @ m.astype(np.float32)) / wsum
+    h = np.where((p > 0) & (p < 1), -(p * np.log2(np.clip(p, 1e-12, 1))
+                                      + (1 - p) * np.log2(np.clip(1 - p, 1e-12, 1))), 0.0)
+    h = np.where(usable, h, 0.0)
+    pool_cols = [int(j) for j in np.argsort(-h)[:pool] if h[j] > 0.05]
+    codes = np.zeros(len(w), np.int64)
+    chosen: list[int] = []
+    bits = 0.0
+    for _ in range(k):
+        best, best_bits = None, bits
+        for j in pool_cols:
+            if j in chosen:
+                continue
+            c2 = codes * 2 + m[:, j]
+            dist = np.bincount(c2, weights=w) / wsum
+            b = _entropy(dist)
+            if b > best_bits + 0.05:
+                best, best_bits = j, b
+        if best is None:
+            break
+        chosen.append(best)
+        codes = codes * 2 + m[:, best]
+        bits = best_bits
+    return chosen, bits
+
+
+MMR_LAMBDA = 0.75
+ABOUT_BITS = 6.0
+QUESTION_TEMP = 0.3
+ASK = True
+
+
 class Policy:
     name = "default"
 
@@ -161,7 +198,7 @@ class Policy:
         top = [int(r) for r in top if np.isfinite(score[r])]
         rows = self.diversify(idx, top, score, k)
         question = None
-        if may_ask and self.too_vague(idx, st, score, top):
+        if may_ask and ASK and self.too_vague(idx, st, score, top):
             question = self.question(idx, st, score, top)
         part_rows = {r: {name: float(p[r]) for name, p in parts.items()} for r in rows}
         return Decision(rows=rows, scores=[float(score[r]) for r in rows], question=question,
@@ -171,9 +208,10 @@ class Policy:
         return hybrid_scores(idx, st, sig)
 
     def diversify(self, idx, top, score, k):
-        return mmr(idx, top, score, k)
+        return mmr(idx, top, score, k, lam=MMR_LAMBDA)
 
-    def too_vague(self, idx: BookIndex, st: SessionState, score: np.ndarray, top: list[int]) -> bool:
+    def too_vague(self, idx: BookIndex, st: SessionState, score: np.ndarray,
+                  top: list[int]) -> bool:
         """Vague = many books score about the same as the best (and we may still ask)."""
         if not top or st.questions_in_row >= 4:
             return False
@@ -200,45 +238,30 @@ class Policy:
                 st: SessionState) -> tuple[list[str], float]:
         """The values to offer for a facet and the entropy (bits) of the answer."""
         if facet == "about":
-            return [], 2.0
+            return [], ABOUT_BITS
         if facet == "theme":
-            sub = idx.tags[cand]
-            p = np.asarray(sub.T @ w).ravel() / max(w.sum(), 1e-9)
             said = set(st.prefs.get("tag", {})) | set(st.excl.get("tag", []))
-            h = p * (1 - p)
-            order = np.argsort(-h)
-            opts = []
-            for j in order:
-                name = idx.tag_names[j]
-                if name in said or p[j] < 0.05 or name in idx.facet_tags:
-                    continue
-                opts.append(name)
-                if len(opts) == 4:
-                    break
-            if not opts:
-                return [], 0.0
-            ps = np.array([p[idx.tag_column(t)] for t in opts])
-            bits = float(sum(-(q * math.log2(q) + (1 - q) * math.log2(1 - q))
-                             for q in ps if 0 < q < 1))
-            return opts, bits
-        values = [v.name for v in FACETS[facet].values]
-        cols = [idx.column(facet, v) for v in values]
-        m = idx.member[np.ix_(cand, cols)].astype(np.float32)
-        p = (w @ m) / max(w.sum(), 1e-9)
-        said = set(st.prefs.get(facet, {})) | set(st.excl.get(facet, []))
-        if not FACETS[facet].multi:
-            # one value per book: the answer's entropy over the candidates
-            known = p.sum()
-            dist = np.append(p, max(0.0, 1 - known))
-            bits = _entropy(dist / max(dist.sum(), 1e-9))
-            order = [j for j in np.argsort(-p) if p[j] > 0.02 and values[j] not in said]
-            return [values[j] for j in order[:4]], bits
-        # several values per book: readers say which of the offered ones apply
-        h = np.array([-(q * math.log2(q) + (1 - q) * math.log2(1 - q)) if 0 < q < 1 else 0.0
-                      for q in p])
-        order = [j for j in np.argsort(-h) if h[j] > 0.1 and values[j] not in said]
-        opts = order[:4]
-        return [values[j] for j in opts], float(h[opts].sum()) if opts else 0.0
+            m = idx.tags[cand].toarray()
+            names = idx.tag_names
+            usable = np.array([n not in said and n not in idx.facet_tags for n in names])
+        else:
+            fvals = [v.name for v in FACETS[facet].values]
+            cols = [idx.column(facet, v) for v in fvals]
+            m = idx.member[np.ix_(cand, cols)]
+            names = fvals
+            said = set(st.prefs.get(facet, {})) | set(st.excl.get(facet, []))
+            usable = np.array([n not in said for n in names])
+        if not FACETS.get(facet) or FACETS[facet].multi:
+            # readers say which of the offered values apply: pick the options whose joint
+            # yes/no pattern over the candidates has the highest entropy (greedy)
+            opts, bits = greedy_split(m, w, usable)
+            return [names[j] for j in opts], bits
+        # one value per book: the answer's entropy over the candidates
+        p = (w @ m.astype(np.float32)) / max(w.sum(), 1e-9)
+        dist = np.append(p, max(0.0, 1 - p.sum()))
+        bits = _entropy(dist / max(dist.sum(), 1e-9))
+        order = [j for j in np.argsort(-p) if p[j] > 0.02 and usable[j]]
+        return [names[j] for j in order[:4]], bits
 
     def question(self, idx: BookIndex, st: SessionState, score: np.ndarray,
                  top: list[int]) -> dict | None:
@@ -246,7 +269,7 @@ class Policy:
         if len(cand) == 0:
             return None
         s = score[cand]
-        w = np.exp((s - s.max()) / 0.3)
+        w = np.exp((s - s.max()) / QUESTION_TEMP)
         best = None
         for f in self.askable(idx, st, top):
             opts, bits = self.options(idx, f, cand, w, st)
