@@ -1,0 +1,257 @@
+"""The hybrid: collaborative filtering blended with multimodal content, per reader.
+
+Parts (each standardised per reader over the books it can score):
+- **cf**: EASE + ALS on the ratings. Books nobody has rated get ALS factors *regressed from
+  their content vectors* (ridge from text/cover/tag features to the ALS item factors of
+  rated books, rescaled to the same norm), so CF can still place them.
+- **content**: content neighbours of the books the reader liked (``ContentKNN``).
+- **popularity**: for readers with (almost) nothing rated.
+
+Blend: ``c_u * cf + (w_content + w_content_new * (1 - c_u)) * content + w_pop * (1 - c_u) * pop``
+with the reader's confidence ``c_u = n_u / (n_u + kappa)`` (n_u = liked books). ``explain``
+says which part drove each suggestion and which liked book it came from.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from coverstory.recommend.als import ALS
+from coverstory.recommend.base import Recommender
+from coverstory.recommend.content import ContentKNN
+from coverstory.recommend.ease import EASE
+from coverstory.recommend.features import ItemFeatures
+
+PARTS = ("ease", "als", "content", "pop")
+WEIGHT_KEYS = ("w_ease", "w_als", "w_content", "w_content_new", "w_pop", "kappa")
+
+
+def zscore(S: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+    """Standardise each row over the columns in mask (others set to 0)."""
+    cols = S if mask is None else S[:, mask]
+    mu = cols.mean(1, keepdims=True)
+    sd = cols.std(1, keepdims=True)
+    Z = (S - mu) / np.where(sd > 1e-9, sd, np.inf)
+    if mask is not None:
+        Z[:, ~mask] = 0.0
+    return Z.astype(np.float32)
+
+
+def blend(parts: dict[str, np.ndarray], n_liked: np.ndarray, w: dict[str, float]) -> np.ndarray:
+    """The hybrid score from standardised parts (see the module docstring)."""
+    c = (n_liked / (n_liked + w["kappa"]))[:, None].astype(np.float32)
+    S = c * (w["w_ease"] * parts["ease"] + w["w_als"] * parts["als"])
+    S += (w["w_content"] + w["w_content_new"] * (1 - c)) * parts["content"]
+    S += w["w_pop"] * (1 - c) * parts["pop"]
+    return S
+
+
+class Hybrid(Recommender):
+    """EASE + ALS (with content-regressed factors for unrated books) + content + popularity."""
+
+    name = "hybrid"
+    uses_content = True
+
+    def __init__(self, l2: float = 100.0, factors: int = 128, alpha: float = 10.0,
+                 content_blocks: list[str] | None = None, content_m: int = 50,
+                 reg_l2: float = 10.0, w_ease: float = 1.0, w_als: float = 0.3,
+                 w_content: float = 0.1, w_content_new: float = 1.0, w_pop: float = 0.5,
+                 kappa: float = 5.0, use_ease: bool = True, threshold: float | None = 4.0,
+                 seed: int = 0):
+        self.l2, self.factors, self.alpha = float(l2), int(factors), float(alpha)
+        self.content_blocks, self.content_m, self.reg_l2 = content_blocks, int(content_m), float(reg_l2)
+        self.w_ease, self.w_als, self.w_content = float(w_ease), float(w_als), float(w_content)
+        self.w_content_new, self.w_pop, self.kappa = float(w_content_new), float(w_pop), float(kappa)
+        self.use_ease, self.threshold, self.seed = bool(use_ease), threshold, int(seed)
+
+    def params(self) -> dict:
+        return {"l2": self.l2, "factors": self.factors, "alpha": self.alpha,
+                "content_blocks": self.content_blocks, "content_m": self.content_m,
+                "reg_l2": self.reg_l2, "w_ease": self.w_ease, "w_als": self.w_als,
+                "w_content": self.w_content, "w_content_new": self.w_content_new,
+                "w_pop": self.w_pop, "kappa": self.kappa, "use_ease": self.use_ease,
+                "threshold": self.threshold, "seed": self.seed}
+
+    @property
+    def weights(self) -> dict[str, float]:
+        return {k: getattr(self, k) for k in WEIGHT_KEYS}
+
+    def set_weights(self, **w: float) -> "Hybrid":
+        for k, v in w.items():
+            if k not in WEIGHT_KEYS:
+                raise KeyError(f"unknown blend weight {k!r}; weights: {WEIGHT_KEYS}")
+            setattr(self, k, float(v))
+        return self
+
+    # ---- fitting ---------------------------------------------------------------------------
+    def _fit(self, X: sp.csr_matrix, items) -> None:
+        if not isinstance(items, ItemFeatures):
+            items = ItemFeatures().add("features", items)
+        self.ease_ = EASE(l2=self.l2, threshold=None) if self.use_ease else None
+        self.als_ = ALS(factors=self.factors, alpha=self.alpha, threshold=None, seed=self.seed)
+        self.content_ = ContentKNN(blocks=self.content_blocks, m=self.content_m, threshold=None)
+        for m in (self.ease_, self.als_, self.content_):
+            if m is not None:
+                m.fit(X, items if m.uses_content else None)
+        self.content_blocks = self.content_.blocks
+        self._fit_cold(X)
+
+    def _fit_cold(self, X: sp.csr_matrix) -> None:
+        """Regress ALS item factors from content for items without interactions."""
+        F = self.content_.F_
+        warm = np.diff(X.tocsc().indptr) > 0
+        has = self.content_.has_
+        train = warm & has
+        V = self.als_.item_factors_.copy()
+        self.warm_ = warm
+        if train.sum() > 10:
+            A = np.hstack([F[train], np.ones((train.sum(), 1), np.float32)]).astype(np.float64)
+            W = np.linalg.solve(A.T @ A + self.reg_l2 * np.eye(A.shape[1]), A.T @ V[train])
+            cold = ~warm & has
+            Fc = np.hstack([F, np.ones((len(F), 1), np.float32)])
+            pred = (Fc @ W).astype(np.float32)
+            # rescale so regressed factors have the typical norm of learned ones
+            scale = (np.linalg.norm(V[train], axis=1).mean()
+                     / max(np.linalg.norm(pred[train], axis=1).mean(), 1e-9))
+            V[cold] = pred[cold] * scale
+            self.reg_W_ = W.astype(np.float32)
+            self.reg_scale_ = float(scale)
+        self.V_ = V
+        self.pop_ = np.log1p(np.asarray(X.sum(0)).ravel()).astype(np.float32)
+        self.known_ = warm | has
+
+    def can_score(self) -> np.ndarray:
+        return self.known_
+
+    # ---- scoring -----------------------------------------------------------------------------
+    def parts(self, X: sp.csr_matrix, users, als_vectors: np.ndarray | None = None
+              ) -> dict[str, np.ndarray]:
+        """Standardised part scores for transformed rows X (als_vectors: stored profiles)."""
+        warm = self.warm_
+        out = {}
+        if self.ease_ is not None:
+            out["ease"] = zscore(self.ease_._score(X, users), warm)
+        else:
+            out["ease"] = np.zeros((X.shape[0], self.n_items), np.float32)
+        U = als_vectors if als_vectors is not None else self.als_.user_vectors(X, users)
+        als = U @ self.V_.T
+        # standardise every item with the statistics of the rated ones
+        mu = als[:, warm].mean(1, keepdims=True)
+        sd = als[:, warm].std(1, keepdims=True)
+        Z = (als - mu) / np.where(sd > 1e-9, sd, np.inf)
+        Z[:, ~self.known_] = 0.0
+        out["als"] = Z.astype(np.float32)
+        # cold items: EASE cannot score them; the content-regressed ALS stands in for it
+        cold = ~warm & self.known_
+        out["ease"][:, cold] = out["als"][:, cold]
+        out["content"] = zscore(self.content_._score(X, users), self.content_.has_)
+        out["pop"] = np.broadcast_to(zscore(self.pop_[None, :], warm), (X.shape[0], self.n_items))
+        return out
+
+    def _score(self, X: sp.csr_matrix, users, als_vectors: np.ndarray | None = None
+               ) -> np.ndarray:
+        n_liked = np.diff(X.indptr).astype(np.float32)
+        S = blend(self.parts(X, users, als_vectors), n_liked, self.weights)
+        S[:, ~self.known_] = -np.inf
+        return S
+
+    def fold_in(self, rows: sp.csr_matrix) -> np.ndarray:
+        """The readers' ALS profile vectors from raw rating rows (stored as online profiles)."""
+        return self.als_.fold_in(self.transform(rows))
+
+    def score_with_profile(self, rows: sp.csr_matrix, als_vectors: np.ndarray) -> np.ndarray:
+        """Scores of raw rating rows using stored ALS profile vectors (no fold-in solve)."""
+        self._check()
+        from coverstory.recommend.base import single_thread_blas
+
+        X = self.transform(sp.csr_matrix(rows, dtype=np.float32))
+        with single_thread_blas():
+            return self._score(X, None, np.asarray(als_vectors, np.float32).reshape(X.shape[0], -1))
+
+    def explain(self, user_rows, item_ids) -> list[dict]:
+        """Per item: each part's weighted contribution, the part that drove it, and the liked
+        book it comes from ("because_of", a column index or -1)."""
+        Xraw, users = self.rows(user_rows)
+        X = self.transform(Xraw)[:1]
+        item_ids = np.asarray(item_ids, dtype=np.int64)
+        P = self.parts(X, None if users is None else users[:1])
+        n = float(X.nnz)
+        w = self.weights
+        c = n / (n + w["kappa"])
+        contrib = {
+            "collaborative": c * (w["w_ease"] * P["ease"][0] + w["w_als"] * P["als"][0]),
+            "content": (w["w_content"] + w["w_content_new"] * (1 - c)) * P["content"][0],
+            "popularity": w["w_pop"] * (1 - c) * P["pop"][0],
+        }
+        liked = X.indices
+        by_content = self.content_.because_of(liked, item_ids)
+        by_cf = self._cf_because_of(liked, item_ids)
+        out = []
+        for j, i in enumerate(item_ids):
+            parts = {k: float(v[i]) for k, v in contrib.items()}
+            driver = max(parts, key=parts.get) if len(liked) else "popularity"
+            cold = not self.warm_[i]
+            because = int(by_content[j]) if driver == "content" or cold else int(by_cf[j])
+            if driver == "popularity":
+                because = -1
+            out.append({"driver": driver, "parts": parts, "cold_item": bool(cold),
+                        "because_of": because})
+        return out
+
+    def _cf_because_of(self, liked: np.ndarray, item_ids: np.ndarray) -> np.ndarray:
+        if len(liked) == 0:
+            return np.full(len(item_ids), -1)
+        V = self.V_
+        S = V[liked] @ V[item_ids].T                        # [n_liked, n_items]
+        if self.ease_ is not None:
+            act = {int(a): k for k, a in enumerate(self.ease_.active_)}
+            li = [act.get(int(j)) for j in liked]
+            ii = [act.get(int(j)) for j in item_ids]
+            if all(x is not None for x in li):
+                B = self.ease_.B_
+                for col, k in enumerate(ii):
+                    if k is not None:
+                        S[:, col] = B[li, k]
+        return np.asarray(liked)[S.argmax(0)]
+
+    def similar_items(self, item_id: int, k: int = 10):
+        """Collaborative neighbours (ALS factors, content-regressed for unrated books)."""
+        from coverstory.recommend.base import rank
+
+        V = self.V_
+        n = np.linalg.norm(V, axis=1)
+        s = V @ V[item_id] / np.maximum(n * max(n[item_id], 1e-9), 1e-9)
+        s[item_id] = -np.inf
+        s[~self.known_] = -np.inf
+        ids, sc = rank(s[None], k)
+        return ids[0], sc[0]
+
+    def item_vectors(self) -> np.ndarray:
+        return self.V_
+
+    # ---- persistence ---------------------------------------------------------------------------
+    def _state(self) -> dict:
+        st = {f"als.{k}": v for k, v in self.als_._state().items()}
+        st.update({f"content.{k}": v for k, v in self.content_._state().items()})
+        if self.ease_ is not None:
+            st.update({f"ease.{k}": v for k, v in self.ease_._state().items()})
+        st.update({"V": self.V_, "warm": self.warm_, "pop": self.pop_, "known": self.known_})
+        return st
+
+    def _set_state(self, state: dict) -> None:
+        def sub(prefix):
+            return {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+
+        self.als_ = ALS(factors=self.factors, alpha=self.alpha, threshold=None, seed=self.seed)
+        self.content_ = ContentKNN(blocks=self.content_blocks, m=self.content_m, threshold=None)
+        self.ease_ = EASE(l2=self.l2, threshold=None) if self.use_ease else None
+        for m, p in ((self.als_, "als."), (self.content_, "content."), (self.ease_, "ease.")):
+            if m is None:
+                continue
+            m.train_ = self.train_
+            m.n_users, m.n_items = self.n_users, self.n_items
+            m.item_counts_ = self.item_counts_
+            m._set_state(sub(p))
+        self.V_, self.warm_, self.pop_, self.known_ = (state["V"], state["warm"], state["pop"],
+                                                      state["known"])

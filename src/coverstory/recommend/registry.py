@@ -1,0 +1,33 @@
+"""Recommenders by name (used by ``Recommender.load`` and the benchmark)."""
+
+from __future__ import annotations
+
+import importlib
+
+# name -> "module:Class"
+MODELS: dict[str, str] = {
+    "popularity": "coverstory.recommend.popularity:Popularity",
+    "itemknn": "coverstory.recommend.knn:ItemKNN",
+    "itemknn-implicit": "coverstory.recommend.knn:ImplicitItemKNN",
+    "userknn": "coverstory.recommend.knn:UserKNN",
+    "ease": "coverstory.recommend.ease:EASE",
+    "puresvd": "coverstory.recommend.svd:PureSVD",
+    "mf": "coverstory.recommend.svd:BiasedMF",
+    "als": "coverstory.recommend.als:ALS",
+    "bpr": "coverstory.recommend.als:BPR",
+    "content": "coverstory.recommend.content:ContentKNN",
+    "rating-model": "coverstory.recommend.rating_model:RatingModel",
+    "hybrid": "coverstory.recommend.hybrid:Hybrid",
+    "spark-als": "coverstory.scale.spark_als:SparkALS",
+}
+
+
+def model_class(name: str):
+    if name not in MODELS:
+        raise KeyError(f"unknown recommender {name!r}; known: {', '.join(MODELS)}")
+    module, cls = MODELS[name].split(":")
+    return getattr(importlib.import_module(module), cls)
+
+
+def list_models() -> list[str]:
+    return list(MODELS)
