@@ -52,6 +52,8 @@ def _warm(name: str, obj) -> None:
 
         obj.text("a book", k=1)
         obj.photo(Image.new("RGB", (64, 96), (120, 90, 60)), k=1)
+    elif name == "recommend":
+        getattr(obj, "model", None)
     elif name == "dialogue":
         for part in ("index", "nlu"):
             getattr(obj, part, None)

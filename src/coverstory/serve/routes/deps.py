@@ -7,6 +7,8 @@ import logging
 
 from fastapi import Request
 
+from coverstory.errors import CommandError
+
 from coverstory.serve.errors import ERROR_SCHEMA, ApiError
 from coverstory.serve.services import Services
 from coverstory.serve.settings import ServeSettings
@@ -41,6 +43,9 @@ def call(fn, *args, **kwargs):
         raise
     except FileNotFoundError as e:
         log.warning("not built: %s", e)
+        raise ApiError(503, f"not ready: {e}") from None
+    except CommandError as e:  # the library says what to build or run first
+        log.warning("not ready: %s", e)
         raise ApiError(503, f"not ready: {e}") from None
     except (ValueError, KeyError) as e:
         # BadImage is a ValueError; an unknown id is a KeyError
