@@ -519,3 +519,29 @@ def test_book_detail_matches_the_catalog(client, stack):
         got = book_detail(stack["catalog"], b.id)
         for key in ("title", "authors", "year", "tags", "categories", "sources", "description"):
             assert got[key] == want[key], key
+
+
+def test_photo_work_is_bounded(tmp_path):
+    import threading
+    import time
+
+    from coverstory.serve.services import Services
+
+    svc = Services(tmp_path, photo_concurrency=2)
+    running, peak, lock = [0], [0], threading.Lock()
+
+    def work():
+        with lock:
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+        time.sleep(0.05)
+        with lock:
+            running[0] -= 1
+        return "done"
+
+    threads = [threading.Thread(target=svc.photo_work, args=(work,)) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert peak[0] == 2

@@ -28,8 +28,9 @@ class Services:
     """Lazy holder of the catalog, SearchService, RecommendService and DialogueEngine."""
 
     def __init__(self, home: Path, *, catalog=None, search=None, recommend=None,
-                 dialogue=None, policy: str = "default"):
+                 dialogue=None, policy: str = "default", photo_concurrency: int = 2):
         self.home = Path(home)
+        self.photo_slots = threading.BoundedSemaphore(max(1, photo_concurrency))
         self.policy = policy
         self._given = {"catalog": catalog, "search": search, "recommend": recommend,
                        "dialogue": dialogue}
@@ -113,6 +114,11 @@ class Services:
                     close()
                 except Exception:  # noqa: BLE001 - closing an old object must not fail a job
                     pass
+
+    def photo_work(self, fn, *args, **kwargs):
+        """Run CPU-heavy photo analysis with at most ``photo_concurrency`` at once."""
+        with self.photo_slots:
+            return fn(*args, **kwargs)
 
     # ---- per-session serialisation -----------------------------------------------------
     def session_lock(self, session_id: str) -> "SessionLock":

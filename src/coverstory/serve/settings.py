@@ -23,3 +23,5 @@ class ServeSettings:
     cookie_max_age: int = 365 * 24 * 3600    # a reader keeps their profile for a year
     trust_forwarded_for: bool = False        # use X-Forwarded-For as the client (behind a proxy)
     max_k: int = 50                          # most results one request may ask for
+    photo_concurrency: int = 2               # photos analysed at once (CNN + OCR are CPU-heavy);
+                                             # the others wait, light requests go on

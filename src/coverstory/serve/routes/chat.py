@@ -67,7 +67,7 @@ async def chat_photo(request: Request, response: Response, svc=Depends(services)
     checked = await run_in_threadpool(check_image, data, max_bytes=cfg.max_upload_bytes,
                                       max_pixels=cfg.max_image_pixels)
     photo = await run_in_threadpool(checked.jpeg_bytes)
-    reply = await run_in_threadpool(_turn, svc, sid, text=text, photo=photo)
+    reply = await run_in_threadpool(svc.photo_work, _turn, svc, sid, text=text, photo=photo)
     set_session_cookie(request, response, sid, cfg)
     return reply_dict(reply, sid)
 

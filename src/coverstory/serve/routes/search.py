@@ -45,7 +45,7 @@ async def search_photo(request: Request, svc=Depends(services), cfg=Depends(sett
     k = form_int(form, "k", 10, 1, cfg.max_k)
     checked = await run_in_threadpool(check_image, data, max_bytes=cfg.max_upload_bytes,
                                       max_pixels=cfg.max_image_pixels)
-    result = await run_in_threadpool(call, svc.search.photo, checked.image, k=k)
+    result = await run_in_threadpool(svc.photo_work, call, svc.search.photo, checked.image, k=k)
     return await run_in_threadpool(_photo_dict, svc.catalog, result)
 
 
