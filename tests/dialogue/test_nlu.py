@@ -114,3 +114,18 @@ def test_sentiment():
     assert sentiment(tokens("I didn't like it")) < 0
     assert sentiment(tokens("boring and slow")) < -0.5
     assert sentiment(tokens("something like that one")) == 0
+
+
+def test_numpy_features_match_scikit_learn(clf):
+    """The sklearn-free inference path computes the same probabilities as sklearn."""
+    import numpy as np
+    import scipy.sparse as sp
+
+    texts = ["Hello there!", "no romance, something   DARK?", "like The Martian but funnier",
+             "a", "I didn't like the 2nd one", "écrivain français"]
+    wv, cv = clf._vectorizers()
+    x = sp.hstack([wv.transform(texts), cv.transform(texts)]).tocsr()
+    z = np.asarray(x @ clf.coef.T) + clf.intercept
+    p = np.exp(z - z.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(clf.probabilities(texts), p, atol=1e-5)

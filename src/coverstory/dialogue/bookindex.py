@@ -218,8 +218,8 @@ class BookIndex:
         return [v for (f, v), on in zip(self.values, self.member[i]) if f == facet and on]
 
     def book_tag_names(self, i: int) -> list[str]:
-        row = self.tags[i]
-        return [self.tag_names[j] for j in row.indices]
+        ip = self.tags.indptr
+        return [self.tag_names[j] for j in self.tags.indices[ip[i]:ip[i + 1]]]
 
     def tag_column(self, tag: str) -> int | None:
         try:
@@ -252,17 +252,19 @@ class BookIndex:
         return scores / max(best, 1e-9), [inv[j] for j in q]
 
     def matched_terms(self, i: int, text: str, limit: int = 4) -> list[str]:
-        """Words of the query that occur in the book's description (surface forms)."""
-        desc = self.descriptions[i]
-        if not desc:
-            return []
-        dstems = set(terms(desc))
+        """Words of the query that occur in the book's text (title, shelves, description)."""
+        rows = getattr(self, "_terms_csr", None)
+        if rows is None:
+            rows = self._terms_csr = self.terms.tocsr()
+        have = set(rows.indices[rows.indptr[i]:rows.indptr[i + 1]].tolist())
         out = []
-        for w in _TOKEN.findall(fold(text)):
-            if w not in _STOP and len(w) > 2 and stem(w) in dstems and w not in out:
+        for w in _TOKEN.findall((text or "").lower()):
+            if w in _STOP or len(w) <= 2 or w in out:
+                continue
+            j = self.term_vocab.get(stem(w))
+            if j is not None and j in have:
                 out.append(w)
         return out[:limit]
-
 
     # ---- persistence (npz + JSON, no pickle) ----------------------------------------
     def save(self, folder: Path, key: str) -> None:

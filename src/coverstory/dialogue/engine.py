@@ -95,6 +95,7 @@ class DialogueEngine:
         self._nlu = None
         self._policies: dict[str, object] = {}
         self._broken: dict[str, float] = {}        # service call -> retry after (monotonic)
+        self._text_cache: dict[str, list] = {}     # query -> search hits (same catalog)
 
     # ---- lazily built parts --------------------------------------------------------------
     @property
@@ -406,13 +407,18 @@ class DialogueEngine:
             search = self.search
             if search is not None:
                 sem = np.zeros(len(idx), np.float32)
-                hits = []
-                if self._broken.get("search.text", 0) <= time.monotonic():
+                hits = self._text_cache.get(about)
+                if hits is None and self._broken.get("search.text", 0) <= time.monotonic():
                     try:
                         hits = search.text(about, k=200)
                     except Exception as e:  # noqa: BLE001 - a broken index must not end the chat
                         log.warning("text search failed (%s); not trying again for 10 minutes", e)
                         self._broken["search.text"] = time.monotonic() + 600
+                        hits = None
+                    if hits is not None:
+                        if len(self._text_cache) > 256:
+                            self._text_cache.clear()
+                        self._text_cache[about] = hits
                 if hits:
                     top = max(h.score for h in hits) or 1.0
                     for h in hits:

@@ -13,7 +13,7 @@ def reason(idx: BookIndex, row: int, st: SessionState, parts: dict, about_text: 
     if about_text and parts.get("text", 0) > 0.05:
         words = idx.matched_terms(row, about_text)
         if words:
-            bits.append("its description mentions " + ", ".join(f"“{w}”" for w in words))
+            bits.append("mentions " + ", ".join(f"“{w}”" for w in words))
     if anchor_reason and parts.get("anchor", 0) > 0.05:
         bits.append(anchor_reason)
     matched = []

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,14 +90,30 @@ class IntentClassifier:
         return v
 
     def probabilities(self, texts: list[str]) -> np.ndarray:
-        import scipy.sparse as sp
-
-        wv, cv = self._vectorizers()
-        x = sp.hstack([wv.transform(texts), cv.transform(texts)]).tocsr()
-        z = np.asarray(x @ self.coef.T) + self.intercept
+        """Class probabilities; features computed in numpy exactly as scikit-learn's
+        TfidfVectorizer would (checked in tests), so inference needs no sklearn import."""
+        z = np.stack([self._features_dot(t) for t in texts]) + self.intercept
         z -= z.max(axis=1, keepdims=True)
         p = np.exp(z)
         return p / p.sum(axis=1, keepdims=True)
+
+    def _features_dot(self, text: str) -> np.ndarray:
+        out = np.zeros(len(self.labels), np.float32)
+        nw = len(self.word_vocab)
+        for grams, vocab, idf, offset in ((word_ngrams(text), self.word_vocab, self.word_idf, 0),
+                                          (char_wb_ngrams(text), self.char_vocab, self.char_idf, nw)):
+            counts: dict[int, int] = {}
+            for g in grams:
+                j = vocab.get(g)
+                if j is not None:
+                    counts[j] = counts.get(j, 0) + 1
+            if not counts:
+                continue
+            cols = np.fromiter(counts.keys(), np.int64)
+            vals = (1.0 + np.log(np.fromiter(counts.values(), np.float32))) * idf[cols]
+            vals /= np.linalg.norm(vals) + 1e-12
+            out += self.coef[:, offset + cols] @ vals
+        return out
 
     def predict(self, text: str) -> tuple[str, float]:
         p = self.probabilities([text])[0]
@@ -130,6 +147,32 @@ class IntentClassifier:
         return cls(labels=cfg["labels"], word_vocab=cfg["word_vocab"], word_idf=w["word_idf"],
                    char_vocab=cfg["char_vocab"], char_idf=w["char_idf"], coef=w["coef"],
                    intercept=w["intercept"], trained_on=cfg.get("trained_on", ""))
+
+
+_TOKEN = re.compile(r"(?u)\b\w+\b|\?")
+_SPACES = re.compile(r"\s\s+")
+
+
+def word_ngrams(text: str) -> list[str]:
+    """scikit-learn's word analyzer: lower case, token_pattern, 1- and 2-grams."""
+    toks = _TOKEN.findall(text.lower())
+    return toks + [f"{a} {b}" for a, b in zip(toks, toks[1:])]
+
+
+def char_wb_ngrams(text: str, lo: int = 2, hi: int = 4) -> list[str]:
+    """scikit-learn's 'char_wb' analyzer: n-grams inside words padded with spaces."""
+    out = []
+    for w in _SPACES.sub(" ", text.lower()).split():
+        w = f" {w} "
+        for n in range(lo, hi + 1):
+            offset = 0
+            out.append(w[offset:offset + n])
+            while offset + n < len(w):
+                offset += 1
+                out.append(w[offset:offset + n])
+            if offset == 0:
+                break
+    return out
 
 
 _CACHED: dict[str, IntentClassifier] = {}

@@ -113,7 +113,8 @@ def mmr(idx: BookIndex, rows: list[int], scores: np.ndarray, k: int, lam: float 
     if len(rows) <= 1:
         return rows[:k]
     cand = rows[: max(k * 8, 30)]
-    tags = [set(idx.tags[r].indices) for r in cand]
+    ip, ind = idx.tags.indptr, idx.tags.indices
+    tags = [set(ind[ip[r]:ip[r + 1]].tolist()) for r in cand]
     auth = [tuple(idx.authors[r][:1]) for r in cand]
     s = np.array([scores[r] for r in cand], np.float32)
     span = float(s.max() - s.min()) or 1.0
