@@ -34,6 +34,7 @@ def spark_session(master: str = "local[2]", app: str = "coverstory-als", **conf)
          .config("spark.ui.enabled", "false")
          .config("spark.ui.showConsoleProgress", "false")
          .config("spark.sql.shuffle.partitions", conf.pop("shuffle_partitions", 8))
+         .config("spark.default.parallelism", conf.pop("parallelism", 4))
          .config("spark.driver.memory", conf.pop("driver_memory", "2g"))
          .config("spark.sql.execution.arrow.pyspark.enabled", "true"))
     if master.startswith("local"):
@@ -55,19 +56,21 @@ def read_ratings(spark, path: str, user_col: str = "user", item_col: str = "item
 
 
 class SparkALS(ALS):
-    """Implicit-feedback ALS trained by Spark MLlib; scoring and fold-in as ``ALS``."""
+    """Implicit-feedback ALS trained by Spark MLlib; scoring and fold-in as ``ALS``.
+
+    ``blocks``: Spark's user/item partitions (raise it with the cluster's cores)."""
 
     name = "spark-als"
 
     def __init__(self, factors: int = 128, alpha: float = 10.0, l2: float = 0.01,
                  iterations: int = 15, threshold: float | None = 4.0, seed: int = 0,
-                 master: str = "local[2]"):
+                 master: str = "local[2]", blocks: int = 4):
         super().__init__(factors=factors, alpha=alpha, l2=l2, iterations=iterations,
                          threshold=threshold, seed=seed)
-        self.master = master
+        self.master, self.blocks = master, int(blocks)
 
     def params(self) -> dict:
-        return {**super().params(), "master": self.master}
+        return {**super().params(), "master": self.master, "blocks": self.blocks}
 
     def _estimator(self):
         from pyspark.ml.recommendation import ALS as SparkMLALS
@@ -77,7 +80,8 @@ class SparkALS(ALS):
         return SparkMLALS(rank=self.factors, maxIter=self.iterations, regParam=self.l2,
                           implicitPrefs=True, alpha=self.alpha, userCol="user", itemCol="item",
                           ratingCol="rating", seed=self.seed, nonnegative=False,
-                          coldStartStrategy="drop")
+                          coldStartStrategy="drop", numUserBlocks=self.blocks,
+                          numItemBlocks=self.blocks)
 
     def _fit(self, X: sp.csr_matrix, items=None) -> None:
         spark = spark_session(self.master)

@@ -268,11 +268,16 @@ def run(ctx) -> BenchResult:
         if only and not any(o.strip() in label for o in only.split(",")):
             continue
         ctx.progress(f"{label}: warm")
-        row, model = eval_warm(label, make, X_train, feats, R, truth, seen_pos, seen_all,
-                               item_users, rmse_mask)
-        ctx.progress(f"{label}: cold / new users")
-        row.update(eval_cold(make, X_cold, feats, cold_users, cold_items, cold_truth, cold_seen,
-                             new_splits))
+        try:
+            row, model = eval_warm(label, make, X_train, feats, R, truth, seen_pos, seen_all,
+                                   item_users, rmse_mask)
+            ctx.progress(f"{label}: cold / new users")
+            row.update(eval_cold(make, X_cold, feats, cold_users, cold_items, cold_truth,
+                                 cold_seen, new_splits))
+        except Exception as e:          # one broken method must not lose the whole run
+            ctx.progress(f"{label}: FAILED {type(e).__name__}: {e}")
+            rows.append({"method": label, "error": f"{type(e).__name__}: {e}"})
+            continue
         rows.append(row)
         fitted[label] = model
         ctx.progress(f"{label}: {fmt_row(row)}")
@@ -464,6 +469,7 @@ def tune_hybrid(X_train, feats, seen_pos, seed, ctx) -> tuple[dict, list]:
 
 # ---- report ------------------------------------------------------------------------------------
 def check_acceptance(rows: list[dict]) -> dict:
+    rows = [r for r in rows if "error" not in r]
     cf = [r for r in rows if r["method"].startswith(CF_NAMES)]
     hy = [r for r in rows if r["method"].startswith("hybrid")]
     if not cf or not hy:
