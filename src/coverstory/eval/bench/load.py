@@ -125,6 +125,15 @@ class Server:
             return None
         return None
 
+    def cpu_seconds(self) -> float | None:
+        """User + system CPU time the server process has used so far."""
+        try:
+            with open(f"/proc/{self.proc.pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, AttributeError, IndexError, ValueError):
+            return None
+
     def kill9(self) -> None:
         os.kill(self.proc.pid, signal.SIGKILL)
         self.proc.wait()
@@ -354,7 +363,9 @@ def run(ctx: BenchContext) -> BenchResult:
         try:
             warm = asyncio.run(warm_up(server.url, inputs, ctx.seed + 1))
             ctx.progress(f"load: {READERS} readers for {seconds} s")
+            cpu0, load0 = server.cpu_seconds(), os.getloadavg()[0]
             load = asyncio.run(run_load(server.url, seconds, inputs, ctx.seed, ACTIONS, server))
+            cpu1, load1 = server.cpu_seconds(), os.getloadavg()[0]
             table, totals = summarise(load["rec"], load["seconds"])
             rss_peak = max(load["rss"]) if load["rss"] else None
             rss_end = server.rss_mb()
@@ -387,6 +398,10 @@ def run(ctx: BenchContext) -> BenchResult:
                    for a, t, st, _ in warm.rows],
         "server_start_s": round(start_s, 1),
         "rss_mb": {"after_preload": rss_idle, "peak_under_load": rss_peak, "after_load": rss_end},
+        "server_cpu_s": round(cpu1 - cpu0, 1) if cpu0 is not None and cpu1 is not None else None,
+        "server_cpu_ms_per_request": round((cpu1 - cpu0) * 1000 / max(1, totals["requests"]), 1)
+        if cpu0 is not None and cpu1 is not None else None,
+        "machine_loadavg_1min": {"before": round(load0, 1), "after": round(load1, 1)},
         "durability": {"acknowledged_writes": len(acked), "lost": len(lost),
                        "lost_examples": lost[:5], "killed_after_s": KILL_AFTER[ctx.quick],
                        "requests_before_kill": len(crash["rec"].rows),
@@ -407,7 +422,10 @@ def run(ctx: BenchContext) -> BenchResult:
                            "max_ms"], floatfmt="{:.0f}")
         + f"\nServer memory (RSS): {_mb(mem['after_preload'])} after preload, "
           f"{_mb(mem['peak_under_load'])} peak under load, {_mb(mem['after_load'])} after. "
-          f"Start with preload: {start_s:.1f} s.\n\n"
+          f"Start with preload: {start_s:.1f} s. Server CPU: {results['server_cpu_s']} s for the "
+          f"load phase ({results['server_cpu_ms_per_request']} ms per request). Machine load "
+          f"average (1 min) {load0:.1f} before, {load1:.1f} after: the 2 cores were shared with "
+          f"other work, which stretches every latency above.\n\n"
         f"**Durability (kill -9 under load):** {d['acknowledged_writes']} feedback writes "
         f"acknowledged before SIGKILL at {d['killed_after_s']:.0f} s, **{d['lost']} lost** after "
         f"restart ({d['restart_s']} s to ready). After restart: text search "
