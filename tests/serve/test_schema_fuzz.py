@@ -12,7 +12,7 @@ from schemathesis import checks  # noqa: E402
 
 from tests.serve.conftest import make_app  # noqa: E402
 
-EXAMPLES = 20
+EXAMPLES = 15
 
 
 @pytest.mark.slow
