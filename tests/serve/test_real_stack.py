@@ -47,3 +47,25 @@ def test_real_stack_end_to_end(real_server):
             assert c.get(path).status_code == 200, path
         mine = c.get("/api/users/me/recommendations").json()
         assert mine["user_id"] == uid and 2 not in [b["id"] for b in mine["books"]]
+
+
+def test_real_voice_turn(real_server, tmp_path):
+    """Speech (espeak-ng) → /api/chat/voice → the dialogue's reply (voice extra installed)."""
+    import shutil
+    import subprocess
+
+    from coverstory.serve.routes.chat import voice_available
+
+    if not voice_available():
+        pytest.skip("the voice extra (pocketsphinx) is not installed")
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng is needed to make test speech: apt-get install -y espeak-ng")
+    wav = tmp_path / "ask.wav"
+    subprocess.run(["espeak-ng", "-s", "140", "-w", str(wav), "books about dragons"], check=True)
+    with httpx.Client(base_url=real_server.url, timeout=120) as c:
+        r = c.post("/api/chat/voice", files={"file": ("ask.wav", wav.read_bytes(), "audio/wav")})
+        assert r.status_code == 200, r.text
+        assert r.json()["text"]
+        bad = c.post("/api/chat/voice", files={"file": ("a.wav", b"RIFF\0\0\0\0WAVEjunk",
+                                                        "audio/wav")})
+        assert bad.status_code == 400 and "WAV" in bad.json()["error"]
