@@ -261,3 +261,23 @@ def test_unknown_policy_is_refused(tiny_home):
 
     with pytest.raises(ValueError, match="unknown dialogue policy"):
         DialogueEngine(tiny_home, policy="nope", search=False, recommend=False, llm=False)
+
+
+@pytest.mark.slow
+def test_real_services_on_the_tiny_catalog(tiny_home, ids):
+    """With the real RecommendService: a like is stored in the profile at once and the next
+    suggestions change."""
+    from coverstory.dialogue.engine import DialogueEngine
+    from coverstory.recommend.service import RecommendService
+
+    rec = RecommendService(tiny_home)
+    eng = DialogueEngine(tiny_home, search=False, recommend=rec, llm=False)
+    first = eng.turn("real", text="a book about space and survival on mars")
+    assert first.books[0]["title"] == "Red Planet Alone"
+    liked = ids["Murder in Venice"]
+    r = eng.feedback("real", liked, "like")
+    uid = eng.store.load("real").user_id
+    assert (liked, 5.0) in [(b, float(x)) for b, x in eng.catalog.user_ratings(uid)] or \
+        eng.catalog.events(user_id=uid, kind="like")
+    assert liked not in r.book_ids and r.book_ids != first.book_ids
+    eng.close()
