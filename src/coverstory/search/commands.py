@@ -1,0 +1,248 @@
+"""CLI: ``coverstory search text|photo``, ``coverstory similar``, ``coverstory build index``."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from coverstory.cli import CommandError
+
+
+def add_search_arguments(p) -> None:
+    p.add_argument("mode", choices=["text", "photo"], help="search by a text query or a photo")
+    p.add_argument("query", help="the text query, or the path of a photo of a cover")
+    p.add_argument("-k", type=int, default=10, help="how many books (default 10)")
+    p.add_argument("--no-ocr", action="store_true", help="photo: never run OCR")
+
+
+def add_similar_arguments(p) -> None:
+    p.add_argument("book_id", type=int, help="catalog book id")
+    p.add_argument("-k", type=int, default=10, help="how many books (default 10)")
+
+
+def _service(args):
+    from coverstory.search.service import SearchService
+
+    return SearchService(getattr(args, "home", None))
+
+
+def _rows(svc, hits) -> list[dict]:
+    out = []
+    for h in hits:
+        b = svc.books.get(h.book_id)
+        out.append({"id": h.book_id, "title": b.title if b else None,
+                    "authors": b.authors if b else [], "year": b.year if b else None,
+                    "score": h.score, "reason": h.reason, "details": h.details})
+    return out
+
+
+def _lines(rows: list[dict]) -> list[str]:
+    return [f"{i:>2}. [{r['id']}] {r['title']} — {', '.join(r['authors']) or '?'}"
+            f"  ({r['score']:.3f}; {r['reason']})" for i, r in enumerate(rows, 1)]
+
+
+def search(args) -> dict:
+    from coverstory.search.errors import BadImage
+
+    svc = _service(args)
+    t = time.perf_counter()
+    if args.mode == "text":
+        hits = svc.text(args.query, k=args.k)
+        rows = _rows(svc, hits)
+        ms = (time.perf_counter() - t) * 1000
+        return {"mode": "text", "query": args.query, "results": rows, "ms": round(ms, 1),
+                "text": "\n".join(_lines(rows)) or "no books found"}
+    try:
+        if getattr(args, "no_ocr", False):
+            from coverstory.search.image_io import load_photo
+
+            res = svc.photo_search.search(load_photo(args.query), k=args.k, use_ocr=False)
+        else:
+            res = svc.photo(args.query, k=args.k)
+    except BadImage as e:
+        raise CommandError(str(e)) from e
+    ms = (time.perf_counter() - t) * 1000
+    rows = _rows(svc, res.hits)
+    sugg = _rows(svc, res.suggestions)
+    if res.in_catalog:
+        text = "In the catalog:\n" + "\n".join(_lines(rows))
+    else:
+        text = ("Not in the catalog (no cover matched well enough). Similar books:\n"
+                + "\n".join(_lines(sugg)))
+    return {"mode": "photo", "query": args.query, "in_catalog": res.in_catalog,
+            "best": rows[0] if res.in_catalog and rows else None, "results": rows,
+            "suggestions": sugg, "details": res.details, "ms": round(ms, 1), "text": text}
+
+
+def similar(args) -> dict:
+    svc = _service(args)
+    try:
+        hits = svc.similar(args.book_id, k=args.k)
+    except KeyError as e:
+        raise CommandError(str(e.args[0])) from e
+    b = svc.books[args.book_id]
+    rows = _rows(svc, hits)
+    return {"book": {"id": b.id, "title": b.title, "authors": b.authors}, "results": rows,
+            "text": f"Books like [{b.id}] {b.title}:\n" + "\n".join(_lines(rows))}
+
+
+# ---- coverstory build index --------------------------------------------------------------
+def build_index(args) -> dict:
+    """Build and save the search indexes under <home>/indexes/.
+
+    bm25 (text), text (MiniLM vectors), cover (Lite0 gallery vectors, checked against the
+    photo embedder), photo (head-projected gallery, when a photo head exists or
+    ``--method photo-head`` trains one) and fused (when the fusion helper exported one).
+    """
+    from coverstory.config import home_dir
+    from coverstory.index import make_index
+    from coverstory.search.bm25 import BM25
+    from coverstory.search.service import COVER_FEATURE, TEXT_FEATURE, SearchService, _fused_feature
+    from coverstory.search.text import book_document
+
+    home = home_dir(getattr(args, "home", None))
+    out = home / "indexes"
+    out.mkdir(parents=True, exist_ok=True)
+    log = lambda m: print(f"[build index] {m}", file=sys.stderr, flush=True)  # noqa: E731
+    svc = SearchService(home, log=log)
+    report: dict = {}
+    t = time.time()
+    from coverstory.catalog import Catalog
+
+    cat = Catalog.open(home)
+    try:
+        ocr = {b: txt for b, (_, txt) in cat.ocr_texts("rapidocr").items()}
+    finally:
+        cat.close()
+    books = list(svc.books.values())
+    bm = BM25().fit([book_document(b, ocr.get(b.id, "")) for b in books])
+    bm.save(out / "bm25.npz")
+    (out / "bm25.json").write_text(json.dumps({"book_ids": [b.id for b in books],
+                                               "ocr_texts": len(ocr)}))
+    report["bm25"] = {"books": len(books), "terms": len(bm.vocab), "seconds": round(time.time() - t, 1)}
+    log(f"bm25: {len(books)} books, {len(bm.vocab)} terms")
+
+    def save_vectors(name, ids, vecs):
+        t = time.time()
+        idx = make_index(vecs.shape[1], len(ids))
+        idx.add(ids, vecs)
+        idx.save(out / f"{name}.npz")
+        report[name] = {"vectors": int(len(ids)), "dim": int(vecs.shape[1]), "kind": idx.kind,
+                        "seconds": round(time.time() - t, 1)}
+        log(f"{name}: {len(ids)} x {vecs.shape[1]} ({idx.kind})")
+
+    got = svc.features(TEXT_FEATURE)
+    if got is not None:
+        save_vectors("text", *got)
+    fused = _fused_feature(home)
+    if fused and svc.features(fused) is not None:
+        save_vectors("fused", *svc.features(fused))
+    t = time.time()
+    from coverstory.search.visual_words import CoverWords
+
+    covers = {b.id: b.cover_path for b in books if b.cover_path}
+    words_path = out / "cover_words.npz"
+    if words_path.exists() and not getattr(args, "force", False):
+        words = CoverWords.load(words_path).updated(covers, log=log)
+    else:
+        words = CoverWords.build(covers, log=log, workers=2)
+    words.save(words_path)
+    report["cover_words"] = {"covers": len(words), "words": words.vocab.size,
+                             "keypoints": int(len(words.words)),
+                             "seconds": round(time.time() - t, 1)}
+    log(f"cover words: {len(words)} covers, {words.vocab.size} visual words")
+    if getattr(args, "method", None) == "words-only":
+        return {**report, "folder": str(out), "text": "\n".join(f"{k}: {v}" for k, v in report.items())}
+    ids, vecs, source = gallery_vectors(svc, log=log, quick=bool(getattr(args, "quick", False)))
+    report["cover_source"] = source
+    if len(ids):
+        save_vectors("cover", ids, vecs)
+        if getattr(args, "method", None) == "photo-head":
+            report["photo_head"] = train_photo_head(svc, ids, vecs, log=log,
+                                                    quick=bool(getattr(args, "quick", False)))
+        from coverstory.search.embedders import HEAD_DIR
+        from coverstory.search.photo_head import PhotoHead
+
+        head_dir = home.joinpath(*HEAD_DIR)
+        if PhotoHead.exists(head_dir):
+            save_vectors("photo", ids, PhotoHead.load(head_dir).project(vecs))
+    lines = [f"{k}: {v}" for k, v in report.items()]
+    return {**report, "folder": str(out), "text": "\n".join(lines)}
+
+
+def gallery_vectors(svc, log=print, quick: bool = False, sample: int = 8,
+                    max_embed: int | None = None):
+    """(ids, unit Lite0 vectors, source) of every book with a cover.
+
+    Uses the cached feature when it agrees with the photo embedder on ``sample`` covers
+    (cosine >= 0.98); otherwise re-embeds the covers with it (unless there are more than
+    ``max_embed`` covers: then it raises, naming the command that does it once).
+    """
+    from PIL import Image
+
+    from coverstory.search.embedders import Lite0Embedder
+    from coverstory.search.service import COVER_FEATURE
+
+    covers = {b.id: b.cover_path for b in svc.books.values() if b.cover_path}
+    emb = Lite0Embedder(svc.home)
+    have_ids, have = np.zeros(0, np.int64), np.zeros((0, 1280), np.float32)
+    source = "embedded with the photo embedder"
+    got = svc.features(COVER_FEATURE, allow_compute=False)
+    if got is not None:
+        ids, vecs = got
+        keep = np.asarray([int(i) in covers for i in ids.tolist()], bool)
+        ids, vecs = ids[keep], vecs[keep]
+        rng = np.random.default_rng(0)
+        pick = rng.choice(len(ids), min(sample, len(ids)), replace=False) if len(ids) else []
+        mine = emb([Image.open(covers[int(ids[i])]).convert("RGB") for i in pick])
+        agree = float(np.min(np.sum(mine * vecs[pick], axis=1))) if len(mine) else 0.0
+        if agree >= 0.98:
+            have_ids, have = ids, vecs
+            source = f"feature cache {COVER_FEATURE} (agreement {agree:.3f})"
+        else:
+            log(f"the cached {COVER_FEATURE} disagrees with the photo embedder (min cosine "
+                f"{agree:.3f}); re-embedding the gallery")
+    present = set(have_ids.tolist())
+    todo = np.asarray(sorted(b for b in covers if b not in present), np.int64)
+    if max_embed is not None and len(todo) > max_embed:
+        if len(have_ids):
+            log(f"{len(todo)} covers have no cached vector yet; searching the other "
+                f"{len(have_ids)} (`coverstory build index` embeds the rest)")
+            return have_ids, have, source + f", {len(todo)} covers missing"
+        raise CommandError(f"no usable cover vectors for {len(todo)} covers in {svc.home}; run "
+                           f"`coverstory --home {svc.home} build index` once")
+    t = time.time()
+    vecs = [have]
+    for s in range(0, len(todo), 64):
+        chunk = todo[s:s + 64]
+        vecs.append(emb([Image.open(covers[int(i)]).convert("RGB") for i in chunk]))
+        if (s // 64) % 40 == 0:
+            log(f"gallery: {s + len(chunk)}/{len(todo)} covers embedded ({time.time() - t:.0f} s)")
+    if len(todo):
+        source += f" + {len(todo)} embedded now"
+    ids = np.concatenate([have_ids, todo])
+    order = np.argsort(ids, kind="stable")
+    return ids[order], np.concatenate(vecs)[order], source
+
+
+def train_photo_head(svc, ids, vecs, log=print, quick: bool = False, n_books: int = 3000) -> dict:
+    """Train the photo projection head on phone photos of ``n_books`` random covers."""
+    from coverstory.search.embedders import HEAD_DIR, Lite0Embedder
+    from coverstory.search.photo_head import TRAIN_SEED_BASE, photo_crop_vectors, train_head
+
+    t = time.time()
+    covers = {b.id: b.cover_path for b in svc.books.values() if b.cover_path}
+    rng = np.random.default_rng(123)
+    n = min(300 if quick else n_books, len(ids))
+    pick = rng.choice(len(ids), n, replace=False)
+    emb = Lite0Embedder(svc.home)
+    pv, owner = photo_crop_vectors([covers[int(ids[i])] for i in pick], emb,
+                                   [TRAIN_SEED_BASE + int(i) for i in pick], log=log)
+    head = train_head(pv, owner, vecs[pick], vecs, log=log)
+    head.config["train_seconds"] = round(time.time() - t, 1)
+    head.save(Path(svc.home).joinpath(*HEAD_DIR))
+    return head.config

@@ -1,0 +1,274 @@
+"""``SearchService``: text search, photo search and similar books for one data home.
+
+Everything is loaded lazily on first use: the catalog's books, the saved indexes under
+``<home>/indexes/`` (written by ``coverstory build index``), the encoders. When an index
+is missing it is built in memory from the feature cache; for small catalogs (at most
+``ON_THE_FLY_MAX`` books, e.g. a test home) missing features are computed on the fly.
+
+>>> svc = SearchService("/work/homes/full")                    # doctest: +SKIP
+>>> [h.book_id for h in svc.text("harry poter", k=3)]           # doctest: +SKIP
+>>> svc.photo("photo.jpg").best                                 # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+from coverstory.config import home_dir
+from coverstory.results import Hit
+from coverstory.search.photo import PhotoResult
+
+ON_THE_FLY_MAX = 2000
+TEXT_FEATURE = "text/minilm-l6.pretrained"
+COVER_FEATURE = "cover/efficientnet-lite0.imagenet"
+TEXT_ENCODER = "minilm-l6.pretrained"
+LIKE = re.compile(r"^\s*(?:(?:show me |find |i want |recommend )?(?:some |any |other )?"
+                  r"(?:books?|novels?|something|stories|reads?)\s+)?(?:like|similar to)\s+(.+?)\s*$",
+                  re.IGNORECASE)
+
+
+class SearchService:
+    """Search facade used by the CLI, the HTTP API and the dialogue (see docs/search.md)."""
+
+    def __init__(self, home: str | Path | None = None, log=None):
+        self.home = home_dir(home)
+        self.index_dir = self.home / "indexes"
+        self._lock = threading.RLock()
+        self._books = None
+        self._text = None
+        self._similar = None
+        self._photo = None
+        self._text_encoder = None
+        self._vectors: dict[str, tuple[np.ndarray, np.ndarray] | None] = {}
+        self._indexes: dict = {}
+        self.log = log or (lambda m: print(f"[search] {m}", file=sys.stderr, flush=True))
+
+    # ---- shared pieces -----------------------------------------------------------------
+    @property
+    def books(self) -> dict:
+        if self._books is None:
+            from coverstory.catalog import Catalog
+
+            cat = Catalog.open(self.home)
+            try:
+                self._books = {b.id: b for b in cat.books()}
+            finally:
+                cat.close()
+        return self._books
+
+    def features(self, feature: str, allow_compute: bool = True):
+        """(ids, unit vectors) of a cached feature; computed for small catalogs; else None."""
+        with self._lock:
+            if feature in self._vectors:
+                return self._vectors[feature]
+            from coverstory.encoders.cache import load_features
+            from coverstory.index import normalize
+
+            try:
+                ids, vecs = load_features(self.home, feature)
+            except FileNotFoundError as e:
+                if not allow_compute or len(self.books) > ON_THE_FLY_MAX:
+                    self.log(f"{e} (searching without it)")
+                    self._vectors[feature] = None
+                    return None
+                ids, vecs = self._compute(feature)
+            got = (np.asarray(ids, np.int64), normalize(vecs)) if len(ids) else None
+            self._vectors[feature] = got
+            return got
+
+    def _compute(self, feature: str):
+        from coverstory.encoders.cache import book_inputs, split_feature
+        from coverstory.encoders.registry import get_encoder
+
+        inp, enc_name = split_feature(feature)
+        items = book_inputs(list(self.books.values()), inp)
+        if not items:
+            return np.zeros(0, np.int64), np.zeros((0, 1), np.float32)
+        enc = get_encoder(enc_name, self.home)
+        vecs = enc.encode([it for _, it, _ in items])
+        return np.asarray([b for b, _, _ in items], np.int64), vecs
+
+    def embed_query(self, text: str) -> np.ndarray:
+        if self._text_encoder is None:
+            from coverstory.encoders.registry import get_encoder
+
+            self._text_encoder = get_encoder(TEXT_ENCODER, self.home)
+        return self._text_encoder.encode([text])[0]
+
+    def index(self, name: str, feature: str | None = None):
+        """The saved index ``<home>/indexes/<name>.npz``, else one built in memory from the
+        feature cache (None when neither exists)."""
+        from coverstory.index import Index, make_index
+
+        with self._lock:
+            if name in self._indexes:
+                return self._indexes[name]
+            path = self.index_dir / f"{name}.npz"
+            idx = None
+            if path.exists():
+                idx = Index.load(path)
+            elif name == "cover":
+                idx = self._cover_index()
+            elif feature is not None:
+                got = self.features(feature)
+                if got is not None:
+                    idx = make_index(got[1].shape[1], len(got[0]))
+                    idx.add(*got)
+            self._indexes[name] = idx
+            return idx
+
+    def _cover_index(self):
+        """Gallery of Lite0 cover vectors consistent with the photo embedder (in memory)."""
+        from coverstory.index import make_index
+        from coverstory.search.commands import gallery_vectors
+
+        if not any(b.cover_path for b in self.books.values()):
+            return None
+        self.log("no saved cover index; building one in memory (`coverstory build index` "
+                 "saves it)")
+        ids, vecs, _ = gallery_vectors(self, log=self.log, sample=2, max_embed=ON_THE_FLY_MAX)
+        if len(ids) == 0:
+            return None
+        idx = make_index(vecs.shape[1], len(ids))
+        idx.add(ids, vecs)
+        return idx
+
+    # ---- text ------------------------------------------------------------------------------
+    @property
+    def text_search(self):
+        with self._lock:
+            if self._text is None:
+                from coverstory.catalog import Catalog
+                from coverstory.search.bm25 import BM25
+                from coverstory.search.text import TextSearch
+
+                cat = Catalog.open(self.home)
+                try:
+                    ocr = {b: t for b, (_, t) in cat.ocr_texts("rapidocr").items()}
+                finally:
+                    cat.close()
+                books = list(self.books.values())
+                bm25 = None
+                path = self.index_dir / "bm25.npz"
+                if path.exists():
+                    cand = BM25.load(path)
+                    if cand.W.shape[0] == len(books) and _bm25_ids(self.index_dir) == [
+                            b.id for b in books]:
+                        bm25 = cand
+                got = self.features(TEXT_FEATURE)
+                ids, vecs = got if got is not None else (None, None)
+                self._text = TextSearch(books, ids, vecs,
+                                        self.embed_query if got is not None else None, ocr, bm25)
+            return self._text
+
+    def text(self, query: str, k: int = 10, exclude: Iterable[int] = ()) -> list[Hit]:
+        """Books for a free-text query: titles (typos forgiven), authors, descriptions, tags.
+
+        "books like X" finds X by title and returns books similar to it.
+        """
+        m = LIKE.match(query or "")
+        if m:
+            seed = self.text_search.search(m.group(1), k=1)
+            if seed:
+                hits = self.similar(seed[0].book_id, k=k)
+                hits = [h for h in hits if h.book_id not in set(exclude)]
+                for h in hits:
+                    h.details = {**h.details, "like": seed[0].book_id}
+                    h.reason = f"like '{self.books[seed[0].book_id].title}': {h.reason}"
+                if hits:
+                    return hits[:k]
+        return self.text_search.search(query, k=k, exclude=exclude)
+
+    # ---- similar -----------------------------------------------------------------------
+    @property
+    def similar_search(self):
+        with self._lock:
+            if self._similar is None:
+                from coverstory.search.similar import Similar
+
+                indexes = {"text": self.index("text", TEXT_FEATURE),
+                           "cover": self.index("cover")}
+                fused = _fused_feature(self.home)
+                if fused:
+                    indexes["fused"] = self.index("fused", fused)
+                authors = {b.id: b.authors for b in self.books.values()}
+                self._similar = Similar(indexes, authors)
+            return self._similar
+
+    def similar(self, book_id: int, k: int = 10, exclude: Iterable[int] = ()) -> list[Hit]:
+        """Books like ``book_id`` (text, cover and fused neighbours; same author)."""
+        if int(book_id) not in self.books:
+            raise KeyError(f"no book with id {book_id} in the catalog at {self.home}")
+        return self.similar_search.similar(int(book_id), k=k, exclude=exclude)
+
+    def cover_words(self):
+        """Visual words of every cover: the saved ``indexes/cover_words.npz`` (brought up to
+        date with the catalog's covers), else built in memory for a small catalog."""
+        from coverstory.search.visual_words import CoverWords
+
+        covers = {b.id: b.cover_path for b in self.books.values() if b.cover_path}
+        path = self.index_dir / "cover_words.npz"
+        if path.exists():
+            words = CoverWords.load(path)
+            missing = len(set(covers) - set(words.row))
+            if missing > ON_THE_FLY_MAX:
+                self.log(f"{missing} covers are not in {path.name}; run `coverstory build index`")
+            elif missing or len(words) != len(covers):
+                words = words.updated(covers)
+            return words
+        if not covers:
+            from coverstory.cli import CommandError
+
+            raise CommandError(f"the catalog in {self.home} has no covers to search")
+        if len(covers) > ON_THE_FLY_MAX:
+            from coverstory.cli import CommandError
+
+            raise CommandError(f"no photo index in {self.home}: run `coverstory --home "
+                               f"{self.home} build index` once")
+        self.log("no saved photo index; building one in memory (`coverstory build index` "
+                 "saves it)")
+        return CoverWords.build(covers)
+
+    # ---- photo -------------------------------------------------------------------------
+    @property
+    def photo_search(self):
+        with self._lock:
+            if self._photo is None:
+                from coverstory.search.photo import PhotoSearch
+
+                self._photo = PhotoSearch.from_service(self)
+            return self._photo
+
+    def photo(self, image, k: int = 10) -> PhotoResult:
+        """What book is this? ``image``: bytes, a path or a PIL image of a cover photo.
+
+        Raises :class:`coverstory.search.errors.BadImage` for unusable images.
+        """
+        from coverstory.search.image_io import load_photo
+
+        img = load_photo(image)
+        return self.photo_search.search(img, k=k)
+
+
+def _bm25_ids(index_dir: Path) -> list[int] | None:
+    import json
+
+    p = index_dir / "bm25.json"
+    try:
+        return json.loads(p.read_text())["book_ids"]
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def _fused_feature(home: Path) -> str | None:
+    d = Path(home) / "features" / "fused"
+    if not d.is_dir():
+        return None
+    files = sorted(d.glob("*.safetensors"))
+    return f"fused/{files[0].stem}" if files else None
