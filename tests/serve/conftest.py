@@ -101,7 +101,7 @@ def artifacts():
     return out
 
 
-def build_tiny_home(root) -> "Path":
+def build_tiny_home(root):
     """The same six-book catalog as the ``tiny_home`` fixture, at ``root``/home."""
     from coverstory.catalog import Catalog
     from coverstory.catalog.store import sha256_file

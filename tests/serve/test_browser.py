@@ -52,7 +52,8 @@ def test_chat_cards_feedback_and_photo(browser, real_server, artifacts, tmp_path
     assert "Ann Gray" in first.locator(".author").inner_text()
     assert first.locator(".reason").inner_text()
     page.wait_for_function(
-        "() => [...document.querySelectorAll('img.cover')].every(i => i.complete && i.naturalWidth > 0)")
+        "() => [...document.querySelectorAll('img.cover')]"
+        ".every(i => i.complete && i.naturalWidth > 0)")
     assert page.locator("#typing").is_hidden()
     page.screenshot(path=str(artifacts / "02-cards.png"))
 

@@ -32,7 +32,7 @@ def cards(catalog, hits) -> list[dict]:
                                       chunk):
             rows[r[0]] = r
     out = []
-    for h, bid in zip(hits, ids):
+    for h, bid in zip(hits, ids, strict=True):
         r = rows.get(bid)
         if r is None:
             continue

@@ -17,7 +17,8 @@ def add_serve_arguments(p) -> None:
     p.add_argument("--cors-origin", action="append", default=[],
                    help="allow browser calls from this origin (repeatable; default: none)")
     p.add_argument("--preload", action="store_true",
-                   help="load the models before accepting requests (slower start, fast first reply)")
+                   help="load the models before accepting requests "
+                        "(slower start, fast first reply)")
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
 
 

@@ -32,7 +32,8 @@ def error_body(status: int, message: str) -> dict:
     return {"status": status, "error": message}
 
 
-def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+def error_response(status: int, message: str,
+                   headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse(error_body(status, message), status_code=status, headers=headers)
 
 

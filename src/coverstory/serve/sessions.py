@@ -21,7 +21,8 @@ def new_session_id() -> str:
     return secrets.token_urlsafe(18)
 
 
-def resolve_session(request: Request, given: str | None, settings: ServeSettings) -> tuple[str, bool]:
+def resolve_session(request: Request, given: str | None,
+                    settings: ServeSettings) -> tuple[str, bool]:
     """(session id, is new): the one given, else the cookie's, else a fresh one."""
     if given:
         if not _SESSION_RE.match(given):
