@@ -60,7 +60,9 @@ class FusionSpec:
     def kind(self, group: str) -> str:
         for name in self.inputs:
             if self.group(name) == group:
-                return self.modality.get(name, "image" if len(self.inputs[name]) == 3 else "text")
+                default = ("image" if len(self.inputs[name]) == 3
+                           or group.startswith(("cover", "image", "img")) else "text")
+                return self.modality.get(name, default)
         raise KeyError(group)
 
     def to_dict(self) -> dict:

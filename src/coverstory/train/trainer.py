@@ -75,14 +75,14 @@ class TrainConfig:
     strategy: str
     beta: float = 0.3                 # weight of the triplet loss
     margin: float = 0.2
-    mining: str = "batch_all"
+    mining: str = "batch_hard"
     epochs: int = 40
     batch_size: int = 256
     lr: float = 1e-3
     weight_decay: float = 1e-4
     patience: int = 6                 # epochs without a better validation top-1
     seed: int = 0
-    threads: int = 2
+    threads: int = 1                  # 1 is faster than 2 on a busy shared machine
     out_dim: int = 256
     dropout: float = 0.2
     options: dict = field(default_factory=dict)
