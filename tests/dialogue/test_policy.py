@@ -47,3 +47,17 @@ def test_default_asks_about_the_story_first_then_splits(engine):
     r = engine.turn("ask", text="I don't know")
     assert r.question_facet in (None, "genre", "audience", "era", "mood", "theme")
     assert r.question_facet != "about"
+
+
+def test_ab_assignment_is_per_session_and_stable(tiny_home):
+    from coverstory.dialogue.engine import DialogueEngine
+
+    eng = DialogueEngine(tiny_home, policy="ab:default,popular", search=False, recommend=False,
+                         llm=False)
+    got = {sid: eng.turn(sid, text="a fantasy book").policy for sid in
+           [f"ab{i}" for i in range(12)]}
+    assert set(got.values()) == {"default", "popular"}
+    for sid, pol in got.items():
+        assert eng.turn(sid, text="more please").policy == pol
+        assert eng.store.load(sid).policy == pol
+    eng.close()

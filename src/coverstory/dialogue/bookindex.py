@@ -181,12 +181,16 @@ class BookIndex:
         vocab: dict[str, int] = {}
         rows, cols, vals = [], [], []
         for i, b in enumerate(books):
-            text = " ".join([b.title, " ".join(t.replace("-", " ") for t in b.tags[:25]),
+            text = " ".join([" ".join(t.replace("-", " ") for t in b.tags[:25]),
                              " ".join(c.replace("-", " ") for c in b.categories)])
-            counts: dict[int, int] = {}
-            for t in terms(text) + desc_terms[i]:
-                j = vocab.setdefault(t, len(vocab))
-                counts[j] = counts.get(j, 0) + 1
+            counts: dict[int, float] = {}
+            # BM25F-style field weights: title words count TITLE_WEIGHT, the rest 1 -- a
+            # reader describing a book rarely uses its title's words
+            for weight, words in ((TITLE_WEIGHT, terms(b.title)), (1.0, terms(text)),
+                                  (1.0, desc_terms[i])):
+                for t in words:
+                    j = vocab.setdefault(t, len(vocab))
+                    counts[j] = counts.get(j, 0.0) + weight
             for j, c in counts.items():
                 rows.append(i)
                 cols.append(j)
@@ -317,7 +321,8 @@ class BookIndex:
 
 _CACHE: dict[str, BookIndex] = {}
 _LOCK = threading.Lock()
-FORMAT = 4
+FORMAT = 5
+TITLE_WEIGHT = 0.3
 
 
 def _key(cat) -> str:
@@ -328,7 +333,7 @@ def _key(cat) -> str:
     n, upd = cat.conn.execute("SELECT COUNT(*), MAX(updated_at) FROM books").fetchone()
     t = cat.conn.execute("SELECT COUNT(*) FROM book_tags").fetchone()[0]
     lex_hash = hashlib.sha1(Path(lex.__file__).read_bytes()).hexdigest()[:12]
-    return f"v{FORMAT}|{n}|{upd}|{t}|{lex_hash}"
+    return f"v{FORMAT}|{TITLE_WEIGHT}|{n}|{upd}|{t}|{lex_hash}"
 
 
 def for_home(home: str | Path) -> BookIndex:

@@ -9,7 +9,8 @@ import uuid
 def add_chat_arguments(p) -> None:
     p.add_argument("--session", help="session id to continue (default: a new one)")
     p.add_argument("--policy", default="default",
-                   help="dialogue policy: default, random-question or popular")
+                   help="dialogue policy: default, random-question, popular, or ab:ARM1,ARM2 "
+                        "(A/B: one arm per session)")
     p.add_argument("--no-services", action="store_true",
                    help="do not load the search/recommend services (term index only)")
 

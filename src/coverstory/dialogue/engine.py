@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -80,7 +81,7 @@ class DialogueEngine:
         self.home = home_dir(home)
         self.catalog = catalog if catalog is not None else Catalog.open(self.home)
         self.policy_name = policy
-        make_policy(policy)                       # fail early on an unknown name
+        self.arms = ab_arms(policy)               # fail early on an unknown name
         self.seed = seed
         self.k = k
         self._search = search                     # None: created on first use; False: off
@@ -135,6 +136,13 @@ class DialogueEngine:
                 self._recommend = RecommendService(self.home)
         return self._recommend or None
 
+    def assign(self, session_id: str) -> str:
+        """The policy of a new session: the engine's, or for "ab:a,b,..." one arm chosen by a
+        stable hash of the session id (an existing session keeps the one it has)."""
+        if len(self.arms) == 1:
+            return self.arms[0]
+        return self.arms[zlib.crc32(session_id.encode()) % len(self.arms)]
+
     def policy_for(self, name: str):
         p = self._policies.get(name)
         if p is None:
@@ -148,7 +156,7 @@ class DialogueEngine:
     def turn(self, session_id: str, text: str | None = None, photo: bytes | None = None,
              audio: bytes | None = None) -> Reply:
         t0 = time.perf_counter()
-        st = self.store.load(session_id, policy=self.policy_name)
+        st = self.store.load(session_id, policy=self.assign(session_id))
         st.turns += 1
         tpl = Templates(session_id, st.turns)
         if audio is not None and not text:
@@ -170,7 +178,7 @@ class DialogueEngine:
         if kind not in ("like", "dislike", "read"):
             raise ValueError(f"feedback kind must be like, dislike or read, not {kind!r}")
         t0 = time.perf_counter()
-        st = self.store.load(session_id, policy=self.policy_name)
+        st = self.store.load(session_id, policy=self.assign(session_id))
         st.turns += 1
         tpl = Templates(session_id, st.turns)
         if int(book_id) not in self.index.row:
@@ -565,6 +573,23 @@ class DialogueEngine:
             "intent": reply.intent, "policy": st.policy, "turn": st.turns,
             "books": reply.book_ids, "question": reply.question_facet, "ms": reply.ms})
         return reply
+
+
+def ab_arms(policy: str) -> list[str]:
+    """'default' -> ['default']; 'ab' -> all policies; 'ab:default,popular' -> those two."""
+    from coverstory.dialogue.policy import POLICIES
+
+    if policy == "ab":
+        arms = sorted(POLICIES)
+    elif policy.startswith("ab:"):
+        arms = [a.strip() for a in policy[3:].split(",") if a.strip()]
+    else:
+        arms = [policy]
+    for a in arms:
+        make_policy(a)
+    if not arms:
+        raise ValueError("an A/B policy needs at least one arm, e.g. 'ab:default,popular'")
+    return arms
 
 
 def _summary(text: str, limit: int = 300) -> str:
