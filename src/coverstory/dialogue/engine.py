@@ -47,6 +47,7 @@ wrong nope nah neither either try another different same much many few know reme
 think guess care matter matters whatever surprise sounds looks seems""".split())
 
 
+SEARCH_WEIGHT = 0.3                  # share of SearchService.text in text relevance
 _SENTIMENT = frozenset(w.replace("'", "") for p in (*POSITIVE, *NEGATIVE, *NEGATORS)
                        for w in p.split())
 
@@ -414,7 +415,6 @@ class DialogueEngine:
             text = bm25 / max(float(bm25.max()), 1e-6)
             search = self.search
             if search is not None:
-                sem = np.zeros(len(idx), np.float32)
                 hits = self._text_cache.get(about)
                 if hits is None and self._broken.get("search.text", 0) <= time.monotonic():
                     try:
@@ -428,12 +428,16 @@ class DialogueEngine:
                             self._text_cache.clear()
                         self._text_cache[about] = hits
                 if hits:
+                    # the service finds titles and authors by name (the NLU's slots do that
+                    # here) and, when MiniLM features are built, meaning; the dialogue's own
+                    # term index covers shelves and descriptions: a weighted blend
+                    sem = np.zeros(len(idx), np.float32)
                     top = max(h.score for h in hits) or 1.0
                     for h in hits:
                         r = idx.row.get(int(h.book_id))
                         if r is not None:
                             sem[r] = max(0.0, h.score / top)
-                    text = 0.5 * text + 0.5 * sem
+                    text = (1 - SEARCH_WEIGHT) * text + SEARCH_WEIGHT * sem
             sig.text = text.astype(np.float32)
         if st.anchors:
             anchor = np.zeros(len(idx), np.float32)

@@ -28,7 +28,12 @@ def _services(home: Path):
         from coverstory.search.service import SearchService
     except ImportError:
         return False, "built-in term index only (coverstory.search.service not available)"
-    return SearchService(home), "SearchService (semantic) + built-in term index"
+    from coverstory.dialogue.engine import SEARCH_WEIGHT
+
+    sem = (home / "features" / "text" / "minilm-l6.pretrained.safetensors").is_file()
+    return SearchService(home), (
+        f"dialogue term index (BM25F) blended with SearchService.text (weight {SEARCH_WEIGHT}; "
+        f"{'with' if sem else 'without'} MiniLM text features in this home)")
 
 
 def run(ctx: BenchContext) -> BenchResult:
