@@ -34,7 +34,7 @@ def build_fusion(args) -> dict:
         raise CommandError(f"unknown fusion strategy {strategy!r}; choose one of "
                            f"{', '.join(s for s in STRATEGIES if s != 'single')}")
     quick = bool(getattr(args, "quick", False))
-    torch.set_num_threads(2)
+    torch.set_num_threads(1)
     home = home_dir(getattr(args, "home", None))
     cat = Catalog.open(home)
     try:

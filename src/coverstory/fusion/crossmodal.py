@@ -15,13 +15,16 @@ from __future__ import annotations
 import numpy as np
 
 
-def ensure_ocr(cat, books, progress: bool = True) -> dict[int, str]:
+def ensure_ocr(cat, books, progress: bool = True, read_missing: bool = True
+               ) -> dict[int, str | None]:
     """OCR text of these books' covers, reading (and storing in the catalog, engine
-    "rapidocr") the ones not read yet."""
+    "rapidocr") the ones not read yet; with ``read_missing=False`` unread covers give None."""
     from coverstory.encoders.ocr import ENGINE, read_text
 
     done = cat.ocr_texts(ENGINE)
     todo = [b for b in books if b.cover_path and done.get(b.id, (None,))[0] != b.cover_sha256]
+    if not read_missing:
+        return {b.id: done[b.id][1] if b.id in done else None for b in books}
     if todo:
         from tqdm import tqdm
 
@@ -31,7 +34,7 @@ def ensure_ocr(cat, books, progress: bool = True) -> dict[int, str]:
                 rows.append((b.id, b.cover_sha256 or "", read_text(b.cover_path)))
             except (OSError, ValueError):
                 rows.append((b.id, b.cover_sha256 or "", ""))
-            if len(rows) >= 50:
+            if len(rows) >= 10:
                 cat.set_ocr_texts(ENGINE, rows)
                 rows = []
         if rows:

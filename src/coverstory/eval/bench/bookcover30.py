@@ -63,6 +63,9 @@ def run(ctx: BenchContext) -> BenchResult:
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold
+    import torch
+
+    torch.set_num_threads(1)
 
     titles, y, names = load_titles(ctx.data)
     if ctx.quick:
