@@ -45,9 +45,10 @@ class Reader:
         self.values = {f: idx.book_values(r, f) for f in ("genre", "audience", "era", "mood")}
         # themes a reader remembers: the book's more specific shelves first
         df = np.asarray(idx.tags.sum(axis=0)).ravel()
-        th = [t for t in idx.book_tag_names(r) if t not in idx.facet_tags]
-        self.themes = sorted(th, key=lambda t: df[idx.tag_column(t)] * (0.5 + self.rng.random()))
         leak = _words(idx.titles[r]) | {w for a in idx.authors[r] for w in _words(a)}
+        th = [t for t in idx.book_tag_names(r) if t not in idx.facet_tags
+              and not set(t.split("-")) <= leak]
+        self.themes = sorted(th, key=lambda t: df[idx.tag_column(t)] * (0.5 + self.rng.random()))
         kws = []
         desc = idx.descriptions[r]
         if desc:

@@ -73,6 +73,14 @@ def run(ctx: BenchContext) -> BenchResult:
             if pol == "default":
                 all_ms = [m for r in res for m in r["ms"]]
             eng.close()
+        # latency of the dialogue alone (no SearchService call), on the first 100 readers
+        eng = DialogueEngine(scratch, policy="default", search=False, recommend=False,
+                             llm=False, seed=ctx.seed)
+        eng._index = idx
+        own = simulate(eng, idx, rows[:100], "default", max_turns, ctx.seed, tag="bench-own")
+        own_ms = [m for r in own for m in r["ms"]]
+        own_summary = summarise(own)
+        eng.close()
         # single-turn descriptive queries
         queries = utterances.load("descriptive_queries.jsonl")
         for q in queries:      # goodbooks ids -> this catalog's ids
@@ -102,7 +110,11 @@ def run(ctx: BenchContext) -> BenchResult:
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     lat = {"p50_ms": float(np.percentile(all_ms, 50)), "p95_ms": float(np.percentile(all_ms, 95)),
-           "turns": len(all_ms)}
+           "turns": len(all_ms),
+           "without_search": {"p50_ms": float(np.percentile(own_ms, 50)),
+                              "p95_ms": float(np.percentile(own_ms, 95)), "turns": len(own_ms),
+                              "success@5": own_summary["success@5"],
+                              "readers": own_summary["n"]}}
     desc = {"n": len(queries), "hit@1": h1 / max(len(queries), 1), "hit@5": h5 / max(len(queries), 1),
             "p50_ms": float(np.percentile(q_ms, 50)) if q_ms else None}
     out = {"catalog_books": len(idx), "goodbooks_books": int(len(gb)), "targets": len(rows),
@@ -122,7 +134,13 @@ def run(ctx: BenchContext) -> BenchResult:
           md_table([{"queries": desc["n"], "Hit@1": desc["hit@1"], "Hit@5": desc["hit@5"],
                      "p50 ms": desc["p50_ms"]}]) +
           "\n## Text-turn latency (default policy)\n\n" +
-          md_table([{"turns": lat["turns"], "p50 ms": lat["p50_ms"], "p95 ms": lat["p95_ms"]}]) +
+          md_table([{"setting": "with SearchService.text", "turns": lat["turns"],
+                     "p50 ms": lat["p50_ms"], "p95 ms": lat["p95_ms"]},
+                    {"setting": f"dialogue alone (first {own_summary['n']} readers; "
+                                f"success@5 {own_summary['success@5']:.3f})",
+                     "turns": lat["without_search"]["turns"],
+                     "p50 ms": lat["without_search"]["p50_ms"],
+                     "p95 ms": lat["without_search"]["p95_ms"]}]) +
           f"\nIntent classifier, hand-written held-out set: accuracy {acc['accuracy']:.3f} "
           f"on {acc['n']} utterances.\n")
     return BenchResult(results=out, markdown=md)
