@@ -1,0 +1,259 @@
+"""Encoder benchmark: speed and nearest-neighbour genre agreement, side by side.
+
+Images: Book Depository covers of the catalog (``--home``; needs the full import) in the
+held-out split (book id divisible by 5, never used by self-supervised training), a
+seeded sample (1,500; 200 with --quick). Each cover's 10 nearest neighbours by cosine
+similarity among the sample are found; *agreement@10* is the share of neighbours that
+share at least one Book Depository category with it. *chance* is the same share for
+random pairs. Only books in 5 categories are colour in this data set, so colour alone
+predicts category: a 64-bin colour histogram baseline shows how much, and the figures are
+repeated on the greyscale covers only (*grey agreement@10*). Throughput: covers per second
+of ``encode`` on 64 covers after a warm-up batch, 2 threads, under whatever else runs on
+the machine (compare rows of one run, not across runs).
+
+Text: goodbooks descriptions in the same held-out split; agreement@10 = share of the 10
+nearest descriptions sharing a canonical genre (from goodbooks shelf tags; see
+coverstory.train.genres). Encoders see the description only (never the tags). TF-IDF is
+the bag-of-words baseline.
+
+Audio (full mode only, when a trained audio encoder exists): spoken genre names by voices
+unseen in training; 1-NN accuracy against clips of the training voices.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from coverstory.eval.runner import BenchContext, BenchResult, md_table
+
+K = 10
+
+
+def agreement(vecs: np.ndarray, labels: list[set[str]], k: int = K) -> float:
+    """Mean share of each item's k nearest neighbours (cosine, self excluded) sharing a label."""
+    x = vecs / np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-30)
+    sim = x @ x.T
+    np.fill_diagonal(sim, -np.inf)
+    nn = np.argpartition(-sim, k, axis=1)[:, :k]
+    hits = [np.mean([bool(labels[i] & labels[j]) for j in row]) for i, row in enumerate(nn)]
+    return float(np.mean(hits))
+
+
+def chance(labels: list[set[str]], seed: int, pairs: int = 20000) -> float:
+    rng = np.random.default_rng(seed)
+    a = rng.integers(0, len(labels), pairs)
+    b = rng.integers(0, len(labels), pairs)
+    ok = a != b
+    return float(np.mean([bool(labels[i] & labels[j]) for i, j in zip(a[ok], b[ok])]))
+
+
+def _throughput(encode, items, batch: int = 32) -> float:
+    encode(items[:8])  # warm-up (model load, ONNX export)
+    t = time.perf_counter()
+    encode(items)
+    return len(items) / (time.perf_counter() - t)
+
+
+def colour_histogram(paths) -> np.ndarray:
+    from coverstory.encoders.images import load_image
+
+    out = []
+    for p in paths:
+        a = np.asarray(load_image(p).resize((64, 64)), np.int32) // 64  # 4 levels per channel
+        idx = a[..., 0] * 16 + a[..., 1] * 4 + a[..., 2]
+        out.append(np.bincount(idx.ravel(), minlength=64).astype(np.float32))
+    return np.sqrt(np.stack(out))
+
+
+def is_grey(path) -> bool:
+    from coverstory.encoders.images import load_image
+
+    a = np.asarray(load_image(path).resize((32, 32)), np.int16)
+    return int(np.abs(a - a.mean(axis=2, keepdims=True)).max()) <= 12
+
+
+def image_encoders(ctx: BenchContext) -> list[str]:
+    from coverstory.encoders.registry import list_encoders
+
+    names = ["efficientnet-lite0.imagenet", "efficientnet-lite0.random", "mobilenetv2.random",
+             "efficientnetb0.random", "resnet50.random", "vgg16.random", "triple-cnn.random",
+             "vgg16-attn.random"]
+    if ctx.quick:
+        names = ["efficientnet-lite0.imagenet", "mobilenetv2.random"]
+    trained = [e["name"] for e in list_encoders(ctx.home)
+               if e["modality"] == "image" and e.get("source") == "trained"]
+    return names + sorted(trained)
+
+
+def _kind(name: str) -> str:
+    if ".ssl-" in name:
+        return "self-supervised"
+    if name.endswith(".random"):
+        return "from scratch (random)"
+    return "pretrained"
+
+
+def run_images(ctx: BenchContext) -> tuple[list[dict], dict]:
+    from coverstory.catalog import Catalog
+    from coverstory.encoders.cache import feature_path, stored_hashes
+    from coverstory.encoders.registry import get_encoder
+    from coverstory.train.ssl import is_eval_book
+
+    cat = Catalog.open(ctx.home)
+    try:
+        books = [b for b in cat.books() if b.cover_path and b.categories and
+                 is_eval_book(b.id) and any(s.startswith("bookdepository:") for s in b.sources)]
+    finally:
+        cat.close()
+    if len(books) < 50:
+        raise SystemExit(f"bench encoders needs the Book Depository covers imported in the "
+                         f"home ({ctx.home} has {len(books)} usable); run with --home "
+                         f"pointing at a full import")
+    rng = np.random.default_rng(ctx.seed)
+    n = 200 if ctx.quick else 1500
+    books = [books[i] for i in sorted(rng.choice(len(books), min(n, len(books)), replace=False))]
+    paths = [b.cover_path for b in books]
+    labels = [set(b.categories) for b in books]
+    grey = np.array([is_grey(p) for p in paths])
+    grey_labels = [lab for lab, g in zip(labels, grey) if g]
+    info = {"covers": len(books), "greyscale_covers": int(grey.sum()),
+            "chance": chance(labels, ctx.seed), "grey_chance": chance(grey_labels, ctx.seed)}
+    rows = []
+
+    def add(name, kind, vecs, speed, dim, note=""):
+        rows.append({"encoder": name, "kind": kind, "dim": dim,
+                     "agreement@10": agreement(vecs, labels),
+                     "grey agreement@10": agreement(vecs[grey], grey_labels),
+                     "covers/s": speed, "note": note})
+
+    t = time.perf_counter()
+    hist = colour_histogram(paths)
+    add("colour-histogram", "baseline", hist, len(paths) / (time.perf_counter() - t), 64)
+    for name in image_encoders(ctx):
+        ctx.progress(f"image encoder {name}")
+        try:
+            enc = get_encoder(name, ctx.home)
+        except (FileNotFoundError, KeyError) as e:
+            ctx.progress(f"skipping {name}: {e}")
+            continue
+        feature = f"cover/{name}"
+        note = ""
+        vecs = None
+        if feature_path(ctx.home, feature).exists():  # reuse the feature cache when it covers
+            from coverstory.encoders.cache import load_features
+
+            have = stored_hashes(ctx.home, feature)
+            if all(b.id in have and have[b.id] == b.cover_sha256 for b in books):
+                ids, allv = load_features(ctx.home, feature)
+                pos = {int(i): r for r, i in enumerate(ids)}
+                vecs = allv[[pos[b.id] for b in books]]
+                note = "vectors from the feature cache"
+        if vecs is None:
+            vecs = enc.encode(paths, batch_size=32, progress=False)
+        speed = _throughput(lambda xs: enc.encode(xs, batch_size=32), paths[:64])
+        runtime = enc.config.get("runtime", "torch")
+        add(name, _kind(name), vecs, speed, enc.dim,
+            (note + "; " if note else "") + f"{enc.config.get('image_size', 224)} px, {runtime}")
+    return rows, info
+
+
+def run_text(ctx: BenchContext) -> tuple[list[dict], dict]:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from coverstory.catalog import Catalog
+    from coverstory.encoders.registry import get_encoder, list_encoders
+    from coverstory.train.genres import book_genres
+    from coverstory.train.ssl import is_eval_book
+
+    cat = Catalog.open(ctx.home)
+    try:
+        books = [b for b in cat.books() if b.description and is_eval_book(b.id)
+                 and book_genres(b.tags)]
+    finally:
+        cat.close()
+    if len(books) < 30:
+        return [], {"skipped": f"only {len(books)} described books with genre tags"}
+    rng = np.random.default_rng(ctx.seed)
+    n = 150 if ctx.quick else 2000
+    books = [books[i] for i in sorted(rng.choice(len(books), min(n, len(books)), replace=False))]
+    texts = [b.description for b in books]
+    labels = [set(book_genres(b.tags)) for b in books]
+    info = {"descriptions": len(books), "chance": chance(labels, ctx.seed)}
+    rows = []
+    t = time.perf_counter()
+    tfidf = TfidfVectorizer(min_df=2, stop_words="english", sublinear_tf=True).fit_transform(texts)
+    speed = len(texts) / (time.perf_counter() - t)
+    rows.append({"encoder": "tf-idf (fit on the eval texts)", "kind": "baseline",
+                 "dim": tfidf.shape[1], "agreement@10": agreement(tfidf.toarray(), labels),
+                 "texts/s": speed, "note": ""})
+    names = ["minilm-l6.pretrained"] + sorted(
+        e["name"] for e in list_encoders(ctx.home)
+        if e["modality"] == "text" and e.get("source") == "trained")
+    for name in names:
+        ctx.progress(f"text encoder {name}")
+        enc = get_encoder(name, ctx.home)
+        vecs = enc.encode(texts, batch_size=32)
+        speed = _throughput(lambda xs: enc.encode(xs, batch_size=32), texts[:96])
+        tr = enc.config.get("train") or {}
+        note = (f"trained on {tr.get('train_books')} descriptions, held-out top-1 genre "
+                f"{tr['history'][-1]['top1_precision']:.3f}" if tr.get("history") else "")
+        rows.append({"encoder": name, "kind": "pretrained" if name.endswith(".pretrained")
+                     else "trained on the catalog", "dim": enc.dim,
+                     "agreement@10": agreement(vecs, labels), "texts/s": speed, "note": note})
+    return rows, info
+
+
+def run_audio(ctx: BenchContext) -> tuple[list[dict], dict]:
+    from coverstory.encoders.audio import espeak_available
+    from coverstory.encoders.registry import get_encoder, list_encoders
+    from coverstory.train.audio import TEST_VOICES, TRAIN_VOICES, make_clips, phrases
+
+    trained = sorted(e["name"] for e in list_encoders(ctx.home)
+                     if e["modality"] == "audio" and e.get("source") == "trained")
+    if ctx.quick or not trained or not espeak_available():
+        return [], {"skipped": "quick mode, no trained audio encoder, or no espeak-ng"}
+    labels = phrases()
+    ref = make_clips(TRAIN_VOICES[:3], labels)
+    test = make_clips(TEST_VOICES, labels)
+    rows = []
+    for name in ["mfcc-bilstm.random", *trained]:
+        enc = get_encoder(name, ctx.home)
+        r = enc.encode([c for c, _ in ref])
+        q = enc.encode([c for c, _ in test])
+        r /= np.linalg.norm(r, axis=1, keepdims=True) + 1e-30
+        q /= np.linalg.norm(q, axis=1, keepdims=True) + 1e-30
+        nn = (q @ r.T).argmax(1)
+        acc = float(np.mean([ref[j][1] == test[i][1] for i, j in enumerate(nn)]))
+        speed = _throughput(lambda xs: enc.encode(xs), [c for c, _ in test[:32]])
+        rows.append({"encoder": name, "1-NN accuracy (unheard voices)": acc,
+                     "clips/s": speed})
+    return rows, {"reference_clips": len(ref), "test_clips": len(test),
+                  "chance": 1 / len(labels)}
+
+
+def run(ctx: BenchContext) -> BenchResult:
+    img_rows, img_info = run_images(ctx)
+    txt_rows, txt_info = run_text(ctx)
+    aud_rows, aud_info = run_audio(ctx)
+    md = [f"## Cover encoders (Book Depository, held-out split)\n\n"
+          f"{img_info['covers']} covers ({img_info['greyscale_covers']} greyscale), seed "
+          f"{ctx.seed}; chance agreement {img_info['chance']:.3f} (greyscale only: "
+          f"{img_info['grey_chance']:.3f}).\n\n",
+          md_table(img_rows, ["encoder", "kind", "dim", "agreement@10", "grey agreement@10",
+                              "covers/s", "note"])]
+    if txt_rows:
+        md += [f"\n## Text encoders (goodbooks descriptions, held-out split)\n\n"
+               f"{txt_info['descriptions']} descriptions; chance agreement "
+               f"{txt_info['chance']:.3f}.\n\n",
+               md_table(txt_rows, ["encoder", "kind", "dim", "agreement@10", "texts/s",
+                                   "note"])]
+    if aud_rows:
+        md += [f"\n## Audio encoders (spoken genre names, unheard voices)\n\n"
+               f"{aud_info['test_clips']} test clips vs {aud_info['reference_clips']} "
+               f"reference clips; chance {aud_info['chance']:.3f}.\n\n", md_table(aud_rows)]
+    return BenchResult(results={"images": {"rows": img_rows, **img_info},
+                                "text": {"rows": txt_rows, **txt_info},
+                                "audio": {"rows": aud_rows, **aud_info}},
+                       markdown="".join(md))
