@@ -108,28 +108,23 @@ class PhotoSearch:
 
     @classmethod
     def from_service(cls, svc) -> "PhotoSearch":
-        from coverstory.index import make_index
-        from coverstory.search.embedders import photo_embedder
-
+        """Photo search over the service's cover words; the embedding stage (cover vectors,
+        Lite0) loads on first use, when a photo is not settled by the visual words."""
         words = svc.cover_words()
-        embed, head = photo_embedder(svc.home)
-        index = None
-        try:
-            index = svc.index("cover")
-        except Exception as e:  # noqa: BLE001 - the embedding stage is optional
-            svc.log(f"photo search without the embedding stage: {e}")
-        if index is not None and head is not None:
-            proj = svc.index("photo")
-            if proj is None or len(proj) != len(index):
-                ids = index.ids
-                vecs = head.project(np.vstack([index.reconstruct(int(i)) for i in ids]))
-                proj = make_index(vecs.shape[1], len(ids))
-                proj.add(ids, vecs)
-            index = proj
         covers = {b.id: b.cover_path for b in svc.books.values() if b.cover_path}
         titles = {b.id: f"{b.title} {b.author}" for b in svc.books.values()}
-        return cls(words, covers, embed if index is not None else None, index, titles,
-                   text_search=lambda: svc.text_search, calibration=load_calibration(svc.home))
+        ps = cls(words, covers, None, None, titles, text_search=lambda: svc.text_search,
+                 calibration=load_calibration(svc.home))
+        ps._loader = lambda: _embedding_stage(svc)
+        return ps
+
+    def _embedding(self):
+        """(embed, index) for the fallback stage, loading them once if a loader is set."""
+        loader = getattr(self, "_loader", None)
+        if loader is not None and self.index is None:
+            self._loader = None
+            self.embed, self.index = loader()
+        return self.embed, self.index
 
     # ---- pieces ----------------------------------------------------------------------------
     def read_text(self, rgb: np.ndarray) -> str:
@@ -194,6 +189,8 @@ class PhotoSearch:
         ranked = self._probabilities(cands)
         stages = ["words"]
         use_embedding = self.use_embedding if use_embedding is None else use_embedding
+        if use_embedding and (not ranked or ranked[0][1] < SURE_P):
+            self._embedding()
         if (use_embedding and self.embed is not None and self.index is not None
                 and (not ranked or ranked[0][1] < SURE_P)):
             from coverstory.search.rectify import cover_candidates
@@ -298,6 +295,30 @@ class PhotoSearch:
                 out.append(Hit(h.book_id, h.details.get("tfidf", 0.0),
                                "its cover looks like the one in your photo", h.details))
         return out[:k]
+
+
+def _embedding_stage(svc):
+    """(embed function, gallery index) of the service's home, or (None, None)."""
+    from coverstory.index import make_index
+    from coverstory.search.embedders import photo_embedder
+
+    try:
+        index = svc.index("cover")
+    except Exception as e:  # noqa: BLE001 - the embedding stage is optional
+        svc.log(f"photo search without the embedding stage: {e}")
+        return None, None
+    if index is None:
+        return None, None
+    embed, head = photo_embedder(svc.home)
+    if head is not None:
+        proj = svc.index("photo")
+        if proj is None or len(proj) != len(index):
+            ids = index.ids
+            vecs = head.project(np.vstack([index.reconstruct(int(i)) for i in ids]))
+            proj = make_index(vecs.shape[1], len(ids))
+            proj.add(ids, vecs)
+        index = proj
+    return embed, index
 
 
 def _reason(parts: dict) -> str:

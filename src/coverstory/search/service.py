@@ -49,6 +49,14 @@ class SearchService:
         self._indexes: dict = {}
         self.log = log or (lambda m: print(f"[search] {m}", file=sys.stderr, flush=True))
 
+    def warm_up(self) -> None:
+        """Load the text search and the photo index now (the server calls this at start)."""
+        self.text_search
+        try:
+            self.photo_search
+        except Exception as e:  # noqa: BLE001 - photo search may be unbuilt; text still works
+            self.log(f"photo search not ready: {e}")
+
     # ---- shared pieces -----------------------------------------------------------------
     @property
     def books(self) -> dict:
@@ -190,10 +198,11 @@ class SearchService:
     def similar_search(self):
         with self._lock:
             if self._similar is None:
-                from coverstory.search.similar import Similar
+                from coverstory.search.similar import Similar, TagSpace
 
                 indexes = {"text": self.index("text", TEXT_FEATURE),
-                           "cover": self.index("cover")}
+                           "cover": self.index("cover"),
+                           "tags": TagSpace(list(self.books.values()))}
                 fused = _fused_feature(self.home)
                 if fused:
                     indexes["fused"] = self.index("fused", fused)

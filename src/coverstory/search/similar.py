@@ -15,9 +15,10 @@ import numpy as np
 
 from coverstory.results import Hit
 
-WEIGHTS = {"fused": 1.0, "text": 0.8, "cover": 0.35, "author": 0.3}
+WEIGHTS = {"fused": 1.0, "text": 0.8, "tags": 0.6, "cover": 0.3, "author": 0.3}
 REASONS = {"fused": "close overall (story, themes and cover)",
            "text": "similar story, themes and genre",
+           "tags": "shelved with the same genres and tags by readers",
            "cover": "a similar-looking cover",
            "author": "by the same author"}
 
@@ -38,8 +39,11 @@ class Similar:
         for m, idx in self.indexes.items():
             if book_id not in idx:
                 continue
-            s, ids = idx.search(idx.reconstruct(book_id), min(self.depth + 1, len(idx)))
-            s, ids = s[0], ids[0]
+            if hasattr(idx, "neighbours"):
+                s, ids = idx.neighbours(book_id, self.depth + 1)
+            else:
+                s, ids = idx.search(idx.reconstruct(book_id), min(self.depth + 1, len(idx)))
+                s, ids = s[0], ids[0]
             ok = (ids >= 0) & (ids != book_id)
             s, ids = s[ok], ids[ok]
             if len(s) < 2:
@@ -73,3 +77,45 @@ class Similar:
             hits.append(Hit(int(b), round(float(total), 4), REASONS.get(top, "similar"),
                             {m: round(float(v), 3) for m, v in contrib.items()}))
         return hits
+
+
+class TagSpace:
+    """Books as tf-idf vectors of their reader tags and shop categories (sparse cosine)."""
+
+    def __init__(self, books: list):
+        from scipy import sparse
+
+        vocab: dict[str, int] = {}
+        rows, cols = [], []
+        ids = []
+        for b in books:
+            tags = set(b.tags) | {"cat:" + c for c in b.categories}
+            if not tags:
+                continue
+            r = len(ids)
+            ids.append(b.id)
+            for t in tags:
+                rows.append(r)
+                cols.append(vocab.setdefault(t, len(vocab)))
+        self.ids = np.asarray(ids, np.int64)
+        self.row = {int(b): i for i, b in enumerate(ids)}
+        n = len(ids)
+        M = sparse.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)),
+                              shape=(n, max(1, len(vocab))))
+        df = np.bincount(M.indices, minlength=M.shape[1]).astype(np.float32)
+        M.data *= np.log((n + 1) / (df[M.indices] + 1)) + 1
+        norms = np.sqrt(np.asarray(M.multiply(M).sum(1)).ravel()) + 1e-9
+        self.M = sparse.diags(1 / norms).dot(M).tocsr()
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __contains__(self, book_id) -> bool:
+        return int(book_id) in self.row
+
+    def neighbours(self, book_id: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+        r = self.row[int(book_id)]
+        s = np.asarray((self.M @ self.M[r].T).todense()).ravel()
+        top = np.argpartition(-s, min(k, len(s) - 1))[:k] if len(s) > k else np.arange(len(s))
+        top = top[np.argsort(-s[top])]
+        return s[top].astype(np.float32), self.ids[top]

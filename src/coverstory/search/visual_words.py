@@ -118,26 +118,32 @@ class Vocabulary:
                 leaves[c] = km.centroids[c]
         return cls(km.centroids, leaves)
 
-    def assign(self, des: np.ndarray) -> np.ndarray:
-        """Word id (int32) of every descriptor."""
+    def assign(self, des: np.ndarray, k: int = 1) -> np.ndarray:
+        """Word id (int32) of every descriptor; with ``k > 1``, its ``k`` nearest leaves
+        (within its top-level cell) as [n, k] (soft assignment for queries)."""
         import faiss
 
         if len(des) == 0:
-            return np.zeros(0, np.int32)
+            return np.zeros((0,) if k == 1 else (0, k), np.int32)
         des = np.ascontiguousarray(des, np.float32)
         if self._tops is None:
             self._tops = faiss.IndexFlatL2(128)
             self._tops.add(self.top)
         _, a = self._tops.search(des, 1)
         a = a.ravel()
-        out = np.empty(len(des), np.int32)
+        out = np.empty((len(des), k), np.int32)
         for c in np.unique(a):
             m = a == c
             d = des[m]
             L = self.leaves[c]
             dist = (d * d).sum(1, keepdims=True) - 2 * d @ L.T + (L * L).sum(1)
-            out[m] = c * self.branch + dist.argmin(1)
-        return out
+            if k == 1:
+                out[m, 0] = c * self.branch + dist.argmin(1)
+            else:
+                nn = np.argpartition(dist, k, axis=1)[:, :k]
+                nn = np.take_along_axis(nn, np.argsort(np.take_along_axis(dist, nn, 1), 1), 1)
+                out[m] = c * self.branch + nn
+        return out[:, 0] if k == 1 else out
 
 
 class CoverWords:

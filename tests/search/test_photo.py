@@ -1,0 +1,120 @@
+"""Photo search on real covers (a slice of the shared data) and bad inputs end to end."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+
+@pytest.fixture(scope="module")
+def real_covers(shared_data):
+    """40 real colour covers (Google Books thumbnails): book id -> path."""
+    rows = list(csv.DictReader(open(shared_data / "covers" / "googlebooks.csv")))
+    rows = [r for r in rows if (shared_data / "covers" / r["file"]).exists()][:200:5]
+    return {i + 1: str(shared_data / "covers" / r["file"]) for i, r in enumerate(rows)}
+
+
+@pytest.fixture(scope="module")
+def photo_search(real_covers):
+    from coverstory.search.photo import PhotoSearch
+    from coverstory.search.visual_words import CoverWords
+
+    gallery = {b: p for b, p in real_covers.items() if b <= 35}       # 36..40 stay out
+    words = CoverWords.build(gallery, seed=0)
+    return PhotoSearch(words, gallery, use_ocr=False, use_embedding=False)
+
+
+def test_words_index_round_trip(photo_search, tmp_path):
+    from coverstory.search.visual_words import CoverWords
+
+    w = photo_search.words
+    back = CoverWords.load(w.save(tmp_path / "w.npz"))
+    assert back.ids.tolist() == w.ids.tolist() and back.vocab.size == w.vocab.size
+    q = w.words[w.offsets[3]:w.offsets[4]]
+    np.testing.assert_allclose(back.scores(q), w.scores(q), rtol=1e-5)
+    assert int(np.argmax(w.scores(q))) == 3            # a cover's own words find it
+    smaller = w.updated({b: p for b, p in zip(w.ids.tolist(), [None] * len(w)) if b != 4})
+    assert 4 not in smaller.row and len(smaller) == len(w) - 1
+
+
+def test_phone_photos_of_catalog_covers_are_found(photo_search, real_covers):
+    from coverstory.train.phone_photo import phone_photo
+
+    right = 0
+    for bid in (2, 9, 17, 23, 31):
+        photo = phone_photo(Image.open(real_covers[bid]), seed=bid, level="mild")
+        res = photo_search.search(photo, k=5)
+        right += res.hits[0].book_id == bid
+        assert res.details["timings"]["total_ms"] > 0
+    assert right >= 4
+
+
+def test_unknown_cover_is_not_in_catalog(photo_search, real_covers):
+    from coverstory.train.phone_photo import phone_photo
+
+    said_not = 0
+    for bid in (36, 37, 38, 39, 40):
+        res = photo_search.search(phone_photo(Image.open(real_covers[bid]), seed=bid, level="mild"))
+        said_not += not res.in_catalog
+        assert res.best is None or res.in_catalog
+        assert json.dumps(res.to_dict())              # serialisable for the API
+    assert said_not >= 4
+
+
+@pytest.mark.parametrize("payload,needle", [
+    (b"", "empty"),
+    (b"GIF89a not really", "not an image"),
+])
+def test_cli_photo_bad_inputs_exit_cleanly(tmp_path, tiny_search_home, capsys, payload, needle):
+    from coverstory.cli import main
+
+    f = tmp_path / "photo.jpg"
+    f.write_bytes(payload)
+    code = main(["--home", str(tiny_search_home), "--json", "search", "photo", str(f)])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 2 and needle in out["error"]
+
+
+def test_service_photo_bad_and_odd_inputs(tiny_svc):
+    from coverstory.search.errors import BadImage
+
+    buf = io.BytesIO()
+    Image.new("RGB", (300, 400), (20, 90, 90)).save(buf, "JPEG")
+    data = buf.getvalue()
+    with pytest.raises(BadImage, match="truncated"):
+        tiny_svc.photo(data[: len(data) // 3])
+    with pytest.raises(BadImage):
+        tiny_svc.photo(b"")
+    rgba = Image.new("RGBA", (200, 300), (0, 0, 0, 0))
+    out = io.BytesIO()
+    rgba.save(out, "PNG")
+    ps = tiny_svc.photo_search
+    ps.use_embedding, ps.use_ocr = False, False        # the cheap stages only, here
+    res = tiny_svc.photo(out.getvalue(), k=3)          # a blank transparent PNG: an answer
+    assert isinstance(res.in_catalog, bool) and len(res.hits) <= 3
+    assert not res.in_catalog and res.details["keypoints"] == 0
+
+
+def test_rectify_finds_a_clean_cover_quad(real_covers):
+    import cv2
+
+    from coverstory.search.rectify import _iou, cover_candidates, order_corners
+
+    cover = np.asarray(Image.open(real_covers[3]).convert("RGB").resize((200, 300)))
+    photo = np.full((640, 480, 3), 200, np.uint8)
+    quad = np.float32([[120, 150], [330, 130], [360, 470], [100, 500]])
+    M = cv2.getPerspectiveTransform(np.float32([[0, 0], [200, 0], [200, 300], [0, 300]]), quad)
+    warped = cv2.warpPerspective(cover, M, (480, 640))
+    mask = cv2.warpPerspective(np.full((300, 200), 255, np.uint8), M, (480, 640)) > 0
+    photo[mask] = warped[mask]
+    cands = cover_candidates(photo)
+    assert cands[-1].kind == "center"                      # the fallback is always there
+    best = max(_iou(c.quad, order_corners(quad)) for c in cands if c.kind == "quad")
+    assert best > 0.9
+    flat = next(c for c in cands if c.kind == "quad" and _iou(c.quad, order_corners(quad)) > 0.9)
+    assert abs(flat.image.shape[0] / flat.image.shape[1] - 1.5) < 0.25   # upright, cover-shaped
