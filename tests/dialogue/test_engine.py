@@ -281,3 +281,8 @@ def test_real_services_on_the_tiny_catalog(tiny_home, ids):
         eng.catalog.events(user_id=uid, kind="like")
     assert liked not in r.book_ids and r.book_ids != first.book_ids
     eng.close()
+
+
+def test_photo_question_without_a_photo_asks_for_one(engine):
+    r = engine.turn("nophoto", text="what book is this?")
+    assert r.intent == "identify_photo" and "photo" in r.text.lower() and not r.books

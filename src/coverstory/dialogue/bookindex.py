@@ -252,7 +252,11 @@ class BookIndex:
         qw = np.fromiter(q.values(), np.float32)
         scores = np.asarray(self.terms[:, cols] @ qw, np.float32).ravel()
         best = float((self.term_idf[cols] * 2.2 * qw).sum())
-        inv = {j: t for t, j in self.term_vocab.items() if j in q}
+        inv = getattr(self, "_vocab_list", None)
+        if inv is None:
+            inv = self._vocab_list = [""] * len(self.term_vocab)
+            for t, j in self.term_vocab.items():
+                inv[j] = t
         return scores / max(best, 1e-9), [inv[j] for j in q]
 
     def matched_terms(self, i: int, text: str, limit: int = 4) -> list[str]:

@@ -143,7 +143,7 @@ def _entropy(p: np.ndarray) -> float:
 
 
 def greedy_split(m: np.ndarray, w: np.ndarray, usable: np.ndarray, k: int = 4,
-                 pool: int = 40) -> tuple[list[int], float]:
+                 pool: int = 24) -> tuple[list[int], float]:
     """Up to k columns of a boolean [candidates, values] matrix whose joint yes/no answer has
     the highest entropy under candidate weights w; returns (columns, bits)."""
     wsum = max(float(w.sum()), 1e-12)
@@ -196,7 +196,7 @@ class Policy:
         score = np.where(ok, score, -np.inf)
         top = np.argpartition(-score, min(2000, len(score) - 1))[:2000]
         top = top[np.argsort(-score[top])]
-        top = [int(r) for r in top if np.isfinite(score[r])]
+        top = top[np.isfinite(score[top])].tolist()
         rows = self.diversify(idx, top, score, k)
         question = None
         if may_ask and ASK and self.too_vague(idx, st, score, top):

@@ -107,6 +107,7 @@ def run(ctx: BenchContext) -> BenchResult:
         eng.close()
         clf = intents.load_or_train(None)
         acc = clf.accuracy(utterances.load("intents_test.jsonl"))
+        voice = _voice_eval(ctx, scratch, idx, clf, n=10 if ctx.quick else 40)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     lat = {"p50_ms": float(np.percentile(all_ms, 50)), "p95_ms": float(np.percentile(all_ms, 95)),
@@ -121,6 +122,7 @@ def run(ctx: BenchContext) -> BenchResult:
            "max_turns": max_turns, "text_relevance": search_note, "policies": results,
            "descriptive": desc, "latency": lat,
            "intent_heldout": {"accuracy": acc["accuracy"], "n": acc["n"]},
+           "voice": voice,
            "examples": {p: [r["transcript"] for r in raw[p] if r["transcript"]][:2] for p in raw},
            "descriptive_misses": misses[:30]}
     table = md_table([{"policy": p, **{k: v for k, v in s.items()}} for p, s in results.items()],
@@ -142,5 +144,68 @@ def run(ctx: BenchContext) -> BenchResult:
                      "p50 ms": lat["without_search"]["p50_ms"],
                      "p95 ms": lat["without_search"]["p95_ms"]}]) +
           f"\nIntent classifier, hand-written held-out set: accuracy {acc['accuracy']:.3f} "
-          f"on {acc['n']} utterances.\n")
+          f"on {acc['n']} utterances.\n" + _voice_md(voice))
     return BenchResult(results=out, markdown=md)
+
+
+def _voice_eval(ctx: BenchContext, scratch: Path, idx, clf, n: int) -> dict | None:
+    """Spoken versions (espeak-ng, voice en-us+m3) of the held-out utterances through
+    pocketsphinx with the catalog language model: word error rate and intent accuracy."""
+    import shutil as sh
+    import subprocess
+
+    from coverstory.dialogue import utterances, voice
+
+    espeak = sh.which("espeak-ng")
+    try:
+        voice._pocketsphinx()
+    except voice.VoiceUnavailable as e:
+        return {"skipped": str(e)}
+    if espeak is None:
+        return {"skipped": "espeak-ng not installed (apt-get install -y espeak-ng)"}
+    rows = [r for r in utterances.load("intents_test.jsonl") if len(r["text"].split()) >= 3]
+    rng = np.random.default_rng(ctx.seed)
+    rows = [rows[i] for i in rng.choice(len(rows), size=min(n, len(rows)), replace=False)]
+    errs = words = ok = 0
+    ms = []
+    for i, r in enumerate(rows):
+        wav = scratch / f"v{i}.wav"
+        subprocess.run([espeak, "-v", "en-us+m3", "-s", "130", "-w", str(wav), r["text"]],
+                       check=True, capture_output=True)
+        t0 = time.perf_counter()
+        heard = voice.transcribe(wav.read_bytes(), scratch, idx)
+        ms.append((time.perf_counter() - t0) * 1000)
+        ref = [w for w in utterances_words(r["text"])]
+        hyp = utterances_words(heard)
+        errs += _edit_distance(ref, hyp)
+        words += len(ref)
+        ok += clf.predict(heard)[0] == r["intent"] if heard else 0
+    return {"utterances": len(rows), "wer": errs / max(words, 1), "intent_accuracy": ok / len(rows),
+            "p50_ms": float(np.percentile(ms, 50)), "tts": "espeak-ng en-us+m3, 130 wpm"}
+
+
+def utterances_words(text: str) -> list[str]:
+    import re
+
+    return re.findall(r"[a-z']+", text.lower().replace("'", ""))
+
+
+def _edit_distance(a: list[str], b: list[str]) -> int:
+    d = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        prev, d[0] = d[0], i
+        for j in range(1, len(b) + 1):
+            cur = min(d[j] + 1, d[j - 1] + 1, prev + (a[i - 1] != b[j - 1]))
+            prev, d[j] = d[j], cur
+    return d[len(b)]
+
+
+def _voice_md(v: dict | None) -> str:
+    if not v:
+        return ""
+    if "skipped" in v:
+        return f"\nVoice: skipped ({v['skipped']}).\n"
+    return (f"\n## Voice (optional extra)\n\n{v['utterances']} held-out requests spoken by "
+            f"{v['tts']}, recognised by pocketsphinx with the catalog language model: word "
+            f"error rate {v['wer']:.3f}, intent accuracy on the transcripts "
+            f"{v['intent_accuracy']:.3f}, p50 {v['p50_ms']:.0f} ms per request.\n")
