@@ -205,7 +205,7 @@ class DialogueEngine:
             return Reply(sid, tpl.say("reset"), "reset", parse=p.to_dict())
         if intent == "ask_about":
             return self._ask_about(st, tpl, p)
-        if intent == "identify_photo" and not p.slots:
+        if intent == "identify_photo" and not [s for s in p.slots if s.kind != "ref"]:
             return Reply(sid, tpl.say("photo_please"), "identify_photo", parse=p.to_dict())
         if intent == "feedback":
             targets = self._targets(st, p)
