@@ -24,6 +24,7 @@ import numpy as np
 _WORD = re.compile(r"[a-z']+")
 _LOCK = threading.Lock()
 _DECODERS: dict[str, object] = {}
+LM_VERSION = 2          # bump when corpus() or write_arpa() change
 
 
 class VoiceUnavailable(RuntimeError):
@@ -39,7 +40,7 @@ def _pocketsphinx():
     return pocketsphinx
 
 
-def corpus(index, n_titles: int = 3000, seed: int = 0) -> list[str]:
+def corpus(index, n_titles: int = 500, seed: int = 0) -> list[str]:
     """Sentences a reader might say to coverstory, from templates and the catalog."""
     from coverstory.dialogue import utterances
     from coverstory.dialogue.lexicon import FACETS
@@ -65,7 +66,7 @@ def corpus(index, n_titles: int = 3000, seed: int = 0) -> list[str]:
                     b = text.index("}", a)
                     text = text[:a] + rng.choice(fill[text[a + 1:b]]) + text[b + 1:]
                 out.append(text)
-    out += titles + [f"something like {t}" for t in titles[:1000]]
+    out += titles + [f"something like {t}" for t in titles]
     out += [f"books by {a}" for a in authors] + genres + themes
     return [s.lower() for s in out]
 
@@ -127,7 +128,7 @@ def decoder_for(home, index):
     model = Path(ps.get_model_path())
     hmm, dic = model / "en-us" / "en-us", model / "en-us" / "cmudict-en-us.dict"
     folder = Path(home) / "dialogue" / "voice"
-    key = _key(Catalog.open(home))
+    key = _key(Catalog.open(home)) + f"|lm{LM_VERSION}"
     with _LOCK:
         if key in _DECODERS:
             return _DECODERS[key]
