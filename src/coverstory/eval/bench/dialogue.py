@@ -92,6 +92,7 @@ def run(ctx: BenchContext) -> BenchResult:
                              seed=ctx.seed, k=5)
         eng._index = idx
         h1 = h5 = 0
+        split = {"dev": [0, 0, 0], "heldout": [0, 0, 0]}     # n, hit@1, hit@5
         misses = []
         q_ms = []
         for i, q in enumerate(queries):
@@ -99,8 +100,13 @@ def run(ctx: BenchContext) -> BenchResult:
             q_ms.append(reply.ms)
             ids = reply.book_ids[:5]
             exp = set(q["expected"])
-            h1 += bool(ids[:1] and ids[0] in exp)
-            h5 += bool(exp & set(ids))
+            a, b = bool(ids[:1] and ids[0] in exp), bool(exp & set(ids))
+            h1 += a
+            h5 += b
+            part = split["dev" if i < 40 else "heldout"]
+            part[0] += 1
+            part[1] += a
+            part[2] += b
             if not exp & set(ids):
                 misses.append({"query": q["query"], "expected": q["titles"],
                                "got": [idx.titles[idx.row[b]] for b in ids]})
@@ -117,7 +123,10 @@ def run(ctx: BenchContext) -> BenchResult:
                               "success@5": own_summary["success@5"],
                               "readers": own_summary["n"]}}
     desc = {"n": len(queries), "hit@1": h1 / max(len(queries), 1), "hit@5": h5 / max(len(queries), 1),
-            "p50_ms": float(np.percentile(q_ms, 50)) if q_ms else None}
+            "p50_ms": float(np.percentile(q_ms, 50)) if q_ms else None,
+            **{f"{k}_{m}": (v[j] / v[0] if v[0] else None) for k, v in split.items()
+               for j, m in ((1, "hit@1"), (2, "hit@5"))},
+            "dev_n": split["dev"][0], "heldout_n": split["heldout"][0]}
     out = {"catalog_books": len(idx), "goodbooks_books": int(len(gb)), "targets": len(rows),
            "max_turns": max_turns, "text_relevance": search_note, "policies": results,
            "descriptive": desc, "latency": lat,
@@ -133,8 +142,12 @@ def run(ctx: BenchContext) -> BenchResult:
           f"turn; text relevance: {search_note}; recommender profile not used (fresh readers).\n\n"
           "## Simulated readers\n\n" + table +
           "\n## Single-turn descriptive queries\n\n" +
-          md_table([{"queries": desc["n"], "Hit@1": desc["hit@1"], "Hit@5": desc["hit@5"],
-                     "p50 ms": desc["p50_ms"]}]) +
+          md_table([{"queries": f"all {desc['n']}", "Hit@1": desc["hit@1"],
+                     "Hit@5": desc["hit@5"], "p50 ms": desc["p50_ms"]},
+                    {"queries": f"development (first {desc['dev_n']})",
+                     "Hit@1": desc["dev_hit@1"], "Hit@5": desc["dev_hit@5"]},
+                    {"queries": f"held out (other {desc['heldout_n']})",
+                     "Hit@1": desc["heldout_hit@1"], "Hit@5": desc["heldout_hit@5"]}]) +
           "\n## Text-turn latency (default policy)\n\n" +
           md_table([{"setting": "with SearchService.text", "turns": lat["turns"],
                      "p50 ms": lat["p50_ms"], "p95 ms": lat["p95_ms"]},
