@@ -129,3 +129,9 @@ def test_numpy_features_match_scikit_learn(clf):
     p = np.exp(z - z.max(axis=1, keepdims=True))
     p /= p.sum(axis=1, keepdims=True)
     np.testing.assert_allclose(clf.probabilities(texts), p, atol=1e-5)
+
+
+def test_wishes_are_not_titles(engine):
+    for text in ("I'd like something with magic", "I would like a book about mars",
+                 "like something funny"):
+        assert not [s for s in engine.nlu.parse(text).slots if s.kind == "title"], text

@@ -225,6 +225,33 @@ class BookIndex:
         ip = self.tags.indptr
         return [self.tag_names[j] for j in self.tags.indices[ip[i]:ip[i + 1]]]
 
+    def similar_content(self, i: int, n_terms: int = 30) -> np.ndarray:
+        """Content similarity of every book to book i, in [0, 1]: cosine of idf-weighted
+        shelf vectors, averaged with BM25 of book i's most specific description words."""
+        import scipy.sparse as sp
+
+        tv = getattr(self, "_tagvec", None)
+        if tv is None:
+            n = max(len(self), 1)
+            df = np.bincount(self.tags.indices, minlength=len(self.tag_names)).astype(np.float32)
+            idf = np.log((1 + n) / (1 + df)).astype(np.float32)
+            m = self.tags.astype(np.float32).multiply(idf[None, :]).tocsr()
+            norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1)).ravel()) + 1e-9
+            tv = self._tagvec = sp.diags(1.0 / norms).dot(m).tocsr()
+        cos = np.asarray((tv @ tv[i].T).todense()).ravel().astype(np.float32)
+        desc = self.descriptions[i]
+        if not desc:
+            return cos
+        rows = getattr(self, "_terms_csr", None)
+        if rows is None:
+            rows = self._terms_csr = self.terms.tocsr()
+        cols = rows.indices[rows.indptr[i]:rows.indptr[i + 1]]
+        vals = rows.data[rows.indptr[i]:rows.indptr[i + 1]]
+        top = cols[np.argsort(-vals)[:n_terms]]
+        bm = np.asarray(self.terms[:, top].sum(axis=1)).ravel().astype(np.float32)
+        bm /= max(float(np.partition(bm, -2)[-2]) if len(bm) > 1 else 1.0, 1e-6)
+        return 0.5 * cos + 0.5 * np.minimum(bm, 1.0)
+
     def tag_column(self, tag: str) -> int | None:
         try:
             return self._tag_col[tag]
@@ -237,6 +264,11 @@ class BookIndex:
         if j is None:
             return np.zeros(len(self), bool)
         return np.asarray(self.tags[:, j].todense()).ravel().astype(bool)
+
+    def df_of(self, word: str) -> int:
+        """How many books' text uses a word (0 when none)."""
+        j = self.term_vocab.get(stem(word))
+        return int(self.terms.indptr[j + 1] - self.terms.indptr[j]) if j is not None else 0
 
     def term_query(self, text: str) -> tuple[np.ndarray, list[str]]:
         """BM25 of a query against every book's text (title, tags, description), scaled to

@@ -44,9 +44,11 @@ into been be are were has have had do does did dont im id ive those these none n
 exactly idea sure mind fine else other others instead rather prefer something somethings
 lot lots kinda thing things stuff pick picks options option them they their again yet still
 wrong nope nah neither either try another different same much many few know remember
-think guess care matter matters whatever surprise sounds looks seems""".split())
+think guess care matter matters whatever surprise sounds looks seems similar alike vein
+spirit style read reads next""".split())
 
 
+RARE_SHARE = 0.003  # outside descriptions, a stray word counts when it singles out few books
 SEARCH_WEIGHT = 0.3                  # share of SearchService.text in text relevance
 _SENTIMENT = frozenset(w.replace("'", "") for p in (*POSITIVE, *NEGATIVE, *NEGATORS)
                        for w in p.split())
@@ -310,6 +312,9 @@ class DialogueEngine:
         toks = tokens(p.text)
         rest = [t for i, t in enumerate(toks) if i not in used and t not in FILLER and len(t) > 2
                 and t not in _STOP and t not in _SENTIMENT]
+        if p.intent != "describe" and not (pending and pending["facet"] == "about"):
+            rare = max(3, RARE_SHARE * len(idx))                     # "venice", not "next"
+            rest = [t for t in rest if 0 < idx.df_of(t) <= rare]
         if rest and p.intent not in ("dont_care",):
             st.about.append(" ".join(rest) if p.intent != "describe" else p.text)
 
@@ -448,14 +453,11 @@ class DialogueEngine:
                 if r is None:
                     continue
                 title = idx.titles[r]
-                # content: shared shelves (Jaccard) -- always available
-                at = idx.tags[r]
-                inter = np.asarray((idx.tags @ at.T).todense()).ravel().astype(np.float32)
-                sizes = np.diff(idx.tags.indptr).astype(np.float32)
-                jac = inter / np.maximum(sizes + len(at.indices) - inter, 1)
-                part = jac
-                for r2 in np.argsort(-jac)[:3]:
-                    sig.anchor_reason.setdefault(int(r2), f"shares shelves with {title}")
+                # content: shared specific shelves and description words -- always available
+                part = idx.similar_content(r)
+                part[r] = 0.0
+                for r2 in np.argsort(-part)[:20]:
+                    sig.anchor_reason.setdefault(int(r2), f"shares shelves and themes with {title}")
                 search, rec = self.search, self.recommend
                 if search is not None:
                     sim = self._hits_array(lambda: search.similar(int(a), k=100), "search.similar")
@@ -468,8 +470,11 @@ class DialogueEngine:
                     part = np.maximum(part, cf)
                     for rr in np.flatnonzero(cf > 0.3):
                         sig.anchor_reason[int(rr)] = f"readers who liked {title} liked this"
+                part[r] = 0.0
+                same = np.array([bool(set(a[:1]) & set(idx.authors[r][:1])) for a in idx.authors])
+                part = np.where(same, 0.5 * part, part)        # not just the same series
+                part = part / max(float(part.max()), 1e-6)       # the closest book = 1
                 anchor = np.maximum(anchor, part)
-                anchor[r] = 0.0
             sig.anchor = anchor
         # the reader's profile, for the best few hundred by everything else
         rec = self.recommend

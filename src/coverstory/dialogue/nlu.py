@@ -146,13 +146,12 @@ class SlotMatcher:
 
         out = []
         for i, t in enumerate(toks):
-            if t not in TITLE_TRIGGERS:
+            if not _is_trigger(toks, i):
                 continue
             j = i + 1
             if j < len(toks) and toks[j] in ("the", "a", "an"):
                 j += 1
-            if j >= len(toks) or toks[j] in ORDINALS or toks[j] in ("one", "it", "that", "this",
-                                                                   "those", "these", "them"):
+            if j >= len(toks) or toks[j] in ORDINALS or toks[j] in _NOT_TITLE_START:
                 continue
             best = None
             for n in range(min(7, len(toks) - j), 0, -1):
@@ -181,10 +180,23 @@ def tokens(text: str) -> list[str]:
     return _WORD.findall(fold(text))
 
 
+_NOT_TITLE_START = frozenset("""something anything some a an books book one ones more that this it
+them those these stories story novels novel""".split())
+
+
+def _is_trigger(toks: list[str], j: int) -> bool:
+    """toks[j] introduces a title: "like X", "read X"... but not "I'd like something"."""
+    if toks[j] not in TITLE_TRIGGERS:
+        return False
+    if toks[j] == "like" and j > 0 and toks[j - 1] in ("id", "would", "d", "wed", "youd"):
+        return False
+    return True
+
+
 def _title_context(toks: list[str], i: int) -> bool:
     if i > 0 and toks[i - 1] in ("the", "a", "an"):
         i -= 1
-    return i > 0 and toks[i - 1] in TITLE_TRIGGERS
+    return i > 0 and _is_trigger(toks, i - 1)
 
 
 def _author_context(toks: list[str], i: int) -> bool:

@@ -22,7 +22,7 @@ from coverstory.dialogue.lexicon import FACETS
 from coverstory.dialogue.state import SessionState
 
 ASKABLE = ("genre", "audience", "era", "mood", "length", "theme", "about")
-W = {"text": 1.0, "facet": 1.0, "tag": 0.8, "author": 0.9, "anchor": 0.7, "profile": 0.15,
+W = {"text": 1.0, "facet": 1.0, "tag": 0.8, "author": 0.9, "anchor": 1.0, "profile": 0.15,
      "pop": 0.4}
 # Weights and the constants below were set on development data only: simulated readers of
 # targets drawn with seed 1 and the first 40 descriptive queries (the --quick slice); the
@@ -101,7 +101,11 @@ def hybrid_scores(idx: BookIndex, st: SessionState, sig: Signals) -> tuple[np.nd
     if st.prefs.keys() & FACETS.keys():
         facet = 0.5 * facet + 0.5 * (facet >= 0.999)     # fitting everything said counts most
     parts = {"facet": facet, "tag": tag, "author": author, "pop": idx.popularity}
-    score = W["facet"] * facet + W["tag"] * tag + W["author"] * author + W["pop"] * idx.popularity
+    prefs = W["facet"] * facet + W["tag"] * tag + W["author"] * author
+    if sig.anchor is not None:
+        # "like X but Y": Y counts among the books like X
+        prefs = prefs * (0.25 + 0.75 * sig.anchor)
+    score = prefs + W["pop"] * idx.popularity
     if sig.text is not None:
         score = score + W["text"] * sig.text
         parts["text"] = sig.text
@@ -178,6 +182,8 @@ def greedy_split(m: np.ndarray, w: np.ndarray, usable: np.ndarray, k: int = 4,
 
 MMR_LAMBDA = 0.75
 ABOUT_BITS = 6.0
+VAGUE_CLOSE = 12                 # ask when this many books score within 0.08 of the best
+MAX_QUESTIONS_IN_ROW = 4
 QUESTION_TEMP = 0.3
 ASK = True
 
@@ -217,11 +223,11 @@ class Policy:
     def too_vague(self, idx: BookIndex, st: SessionState, score: np.ndarray,
                   top: list[int]) -> bool:
         """Vague = many books score about the same as the best (and we may still ask)."""
-        if not top or st.questions_in_row >= 4:
+        if not top or st.questions_in_row >= MAX_QUESTIONS_IN_ROW:
             return False
         best = score[top[0]]
         close = sum(1 for r in top[:200] if score[r] >= best - 0.08)
-        return close >= 12 or st.stated() <= 1
+        return close >= VAGUE_CLOSE or st.stated() <= 1
 
     # ---- questions --------------------------------------------------------------------
     def askable(self, idx: BookIndex, st: SessionState, top: list[int]) -> list[str]:

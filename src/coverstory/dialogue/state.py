@@ -52,7 +52,7 @@ class SessionState:
     def stated(self) -> int:
         """How many things the reader has told us so far."""
         return (sum(len(v) for v in self.prefs.values()) + sum(len(v) for v in self.excl.values())
-                + len(self.about) + len(self.anchors) + (self.years is not None))
+                + len(self.about) + 3 * len(self.anchors) + (self.years is not None))
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))

@@ -52,21 +52,28 @@ class Reader:
         kws = []
         desc = idx.descriptions[r]
         if desc:
-            # the description's most specific words (highest idf), never title/author words
-            seen = set()
-            for w in _W.findall(desc):
-                lw = w.lower()
-                if (lw in leak or lw in _STOP or lw in _BANNED or len(lw) < 4 or lw in seen
-                        or w[0].isupper()):
-                    continue
-                seen.add(lw)
-                kws.append(lw)
+            # what a reader remembers of a story: its salient words -- frequent in the
+            # description and rare in the catalog (tf x idf), but not one-off words (a word
+            # must occur in at least 5 books), no names, never title or author words
             from coverstory.dialogue.bookindex import stem
 
-            def idf(w):
+            df = getattr(idx, "_sim_df", None)
+            if df is None:
+                df = idx._sim_df = np.diff(idx.terms.indptr)           # csc: books per term
+            tf: dict[str, int] = {}
+            for w in _W.findall(desc):
+                lw = w.lower()
+                if (lw in leak or lw in _STOP or lw in _BANNED or len(lw) < 4
+                        or w[0].isupper()):
+                    continue
+                tf[lw] = tf.get(lw, 0) + 1
+
+            def salience(w):
                 j = idx.term_vocab.get(stem(w))
-                return float(idx.term_idf[j]) if j is not None else 0.0
-            kws.sort(key=idf, reverse=True)
+                if j is None or df[j] < (5 if len(idx) > 1000 else 1):
+                    return -1.0
+                return tf[w] * float(idx.term_idf[j])
+            kws = [w for w in sorted(tf, key=salience, reverse=True) if salience(w) > 0]
         self.keywords = kws[:12]
 
     # ---- what the reader says -------------------------------------------------------------
