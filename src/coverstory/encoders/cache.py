@@ -269,8 +269,11 @@ def update_features(home: str | os.PathLike, feature: str, *, encoder=None,
         if new_failed or failed:
             write_json_atomic(failed_path, {str(k): v for k, v in {**failed, **new_failed}.items()})
 
-    for s in range(0, len(todo), batch_size):
-        chunk = todo[s:s + batch_size]
+    # text encoders get bigger chunks: sentence-transformers sorts a chunk by length, so
+    # short and long texts are not padded to each other
+    step = batch_size * 16 if enc.modality == "text" else batch_size
+    for s in range(0, len(todo), step):
+        chunk = todo[s:s + step]
         try:
             vecs = enc.encode([c[1] for c in chunk], batch_size=batch_size)
             good = chunk

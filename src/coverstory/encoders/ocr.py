@@ -29,7 +29,10 @@ def _engine():
     except ImportError as e:  # pragma: no cover
         raise ImportError("OCR needs `pip install rapidocr-onnxruntime`") from e
     threads = int(os.environ.get("COVERSTORY_THREADS", "2"))
-    return RapidOCR(intra_op_num_threads=threads, inter_op_num_threads=1)
+    # detection at 400 px (the default 736 upsamples 128 px thumbnails needlessly): on 24
+    # sampled real covers it found 20 titles vs 18, with 35% less CPU per cover
+    return RapidOCR(intra_op_num_threads=threads, inter_op_num_threads=1,
+                    det_limit_side_len=400)
 
 
 def read_lines(image: Any, min_score: float = 0.5) -> list[tuple[str, float, tuple[float, float]]]:

@@ -234,10 +234,16 @@ def run_audio(ctx: BenchContext) -> tuple[list[dict], dict]:
 
 
 def run(ctx: BenchContext) -> BenchResult:
+    import os
+
+    load_before = os.getloadavg()[0]
     img_rows, img_info = run_images(ctx)
     txt_rows, txt_info = run_text(ctx)
     aud_rows, aud_info = run_audio(ctx)
-    md = [f"## Cover encoders (Book Depository, held-out split)\n\n"
+    load = (round(load_before, 1), round(os.getloadavg()[0], 1))
+    md = [f"Machine load average (1 min) at start / end: {load[0]} / {load[1]} on "
+          f"{os.cpu_count()} CPUs: throughputs are under that load; compare rows, not runs."
+          f"\n\n## Cover encoders (Book Depository, held-out split)\n\n"
           f"{img_info['covers']} covers ({img_info['greyscale_covers']} greyscale), seed "
           f"{ctx.seed}; chance agreement {img_info['chance']:.3f} (greyscale only: "
           f"{img_info['grey_chance']:.3f}).\n\n",
@@ -255,5 +261,6 @@ def run(ctx: BenchContext) -> BenchResult:
                f"reference clips; chance {aud_info['chance']:.3f}.\n\n", md_table(aud_rows)]
     return BenchResult(results={"images": {"rows": img_rows, **img_info},
                                 "text": {"rows": txt_rows, **txt_info},
-                                "audio": {"rows": aud_rows, **aud_info}},
+                                "audio": {"rows": aud_rows, **aud_info},
+                                "load_average": load},
                        markdown="".join(md))

@@ -38,8 +38,11 @@ def run(ctx: BenchContext) -> BenchResult:
 
     from coverstory.encoders.ocr import main_title, normalize, read_text, title_found
 
+    import os
+
     n = 60 if ctx.quick else 500
     covers = sample_covers(ctx.data, n, ctx.seed)
+    load_before = os.getloadavg()[0]
     read_text(covers[0]["file"])  # load the models outside the timing
     rows = []
     for i, c in enumerate(covers):
@@ -72,13 +75,17 @@ def run(ctx: BenchContext) -> BenchResult:
             table.append(summary(sub, src))
     examples = [{"source": r["source"], "title": r["title"][:60], "ocr": r["ocr"][:80],
                  "found": r["found"]} for r in rows[:6] + rows[len(rows) // 2:len(rows) // 2 + 6]]
-    md = (f"RapidOCR (rapidocr-onnxruntime, PP-OCRv4 det/rec) on {len(rows)} real covers "
+    load = (round(load_before, 1), round(os.getloadavg()[0], 1))
+    md = (f"Machine load average (1 min) at start / end: {load[0]} / {load[1]} on "
+          f"{os.cpu_count()} CPUs; times per cover include waiting for the CPU.\n\n"
+          f"RapidOCR (rapidocr-onnxruntime, PP-OCRv4 det/rec) on {len(rows)} real covers "
           f"sampled with seed {ctx.seed} (half Book Depository 128x128, half Google Books "
           f"thumbnails). A title is *found* when its normalised main title matches the "
           f"normalised OCR text with rapidfuzz partial_ratio >= 80; *exact* = substring.\n\n"
           + md_table(table, floatfmt="{:.3f}") + "\n### Examples\n\n"
           + md_table(examples))
-    return BenchResult(results={"summary": table, "covers": rows}, markdown=md)
+    return BenchResult(results={"summary": table, "load_average": load, "covers": rows},
+                       markdown=md)
 
 
 def _found_full(title: str, text: str) -> bool:
