@@ -39,7 +39,7 @@ def test_multi_turn_memory(engine):
     engine.turn("m", text="with dragons please")
     st = engine.store.load("m")
     assert "fantasy" in st.prefs["genre"] and "dragons" in st.prefs["tag"]
-    r = engine.turn("m", text="for young adults")
+    engine.turn("m", text="for young adults")
     st = engine.store.load("m")
     assert "young adult" in st.prefs["audience"] and "fantasy" in st.prefs["genre"]
     assert st.turns == 3

@@ -278,8 +278,6 @@ class DialogueEngine:
             used.update(range(s.start, s.end))
             if s.kind in FACETS:
                 (st.exclude if s.negated else st.prefer)(s.kind, s.value)
-                if s.kind == "era" and not s.negated:
-                    pass
             elif s.kind == "tag":
                 (st.exclude if s.negated else st.prefer)("tag", s.value)
             elif s.kind == "author":

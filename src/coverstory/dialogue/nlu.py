@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from coverstory.catalog.normalize import fold, norm_title
-from coverstory.dialogue.bookindex import BookIndex, facet_alias, stem
+from coverstory.dialogue.bookindex import BookIndex, facet_alias
 from coverstory.dialogue.lexicon import (
     FACETS, NEGATIVE, NEGATORS, POSITIVE, REFINE, SCOPE_BREAK,
 )
@@ -26,7 +26,6 @@ NUMBER_REF = {"one": 0, "two": 1, "three": 2, "four": 3, "five": 4, "1": 0, "2":
               "4": 3, "5": 4}
 TITLE_TRIGGERS = ("like", "liked", "loved", "love", "read", "called", "titled", "enjoyed",
                   "to", "than", "hated", "finished", "reread", "wrote")
-_GENERIC_TAIL = ("books", "book", "fiction", "lit", "novels", "novel", "series", "read", "reads")
 PRIORITY = {"title": 5, "author": 4, "refine": 3, "facet": 2, "tag": 1}
 
 
@@ -359,6 +358,3 @@ def _common_words() -> frozenset[str]:
         _COMMON = frozenset(set(extra) | set(_STOP))
     return _COMMON
 
-
-def stem_word(w: str) -> str:
-    return stem(w)

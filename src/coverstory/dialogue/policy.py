@@ -11,7 +11,6 @@ Three policies share one contract (``Policy.decide``):
 
 from __future__ import annotations
 
-import math
 import random
 from dataclasses import dataclass, field
 
@@ -185,7 +184,6 @@ ABOUT_BITS = 6.0
 VAGUE_CLOSE = 12                 # ask when this many books score within 0.08 of the best
 MAX_QUESTIONS_IN_ROW = 4
 QUESTION_TEMP = 0.3
-ASK = True
 
 
 class Policy:
@@ -208,7 +206,7 @@ class Policy:
         top = top[np.isfinite(score[top])].tolist()
         rows = self.diversify(idx, top, score, k)
         question = None
-        if may_ask and ASK and self.too_vague(idx, st, score, top):
+        if may_ask and self.too_vague(idx, st, score, top):
             question = self.question(idx, st, score, top)
         part_rows = {r: {name: float(p[r]) for name, p in parts.items()} for r in rows}
         return Decision(rows=rows, scores=[float(score[r]) for r in rows], question=question,

@@ -10,7 +10,6 @@ Sessions are written to a scratch copy of the catalog, never to the home itself.
 
 from __future__ import annotations
 
-import json
 import shutil
 import tempfile
 import time
