@@ -115,7 +115,8 @@ def hybrid_scores(idx: BookIndex, st: SessionState, sig: Signals) -> tuple[np.nd
 
 
 def mmr(idx: BookIndex, rows: list[int], scores: np.ndarray, k: int, lam: float = 0.75) -> list[int]:
-    """Maximal marginal relevance over tags and authors (no two of one series in a row)."""
+    """Maximal marginal relevance: similarity = the larger of half the shelf Jaccard and
+    "same first author" (1), so one author rarely fills the whole list."""
     if len(rows) <= 1:
         return rows[:k]
     cand = rows[: max(k * 8, 30)]
@@ -135,7 +136,8 @@ def mmr(idx: BookIndex, rows: list[int], scores: np.ndarray, k: int, lam: float 
             for o in out:
                 inter = len(tags[j] & tags[o])
                 union = len(tags[j] | tags[o]) or 1
-                sim = max(sim, 0.5 * inter / union + 0.5 * (auth[j] == auth[o] and bool(auth[j])))
+                same = float(auth[j] == auth[o] and bool(auth[j]))
+                sim = max(sim, 0.5 * inter / union, same)
             val = lam * s[j] - (1 - lam) * sim
             if val > best_val:
                 best, best_val = j, val
