@@ -135,12 +135,14 @@ def build_index(args) -> dict:
                         "seconds": round(time.time() - t, 1)}
         log(f"{name}: {len(ids)} x {vecs.shape[1]} ({idx.kind})")
 
-    got = svc.features(TEXT_FEATURE)
+    got = svc.features(TEXT_FEATURE, allow_compute=False)
     if got is not None:
         save_vectors("text", *got)
+    else:
+        report["text"] = f"skipped: run `coverstory build features` for {TEXT_FEATURE}"
     fused = _fused_feature(home)
-    if fused and svc.features(fused) is not None:
-        save_vectors("fused", *svc.features(fused))
+    if fused and svc.features(fused, allow_compute=False) is not None:
+        save_vectors("fused", *svc.features(fused, allow_compute=False))
     t = time.time()
     from coverstory.search.visual_words import CoverWords
 

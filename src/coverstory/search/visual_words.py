@@ -266,8 +266,10 @@ class CoverWords:
             t = time.time()
             vocab = Vocabulary.train(sample.astype(np.float32), branch=min(branch, max(2, int(np.sqrt(len(sample) / 8)))), seed=seed)
             log(f"vocabulary: {vocab.size} words from {len(sample)} descriptors ({time.time() - t:.0f} s)")
-        words = [vocab.assign(d.astype(np.float32)) for d in des]
-        offsets = np.concatenate([[0], np.cumsum([len(w) for w in words])]).astype(np.int64)
+        offsets = np.concatenate([[0], np.cumsum([len(d) for d in des])]).astype(np.int64)
+        flat = np.concatenate(des) if des else np.zeros((0, 128), np.float16)
+        words = [vocab.assign(flat[s:s + 200_000].astype(np.float32))      # in big batches
+                 for s in range(0, len(flat), 200_000)]
         return cls(vocab, ids, offsets,
                    np.concatenate(words) if words else np.zeros(0, np.int32),
                    np.concatenate(pts) if pts else np.zeros((0, 2), np.float32),

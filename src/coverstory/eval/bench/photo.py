@@ -53,9 +53,9 @@ def run(ctx: BenchContext) -> BenchResult:
 
     quick = ctx.quick
     n_test = 60 if quick else 1000
-    n_calib = 40 if quick else 300
-    n_removed = 20 if quick else 200
-    n_ablation = 30 if quick else 200
+    n_calib = 40 if quick else 150
+    n_removed = 20 if quick else 100
+    n_ablation = 30 if quick else 100
     rng = np.random.default_rng(ctx.seed)
     svc = SearchService(ctx.home, log=ctx.progress)
     books = svc.books
