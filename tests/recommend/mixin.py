@@ -55,10 +55,15 @@ class RecommenderMixin:
         raise NotImplementedError
 
     def fitted(self):
-        X, held = block_ratings()
-        m = self.make()
-        m.fit(X, block_features() if m.uses_content else None)
-        return m, X, held
+        """The model fitted on the checkerboard (once per test class: tests only read it)."""
+        cache = type(self).__dict__.get("_fitted_cache")
+        if cache is None:
+            X, held = block_ratings()
+            m = self.make()
+            m.fit(X, block_features() if m.uses_content else None)
+            cache = (m, X, held)
+            type(self)._fitted_cache = cache
+        return cache
 
     def test_score_shape_and_type(self):
         m, X, _ = self.fitted()

@@ -10,8 +10,9 @@ import scipy.sparse as sp
 from coverstory.recommend.base import Recommender, single_thread_blas
 
 
-def _threads() -> int:
-    return 2
+def _threads(X: sp.csr_matrix) -> int:
+    """implicit's worker threads: one for small data (threads only contend), else two."""
+    return 1 if X.nnz < 50_000 else 2
 
 
 def als_fold_in(X: sp.csr_matrix, Y: np.ndarray, alpha: float, l2: float,
@@ -60,7 +61,7 @@ class ALS(Recommender):
 
         m = AlternatingLeastSquares(factors=self.factors, regularization=self.l2,
                                     alpha=self.alpha, iterations=self.iterations,
-                                    random_state=self.seed, num_threads=_threads())
+                                    random_state=self.seed, num_threads=_threads(X))
         with threadpool_limits(1, "blas"):
             m.fit(X, show_progress=False)
         self.user_factors_ = np.asarray(m.user_factors, dtype=np.float32)
@@ -116,7 +117,7 @@ class BPR(ALS):
 
         m = BayesianPersonalizedRanking(factors=self.factors, learning_rate=self.learning_rate,
                                         regularization=self.l2, iterations=self.iterations,
-                                        random_state=self.seed, num_threads=_threads())
+                                        random_state=self.seed, num_threads=_threads(X))
         m.fit(X, show_progress=False)
         self.user_factors_ = np.asarray(m.user_factors, dtype=np.float32)
         self.item_factors_ = np.asarray(m.item_factors, dtype=np.float32)

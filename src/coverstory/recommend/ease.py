@@ -34,7 +34,7 @@ class EASE(Recommender):
         B = P / (-np.diag(P))
         B[np.diag_indices_from(B)] = 0.0
         self.active_ = active.astype(np.int64)
-        self.B_ = B.astype(np.float32)
+        self.B_ = np.ascontiguousarray(B, dtype=np.float32)   # C order: x @ B reads rows
 
     def _score(self, X: sp.csr_matrix, users) -> np.ndarray:
         S = np.zeros((X.shape[0], self.n_items), dtype=np.float32)
@@ -46,4 +46,4 @@ class EASE(Recommender):
 
     def _set_state(self, state: dict) -> None:
         self.active_ = state["active"]
-        self.B_ = state["B"].astype(np.float32)
+        self.B_ = np.ascontiguousarray(state["B"], dtype=np.float32)

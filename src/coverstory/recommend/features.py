@@ -19,6 +19,7 @@ import numpy as np
 CACHE_BLOCKS: dict[str, str] = {
     "text": "text/minilm-l6.pretrained",
     "cover": "cover/efficientnet-lite0.imagenet",
+    "title": "title/minilm-l6.pretrained",
 }
 
 

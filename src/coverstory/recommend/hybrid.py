@@ -48,16 +48,19 @@ def blend(parts: dict[str, np.ndarray], n_liked: np.ndarray, w: dict[str, float]
 
 
 class Hybrid(Recommender):
-    """EASE + ALS (with content-regressed factors for unrated books) + content + popularity."""
+    """EASE + ALS (with content-regressed factors for unrated books) + content + popularity.
+
+    The default blend weights are the ones chosen on validation by the full
+    ``coverstory bench recommend`` run (seed 0; docs/benchmarks/recommend.md)."""
 
     name = "hybrid"
     uses_content = True
 
     def __init__(self, l2: float = 100.0, factors: int = 128, alpha: float = 10.0,
                  content_blocks: list[str] | None = None, content_m: int = 50,
-                 reg_l2: float = 10.0, w_ease: float = 1.0, w_als: float = 0.3,
-                 w_content: float = 0.1, w_content_new: float = 1.0, w_pop: float = 0.5,
-                 kappa: float = 5.0, use_ease: bool = True, threshold: float | None = 4.0,
+                 reg_l2: float = 10.0, w_ease: float = 1.0, w_als: float = 0.2,
+                 w_content: float = 0.3, w_content_new: float = 0.0, w_pop: float = 2.0,
+                 kappa: float = 1.0, use_ease: bool = True, threshold: float | None = 4.0,
                  seed: int = 0):
         self.l2, self.factors, self.alpha = float(l2), int(factors), float(alpha)
         self.content_blocks, self.content_m, self.reg_l2 = content_blocks, int(content_m), float(reg_l2)

@@ -237,9 +237,10 @@ def fit_catalog_model(home, *, light: bool = False, log=None, **hybrid_params):
     X, user_ids, book_ids = catalog_matrix(home)
     if X.shape[1] == 0:
         raise ValueError(f"the catalog in {home} has no books: run `coverstory import` first")
-    blocks = ("tags",) if light else ("text", "cover", "tags")
+    blocks = ("tags",) if light else ("text", "title", "cover", "tags")
+    # cover vectors alone rank far below tags (docs/benchmarks/recommend.md): weigh them less
     feats = catalog_item_features(home, book_ids, blocks=blocks, max_dim=64 if light else 256,
-                                  log=log)
+                                  weights={"cover": 0.25}, log=log)
     n_active = int((np.diff(X.tocsc().indptr) > 0).sum())
     params = {"factors": 32 if light else 128, "use_ease": n_active <= (3000 if light else 20000)}
     params.update(hybrid_params)

@@ -28,7 +28,7 @@ class PureSVD(Recommender):
         v0 = rng.random(min(X.shape))
         _, s, vt = svds(X.astype(np.float64), k=k, v0=v0)
         order = np.argsort(-s)
-        self.V_ = vt[order].T.astype(np.float32)        # [n_items, k]
+        self.V_ = np.ascontiguousarray(vt[order].T, dtype=np.float32)   # [n_items, k]
         self.s_ = s[order].astype(np.float32)
 
     def _score(self, X: sp.csr_matrix, users) -> np.ndarray:

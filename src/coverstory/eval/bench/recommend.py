@@ -119,7 +119,7 @@ def bench_features(ctx, R: Ratings):
         from coverstory.encoders.cache import load_features
 
         pos = {c: i for i, c in enumerate(cat_ids.tolist()) if c >= 0}
-        for name in ("text", "cover"):
+        for name in ("text", "title", "cover"):
             try:
                 ids, vecs = load_features(ctx.home, CACHE_BLOCKS[name])
             except FileNotFoundError as e:
@@ -130,7 +130,8 @@ def bench_features(ctx, R: Ratings):
                 i = pos.get(c)
                 if i is not None:
                     V[i] = vecs[j]
-            feats.add(name, reduce_dim(V, 256, ctx.seed))
+            # cover vectors alone rank far below tags here; in the fused vector they weigh 1/4
+            feats.add(name, reduce_dim(V, 256, ctx.seed), 0.25 if name == "cover" else 1.0)
             notes.append(f"{name}: {CACHE_BLOCKS[name]} for {int((np.abs(V).sum(1) > 0).sum())} books")
     # goodbooks shelf tags straight from the shared CSV (same as the catalog's tags)
     import csv
