@@ -3,7 +3,10 @@
 Protocol (seeded):
 1. The home's catalog is copied (SQLite backup) into a scratch home; its built artifacts
    (features/, indexes/, models/, dialogue/) are linked, so the home itself is never
-   written. ``coverstory serve --preload`` is started on 127.0.0.1 (a free port).
+   written. When the home's search features are not all built yet, the scratch home is a
+   demo subset instead: 2,000 rated books whose cover features are cached (seeded sample),
+   their ratings, and those features; the services compute what else they need at start.
+   ``coverstory serve --preload`` is started on 127.0.0.1 (a free port).
 2. Load: 50 simulated readers at once, each with its own cookie session, for 60 s
    (20 s with --quick). A reader loops: pick an action (chat message, text search, book
    page, cover image, similar books, recommendations, feedback, cover-photo search or
@@ -74,6 +77,75 @@ def scratch_home(home: Path, root: Path) -> Path:
         if (home / name).exists():
             (scratch / name).symlink_to((home / name).resolve())
     return scratch
+
+
+TEXT_FEATURE = "text/minilm-l6.pretrained"
+COVER_FEATURE = "cover/efficientnet-lite0.imagenet"
+DEMO_BOOKS = 2000
+
+
+def home_is_built(home: Path) -> tuple[bool, str]:
+    """Whether the search features of every book are built (else a demo subset is served)."""
+    from coverstory.encoders.cache import feature_path, load_features
+
+    if not feature_path(home, TEXT_FEATURE).exists():
+        return False, f"{TEXT_FEATURE} features not built"
+    if not feature_path(home, COVER_FEATURE).exists():
+        return False, f"{COVER_FEATURE} features not built"
+    con = sqlite3.connect(home / "catalog.sqlite")
+    covers = con.execute("SELECT COUNT(*) FROM books WHERE cover_path IS NOT NULL").fetchone()[0]
+    con.close()
+    rows = len(load_features(home, COVER_FEATURE)[0])
+    if rows < 0.95 * covers:
+        return False, f"cover features of {rows} of {covers} covers built"
+    return True, "all search features built"
+
+
+def demo_home(home: Path, root: Path, n_books: int, seed: int) -> tuple[Path, dict]:
+    """A scratch home of ``n_books`` books of ``home`` (with their ratings) whose cover
+    features are already cached; small enough for the services to compute the rest."""
+    from coverstory.encoders.cache import feature_path, load_features, save_features, \
+        stored_hashes
+
+    scratch = root / "home"
+    scratch.mkdir(parents=True)
+    cover_ids = set(load_features(home, COVER_FEATURE)[0].tolist())
+    src = sqlite3.connect(home / "catalog.sqlite")
+    rated = [r[0] for r in src.execute(
+        "SELECT book_id FROM ratings GROUP BY book_id ORDER BY COUNT(*) DESC, book_id")]
+    keep = [b for b in rated if b in cover_ids]
+    rng = random.Random(seed)
+    keep = sorted(rng.sample(keep, min(n_books, len(keep))))
+    dst = sqlite3.connect(scratch / "catalog.sqlite")
+    with dst:
+        src.backup(dst)
+    src.close()
+    dst.execute("PRAGMA foreign_keys=ON")
+    dst.execute("CREATE TEMP TABLE keep(id INTEGER PRIMARY KEY)")
+    dst.executemany("INSERT INTO keep VALUES (?)", [(b,) for b in keep])
+    with dst:
+        dst.execute("DELETE FROM books WHERE id NOT IN (SELECT id FROM keep)")
+        dst.execute("DELETE FROM users WHERE id NOT IN (SELECT DISTINCT user_id FROM ratings)")
+    dst.execute("VACUUM")
+    counts = {"books": dst.execute("SELECT COUNT(*) FROM books").fetchone()[0],
+              "ratings": dst.execute("SELECT COUNT(*) FROM ratings").fetchone()[0],
+              "users": dst.execute("SELECT COUNT(*) FROM users").fetchone()[0]}
+    dst.close()
+    for feature in (COVER_FEATURE, TEXT_FEATURE, "title/minilm-l6.pretrained"):
+        if not feature_path(home, feature).exists():
+            continue
+        ids, vecs = load_features(home, feature)
+        hashes = stored_hashes(home, feature)
+        keep_set = set(keep)
+        sel = [i for i, b in enumerate(ids.tolist()) if b in keep_set]
+        if sel:
+            save_features(scratch, feature, ids[sel], vecs[sel],
+                          [hashes.get(int(ids[i]), "") for i in sel])
+    if (home / "models").is_dir():
+        import shutil
+
+        shutil.copytree(home / "models", scratch / "models")
+    return scratch, counts
 
 
 def free_port() -> int:
@@ -350,7 +422,14 @@ def run(ctx: BenchContext) -> BenchResult:
     seconds = SECONDS[ctx.quick]
     with tempfile.TemporaryDirectory(prefix="coverstory-load-") as tmp:
         root = Path(tmp)
-        scratch = scratch_home(home, root)
+        built, why = home_is_built(home)
+        if built:
+            scratch = scratch_home(home, root)
+            served = {"mode": "full catalog", "reason": why}
+        else:
+            ctx.progress(f"{why}: serving a demo home of {DEMO_BOOKS} of its books")
+            scratch, counts = demo_home(home, root, DEMO_BOOKS, ctx.seed)
+            served = {"mode": f"demo subset of {DEMO_BOOKS} books", "reason": why, **counts}
         photos = phone_photos(scratch, 12, ctx.seed)
         ids, titles = book_sample(scratch, 300, ctx.seed)
         inputs = {"photos": photos, "titles": titles, "ids": ids}
@@ -393,7 +472,8 @@ def run(ctx: BenchContext) -> BenchResult:
 
     results = {
         "readers": READERS, "seconds": seconds, "think_s": list(THINK), "timeout_s": TIMEOUT,
-        "home": str(home), "actions": dict(ACTIONS), "table": table, **totals,
+        "home": str(home), "served": served, "actions": dict(ACTIONS), "table": table,
+        **totals,
         "warmup": [{"action": a, "ms": round(t * 1000), "status": st}
                    for a, t, st, _ in warm.rows],
         "server_start_s": round(start_s, 1),
@@ -413,7 +493,9 @@ def run(ctx: BenchContext) -> BenchResult:
     md = (
         f"{READERS} simulated readers (own cookie sessions) for {seconds} s against "
         f"`coverstory serve --preload` on 127.0.0.1, home `{home}` (catalog copied to a scratch "
-        f"home). Think time {THINK[0]}-{THINK[1]} s between a reader's requests; timeout "
+        f"home; served: {served['mode']} — {served['reason']}"
+        + (f"; {served['books']} books, {served['ratings']} ratings, {served['users']} readers"
+           if "books" in served else "") + "). Think time {THINK[0]}-{THINK[1]} s between a reader's requests; timeout "
         f"{TIMEOUT:.0f} s; error = transport "
         f"failure or status other than 200/304. Load generator and server share the machine.\n\n"
         f"**{totals['requests']} requests, {totals['errors']} errors, "
