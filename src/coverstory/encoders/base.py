@@ -128,10 +128,12 @@ class TorchEncoder(Encoder):
 
 
 # ---- helpers shared by the implementations ------------------------------------------------
-def limit_threads(n: int = 2) -> None:
-    """At most ``n`` torch threads (the machines are shared)."""
+def limit_threads(n: int | None = None) -> None:
+    """At most ``n`` torch threads (default $COVERSTORY_THREADS or 2; the machines are
+    shared, and on an oversubscribed machine 1 thread is often faster than 2)."""
     import torch
 
+    n = n or int(os.environ.get("COVERSTORY_THREADS", "2"))
     if torch.get_num_threads() > n:
         torch.set_num_threads(n)
 
