@@ -135,3 +135,35 @@ def test_wishes_are_not_titles(engine):
     for text in ("I'd like something with magic", "I would like a book about mars",
                  "like something funny"):
         assert not [s for s in engine.nlu.parse(text).slots if s.kind == "title"], text
+
+
+def test_negation_stops_at_the_end_of_a_sentence(engine):
+    got = slots(engine, "No, not those. Magic and dragons would be good, but no romance.")
+    assert ("tag", "magic", False) in got and ("tag", "dragons", False) in got
+    assert ("genre", "romance", True) in got
+
+
+def test_year_ranges_are_not_titles(engine):
+    for text in ("Something from 1960 to 1999.", "books from 2000 to 2009"):
+        assert not [s for s in engine.nlu.parse(text).slots if s.kind == "title"], text
+
+
+def test_common_words_are_not_one_word_titles(tiny_home, tmp_path):
+    """A catalog with a book called 'Next' and many books using the word: 'read next' is
+    no title, while a rare one-word title ('Dune') after 'like' is."""
+    from coverstory.catalog import Catalog
+    from coverstory.dialogue.engine import DialogueEngine
+
+    cat = Catalog.open(tiny_home)
+    with cat.transaction():
+        cat.upsert_book("t", "next", {"title": "Next", "authors": ["M. Crichton"]})
+        cat.upsert_book("t", "dune", {"title": "Dune", "authors": ["F. Herbert"]})
+        for i in range(8):
+            cat.upsert_book("t", f"n{i}", {"title": f"Filler {i}", "authors": ["X"],
+                                           "description": "what happens next is a surprise"})
+    cat.close()
+    eng = DialogueEngine(tiny_home, search=False, recommend=False, llm=False)
+    assert not [s for s in eng.nlu.parse("What should I read next?").slots if s.kind == "title"]
+    dune = [s.value for s in eng.nlu.parse("something like Dune").slots if s.kind == "title"]
+    assert dune and eng.catalog.book(dune[0]).title == "Dune"
+    eng.close()

@@ -45,7 +45,7 @@ exactly idea sure mind fine else other others instead rather prefer something so
 lot lots kinda thing things stuff pick picks options option them they their again yet still
 wrong nope nah neither either try another different same much many few know remember
 think guess care matter matters whatever surprise sounds looks seems similar alike vein
-spirit style read reads next""".split())
+spirit style read reads next xxbreakxx""".split())
 
 
 RARE_SHARE = 0.003  # outside descriptions, a stray word counts when it singles out few books
@@ -310,7 +310,7 @@ class DialogueEngine:
         toks = tokens(p.text)
         rest = [t for i, t in enumerate(toks) if i not in used and t not in FILLER and len(t) > 2
                 and t not in _STOP and t not in _SENTIMENT]
-        if p.intent != "describe" and not (pending and pending["facet"] == "about"):
+        if p.intent != "describe" and not (pending and pending["facet"] in ("about", "themes")):
             rare = max(3, RARE_SHARE * len(idx))                     # "venice", not "next"
             rest = [t for t in rest if 0 < idx.df_of(t) <= rare]
         if rest and p.intent not in ("dont_care",):

@@ -118,6 +118,10 @@ class SlotMatcher:
         self.max_len = max(len(k) for k in phrases)
         self._title_choices = list(self.title_ids)
 
+    def _rare(self, word: str) -> bool:
+        """A word few books use (so, alone, it may name a title)."""
+        return self.index.df_of(word) <= max(3, 0.003 * len(self.index))
+
     # ---- matching -------------------------------------------------------------------
     def match(self, text: str, allow_fuzzy_titles: bool = True) -> tuple[list[Slot], list[str]]:
         toks = tokens(text)
@@ -128,6 +132,10 @@ class SlotMatcher:
                 for kind, value, score in self.phrases.get(key, ()):
                     if kind == "title" and n == 1 and not _title_context(toks, i):
                         continue
+                    if kind == "title" and all(t.isdigit() for t in key):
+                        continue                       # years are not titles
+                    if kind == "title" and n == 1 and not self._rare(key[0]):
+                        continue                       # "read next" is no title
                     if kind == "author" and n == 1 and not _author_context(toks, i):
                         continue
                     if kind == "title":                # named as a title ("like X") or not
@@ -155,7 +163,7 @@ class SlotMatcher:
             best = None
             for n in range(min(7, len(toks) - j), 0, -1):
                 span = " ".join(toks[j:j + n])
-                if n == 1 and (len(span) < 5 or span in _common_words()):
+                if n == 1 and (len(span) < 5 or span in _common_words() or not self._rare(span)):
                     continue
                 span_norm = norm_title(span)
                 got = process.extractOne(span_norm, self._title_choices, scorer=fuzz.ratio,
@@ -173,9 +181,14 @@ def phrases_keys(phrases) -> set[str]:
     return {" ".join(k) for k in phrases}
 
 
+BREAK = "xxbreakxx"           # token standing for the end of a sentence
+
+
 def tokens(text: str) -> list[str]:
-    """Lower-case word tokens; apostrophes dropped ("didn't" -> "didnt"), "'s" split off."""
+    """Lower-case word tokens; apostrophes dropped ("didn't" -> "didnt"), "'s" split off;
+    sentence ends (. ! ? ;) become a BREAK token, so no phrase or negation crosses them."""
     text = text.lower().replace("\u2019", "'").replace("'s ", " ").replace("'", "")
+    text = re.sub(r"[.!?;]+(\s|$)", f" {BREAK} ", text)
     return _WORD.findall(fold(text))
 
 
@@ -189,6 +202,9 @@ def _is_trigger(toks: list[str], j: int) -> bool:
         return False
     if toks[j] == "like" and j > 0 and toks[j - 1] in ("id", "would", "d", "wed", "youd"):
         return False
+    if toks[j] == "to" and not (j > 0 and toks[j - 1] in ("similar", "close", "closest",
+                                                          "compared", "sequel", "next")):
+        return False                               # "from 1960 to 1999" is no title
     return True
 
 
@@ -254,7 +270,7 @@ def _negate(slots: list[Slot], toks: list[str]) -> None:
                 neg = prev_neg and all(t in ("or", "nor", "and", "any", "too") for t in
                                        toks[prev_end:s.start])
                 break
-            if w in SCOPE_BREAK:
+            if w in SCOPE_BREAK or w == BREAK:
                 break
             j -= 1
         if s.end < len(toks) and toks[s.end] == "free":

@@ -20,7 +20,8 @@ from coverstory.dialogue.bookindex import BookIndex
 from coverstory.dialogue.lexicon import FACETS
 from coverstory.dialogue.state import SessionState
 
-ASKABLE = ("genre", "audience", "era", "mood", "length", "theme", "about")
+ASKABLE = ("genre", "audience", "era", "mood", "length", "theme", "about", "themes")
+OPEN = {"about": "ABOUT_BITS", "themes": "THEMES_BITS"}       # open questions (no options)
 W = {"text": 1.0, "facet": 1.0, "tag": 0.8, "author": 0.9, "anchor": 1.0, "profile": 0.15,
      "pop": 0.4}
 # Weights and the constants below were set on development data only: simulated readers of
@@ -98,7 +99,7 @@ def preference_scores(idx: BookIndex, st: SessionState) -> tuple[np.ndarray, np.
 def hybrid_scores(idx: BookIndex, st: SessionState, sig: Signals) -> tuple[np.ndarray, dict]:
     facet, tag, author = preference_scores(idx, st)
     if st.prefs.keys() & FACETS.keys():
-        facet = 0.5 * facet + 0.5 * (facet >= 0.999)     # fitting everything said counts most
+        facet = (1 - FIT_ALL) * facet + FIT_ALL * (facet >= 0.999)   # fitting all said counts most
     parts = {"facet": facet, "tag": tag, "author": author, "pop": idx.popularity}
     prefs = W["facet"] * facet + W["tag"] * tag + W["author"] * author
     if sig.anchor is not None:
@@ -182,7 +183,9 @@ def greedy_split(m: np.ndarray, w: np.ndarray, usable: np.ndarray, k: int = 4,
 
 
 MMR_LAMBDA = 0.75
+FIT_ALL = 0.5
 ABOUT_BITS = 6.0
+THEMES_BITS = 5.0
 VAGUE_CLOSE = 12                 # ask when this many books score within 0.08 of the best
 MAX_QUESTIONS_IN_ROW = 4
 QUESTION_TEMP = 0.3
@@ -241,14 +244,16 @@ class Policy:
                 continue                      # the catalog does not know most lengths
             if f == "about" and st.about:
                 continue
+            if f == "themes" and st.prefs.get("tag"):
+                continue
             out.append(f)
         return out
 
     def options(self, idx: BookIndex, facet: str, cand: np.ndarray, w: np.ndarray,
                 st: SessionState) -> tuple[list[str], float]:
         """The values to offer for a facet and the entropy (bits) of the answer."""
-        if facet == "about":
-            return [], ABOUT_BITS
+        if facet in OPEN:
+            return [], float(globals()[OPEN[facet]])
         if facet == "theme":
             said = set(st.prefs.get("tag", {})) | set(st.excl.get("tag", []))
             m = idx.tags[cand].toarray()
@@ -283,7 +288,7 @@ class Policy:
         best = None
         for f in self.askable(idx, st, top):
             opts, bits = self.options(idx, f, cand, w, st)
-            if f != "about" and len(opts) < 2:
+            if f not in OPEN and len(opts) < 2:
                 continue
             if best is None or bits > best[2]:
                 best = (f, opts, bits)
@@ -306,7 +311,7 @@ class RandomQuestionPolicy(Policy):
         self.rng.shuffle(facets)
         for f in facets:
             opts, bits = self.options(idx, f, cand, w, st)
-            if f == "about" or len(opts) >= 2:
+            if f in OPEN or len(opts) >= 2:
                 self.rng.shuffle(opts)
                 return {"facet": f, "options": opts, "bits": round(bits, 3)}
         return None

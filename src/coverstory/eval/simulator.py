@@ -113,6 +113,11 @@ class Reader:
                     if len(kws) > 1 else f"It's about {kws[0]}."
             th = self._themes(2)
             return f"Something with {' and '.join(th)}." if th else "I don't know."
+        if facet == "themes":                       # open: the reader's own words
+            th = self._themes(2)
+            if th:
+                return f"Something with {' and '.join(th)}."
+            return self._answer("about", []) if self.keywords else "I don't mind."
         if facet == "theme":
             have = [o for o in options if o in self.themes]
             lack = [o for o in options if o not in self.themes]
