@@ -506,7 +506,10 @@ def run(ctx: BenchContext) -> BenchResult:
         f"`coverstory serve --preload` on 127.0.0.1, home `{home}` (catalog copied to a scratch "
         f"home; served: {served['mode']} — {served['reason']}"
         + (f"; {served['books']} books, {served['ratings']} ratings, {served['users']} readers"
-           if "books" in served else "") + "). Think time {THINK[0]}-{THINK[1]} s between a reader's requests; timeout "
+           if "books" in served else "")
+        + (f", built by `coverstory build all` in {served['build_s']} s" if "build_s" in served
+           else "")
+        + f"). Think time {THINK[0]}-{THINK[1]} s between a reader's requests; timeout "
         f"{TIMEOUT:.0f} s; error = transport "
         f"failure or status other than 200/304. Load generator and server share the machine.\n\n"
         f"**{totals['requests']} requests, {totals['errors']} errors, "
