@@ -48,7 +48,7 @@ def _warm(name: str, obj) -> None:
     warm = getattr(obj, "warm_up", None)
     if callable(warm):
         warm()
-    elif name == "search":
+    if name == "search":  # a query of each kind loads the query encoders too
         from PIL import Image
 
         obj.text("a book", k=1)
