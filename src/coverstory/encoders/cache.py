@@ -250,6 +250,10 @@ def update_features(home: str | os.PathLike, feature: str, *, encoder=None,
                 "text": f"{feature}: up to date ({len(keep)} rows)"}
 
     enc = encoder or get_encoder(enc_name, home)
+    if enc.modality == "text":
+        # short texts first, saved often: an interrupted build still covers most books
+        todo.sort(key=lambda t: len(t[1]))
+        save_every = min(save_every, 1024)
     bar = None
     if progress and todo:
         from tqdm import tqdm
