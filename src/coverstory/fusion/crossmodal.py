@@ -63,7 +63,8 @@ def cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def train_projection(img: np.ndarray, txt: np.ndarray, img_val: np.ndarray,
-                     txt_val: np.ndarray, dim: int = 256, epochs: int = 60,
+                     txt_val: np.ndarray, dim: int = 128, epochs: int = 60, hidden: int = 256,
+                     patience: int = 3,
                      batch: int = 512, lr: float = 1e-3, seed: int = 0, adversarial: float = 0.0,
                      progress: bool = True):
     """Two MLP projections trained with symmetric InfoNCE on (image, text) pairs; early
@@ -79,8 +80,8 @@ def train_projection(img: np.ndarray, txt: np.ndarray, img_val: np.ndarray,
     set_seed(seed)
 
     def proj(d):
-        return nn.Sequential(nn.LayerNorm(d), nn.Linear(d, 512), nn.GELU(), nn.Dropout(0.1),
-                             nn.Linear(512, dim))
+        return nn.Sequential(nn.LayerNorm(d), nn.Linear(d, hidden), nn.GELU(),
+                             nn.Dropout(0.1), nn.Linear(hidden, dim))
 
     pi, pt = proj(img.shape[1]), proj(txt.shape[1])
     logit_scale = nn.Parameter(torch.tensor(np.log(1 / 0.07), dtype=torch.float32))
@@ -123,7 +124,7 @@ def train_projection(img: np.ndarray, txt: np.ndarray, img_val: np.ndarray,
                           {k: v.clone() for k, v in pt.state_dict().items()})
         else:
             bad += 1
-            if bad >= 8:
+            if bad >= patience:
                 break
     pi.load_state_dict(best_state[0])
     pt.load_state_dict(best_state[1])

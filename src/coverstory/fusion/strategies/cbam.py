@@ -109,11 +109,10 @@ class CBAMFusion(Fusion):
             for g in gs:
                 name, _ = self._source(g, sc)
                 if name is not None:
-                    x = feats[name].float()
-                else:
+                    z = self.nin[f"{g}|{sc}"](feats[name].float())
+                else:  # a vector tiled over the grid: compress once, then tile (same result)
                     vec = self.vector_of(feats, g)
-                    x = vec[:, :, None, None].expand(-1, -1, h, w)
-                z = self.nin[f"{g}|{sc}"](x)
+                    z = self.nin[f"{g}|{sc}"](vec[:, :, None, None]).expand(-1, -1, h, w)
                 comp.append(z)
                 gates.append(torch.sigmoid(self.gate[f"{g}|{sc}"](z.mean((2, 3)))))
             wts = masked_normalise(torch.cat(gates, dim=1), present)          # [B, M], rows sum 1
