@@ -167,3 +167,13 @@ def test_common_words_are_not_one_word_titles(tiny_home, tmp_path):
     dune = [s.value for s in eng.nlu.parse("something like Dune").slots if s.kind == "title"]
     assert dune and eng.catalog.book(dune[0]).title == "Dune"
     eng.close()
+
+
+def test_an_exact_tag_beats_a_plural_variant(engine):
+    from coverstory.dialogue.nlu import SlotMatcher
+
+    idx = engine.index
+    idx.tag_names = sorted(set(idx.tag_names) | {"mystery-thriller", "mystery-thrillers"})
+    m = SlotMatcher(idx)
+    got = [(s.kind, s.value) for s in m.match("no mystery thrillers")[0]]
+    assert got == [("tag", "mystery-thrillers")]

@@ -85,9 +85,9 @@ class SlotMatcher:
                 continue
             add(words, "tag", t, 0.9)
             if words.endswith("s") and len(words) > 4:
-                add(words[:-1], "tag", t, 0.9)
+                add(words[:-1], "tag", t, 0.85)      # variants lose to an exact tag
             elif not words.endswith("s"):
-                add(words + "s", "tag", t, 0.9)
+                add(words + "s", "tag", t, 0.85)
         # authors: full names (any book), surnames that are rare enough to be safe
         surname_count: dict[str, set[str]] = {}
         for names in index.authors:
