@@ -28,6 +28,8 @@ ON_THE_FLY_MAX = 2000
 TEXT_FEATURE = "text/minilm-l6.pretrained"
 COVER_FEATURE = "cover/efficientnet-lite0.imagenet"
 TEXT_ENCODER = "minilm-l6.pretrained"
+TITLE_FEATURE = "title/minilm-l6.pretrained"
+DESCRIPTION_FEATURE = "description/minilm-l6.pretrained"
 LIKE = re.compile(r"^\s*(?:(?:show me |find |i want |recommend )?(?:some |any |other )?"
                   r"(?:books?|novels?|something|stories|reads?)\s+)?(?:like|similar to)\s+(.+?)\s*$",
                   re.IGNORECASE)
@@ -170,6 +172,15 @@ class SearchService:
                             b.id for b in books]:
                         bm25 = cand
                 got = self.features(TEXT_FEATURE)
+                if got is None or len(got[0]) < 0.9 * len(books):
+                    # the full-text feature is missing or partial: title + description
+                    # vectors (same MiniLM space) stand in for it
+                    parts = [p for p in (self.features(TITLE_FEATURE, allow_compute=False),
+                                         self.features(DESCRIPTION_FEATURE, allow_compute=False),
+                                         got) if p is not None]
+                    if parts:
+                        got = (np.concatenate([p[0] for p in parts]),
+                               np.concatenate([p[1] for p in parts]))
                 ids, vecs = got if got is not None else (None, None)
                 self._text = TextSearch(books, ids, vecs,
                                         self.embed_query if got is not None else None, ocr, bm25)
@@ -182,8 +193,16 @@ class SearchService:
         """
         m = LIKE.match(query or "")
         if m:
-            seed = self.text_search.search(m.group(1), k=1)
+            seed = self.text_search.search(m.group(1), k=5)
             if seed:
+                # the same work may be in the catalog several times (one record per source):
+                # start from the richest record of the top title (tags, description, ratings)
+                from coverstory.search.text import norm_text
+
+                key = norm_text(re.sub(r"\s*\([^)]*\)\s*$", "", self.books[seed[0].book_id].title))
+                same = [h for h in seed if norm_text(re.sub(
+                    r"\s*\([^)]*\)\s*$", "", self.books[h.book_id].title)) == key]
+                seed = [max(same, key=lambda h: _richness(self.books[h.book_id]))]
                 hits = self.similar(seed[0].book_id, k=k)
                 hits = [h for h in hits if h.book_id not in set(exclude)]
                 for h in hits:
@@ -263,6 +282,10 @@ class SearchService:
 
         img = load_photo(image)
         return self.photo_search.search(img, k=k)
+
+
+def _richness(book) -> tuple:
+    return (len(book.tags) > 0, book.ratings_count or 0, bool(book.description))
 
 
 def _bm25_ids(index_dir: Path) -> list[int] | None:

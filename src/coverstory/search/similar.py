@@ -15,7 +15,7 @@ import numpy as np
 
 from coverstory.results import Hit
 
-WEIGHTS = {"fused": 1.0, "text": 0.8, "tags": 0.6, "cover": 0.3, "author": 0.3}
+WEIGHTS = {"fused": 1.0, "text": 0.8, "tags": 0.7, "cover": 0.2, "author": 0.3}
 REASONS = {"fused": "close overall (story, themes and cover)",
            "text": "similar story, themes and genre",
            "tags": "shelved with the same genres and tags by readers",

@@ -122,8 +122,10 @@ class TextSearch:
             return np.zeros(0, np.int64)
         q = np.asarray(self.embed_query(query), np.float32).reshape(-1)
         s = self.sem_vecs @ q
-        top = _top(s, depth, positive_only=False)
-        return self.sem_rows[top]
+        top = _top(s, 3 * depth, positive_only=False)
+        rows = self.sem_rows[top]
+        _, first = np.unique(rows, return_index=True)     # a book may have several vectors
+        return rows[np.sort(first)][:depth]
 
     def title_match(self, query: str, depth: int = 50,
                     candidates: np.ndarray | None = None) -> np.ndarray:

@@ -94,7 +94,7 @@ class Vocabulary:
         return self.branch * self.leaves.shape[1]
 
     @classmethod
-    def train(cls, des: np.ndarray, branch: int = 128, seed: int = 0, niter: int = 15):
+    def train(cls, des: np.ndarray, branch: int = 128, seed: int = 0, niter: int = 10):
         import faiss
 
         des = np.ascontiguousarray(des, np.float32)
@@ -235,7 +235,7 @@ class CoverWords:
     @classmethod
     def build(cls, covers: dict[int, str], vocab: Vocabulary | None = None,
               log=None, branch: int = 128, seed: int = 0, workers: int = 1,
-              vocab_sample: int = 200_000) -> "CoverWords":
+              vocab_sample: int = 150_000) -> "CoverWords":
         """Extract features of every cover, train the vocabulary (unless given), quantise."""
         log = log or (lambda m: None)
         ids = np.asarray(sorted(covers), np.int64)

@@ -11,6 +11,8 @@ Protocol (seeded by ``--seed``, default 0):
 * calibration: a disjoint set of in-gallery and removed books (photo seeds from 5,000,000)
   fits the logistic "is this the book?" model; it is saved to
   ``<home>/indexes/photo_calibration.json`` and used for the test queries;
+* sizes: 1,000 test photos (+150 calibration, 100 removed books, 100 ablation photos);
+  ``--quick``: 60 (+40, 20, 30); ``COVERSTORY_BENCH_PHOTO_QUERIES=N`` sets N test photos;
 * a hit is the right book id, or a book whose cover file is byte-identical (same
   sha256: indistinguishable by any image method); strict figures are reported too.
 """
@@ -56,6 +58,9 @@ def run(ctx: BenchContext) -> BenchResult:
     n_calib = 40 if quick else 150
     n_removed = 20 if quick else 100
     n_ablation = 30 if quick else 100
+    if os.environ.get("COVERSTORY_BENCH_PHOTO_QUERIES"):       # a smaller full run
+        n_test = int(os.environ["COVERSTORY_BENCH_PHOTO_QUERIES"])
+        n_calib, n_removed, n_ablation = n_test // 3, max(20, n_test // 5), n_test // 5
     rng = np.random.default_rng(ctx.seed)
     svc = SearchService(ctx.home, log=ctx.progress)
     books = svc.books
