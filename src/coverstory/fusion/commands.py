@@ -61,7 +61,9 @@ def build_fusion(args) -> dict:
     names = ["title", *image]
     spec = FusionSpec(fs.subset(tr).select(names).shapes(), len(task.labels),
                       modality={"title": "text", **{n: "image" for n in image}})
-    cfg = TrainConfig(strategy, epochs=5 if quick else 30, seed=0)
+    # the settings of `coverstory bench fusion` (docs/fusion.md)
+    cfg = TrainConfig(strategy, epochs=3 if quick else 8, patience=2, seed=0, out_dim=128,
+                      batch_size=512, lr=2e-3)
     res = train(spec, cfg, fs.subset(tr).select(names), fs.subset(va).select(names))
     out = save_checkpoint(res, spec, model_dir(home, strategy),
                           {"labels": task.labels, "task": "genre", "inputs": src})
