@@ -50,3 +50,17 @@ def test_reader_needs_from_tags():
     assert table["Personal Growth and Psychology"] == ["psychology"]
     assert table["Health and Lifestyle"] == ["cookbooks"]
     assert set(table) == set(NEEDS) and all("to-read-history" not in v for v in table.values())
+
+
+def test_reader_needs_doc_matches_the_mapping():
+    from pathlib import Path
+
+    from coverstory.fusion.reader_needs import mapping
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "reader_needs.md").read_text()
+    for need, patterns in mapping()["categories"].items():
+        assert f"| {need} |" in doc, f"{need} missing from docs/reader_needs.md; regenerate it"
+        for p in patterns:
+            assert "`" + p.replace("|", "\\|") + "`" in doc, (
+                f"pattern {p!r} missing from docs/reader_needs.md; regenerate it with "
+                "coverstory.fusion.reader_needs.render_doc")
