@@ -545,3 +545,21 @@ def test_photo_work_is_bounded(tmp_path):
     for t in threads:
         t.join()
     assert peak[0] == 2
+
+
+def test_cover_url_only_for_existing_files(client, stack):
+    import os
+
+    path = stack["catalog"].book(4).cover_path
+    os.rename(path, path + ".gone")
+    try:
+        # a fresh path string: the existence cache is keyed by path
+        with stack["catalog"].transaction() as conn:
+            conn.execute("UPDATE books SET cover_path=? WHERE id=4", (path + ".missing",))
+        body = client.post("/api/chat", json={"text": "love farm rivals town"}).json()
+        card = next(b for b in body["books"] if b["id"] == 4)
+        assert card["cover_url"] is None
+        assert client.get("/api/books/4").json()["cover_url"] is None
+        assert_error(client.get("/api/books/4/cover"), 404, "no cover")
+    finally:
+        os.rename(path + ".gone", path)

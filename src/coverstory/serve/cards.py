@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
+import os
 
 BOOK_COLUMNS = "id, title, authors, year, cover_path"
 
 
 def cover_url(book_id: int, cover_path) -> str | None:
-    return f"/api/books/{book_id}/cover" if cover_path else None
+    """The cover's URL when the book has a readable cover file, else None."""
+    return f"/api/books/{book_id}/cover" if cover_path and _is_file(cover_path) else None
+
+
+@functools.lru_cache(maxsize=65536)
+def _is_file(path: str) -> bool:
+    return os.path.isfile(path)
 
 
 def _score(value) -> float | None:
@@ -50,12 +58,21 @@ def card_dict(d: dict) -> dict:
             "score": _score(d.get("score")), "reason": str(d.get("reason") or "")}
 
 
-def reply_dict(reply, session_id: str) -> dict:
-    """A dialogue Reply (or its dict) as the API's ChatReply."""
+def reply_dict(reply, session_id: str, catalog=None) -> dict:
+    """A dialogue Reply (or its dict) as the API's ChatReply; with the catalog, cover URLs
+    are kept only for books whose cover file exists."""
     d = reply.to_dict() if hasattr(reply, "to_dict") else dict(reply)
+    books = [card_dict(b) for b in d.get("books") or []]
+    if catalog is not None and books:
+        ids = [b["id"] for b in books]
+        q = ",".join("?" * len(ids))
+        paths = dict(catalog.conn.execute(
+            f"SELECT id, cover_path FROM books WHERE id IN ({q})", ids).fetchall())
+        for b in books:
+            if b["cover_url"]:
+                b["cover_url"] = cover_url(b["id"], paths.get(b["id"]))
     return {"session_id": session_id, "text": str(d.get("text") or ""),
-            "intent": d.get("intent"), "question": d.get("question"),
-            "books": [card_dict(b) for b in d.get("books") or []]}
+            "intent": d.get("intent"), "question": d.get("question"), "books": books}
 
 
 def _get(h, name):

@@ -98,6 +98,8 @@ def home_is_built(home: Path) -> tuple[bool, str]:
     rows = len(load_features(home, COVER_FEATURE)[0])
     if rows < 0.95 * covers:
         return False, f"cover features of {rows} of {covers} covers built"
+    if not (home / "indexes" / "cover_words.npz").exists():
+        return False, "photo index (indexes/cover_words.npz) not built"
     return True, "all search features built"
 
 
@@ -273,7 +275,8 @@ async def reader(i: int, url: str, deadline: float, rec: Recorder, inputs: dict,
     rng = random.Random(seed * 1000 + i)
     names = [a for a, _ in mix]
     weights = [w for _, w in mix]
-    shown: list[int] = []
+    # writers (durability phase) start with books to rate; readers start by chatting
+    shown: list[int] = rng.sample(inputs["ids"], 5) if mix[0][0] == "feedback" else []
     session = None
     async with httpx.AsyncClient(base_url=url, timeout=TIMEOUT) as c:
         while time.time() < deadline and not stop.is_set():
@@ -361,6 +364,9 @@ async def run_load(url: str, seconds: float, inputs: dict, seed: int, mix, serve
 
     async def killer():
         await asyncio.sleep(kill_after)
+        t_max = time.time() + 60   # a slow machine: wait for some acknowledged writes
+        while len(rec.acked) < 30 and time.time() < t_max:
+            await asyncio.sleep(0.2)
         server.kill9()
         stop.set()
 

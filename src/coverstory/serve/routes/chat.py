@@ -52,7 +52,7 @@ def chat(body: ChatRequest, request: Request, response: Response,
         raise ApiError(422, "invalid request: text: must not be blank")
     reply = _turn(svc, sid, text=text)
     set_session_cookie(request, response, sid, cfg)
-    return reply_dict(reply, sid)
+    return reply_dict(reply, sid, svc.catalog)
 
 
 @router.post("/api/chat/photo", response_model=ChatReply, openapi_extra=UPLOAD_BODY,
@@ -69,7 +69,7 @@ async def chat_photo(request: Request, response: Response, svc=Depends(services)
     photo = await run_in_threadpool(checked.jpeg_bytes)
     reply = await run_in_threadpool(svc.photo_work, _turn, svc, sid, text=text, photo=photo)
     set_session_cookie(request, response, sid, cfg)
-    return reply_dict(reply, sid)
+    return await run_in_threadpool(reply_dict, reply, sid, svc.catalog)
 
 
 def voice_available() -> bool:
@@ -97,4 +97,4 @@ async def chat_voice(request: Request, response: Response, svc=Depends(services)
                             f"{kind or 'this format'}")
     reply = await run_in_threadpool(_turn, svc, sid, audio=data)
     set_session_cookie(request, response, sid, cfg)
-    return reply_dict(reply, sid)
+    return await run_in_threadpool(reply_dict, reply, sid, svc.catalog)

@@ -66,4 +66,4 @@ def feedback(body: FeedbackRequest, request: Request, response: Response,
             catalog.set_rating(uid, body.book_id, float(body.rating), source="app")
     set_session_cookie(request, response, sid, cfg)
     return {"ok": True, "user_id": uid, "book_id": body.book_id, "kind": body.kind,
-            "reply": reply_dict(reply, sid) if reply is not None else None}
+            "reply": reply_dict(reply, sid, catalog) if reply is not None else None}
