@@ -2,7 +2,7 @@
 
 Images: Book Depository covers of the catalog (``--home``; needs the full import) in the
 held-out split (book id divisible by 5, never used by self-supervised training), a
-seeded sample (1,500; 200 with --quick). Each cover's 10 nearest neighbours by cosine
+seeded sample (600; 200 with --quick). Each cover's 10 nearest neighbours by cosine
 similarity among the sample are found; *agreement@10* is the share of neighbours that
 share at least one Book Depository category with it. *chance* is the same share for
 random pairs. Only books in 5 categories are colour in this data set, so colour alone
@@ -112,7 +112,7 @@ def run_images(ctx: BenchContext) -> tuple[list[dict], dict]:
                          f"home ({ctx.home} has {len(books)} usable); run with --home "
                          f"pointing at a full import")
     rng = np.random.default_rng(ctx.seed)
-    n = 200 if ctx.quick else 1500
+    n = 200 if ctx.quick else 600
     books = [books[i] for i in sorted(rng.choice(len(books), min(n, len(books)), replace=False))]
     paths = [b.cover_path for b in books]
     labels = [set(b.categories) for b in books]
