@@ -95,8 +95,19 @@ class ContentKNN(Recommender):
         return ids[0], sc[0]
 
     def _state(self) -> dict:
-        return self.features_.to_arrays()
+        st = self.features_.to_arrays()
+        if self.mode == "knn":          # saved, not recomputed: O(n^2) for a large catalog
+            st.update({"sim.data": self.sim_.data, "sim.indices": self.sim_.indices,
+                       "sim.indptr": self.sim_.indptr})
+        return st
 
     def _set_state(self, state: dict) -> None:
         self.features_ = ItemFeatures.from_arrays(state, self.blocks)
-        self._prepare()
+        if self.mode == "knn" and "sim.data" in state:
+            self.F_ = self.features_.matrix(self.blocks)
+            self.has_ = np.linalg.norm(self.F_, axis=1) > 0
+            n = len(self.F_)
+            self.sim_ = sp.csr_matrix((state["sim.data"], state["sim.indices"],
+                                       state["sim.indptr"]), shape=(n, n))
+        else:
+            self._prepare()
