@@ -31,6 +31,7 @@ class TestEfficientNetLite0ONNX(EncoderTestMixin):
         assert not np.allclose(encoder.torch_encode(items), rnd.encode(items), atol=1e-2)
 
 
+@pytest.mark.slow  # big backbones: seconds to build on an idle CPU
 class TestResNet50(EncoderTestMixin):
     def make_encoder(self):
         return small("resnet50.random", image_size=32)
@@ -46,16 +47,19 @@ class TestEfficientNetB0(EncoderTestMixin):
         return small("efficientnetb0.random", image_size=32)
 
 
+@pytest.mark.slow  # big backbones: seconds to build on an idle CPU
 class TestVGG16(EncoderTestMixin):
     def make_encoder(self):
         return small("vgg16.random", image_size=32)
 
 
+@pytest.mark.slow  # big backbones: seconds to build on an idle CPU
 class TestTripleCNN(EncoderTestMixin):
     def make_encoder(self):
         return small("triple-cnn.random", image_size=32)
 
 
+@pytest.mark.slow  # big backbones: seconds to build on an idle CPU
 class TestVGG16Attention(EncoderTestMixin):
     def make_encoder(self):
         return small("vgg16-attn.random", image_size=32)
