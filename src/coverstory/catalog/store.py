@@ -93,17 +93,24 @@ class Catalog:
             for chunk in _chunks(id_list, 900):
                 q = ",".join("?" * len(chunk))
                 rows += conn.execute(f"SELECT * FROM books WHERE id IN ({q})", chunk).fetchall()
-        want = None if id_list is None else set(id_list)
         tags: dict[int, tuple[list[str], list[str]]] = {}
-        for r in conn.execute("SELECT book_id, kind, tag FROM book_tags ORDER BY rowid"):
-            if want is not None and r[0] not in want:
-                continue
+        sources: dict[int, list[str]] = {}
+        if id_list is None:
+            tag_rows = conn.execute("SELECT book_id, kind, tag FROM book_tags ORDER BY rowid")
+            src_rows = conn.execute("SELECT book_id, source, source_id FROM book_sources")
+        else:
+            tag_rows, src_rows = [], []
+            for chunk in _chunks(id_list, 900):
+                q = ",".join("?" * len(chunk))
+                tag_rows += conn.execute(f"SELECT book_id, kind, tag FROM book_tags "
+                                         f"WHERE book_id IN ({q}) ORDER BY rowid", chunk).fetchall()
+                src_rows += conn.execute(f"SELECT book_id, source, source_id FROM book_sources "
+                                         f"WHERE book_id IN ({q})", chunk).fetchall()
+        for r in tag_rows:
             t, c = tags.setdefault(r[0], ([], []))
             (t if r[1] == "tag" else c).append(r[2])
-        sources: dict[int, list[str]] = {}
-        for r in conn.execute("SELECT book_id, source, source_id FROM book_sources"):
-            if want is None or r[0] in want:
-                sources.setdefault(r[0], []).append(f"{r[1]}:{r[2]}")
+        for r in src_rows:
+            sources.setdefault(r[0], []).append(f"{r[1]}:{r[2]}")
         out = {}
         for r in rows:
             t, c = tags.get(r["id"], ([], []))
