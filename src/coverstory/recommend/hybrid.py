@@ -58,8 +58,8 @@ class Hybrid(Recommender):
 
     def __init__(self, l2: float = 100.0, factors: int = 128, alpha: float = 10.0,
                  content_blocks: list[str] | None = None, content_m: int = 50,
-                 reg_l2: float = 10.0, w_ease: float = 1.0, w_als: float = 0.2,
-                 w_content: float = 0.3, w_content_new: float = 0.0, w_pop: float = 2.0,
+                 reg_l2: float = 10.0, w_ease: float = 1.0, w_als: float = 0.4,
+                 w_content: float = 0.5, w_content_new: float = 0.0, w_pop: float = 2.0,
                  kappa: float = 1.0, use_ease: bool = True, threshold: float | None = 4.0,
                  seed: int = 0):
         self.l2, self.factors, self.alpha = float(l2), int(factors), float(alpha)
