@@ -7,8 +7,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 from coverstory.cli import CommandError
 
 
@@ -184,6 +182,7 @@ def gallery_vectors(svc, log=print, quick: bool = False, sample: int = 8,
     (cosine >= 0.98); otherwise re-embeds the covers with it (unless there are more than
     ``max_embed`` covers: then it raises, naming the command that does it once).
     """
+    import numpy as np
     from PIL import Image
 
     from coverstory.search.embedders import Lite0Embedder
@@ -233,6 +232,7 @@ def gallery_vectors(svc, log=print, quick: bool = False, sample: int = 8,
 
 def train_photo_head(svc, ids, vecs, log=print, quick: bool = False, n_books: int = 3000) -> dict:
     """Train the photo projection head on phone photos of ``n_books`` random covers."""
+    import numpy as np
     from coverstory.search.embedders import HEAD_DIR, Lite0Embedder
     from coverstory.search.photo_head import TRAIN_SEED_BASE, photo_crop_vectors, train_head
 
