@@ -54,22 +54,21 @@ TINY_BOOKS = [
 ]
 
 
-@pytest.fixture
-def tiny_home(tmp_path) -> Path:
-    """A data home holding a catalog of six made-up books with drawn covers and a few ratings."""
+def build_tiny_home(root: Path, *, ratings: bool = True) -> Path:
+    """The six made-up books with drawn covers (and, by default, a few ratings) at root/home."""
     from coverstory.catalog import Catalog
     from coverstory.catalog.store import sha256_file
 
-    home = tmp_path / "home"
+    home = root / "home"
     cat = Catalog.open(home)
     with cat.transaction():
         for i, (title, author, year, tags, desc, color) in enumerate(TINY_BOOKS):
-            cover = draw_cover(tmp_path / "covers" / f"{i}.jpg", title, author, color)
+            cover = draw_cover(root / "covers" / f"{i}.jpg", title, author, color)
             cat.upsert_book("tiny", str(i), {
                 "title": title, "authors": [author], "year": year, "description": desc,
                 "cover_path": str(cover), "cover_sha256": sha256_file(cover), "language": "eng",
             }, tags=tags)
-        for u in range(4):
+        for u in range(4 if ratings else 0):
             uid = cat.ensure_user(f"tiny:{u}")
             for b in range(1, 7):
                 if (u + b) % 2 == 0:
@@ -78,3 +77,9 @@ def tiny_home(tmp_path) -> Path:
                         (uid, b, 3 + (u + b) % 3, "tiny"))
     cat.close()
     return home
+
+
+@pytest.fixture
+def tiny_home(tmp_path) -> Path:
+    """A data home holding a catalog of six made-up books with drawn covers and a few ratings."""
+    return build_tiny_home(tmp_path)

@@ -7,6 +7,7 @@ import io
 import pytest
 from PIL import Image
 
+from tests.conftest import build_tiny_home
 from tests.serve.doubles import make_services
 
 ADMIN = "test-admin-token"
@@ -99,32 +100,6 @@ def artifacts():
     out = PROJECT_ROOT / "test-artifacts" / "serve"
     out.mkdir(parents=True, exist_ok=True)
     return out
-
-
-def build_tiny_home(root):
-    """The same six-book catalog as the ``tiny_home`` fixture, at ``root``/home."""
-    from coverstory.catalog import Catalog
-    from coverstory.catalog.store import sha256_file
-    from tests.conftest import TINY_BOOKS, draw_cover
-
-    home = root / "home"
-    cat = Catalog.open(home)
-    with cat.transaction():
-        for i, (title, author, year, tags, desc, color) in enumerate(TINY_BOOKS):
-            cover = draw_cover(root / "covers" / f"{i}.jpg", title, author, color)
-            cat.upsert_book("tiny", str(i), {
-                "title": title, "authors": [author], "year": year, "description": desc,
-                "cover_path": str(cover), "cover_sha256": sha256_file(cover), "language": "eng",
-            }, tags=tags)
-        for u in range(4):
-            uid = cat.ensure_user(f"tiny:{u}")
-            for b in range(1, 7):
-                if (u + b) % 2 == 0:
-                    cat.conn.execute(
-                        "INSERT INTO ratings(user_id, book_id, rating, source) VALUES (?,?,?,?)",
-                        (uid, b, 3 + (u + b) % 3, "tiny"))
-    cat.close()
-    return home
 
 
 @pytest.fixture(scope="session")
