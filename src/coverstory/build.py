@@ -26,6 +26,7 @@ def add_build_arguments(p) -> None:
     p.add_argument("--encoder", action="append", help="encoder name(s) for 'features'")
     p.add_argument("--method", help="fusion strategy or recommender name")
     p.add_argument("--quick", action="store_true", help="a small slice, for smoke tests")
+    p.add_argument("--limit", type=int, help="at most N books (features, ocr)")
     p.add_argument("--force", action="store_true", help="rebuild even if up to date")
 
 
