@@ -18,12 +18,13 @@ so any book whose cover bytes match reuses them. Extraction runs through ONNX Ru
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+
+from coverstory.catalog.store import sha256_file
 
 SCALES = {"c1": (112, 4), "c2": (320, 3), "c3": (1280, 2)}
 ENCODER = "efficientnet-lite0.imagenet"
@@ -32,14 +33,6 @@ SHARD = 1024
 
 def maps_dir(home: Path) -> Path:
     return Path(home) / "fusion" / "cover_maps"
-
-
-def sha256_file(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 16), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _backbone():

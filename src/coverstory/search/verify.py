@@ -86,7 +86,7 @@ class Verifier:
             return Verification(0, len(good), None)
         corners = np.float32([[0, 0], [cw, 0], [cw, ch], [0, ch]]).reshape(-1, 1, 2)
         quad = cv2.perspectiveTransform(corners, H).reshape(4, 2)
-        if not _sane(quad, photo_shape):
+        if not plausible_quad(quad, photo_shape):
             return Verification(0, len(good), None)
         # a homography also fits matches crowded in one spot: count distinct inlier points
         inl = dst[mask.ravel().astype(bool)]
@@ -94,7 +94,13 @@ class Verifier:
         return Verification(int(distinct), len(good), quad)
 
 
-def _sane(quad: np.ndarray, shape) -> bool:
+def plausible_quad(quad: np.ndarray, shape, *, min_area: float = 0.02,
+                   min_side_ratio: float = 0.15) -> bool:
+    """Is a projected cover outline convex, of a sensible size and not degenerate?
+
+    ``min_area`` is the smallest area as a share of the photo; ``min_side_ratio`` the
+    shortest side over the longest.
+    """
     import cv2
 
     if not np.all(np.isfinite(quad)):
@@ -103,7 +109,7 @@ def _sane(quad: np.ndarray, shape) -> bool:
         return False
     H, W = shape[:2]
     area = cv2.contourArea(quad.astype(np.float32))
-    if area < 0.02 * H * W or area > 4.0 * H * W:
+    if area < min_area * H * W or area > 4.0 * H * W:
         return False
     sides = np.linalg.norm(quad - np.roll(quad, 1, axis=0), axis=1)
-    return sides.min() > 0.15 * sides.max()
+    return sides.min() > min_side_ratio * sides.max()

@@ -26,6 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
+from coverstory.search.verify import plausible_quad
+
 COVER_SIDE = 160         # catalog covers are ~128 px; SIFT sees them at this size
 COVER_FEATURES = 250
 PHOTO_SIDE = 560
@@ -224,7 +226,7 @@ class CoverWords:
         h, w = self.sizes[row]
         quad = cv2.perspectiveTransform(np.float32([[0, 0], [w, 0], [w, h], [0, h]])
                                         .reshape(-1, 1, 2), H).reshape(4, 2)
-        if not _sane(quad, photo_shape):
+        if not plausible_quad(quad, photo_shape, min_area=0.01, min_side_ratio=0.12):
             return 0, None
         inl = mask.ravel().astype(bool)
         # distinct points on both sides (several word matches may share a point)
@@ -330,18 +332,3 @@ def _extract_chunk(paths: list[str]):
         des.append(d.astype(np.float16))
         sizes.append(hw)
     return pts, des, sizes
-
-
-def _sane(quad: np.ndarray, shape) -> bool:
-    import cv2
-
-    if not np.all(np.isfinite(quad)):
-        return False
-    if not cv2.isContourConvex(quad.astype(np.float32).reshape(-1, 1, 2)):
-        return False
-    H, W = shape[:2]
-    area = cv2.contourArea(quad.astype(np.float32))
-    if area < 0.01 * H * W or area > 4.0 * H * W:
-        return False
-    sides = np.linalg.norm(quad - np.roll(quad, 1, axis=0), axis=1)
-    return sides.min() > 0.12 * sides.max()
