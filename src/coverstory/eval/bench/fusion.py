@@ -66,23 +66,12 @@ def _ensure_maps(ctx, home, task):
 def _image_features(home, task) -> dict[str, str]:
     """Image inputs to compare: the cover maps' global vector plus every cover/* feature in
     the cache that covers >= 95% of the task's books."""
-    from coverstory.encoders.cache import built_features
-    from coverstory.fusion.datasets import feature_matrix
-
-    out = {"efficientnet-lite0 (maps, global avg)": "maps-global"}
-    for f in built_features(home):
-        name = f.get("feature", "")
-        if name.startswith("cover/"):
-            try:
-                _, present = feature_matrix(home, name, task.ids)
-            except FileNotFoundError:
-                continue
-            if present.mean() >= 0.95:
-                out[name] = name
-    return out
+    return {"efficientnet-lite0 (maps, global avg)": "maps-global",
+            **_cached_features(home, task, "cover")}
 
 
-def _text_features(home, task, prefix: str) -> dict[str, str]:
+def _cached_features(home, task, prefix: str) -> dict[str, str]:
+    """Every cached ``prefix/*`` feature that covers >= 95% of the task's books."""
     from coverstory.encoders.cache import built_features
     from coverstory.fusion.datasets import feature_matrix
 
@@ -175,7 +164,7 @@ def _classification_eval(ctx, home, task, text_prefix, text_name):
     from coverstory.fusion.datasets import assemble
 
     images = _image_features(home, task)
-    texts = _text_features(home, task, text_prefix)
+    texts = _cached_features(home, task, text_prefix)
     if not texts:
         raise FileNotFoundError(f"no {text_prefix}/* feature covers this task; run "
                                 f"`coverstory build features --encoder minilm-l6.pretrained`")
