@@ -21,25 +21,57 @@ def real_covers(shared_data):
 
 @pytest.fixture(scope="module")
 def photo_search(real_covers):
+    from coverstory.search.local_features import CoverFeatures
     from coverstory.search.photo import PhotoSearch
-    from coverstory.search.visual_words import CoverWords
 
     gallery = {b: p for b, p in real_covers.items() if b <= 35}       # 36..40 stay out
-    words = CoverWords.build(gallery, seed=0)
-    return PhotoSearch(words, gallery, use_ocr=False, use_embedding=False)
+    return PhotoSearch(CoverFeatures.build(gallery), gallery, use_ocr=False, use_embedding=False)
 
 
-def test_words_index_round_trip(photo_search, tmp_path):
-    from coverstory.search.visual_words import CoverWords
+def _own_descriptors(local, bid):
+    """A cover's own descriptors, read back from the exact index."""
+    d = np.flatnonzero(local.owner == local.row[bid])
+    return np.vstack([local.index.reconstruct(int(i)) for i in d])
 
-    w = photo_search.words
-    back = CoverWords.load(w.save(tmp_path / "w.npz"))
-    assert back.ids.tolist() == w.ids.tolist() and back.vocab.size == w.vocab.size
-    q = w.words[w.offsets[3]:w.offsets[4]]
-    np.testing.assert_allclose(back.scores(q), w.scores(q), rtol=1e-5)
-    assert int(np.argmax(w.scores(q))) == 3            # a cover's own words find it
-    smaller = w.updated({b: p for b, p in zip(w.ids.tolist(), [None] * len(w)) if b != 4})
-    assert 4 not in smaller.row and len(smaller) == len(w) - 1
+
+def test_cover_features_round_trip_and_update(photo_search, real_covers, tmp_path):
+    from coverstory.search.local_features import CoverFeatures
+
+    local = photo_search.local
+    assert local.kind == "exact" and len(local) == 35
+    back = CoverFeatures.load(local.save(tmp_path / "f.npz"))
+    assert back.ids.tolist() == local.ids.tolist() and back.descriptors == local.descriptors
+    q = _own_descriptors(local, 4)
+    s1, _ = local.match(q)
+    s2, m2 = back.match(q)
+    np.testing.assert_allclose(s1, s2, rtol=1e-5)
+    assert int(local.ids[np.argmax(s2)]) == 4             # a cover's own keypoints find it
+    assert set(m2.rows.tolist()) and local.row[4] in set(m2.rows.tolist())
+    # in place: book 4 leaves, book 36 arrives; the index is not retrained
+    n4 = int(local.counts[local.row[4]])
+    back.updated({**{b: real_covers[b] for b in local.ids.tolist() if b != 4}, 36: real_covers[36]})
+    assert 4 not in back.row and 36 in back.row and len(back) == 35
+    assert back.descriptors == local.descriptors - n4 + int(back.counts[back.row[36]])
+    s3, _ = back.match(q)
+    assert s3.max() < s2.max()                            # its votes went with it
+    s4, _ = back.match(_own_descriptors(back, 36))
+    assert int(back.ids[np.argmax(s4)]) == 36
+
+
+def test_large_catalogs_get_a_trained_inverted_file(monkeypatch):
+    from coverstory.search import local_features as lf
+
+    rng = np.random.default_rng(0)
+    x = rng.random((3000, 128), dtype=np.float32)
+    monkeypatch.setattr(lf, "EXACT_MAX", 1000)
+    index = lf.descriptor_index(len(x), x)
+    lf._add(index, x.astype(np.float16), 0)
+    local = lf.CoverFeatures(index, np.arange(30), np.repeat(np.arange(30), 100),
+                             rng.random((3000, 2), dtype=np.float32) * 100,
+                             np.full(30, 100.0), np.full((30, 2), 160.0))
+    assert local.kind == "ivf-sq8" and index.is_trained and index.nlist >= 256
+    votes, _ = local.match(x[700:800])                   # row 7's own descriptors
+    assert int(np.argmax(votes)) == 7
 
 
 def test_phone_photos_of_catalog_covers_are_found(photo_search, real_covers):

@@ -94,12 +94,15 @@ def build_index(args) -> dict:
 
     bm25 (text), text (MiniLM vectors), cover (Lite0 gallery vectors, checked against the
     photo embedder), photo (head-projected gallery, when a photo head exists or
-    ``--method photo-head`` trains one) and fused (when the fusion helper exported one).
+    ``--method photo-head`` trains one), fused (when the fusion helper exported one) and
+    cover_features (local features of every cover for photo search; ``--method local-only``
+    stops after it, before the cover vectors).
     """
     from coverstory.config import home_dir
     from coverstory.index import make_index
     from coverstory.search.bm25 import BM25
-    from coverstory.search.service import COVER_FEATURE, TEXT_FEATURE, SearchService, _fused_feature
+    from coverstory.search.service import (COVER_FEATURES_FILE, TEXT_FEATURE, SearchService,
+                                           _fused_feature)
     from coverstory.search.text import book_document
 
     home = home_dir(getattr(args, "home", None))
@@ -142,20 +145,20 @@ def build_index(args) -> dict:
     if fused and svc.features(fused, allow_compute=False) is not None:
         save_vectors("fused", *svc.features(fused, allow_compute=False))
     t = time.time()
-    from coverstory.search.visual_words import CoverWords
+    from coverstory.search.local_features import CoverFeatures
 
     covers = {b.id: b.cover_path for b in books if b.cover_path}
-    words_path = out / "cover_words.npz"
-    if words_path.exists() and not getattr(args, "force", False):
-        words = CoverWords.load(words_path).updated(covers, log=log)
+    local_path = out / COVER_FEATURES_FILE
+    if local_path.exists() and not getattr(args, "force", False):
+        local = CoverFeatures.load(local_path).updated(covers, log=log)
     else:
-        words = CoverWords.build(covers, log=log, workers=2)
-    words.save(words_path)
-    report["cover_words"] = {"covers": len(words), "words": words.vocab.size,
-                             "keypoints": int(len(words.words)),
-                             "seconds": round(time.time() - t, 1)}
-    log(f"cover words: {len(words)} covers, {words.vocab.size} visual words")
-    if getattr(args, "method", None) == "words-only":
+        local = CoverFeatures.build(covers, log=log, workers=2)
+    local.save(local_path)
+    (out / "cover_words.npz").unlink(missing_ok=True)       # the visual-words index it replaces
+    report["cover_features"] = {"covers": len(local), "descriptors": local.descriptors,
+                                "kind": local.kind, "seconds": round(time.time() - t, 1)}
+    log(f"cover features: {len(local)} covers, {local.descriptors} descriptors ({local.kind})")
+    if getattr(args, "method", None) == "local-only":
         return {**report, "folder": str(out), "text": "\n".join(f"{k}: {v}" for k, v in report.items())}
     ids, vecs, source = gallery_vectors(svc, log=log, quick=bool(getattr(args, "quick", False)))
     report["cover_source"] = source

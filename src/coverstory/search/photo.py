@@ -2,19 +2,20 @@
 
 Pipeline (each step measured in docs/benchmarks/photo.md):
 
-1. **local features** — RootSIFT keypoints of the photo, quantised to visual words
-   (:mod:`coverstory.search.visual_words`); a sparse tf-idf product scores every catalog
-   cover at once and the best ``SHORTLIST`` go on;
-2. **geometric verification** — for each short-listed cover, keypoints sharing a visual
-   word are tentative matches; a RANSAC (RHO) homography counts the consistent ones.
-   Dozens of inliers prove the cover is in the photo whatever the table, tilt or glare;
+1. **local features** — RootSIFT keypoints of the photo are looked up among all the
+   catalog covers' keypoints (:mod:`coverstory.search.local_features`): every photo
+   keypoint votes for the covers owning its nearest catalog keypoints, and the best
+   ``SHORTLIST`` covers go on;
+2. **geometric verification** — the votes for a short-listed cover are tentative
+   correspondences; a RANSAC (RHO) homography counts the consistent ones. Dozens of
+   inliers prove the cover is in the photo whatever the table, tilt or glare;
 3. **image embedding** (only when 2 is not conclusive and a cover index exists) — the cover
    is looked for in the photo (:mod:`coverstory.search.rectify`: quadrilaterals warped
    flat, a central crop), each crop is embedded with EfficientNet-Lite0 (optionally
-   through a trained photo head) and its nearest covers are verified too;
+   through a trained photo head) and its nearest covers join the candidates;
 4. **OCR** (only when still ambiguous) — the words read on the photo are matched to
    titles and authors of the candidates and of the whole catalog;
-5. **decision** — a logistic model over (inliers, runner-up inliers, tf-idf, cosine, OCR
+5. **decision** — a logistic model over (inliers, runner-up inliers, votes, cosine, OCR
    match), calibrated on held-out photos by ``coverstory bench photo``, gives
    P(the best book is the one in the photo); below the threshold the answer is "not in
    the catalog", with similar books (by the text read and by cover) as suggestions.
@@ -32,17 +33,17 @@ import numpy as np
 
 from coverstory.results import Hit
 
-SHORTLIST = 30           # covers verified from the visual-word ranking
+SHORTLIST = 10           # covers verified from the voting ranking
 CNN_SHORTLIST = 10       # covers verified from the embedding ranking (fallback stage)
 WORK_SIDE = 800          # photo long side we work on
 SURE_P = 0.9             # stop (no embedding, no OCR) once P(best) reaches this
 OCR_BELOW = 0.6          # run OCR when P(best) is below this...
 OCR_ABOVE = 0.02         # ...and above this (hopeless photos skip it)
 CALIBRATION_FILE = "photo_calibration.json"
-FEATURES = ["bias", "log1p_inliers", "log1p_runner_up", "tfidf", "cos", "ocr"]
+FEATURES = ["bias", "log1p_inliers", "log1p_runner_up", "votes", "cos", "ocr"]
 # P(best book is right) = sigmoid(w . x); replaced by the calibrated model written by
 # `coverstory bench photo` (held-out photos, seeds disjoint from the test photos)
-DEFAULT_CALIBRATION = {"weights": [-5.0, 2.2, -1.2, 3.0, 1.0, 2.0], "threshold": 0.5,
+DEFAULT_CALIBRATION = {"weights": [-5.0, 2.2, -1.2, 0.3, 1.0, 2.0], "threshold": 0.5,
                        "features": FEATURES, "source": "default (uncalibrated)"}
 
 
@@ -65,12 +66,12 @@ class PhotoResult:
 
 
 def rank_score(c) -> float:
-    """How strongly a candidate is supported: geometry first, then words, looks, OCR."""
-    return math.log1p(c.inliers) + 1.0 * c.tfidf + 0.5 * c.cos + 1.5 * c.ocr
+    """How strongly a candidate is supported: geometry first, then votes, looks, OCR."""
+    return math.log1p(c.inliers) + 1.0 * c.votes + 0.5 * c.cos + 1.5 * c.ocr
 
 
-def feature_row(inliers: int, runner_up: int, tfidf: float, cos: float, ocr: float) -> np.ndarray:
-    return np.array([1.0, math.log1p(inliers), math.log1p(runner_up), tfidf, cos, ocr],
+def feature_row(inliers: int, runner_up: int, votes: float, cos: float, ocr: float) -> np.ndarray:
+    return np.array([1.0, math.log1p(inliers), math.log1p(runner_up), votes, cos, ocr],
                     np.float64)
 
 
@@ -82,7 +83,7 @@ def probability(weights, x: np.ndarray) -> float:
 @dataclass
 class _Cand:
     inliers: int = 0
-    tfidf: float = 0.0
+    votes: float = 0.0
     cos: float = 0.0
     ocr: float = 0.0
     verified: bool = False
@@ -91,11 +92,11 @@ class _Cand:
 class PhotoSearch:
     """Identify a cover photo against the catalog's covers."""
 
-    def __init__(self, words, covers: dict[int, str] | None = None, embed=None, index=None,
+    def __init__(self, local, covers: dict[int, str] | None = None, embed=None, index=None,
                  titles: dict[int, str] | None = None, text_search=None,
                  calibration: dict | None = None, use_ocr: bool = True,
                  use_embedding: bool = True, read_text=None):
-        self.words = words                  # CoverWords
+        self.local = local                  # CoverFeatures
         self.covers = covers or {}
         self.embed = embed                  # list[RGB arrays] -> unit vectors, or None
         self.index = index                  # Index of gallery vectors, or None
@@ -108,12 +109,12 @@ class PhotoSearch:
 
     @classmethod
     def from_service(cls, svc) -> "PhotoSearch":
-        """Photo search over the service's cover words; the embedding stage (cover vectors,
-        Lite0) loads on first use, when a photo is not settled by the visual words."""
-        words = svc.cover_words()
+        """Photo search over the service's cover features; the embedding stage (cover
+        vectors, Lite0) loads on first use, when a photo is not settled by local features."""
+        local = svc.cover_features()
         covers = {b.id: b.cover_path for b in svc.books.values() if b.cover_path}
         titles = {b.id: f"{b.title} {b.author}" for b in svc.books.values()}
-        ps = cls(words, covers, None, None, titles, text_search=lambda: svc.text_search,
+        ps = cls(local, covers, None, None, titles, text_search=lambda: svc.text_search,
                  calibration=load_calibration(svc.home))
         ps._loader = lambda: _embedding_stage(svc)
         return ps
@@ -134,14 +135,14 @@ class PhotoSearch:
             self._read_text = read_text
         return self._read_text(rgb)
 
-    def _verify(self, cands: dict[int, _Cand], ids, pts, wds, shape) -> None:
+    def _verify(self, cands: dict[int, _Cand], ids, pts, matches, shape) -> None:
         for bid in ids:
             c = cands.setdefault(int(bid), _Cand())
             if c.verified:
                 continue
-            row = self.words.row.get(int(bid))
+            row = self.local.row.get(int(bid))
             if row is not None:
-                c.inliers = self.words.verify(row, pts, wds, shape)[0]
+                c.inliers = self.local.verify(row, pts, matches, shape)[0]
             c.verified = True
 
     def _probabilities(self, cands: dict[int, _Cand]) -> list[tuple[int, float]]:
@@ -151,7 +152,7 @@ class PhotoSearch:
         out = []
         for bid, c in cands.items():
             runner = by_inl[1] if c.inliers >= by_inl[0] else by_inl[0]
-            p = probability(w, feature_row(c.inliers, runner, c.tfidf, c.cos, c.ocr))
+            p = probability(w, feature_row(c.inliers, runner, c.votes, c.cos, c.ocr))
             out.append((bid, p, rank_score(c)))
         out.sort(key=lambda t: -t[2])
         return [(b, p) for b, p, _ in out]
@@ -160,7 +161,7 @@ class PhotoSearch:
         """The calibration features of candidate ``bid``."""
         c = cands[bid]
         others = [o.inliers for b, o in cands.items() if b != bid] + [0]
-        return feature_row(c.inliers, max(others), c.tfidf, c.cos, c.ocr)
+        return feature_row(c.inliers, max(others), c.votes, c.cos, c.ocr)
 
     # ---- the query -------------------------------------------------------------------------
     def search(self, img, k: int = 10, use_ocr: bool | None = None,
@@ -168,7 +169,7 @@ class PhotoSearch:
         """Identify the cover in ``img`` (an RGB PIL image)."""
         import cv2
 
-        from coverstory.search.visual_words import photo_features
+        from coverstory.search.local_features import photo_features
 
         t0 = time.perf_counter()
         tm: dict = {}
@@ -178,16 +179,18 @@ class PhotoSearch:
             rgb = cv2.resize(rgb, None, fx=s, fy=s, interpolation=cv2.INTER_AREA)
         t = time.perf_counter()
         pts, des = photo_features(rgb)
-        wds = self.words.vocab.assign(des)
         tm["features_ms"] = _ms(t)
         t = time.perf_counter()
-        tf = self.words.scores(wds)
-        top = np.argsort(-tf)[:SHORTLIST] if len(tf) else np.zeros(0, np.int64)
-        cands: dict[int, _Cand] = {int(self.words.ids[r]): _Cand(tfidf=float(tf[r])) for r in top}
-        self._verify(cands, list(cands), pts, wds, rgb.shape)
+        votes, matches = self.local.match(des)
+        tm["match_ms"] = _ms(t)
+        t = time.perf_counter()
+        top = np.argsort(-votes)[:SHORTLIST] if len(votes) else np.zeros(0, np.int64)
+        cands: dict[int, _Cand] = {int(self.local.ids[r]): _Cand(votes=float(votes[r]))
+                                   for r in top if votes[r] > 0}
+        self._verify(cands, list(cands), pts, matches, rgb.shape)
         tm["verify_ms"] = _ms(t)
         ranked = self._probabilities(cands)
-        stages = ["words"]
+        stages = ["local"]
         use_embedding = self.use_embedding if use_embedding is None else use_embedding
         if use_embedding and (not ranked or ranked[0][1] < SURE_P):
             self._embedding()
@@ -205,10 +208,10 @@ class PhotoSearch:
                         continue
                     c = cands.setdefault(int(bid), _Cand())
                     c.cos = max(c.cos, float(sc))
-                    row = self.words.row.get(int(bid))
-                    if row is not None and c.tfidf == 0.0:
-                        c.tfidf = float(tf[row])
-            self._verify(cands, list(cands), pts, wds, rgb.shape)
+                    row = self.local.row.get(int(bid))
+                    if row is not None and c.votes == 0.0:
+                        c.votes = float(votes[row])
+            self._verify(cands, list(cands), pts, matches, rgb.shape)
             ranked = self._probabilities(cands)
             stages.append("embedding")
             tm["embedding_ms"] = _ms(t)
@@ -221,16 +224,16 @@ class PhotoSearch:
                 cands[bid].ocr = sc
             extra = self._ocr_catalog_candidates(ocr_text, exclude=set(cands))
             for bid, sc in extra.items():
-                row = self.words.row.get(bid)
-                cands[bid] = _Cand(tfidf=float(tf[row]) if row is not None else 0.0, ocr=sc)
-            self._verify(cands, list(extra), pts, wds, rgb.shape)
+                row = self.local.row.get(bid)
+                cands[bid] = _Cand(votes=float(votes[row]) if row is not None else 0.0, ocr=sc)
+            self._verify(cands, list(extra), pts, matches, rgb.shape)
             ranked = self._probabilities(cands)
             stages.append("ocr")
             tm["ocr_ms"] = _ms(t)
         hits = []
         for bid, p in ranked[:k]:
             c = cands[bid]
-            parts = {"p": round(p, 4), "inliers": c.inliers, "tfidf": round(c.tfidf, 4)}
+            parts = {"p": round(p, 4), "inliers": c.inliers, "votes": round(c.votes, 4)}
             if c.cos:
                 parts["cos"] = round(c.cos, 4)
             if ocr_text is not None:
@@ -270,7 +273,7 @@ class PhotoSearch:
         if len(t) < 6:
             return {}
         if not hasattr(self, "_ocr_choices"):
-            ids = [i for i in self.titles if i in self.words.row]
+            ids = [i for i in self.titles if i in self.local.row]
             self._ocr_choices = (ids, [norm_text(self.titles[i]) for i in ids])
         ids, choices = self._ocr_choices
         got = process.extract(t, choices, scorer=fuzz.token_set_ratio, limit=limit,
@@ -292,7 +295,7 @@ class PhotoSearch:
                 break
             if h.book_id not in seen:
                 seen.add(h.book_id)
-                out.append(Hit(h.book_id, h.details.get("tfidf", 0.0),
+                out.append(Hit(h.book_id, h.details.get("votes", 0.0),
                                "its cover looks like the one in your photo", h.details))
         return out[:k]
 

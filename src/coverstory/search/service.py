@@ -25,6 +25,7 @@ from coverstory.results import Hit
 from coverstory.search.photo import PhotoResult
 
 ON_THE_FLY_MAX = 2000
+COVER_FEATURES_FILE = "cover_features.npz"
 TEXT_FEATURE = "text/minilm-l6.pretrained"
 COVER_FEATURE = "cover/efficientnet-lite0.imagenet"
 TEXT_ENCODER = "minilm-l6.pretrained"
@@ -235,21 +236,21 @@ class SearchService:
             raise KeyError(f"no book with id {book_id} in the catalog at {self.home}")
         return self.similar_search.similar(int(book_id), k=k, exclude=exclude)
 
-    def cover_words(self):
-        """Visual words of every cover: the saved ``indexes/cover_words.npz`` (brought up to
-        date with the catalog's covers), else built in memory for a small catalog."""
-        from coverstory.search.visual_words import CoverWords
+    def cover_features(self):
+        """Local features of every cover: the saved ``indexes/cover_features.npz`` (brought
+        up to date with the catalog's covers), else built in memory for a small catalog."""
+        from coverstory.search.local_features import CoverFeatures
 
         covers = {b.id: b.cover_path for b in self.books.values() if b.cover_path}
-        path = self.index_dir / "cover_words.npz"
+        path = self.index_dir / COVER_FEATURES_FILE
         if path.exists():
-            words = CoverWords.load(path)
-            missing = len(set(covers) - set(words.row))
+            local = CoverFeatures.load(path)
+            missing = len(set(covers) - set(local.row))
             if missing > ON_THE_FLY_MAX:
                 self.log(f"{missing} covers are not in {path.name}; run `coverstory build index`")
-            elif missing or len(words) != len(covers):
-                words = words.updated(covers)
-            return words
+            elif missing or len(local) != len(covers):
+                local = local.updated(covers)
+            return local
         if not covers:
             from coverstory.cli import CommandError
 
@@ -261,7 +262,7 @@ class SearchService:
                                f"{self.home} build index` once")
         self.log("no saved photo index; building one in memory (`coverstory build index` "
                  "saves it)")
-        return CoverWords.build(covers)
+        return CoverFeatures.build(covers)
 
     # ---- photo -------------------------------------------------------------------------
     @property

@@ -98,8 +98,8 @@ def home_is_built(home: Path) -> tuple[bool, str]:
     rows = len(load_features(home, COVER_FEATURE)[0])
     if rows < 0.95 * covers:
         return False, f"cover features of {rows} of {covers} covers built"
-    if not (home / "indexes" / "cover_words.npz").exists():
-        return False, "photo index (indexes/cover_words.npz) not built"
+    if not (home / "indexes" / "cover_features.npz").exists():
+        return False, "photo index (indexes/cover_features.npz) not built"
     return True, "all search features built"
 
 
