@@ -10,7 +10,8 @@ import coverstory.index.base as base
 
 DIM = 32
 PARAMS = {"exact": {}, "hnsw": {"m": 16, "ef_construction": 64, "ef_search": 200},
-          "ivf": {"nlist": 16, "nprobe": 16}}
+          "ivf": {"nlist": 16, "nprobe": 16}, "fastscan": {"m": 16, "k_factor": 20}}
+TRAINED = ("ivf", "fastscan")          # kinds whose first add() trains a quantiser
 
 
 def data(n=2000, seed=0):
@@ -77,7 +78,8 @@ def test_remove_and_incremental_add(kind):
 
 
 def test_pads_when_fewer_than_k(kind):
-    idx = make_index(DIM, 3, "exact" if kind == "ivf" else kind, **({} if kind == "ivf" else PARAMS[kind]))
+    idx = make_index(DIM, 3, "exact" if kind in TRAINED else kind,
+                     **({} if kind in TRAINED else PARAMS[kind]))
     ids, x = data(3)
     idx.add(ids, x)
     s, got = idx.search(x[:1], 5)
@@ -100,8 +102,8 @@ def test_save_load_round_trip(kind, tmp_path):
     assert 10**9 in back and ids[0] not in back
 
 
-def test_crash_during_save_keeps_old_index(tmp_path, monkeypatch):
-    idx, ids, x = built("exact")
+def test_crash_during_save_keeps_old_index(kind, tmp_path, monkeypatch):
+    idx, ids, x = built(kind)
     path = idx.save(tmp_path / "books.npz")
     old = path.read_bytes()
     idx.add([10**9], x[:1])
@@ -131,8 +133,57 @@ def test_errors_name_the_problem(tmp_path):
     ivf = make_index(DIM, 10, "ivf", nlist=64)
     with pytest.raises(ValueError, match="at least 64"):
         ivf.add([1, 2], np.zeros((2, DIM), np.float32))
+    fs = make_index(DIM, 10, "fastscan")
+    with pytest.raises(ValueError, match="at least 1000"):
+        fs.add([1, 2], np.zeros((2, DIM), np.float32))
+    with pytest.raises(ValueError, match="must divide"):
+        make_index(DIM, 10, "fastscan", m=5)
 
 
 def test_auto_choice():
     assert make_index(384, 25_000).kind == "exact"
-    assert make_index(384, 1_000_000).kind == "hnsw"
+    assert make_index(384, 100_000).kind == "exact"
+    big = make_index(384, 1_000_000)
+    assert big.kind == "fastscan" and big.params["m"] == 192
+    assert make_index(384, 1_000_000, "hnsw").kind == "hnsw"
+
+
+def test_fastscan_tombstones_and_compaction():
+    idx, ids, x = built("fastscan")
+    q = x[:50]
+    # remove the exact top hit of every query: the next best live rows must come back
+    gone = idx.search(q, 1)[1][:, 0]
+    idx.remove(gone)
+    assert not idx._alive.all()                       # below the threshold: tombstones
+    keep = ~np.isin(ids, gone)
+    s, got = idx.search(q, 10)
+    _, want = brute(ids[keep], x[keep], q, 10)
+    assert not set(got.ravel()) & set(gone.tolist())
+    assert np.mean([len(set(a) & set(b)) / 10 for a, b in zip(got, want)]) >= 0.9
+    # enough removals compact the index: rows rebuilt, results unchanged, no retraining
+    more = ids[keep][: int(0.2 * len(ids))]
+    idx.remove(more)
+    assert idx._alive.all() and len(idx._ids) == len(idx) == len(ids) - len(gone) - len(more)
+    keep &= ~np.isin(ids, more)
+    s, got = idx.search(q, 10)
+    bs, want = brute(ids[keep], x[keep], q, 10)
+    assert np.mean([len(set(a) & set(b)) / 10 for a, b in zip(got, want)]) >= 0.9
+    np.testing.assert_allclose(idx.reconstruct(int(ids[keep][0])), x[keep][0], atol=1e-6)
+
+
+def test_fastscan_k_factor_is_the_knob(tmp_path):
+    ids, x = data(4000)
+    idx = make_index(DIM, len(ids), "fastscan", m=8, k_factor=1)
+    idx.add(ids, x)
+    q = normalize(np.random.default_rng(3).standard_normal((100, DIM)))
+    _, want = brute(ids, x, q, 10)
+
+    def recall():
+        got = idx.search(q, 10)[1]
+        return np.mean([len(set(a) & set(b)) / 10 for a, b in zip(got, want)])
+
+    low = recall()
+    idx.set_k_factor(400)                   # 10 x 400 = every vector re-ranked: exact
+    assert recall() == 1.0 > low
+    back = load_index(idx.save(tmp_path / "fs.npz"))
+    assert back.params["k_factor"] == 400 and back._faiss.k_factor == 400

@@ -133,8 +133,6 @@ class Index(ABC):
 
         Missing neighbours (fewer than k vectors held) are padded with id -1, score -inf.
         """
-        import faiss
-
         q = as_matrix(vectors, self.dim)
         n = len(q)
         scores = np.full((n, k), -np.inf, np.float32)
@@ -142,6 +140,18 @@ class Index(ABC):
         if len(self) == 0 or n == 0 or k <= 0:
             return scores, out
         kk = min(k, len(self))
+        d, pos = self._search_rows(q, kk)
+        valid = pos >= 0
+        out[:, :kk] = np.where(valid, self._ids[np.clip(pos, 0, None)], -1)
+        scores[:, :kk] = np.where(valid, d, -np.inf)
+        return scores, out
+
+    def _search_rows(self, q: np.ndarray, kk: int) -> tuple[np.ndarray, np.ndarray]:
+        """Top-``kk`` live internal rows (scores, rows; -1 = none): faiss with a bitmap
+        ``IDSelector`` over the tombstones. Kinds whose faiss index takes no selector
+        override this."""
+        import faiss
+
         selector = None
         bitmap = None
         if not self._alive.all():
@@ -152,11 +162,8 @@ class Index(ABC):
             d, pos = self._faiss.search(q, kk)
         else:
             d, pos = self._faiss.search(q, kk, params=params)
-        valid = pos >= 0
-        out[:, :kk] = np.where(valid, self._ids[np.clip(pos, 0, None)], -1)
-        scores[:, :kk] = np.where(valid, d, -np.inf)
         del bitmap
-        return scores, out
+        return d, pos
 
     def reconstruct(self, book_id: int) -> np.ndarray:
         """The stored vector of ``book_id`` (exact for flat storage)."""
