@@ -194,6 +194,7 @@ class PhotoSearch:
         use_embedding = self.use_embedding if use_embedding is None else use_embedding
         if use_embedding and (not ranked or ranked[0][1] < SURE_P):
             self._embedding()
+        crops = []
         if (use_embedding and self.embed is not None and self.index is not None
                 and (not ranked or ranked[0][1] < SURE_P)):
             from coverstory.search.rectify import cover_candidates
@@ -219,7 +220,8 @@ class PhotoSearch:
         use_ocr = self.use_ocr if use_ocr is None else use_ocr
         if use_ocr and ranked and OCR_ABOVE <= ranked[0][1] < OCR_BELOW:
             t = time.perf_counter()
-            ocr_text = self.read_text(rgb)
+            # the cover found in the photo when there is one: faster, and no text of the table
+            ocr_text = self.read_text(crops[0].image if crops and crops[0].kind == "quad" else rgb)
             for bid, sc in self.ocr_scores(ocr_text, list(cands)).items():
                 cands[bid].ocr = sc
             extra = self._ocr_catalog_candidates(ocr_text, exclude=set(cands))
