@@ -65,9 +65,11 @@ class PhotoResult:
                 "details": self.details}
 
 
-def rank_score(c) -> float:
-    """How strongly a candidate is supported: geometry first, then votes, looks, OCR."""
-    return math.log1p(c.inliers) + 1.0 * c.votes + 0.5 * c.cos + 1.5 * c.ocr
+def rank_score(c, top_votes: float) -> float:
+    """How strongly a candidate is supported: geometry first, then votes (relative to the
+    most-voted candidate: on a blurred photo nothing verifies, and the votes, however few,
+    still point at the right cover more often than the embedding), looks, OCR."""
+    return math.log1p(c.inliers) + c.votes / max(top_votes, 1e-9) + 0.5 * c.cos + 1.5 * c.ocr
 
 
 def feature_row(inliers: int, runner_up: int, votes: float, cos: float, ocr: float) -> np.ndarray:
@@ -149,11 +151,12 @@ class PhotoSearch:
         """Candidates ranked by evidence, each with P(it is the book in the photo)."""
         w = self.calibration["weights"]
         by_inl = sorted((c.inliers for c in cands.values()), reverse=True) + [0, 0]
+        top_votes = max((c.votes for c in cands.values()), default=0.0)
         out = []
         for bid, c in cands.items():
             runner = by_inl[1] if c.inliers >= by_inl[0] else by_inl[0]
             p = probability(w, feature_row(c.inliers, runner, c.votes, c.cos, c.ocr))
-            out.append((bid, p, rank_score(c)))
+            out.append((bid, p, rank_score(c, top_votes)))
         out.sort(key=lambda t: -t[2])
         return [(b, p) for b, p, _ in out]
 

@@ -148,6 +148,14 @@ def run(ctx: BenchContext) -> BenchResult:
             ins = [r for r in rows if r["in_gallery"]]
             ctx.progress(f"{j + 1}/{len(test_q)}: top-1 {np.mean([r['top1'] for r in ins]):.3f} "
                          f"({time.time() - t_all:.0f} s)")
+    # ---- the same photos with the OCR stage off (the fast configuration) ------------------
+    ctx.progress("the same photos without OCR")
+    no_ocr = []
+    for j, (bid, inside) in enumerate(test_q):
+        res, ms, _ = query(bid, j, use_ocr=False)
+        c = correct(res, bid)
+        no_ocr.append({"in_gallery": inside, "ms": ms, "top1": bool(c[:1] and c[0]),
+                       "top5": any(c[:5]), "said_in_catalog": res.in_catalog})
     load_end = _load()
     ins = [r for r in rows if r["in_gallery"]]
     outs = [r for r in rows if not r["in_gallery"]]
@@ -175,6 +183,8 @@ def run(ctx: BenchContext) -> BenchResult:
         "load_avg_start": load_start, "load_avg_end": load_end,
         "embedding_stage_available": index is not None, "photo_head": head is not None,
     }
+    configs = [_config_row("full pipeline (OCR when ambiguous)", rows),
+               _config_row("without OCR (`--no-ocr`)", no_ocr)]
     # ---- by distortion ---------------------------------------------------------------------
     groups = {
         "all": lambda p: True, "hand over the cover": lambda p: p.get("hand", False),
@@ -217,7 +227,7 @@ def run(ctx: BenchContext) -> BenchResult:
                {"method": "full pipeline (local features + embedding + OCR when ambiguous)",
                 "top-1": float(np.mean(full))}]
         summary["ablation_n"] = len(full)
-    results = {"summary": summary, "calibration": cal, "by_distortion": by, "ablation": abl,
+    results = {"summary": summary, "configurations": configs, "calibration": cal, "by_distortion": by, "ablation": abl,
                "queries": [{k: v for k, v in r.items()} for r in rows]}
     md = [
         "Gallery: every cover of the catalog in the home (" + f"{len(gallery):,}" + " covers after "
@@ -244,12 +254,27 @@ def run(ctx: BenchContext) -> BenchResult:
         f"verification {summary['verify_ms_p50']:.0f} ms. Local-feature index: "
         f"{summary['local_index']}.",
         "",
+        "### Configurations (same photos)", "", md_table(configs, floatfmt="{:.3f}"), "",
         "### By distortion (in-catalog queries)", "", md_table(by),
     ]
     if abl:
         md += ["", f"### Ablation (first {summary['ablation_n']} in-catalog queries)", "", md_table(abl)]
     md += ["", "### Calibrated model", "", "```", json.dumps(cal), "```"]
     return BenchResult(results, "\n".join(md))
+
+
+def _config_row(name: str, rows: list[dict]) -> dict:
+    """top-1/top-5, not-in-catalog precision/recall and latency of one run over the photos."""
+    ins = [r for r in rows if r["in_gallery"]]
+    outs = [r for r in rows if not r["in_gallery"]]
+    said_not = sum(1 for r in rows if not r["said_in_catalog"])
+    tp = sum(1 for r in outs if not r["said_in_catalog"])
+    lat = np.asarray([r["ms"] for r in rows])
+    return {"configuration": name, "top-1": float(np.mean([r["top1"] for r in ins])),
+            "top-5": float(np.mean([r["top5"] for r in ins])),
+            "not-in-catalog precision": tp / max(1, said_not),
+            "not-in-catalog recall": tp / max(1, len(outs)),
+            "p50 ms": float(np.percentile(lat, 50)), "p95 ms": float(np.percentile(lat, 95))}
 
 
 def fit_calibration(X: np.ndarray, y: np.ndarray) -> dict:
