@@ -14,7 +14,9 @@ def add_search_arguments(p) -> None:
     p.add_argument("mode", choices=["text", "photo"], help="search by a text query or a photo")
     p.add_argument("query", help="the text query, or the path of a photo of a cover")
     p.add_argument("-k", type=int, default=10, help="how many books (default 10)")
-    p.add_argument("--no-ocr", action="store_true", help="photo: never run OCR")
+    p.add_argument("--ocr", action="store_true",
+                   help="photo: also read the cover's text when the image match is ambiguous "
+                        "(slower; off by default, see docs/benchmarks/photo.md)")
 
 
 def add_similar_arguments(p) -> None:
@@ -55,12 +57,7 @@ def search(args) -> dict:
         return {"mode": "text", "query": args.query, "results": rows, "ms": round(ms, 1),
                 "text": "\n".join(_lines(rows)) or "no books found"}
     try:
-        if getattr(args, "no_ocr", False):
-            from coverstory.search.image_io import load_photo
-
-            res = svc.photo_search.search(load_photo(args.query), k=args.k, use_ocr=False)
-        else:
-            res = svc.photo(args.query, k=args.k)
+        res = svc.photo(args.query, k=args.k, use_ocr=bool(getattr(args, "ocr", False)))
     except BadImage as e:
         raise CommandError(str(e)) from e
     ms = (time.perf_counter() - t) * 1000

@@ -274,7 +274,7 @@ class SearchService:
                 self._photo = PhotoSearch.from_service(self)
             return self._photo
 
-    def photo(self, image, k: int = 10) -> PhotoResult:
+    def photo(self, image, k: int = 10, use_ocr: bool | None = None) -> PhotoResult:
         """What book is this? ``image``: bytes, a path or a PIL image of a cover photo.
 
         Raises :class:`coverstory.search.errors.BadImage` for unusable images.
@@ -282,7 +282,7 @@ class SearchService:
         from coverstory.search.image_io import load_photo
 
         img = load_photo(image)
-        return self.photo_search.search(img, k=k)
+        return self.photo_search.search(img, k=k, use_ocr=use_ocr)
 
 
 def _richness(book) -> tuple:
