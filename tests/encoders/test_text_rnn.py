@@ -114,7 +114,12 @@ def test_train_bilstm_attention_on_real_descriptions(shared_data, tmp_path):
     losses = [h["loss"] for h in r["history"]]
     assert losses[-1] < losses[0]
     enc = get_encoder(r["name"], home=home)
-    assert enc.config["train"]["train_books"] > 40
+    tr = enc.config["train"]
+    assert tr["train_books"] > 40 and tr["val_books"] > 0  # early-stopping slice
+    # the saved weights are those of the best validation epoch; the held-out figures too
+    best = max(r["history"], key=lambda h: h["val_top1_precision"])
+    assert r["best_epoch"] == tr["best_epoch"] == best["epoch"]
+    assert tr["held_out"]["top1_precision"] == best["top1_precision"]
     x = enc.encode(["A young wizard at a school of magic"])
     assert x.shape == (1, 32) and x.dtype == np.float32
     att = enc.attention("A young wizard at a school of magic")

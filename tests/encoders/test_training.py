@@ -65,3 +65,25 @@ def test_ssl_name_is_a_hash_of_the_settings():
     a = SSLConfig(base="resnet50.random", epochs=2)
     assert a.key() == SSLConfig(base="resnet50.random", epochs=2, max_minutes=5).key()
     assert a.key() != SSLConfig(base="resnet50.random", epochs=3).key()
+
+
+def test_ssl_schedule_warms_up_then_decays_and_follows_the_time_budget():
+    from coverstory.train.ssl import budget_progress, lr_factor
+
+    assert 0 < lr_factor(0.0) < 0.1 and lr_factor(0.05) == pytest.approx(1.0)
+    later = [lr_factor(x) for x in np.linspace(0.05, 1.0, 20)]
+    assert all(a >= b for a, b in zip(later, later[1:])) and later[-1] == pytest.approx(0.0)
+    # by steps, unless the time budget is further along (then the rate anneals in time)
+    assert budget_progress(10, 100, elapsed=5.0, budget=None) == pytest.approx(0.1)
+    assert budget_progress(10, 100, elapsed=30.0, budget=60.0) == pytest.approx(0.5)
+    assert budget_progress(500, 100, elapsed=1.0, budget=60.0) == 1.0
+
+
+def test_ssl_encode_size_is_part_of_the_name_only_when_given():
+    from coverstory.train.ssl import SSLConfig
+
+    a = SSLConfig(base="efficientnet-lite0.imagenet", image_size=128)
+    assert a.key() == SSLConfig(base="efficientnet-lite0.imagenet", image_size=128,
+                                encode_size=None).key()
+    assert a.key() != SSLConfig(base="efficientnet-lite0.imagenet", image_size=128,
+                                encode_size=224).key()

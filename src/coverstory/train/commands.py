@@ -19,6 +19,8 @@ def add_train_arguments(p) -> None:
     p.add_argument("--epochs", type=int, default=2, help="passes over the training data")
     p.add_argument("--limit", type=int, default=3000, help="ssl/text: items to train on")
     p.add_argument("--image-size", type=int, default=96, help="ssl: input size in pixels")
+    p.add_argument("--encode-size", type=int,
+                   help="ssl: input size of the saved encoder (default: --image-size)")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, help="learning rate (default depends on the model)")
     p.add_argument("--augment", choices=["standard", "phone"], default="standard",
@@ -46,7 +48,8 @@ def train(args) -> dict:
         try:
             r = train_ssl(home, args.encoder, epochs=epochs, limit=limit,
                           image_size=args.image_size, batch_size=args.batch_size, lr=args.lr,
-                          augment=args.augment, seed=args.seed, max_minutes=args.max_minutes)
+                          augment=args.augment, seed=args.seed, max_minutes=args.max_minutes,
+                          encode_size=getattr(args, "encode_size", None))
         except (ValueError, FileNotFoundError, KeyError) as e:
             raise CommandError(str(e)) from e
         d = r.to_dict()

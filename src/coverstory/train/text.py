@@ -63,8 +63,18 @@ def word2vec_encoder(home: Path, books: list, *, dim: int = 100, epochs: int = 5
 def train_text_encoder(home: str | Path, arch: str = "bilstm-attn", *, epochs: int = 4,
                        limit: int | None = None, seed: int = 0, lr: float | None = None,
                        hidden: int = 128, max_len: int = 120, batch_size: int = 32,
-                       max_minutes: float | None = None, progress: bool = True) -> dict:
-    """Train one recurrent text encoder on genre prediction; returns figures and its name."""
+                       max_minutes: float | None = None, patience: int | None = 2,
+                       progress: bool = True) -> dict:
+    """Train one recurrent text encoder on genre prediction; returns figures and its name.
+
+    Early stopping: a validation slice of the training books (book id ending in 1, about
+    an eighth of them; never the evaluation split) is scored after every epoch; training
+    stops after ``patience`` epochs without a better validation top-1 precision and the
+    best epoch's weights are the ones saved (``patience=None``: train every epoch, save
+    the last). The evaluation split's figures are recorded per epoch but never used to
+    choose anything.
+    """
+    import copy
     import torch
     from torch import nn
 
@@ -92,12 +102,17 @@ def train_text_encoder(home: str | Path, arch: str = "bilstm-attn", *, epochs: i
     test = [x for x in labelled if is_eval_book(x[0].id)]
     if limit:
         train, test = train[:limit], test[:max(50, limit // 4)]
+    val = [x for x in train if x[0].id % 10 == 1] if patience else []
+    if val:
+        train = [x for x in train if x[0].id % 10 != 1]
     if len(train) < 10 or not test:
         raise ValueError(f"too few described books with genre tags in {home} "
                          f"({len(train)} train, {len(test)} test); import goodbooks first")
 
     settings = {"arch": arch, "epochs": epochs, "limit": limit, "seed": seed, "lr": lr,
                 "hidden": hidden, "max_len": max_len, "w2v": w2v.name}
+    if patience:  # names of runs without early stopping stay the same
+        settings["patience"] = patience
     name = f"{arch}.genre-{_key(settings)}"
     cfg = {"name": name, "kind": "text_rnn", "modality": "text", "arch": arch,
            "dim": rnn_dim(arch, hidden), "hidden": hidden, "emb_dim": w2v.dim,
@@ -131,6 +146,7 @@ def train_text_encoder(home: str | Path, arch: str = "bilstm-attn", *, epochs: i
 
         bar = tqdm(total=steps, desc=f"train {name}", unit="batch", dynamic_ncols=True)
     stopped = False
+    best: tuple[float, int, dict, dict] | None = None  # (val top-1, epoch, encoder, head)
     for epoch in range(epochs):
         enc.module.train()
         order = rng.permutation(len(train))
@@ -149,25 +165,49 @@ def train_text_encoder(home: str | Path, arch: str = "bilstm-attn", *, epochs: i
             if max_minutes and time.time() - t0 > max_minutes * 60:
                 stopped = True
                 break
-        history.append({"epoch": epoch + 1, "loss": float(np.mean(losses)),
-                        **evaluate(enc, head, test, genre_names)})
+        row = {"epoch": epoch + 1, "loss": float(np.mean(losses)),
+               **evaluate(enc, head, test, genre_names)}
+        if val:
+            v = evaluate(enc, head, val, genre_names)
+            row.update(val_top1_precision=v["top1_precision"], val_micro_f1=v["micro_f1"])
+            if best is None or v["top1_precision"] > best[0]:
+                best = (v["top1_precision"], epoch + 1,
+                        copy.deepcopy(enc.module.state_dict()), copy.deepcopy(head.state_dict()))
+        history.append(row)
+        if bar is not None:
+            bar.write(f"epoch {epoch + 1}: loss {row['loss']:.4f}, validation top-1 "
+                      f"{row.get('val_top1_precision', float('nan')):.3f}, held-out top-1 "
+                      f"{row['top1_precision']:.3f}")
         if stopped:
+            break
+        if best is not None and epoch + 1 - best[1] >= patience:
             break
     if bar is not None:
         bar.close()
+    best_epoch = history[-1]["epoch"]
+    if best is not None:
+        best_epoch = best[1]
+        enc.module.load_state_dict(best[2])
+        head.load_state_dict(best[3])
     enc.module.eval()
+    last = next(h for h in history if h["epoch"] == best_epoch)
     enc.config["train"] = {**settings, "task": "multi-label genre prediction from descriptions",
-                           "train_books": len(train), "test_books": len(test),
-                           "history": history, "seconds": round(time.time() - t0, 1),
+                           "train_books": len(train), "val_books": len(val),
+                           "test_books": len(test), "history": history,
+                           "best_epoch": best_epoch, "held_out": {
+                               "top1_precision": last["top1_precision"],
+                               "micro_f1": last["micro_f1"]},
+                           "seconds": round(time.time() - t0, 1),
                            "stopped_early": stopped, "genres": genre_names}
     folder = trained_dir(home) / name
     enc.save(folder)
-    last = history[-1]
     return {"name": name, "path": str(folder), "word2vec": w2v.name, "history": history,
+            "best_epoch": best_epoch,
             "text": (f"trained {name} on {len(train)} descriptions in "
-                     f"{time.time() - t0:.0f} s; held-out ({len(test)} books) top-1 genre "
-                     f"precision {last['top1_precision']:.3f}, micro-F1 {last['micro_f1']:.3f}; "
-                     f"saved in {folder}")}
+                     f"{time.time() - t0:.0f} s, {len(history)} epochs, kept epoch "
+                     f"{best_epoch} (best validation top-1); held-out ({len(test)} books) "
+                     f"top-1 genre precision {last['top1_precision']:.3f}, micro-F1 "
+                     f"{last['micro_f1']:.3f}; saved in {folder}")}
 
 
 def evaluate(enc, head, items, genre_names) -> dict[str, Any]:
