@@ -52,6 +52,7 @@ class WordSearch:
         self.thumbs = {b.id: _thumb(Image.open(b.cover_path)) for b in self.books.values()
                        if b.cover_path}
         self.photo_sizes: list[tuple[int, int]] = []
+        self.photo_ocr: list[bool | None] = []
 
     def text(self, query: str, k: int = 10, exclude=()) -> list[Hit]:
         q = _words(query)
@@ -64,7 +65,8 @@ class WordSearch:
                 scored.append(Hit(b.id, float(s), f"matches {s} of your words"))
         return sorted(scored, key=lambda h: (-h.score, h.book_id))[:k]
 
-    def photo(self, image, k: int = 10) -> PhotoResult:
+    def photo(self, image, k: int = 10, use_ocr: bool | None = None) -> PhotoResult:
+        self.photo_ocr.append(use_ocr)
         if isinstance(image, (bytes, bytearray)):
             try:
                 image = Image.open(io.BytesIO(image))

@@ -146,6 +146,18 @@ def test_search_photo(client, stack):
     assert body["books"][0]["id"] == 5 and len(body["books"]) == 3
 
 
+def test_search_photo_ocr_switch(client, stack):
+    photo = cover_photo(stack["catalog"], 5)
+    r = client.post("/api/search/photo", files={"file": ("c.jpg", photo, "image/jpeg")},
+                    data={"ocr": "true"})
+    assert r.status_code == 200 and stack["search"].photo_ocr[-1] is True
+    r = client.post("/api/search/photo", files={"file": ("c.jpg", photo, "image/jpeg")})
+    assert r.status_code == 200 and stack["search"].photo_ocr[-1] is None
+    r = client.post("/api/search/photo", files={"file": ("c.jpg", photo, "image/jpeg")},
+                    data={"ocr": "maybe"})
+    assert_error(r, 422, "ocr")
+
+
 def test_photo_png_accepted(client, stack):
     buf = io.BytesIO()
     Image.open(stack["catalog"].book(1).cover_path).save(buf, "PNG")

@@ -151,6 +151,19 @@ def form_text(form: FormData, name: str, *, max_chars: int, required: bool = Fal
     return item
 
 
+def form_bool(form: FormData, name: str, default: bool = False) -> bool:
+    """A yes/no form field: true/false, 1/0, yes/no, on/off (any case)."""
+    item = form.get(name)
+    if item is None or item == "":
+        return default
+    value = item.strip().lower() if isinstance(item, str) else None
+    if value in ("true", "1", "yes", "on"):
+        return True
+    if value in ("false", "0", "no", "off"):
+        return False
+    raise ApiError(422, f"invalid request: {name}: must be true or false")
+
+
 def form_int(form: FormData, name: str, default: int, lo: int, hi: int) -> int:
     item = form.get(name)
     if item is None or item == "":

@@ -9,7 +9,7 @@ from coverstory.serve.cards import cards
 from coverstory.serve.errors import ApiError
 from coverstory.serve.routes.deps import call, errors, services, settings
 from coverstory.serve.schemas import NOT_BLANK, PhotoSearchResponse, SearchResponse
-from coverstory.serve.uploads import check_image, form_file, form_int, read_form
+from coverstory.serve.uploads import check_image, form_bool, form_file, form_int, read_form
 
 router = APIRouter(tags=["search"])
 
@@ -21,6 +21,9 @@ PHOTO_BODY = {
                      "description": "a photo of a book cover (JPEG, PNG, WebP, GIF or BMP; "
                                     "at most 10 MB)"},
             "k": {"type": "integer", "minimum": 1, "maximum": 50, "default": 10},
+            "ocr": {"type": "boolean", "default": False,
+                    "description": "also read the cover's text when the image match is "
+                                   "ambiguous (slower; its words feed the suggestions)"},
         }}}}}}
 
 
@@ -43,9 +46,11 @@ async def search_photo(request: Request, svc=Depends(services), cfg=Depends(sett
     form = await read_form(request)
     data = await form_file(form)
     k = form_int(form, "k", 10, 1, cfg.max_k)
+    extra = {"use_ocr": True} if form_bool(form, "ocr") else {}
     checked = await run_in_threadpool(check_image, data, max_bytes=cfg.max_upload_bytes,
                                       max_pixels=cfg.max_image_pixels)
-    result = await run_in_threadpool(svc.photo_work, call, svc.search.photo, checked.image, k=k)
+    result = await run_in_threadpool(svc.photo_work, call, svc.search.photo, checked.image,
+                                     k=k, **extra)
     return await run_in_threadpool(_photo_dict, svc.catalog, result)
 
 
