@@ -75,6 +75,13 @@ class Index(ABC):
     def _train(self, x: np.ndarray) -> None:
         """Train the faiss index on the first batch, when it needs training."""
 
+    @staticmethod
+    def _train_sample(x: np.ndarray, n: int) -> np.ndarray:
+        """At most ``n`` rows of ``x``, drawn with a fixed seed (the same index every run)."""
+        if len(x) <= n:
+            return x
+        return x[np.sort(np.random.default_rng(0).choice(len(x), n, replace=False))]
+
     def _search_params(self, selector):
         """faiss SearchParameters carrying ``selector`` (and this kind's knobs)."""
         import faiss

@@ -39,9 +39,7 @@ class FastScanIndex(Index):
         m = int(m) if m else (dim // 2 if dim % 2 == 0 else dim)
         if m <= 0 or dim % m:
             raise ValueError(f"m={m} sub-quantisers must divide the dimension {dim}")
-        if k_factor < 1:
-            raise ValueError(f"k_factor must be >= 1, not {k_factor}")
-        super().__init__(dim, m=m, k_factor=float(k_factor), train_size=int(train_size))
+        super().__init__(dim, m=m, k_factor=_k_factor(k_factor), train_size=int(train_size))
 
     def _new_faiss(self):
         import faiss
@@ -56,17 +54,12 @@ class FastScanIndex(Index):
             raise ValueError(f"a fastscan index needs at least {self.MIN_TRAIN} vectors in its "
                              f"first add() to train its quantiser; got {len(x)} (use an exact "
                              "index for small collections)")
-        n = self.params["train_size"]
-        rng = np.random.default_rng(0)
-        sample = x if len(x) <= n else x[np.sort(rng.choice(len(x), n, replace=False))]
-        self._faiss.train(sample)
+        self._faiss.train(self._train_sample(x, self.params["train_size"]))
 
     def set_k_factor(self, k_factor: float) -> None:
-        if k_factor < 1:
-            raise ValueError(f"k_factor must be >= 1, not {k_factor}")
-        self.params["k_factor"] = float(k_factor)
+        self.params["k_factor"] = _k_factor(k_factor)
         if self._faiss is not None:
-            self._faiss.k_factor = float(k_factor)
+            self._faiss.k_factor = self.params["k_factor"]
 
     def _after_load(self) -> None:
         self._faiss.k_factor = self.params["k_factor"]
@@ -107,3 +100,9 @@ class FastScanIndex(Index):
         self._ids = self._ids[rows]
         self._alive = np.ones(len(rows), bool)
         self._pos = {int(i): p for p, i in enumerate(self._ids.tolist())}
+
+
+def _k_factor(k_factor: float) -> float:
+    if k_factor < 1:
+        raise ValueError(f"k_factor must be >= 1, not {k_factor}")
+    return float(k_factor)

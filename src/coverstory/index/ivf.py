@@ -35,9 +35,7 @@ class IVFIndex(Index):
         if len(x) < nlist:
             raise ValueError(f"an IVF index with nlist={nlist} needs at least {nlist} vectors in "
                              f"its first add(); got {len(x)} (use an exact index, or fewer lists)")
-        rng = np.random.default_rng(0)
-        sample = x if len(x) <= 256 * nlist else x[rng.choice(len(x), 256 * nlist, replace=False)]
-        self._faiss.train(sample)
+        self._faiss.train(self._train_sample(x, 256 * nlist))
 
     def set_nprobe(self, nprobe: int) -> None:
         self.params["nprobe"] = int(nprobe)

@@ -147,10 +147,12 @@ def build_index(args) -> dict:
     covers = {b.id: b.cover_path for b in books if b.cover_path}
     local_path = out / COVER_FEATURES_FILE
     if local_path.exists() and not getattr(args, "force", False):
-        local = CoverFeatures.load(local_path).updated(covers, log=log)
+        local = CoverFeatures.load(local_path)
+        if set(local.row) != set(covers):            # unchanged: no 0.9 GB rewrite
+            local.updated(covers, log=log).save(local_path)
     else:
         local = CoverFeatures.build(covers, log=log, workers=2)
-    local.save(local_path)
+        local.save(local_path)
     (out / "cover_words.npz").unlink(missing_ok=True)       # the visual-words index it replaces
     report["cover_features"] = {"covers": len(local), "descriptors": local.descriptors,
                                 "kind": local.kind, "seconds": round(time.time() - t, 1)}

@@ -236,7 +236,7 @@ class CoverFeatures:
         if gone:
             dead = np.flatnonzero(np.isin(self.owner, gone)).astype(np.int64)
             self.index.remove_ids(faiss.IDSelectorBatch(len(dead), faiss.swig_ptr(dead)))
-        keep = np.asarray([r for r in range(len(self.ids)) if r not in set(gone)], np.int64)
+        keep = np.setdiff1d(np.arange(len(self.ids)), gone).astype(np.int64)
         remap = np.full(len(self.ids) + 1, -1, np.int64)
         remap[keep] = np.arange(len(keep))
         owner = remap[self.owner]                    # -1 stays -1 (remap[-1] is the spare -1)

@@ -135,9 +135,11 @@ class PhotoSearch:
     # ---- pieces ----------------------------------------------------------------------------
     def read_text(self, rgb: np.ndarray) -> str:
         if self._read_text is None:
-            from coverstory.search.ocr import read_text
+            from PIL import Image
 
-            self._read_text = read_text
+            from coverstory.encoders.ocr import read_text
+
+            self._read_text = lambda a: read_text(Image.fromarray(a))
         return self._read_text(rgb)
 
     def _verify(self, cands: dict[int, _Cand], ids, pts, matches, shape) -> None:
