@@ -9,8 +9,9 @@ vectors, searched in its nearest cell only). A photo's keypoints are looked up t
   catalog descriptors, weighted by how much nearer each is than the next one
   (1 - d_i / d_{k+1}: a distinctive match counts, a match in a crowd hardly does); one
   vote per (photo descriptor, cover), summed per cover and divided by the square root of
-  the cover's keypoint count. Unlike a bag of visual words, nothing is quantised away:
-  on 24k covers the right cover is first for ~98% of simulated phone photos;
+  the cover's keypoint count. Unlike a bag of visual words, nothing is quantised away
+  (the ``coverstory bench photo`` ablation: 0.980 top-1 at 24k covers with this stage
+  and verification alone);
 * **verification** — the votes are tentative correspondences (photo point <-> catalog
   point): for the best covers a RANSAC homography (OpenCV ``RHO``) counts the consistent
   ones; the projected outline must be a plausible cover (convex, sane size). Dozens of
