@@ -173,3 +173,42 @@ def test_unknown_source_and_missing_path_are_clear_errors(tmp_path):
         run_import(cat, "marc21", [tmp_path], progress=False)
     with pytest.raises(ImportError_, match="no such file"):
         run_import(cat, "csv", [tmp_path / "nope.csv"], progress=False)
+
+
+def _goodbooks_folder(root: Path, *, more: bool = True, pages: bool = True) -> Path:
+    folder = root / "gb"
+    folder.mkdir()
+    write(folder / "books.csv", "book_id,title,authors,original_publication_year,isbn13\n"
+          "1,First,A. Writer,2001,\n2,Second,B. Writer,1999,\n3,Third,C. Writer,,\n")
+    write(folder / "descriptions.csv", "book_id,description,source\n"
+          "1,From the first file,x\n")
+    if more:
+        write(folder / "descriptions_more.csv", "book_id,description,source\n"
+              "1,Must not replace the first file's text,y\n2,From the second file,y\n")
+    if pages:
+        write(folder / "pages.csv", "book_id,pages\n1,374\n2,-5\n3,1e30\n")
+    return folder
+
+
+def test_goodbooks_reads_more_descriptions_and_page_counts(tmp_path):
+    cat = Catalog.open(tmp_path / "home")
+    rep = run_import(cat, "goodbooks", [_goodbooks_folder(tmp_path)], progress=False)
+    by_title = {b.title: b for b in cat.books()}
+    assert by_title["First"].description == "From the first file"       # descriptions.csv first
+    assert by_title["Second"].description == "From the second file"     # else descriptions_more
+    assert by_title["Third"].description is None
+    assert [by_title[t].pages for t in ("First", "Second", "Third")] == [374, None, None]
+    assert by_title["First"].to_dict()["pages"] == 374
+    bad = {p.line: p.reason for p in rep.problems if p.file.endswith("pages.csv")}
+    assert set(bad) == {3, 4} and "out of range" in bad[3] and "out of range" in bad[4]
+    assert rep.added == 3
+    s = cat.stats()
+    assert (s["books_with_description"], s["books_with_pages"]) == (2, 1)
+
+
+def test_goodbooks_optional_files_absent_are_skipped_quietly(tmp_path):
+    cat = Catalog.open(tmp_path / "home")
+    rep = run_import(cat, "goodbooks", [_goodbooks_folder(tmp_path, more=False, pages=False)],
+                     progress=False)
+    assert rep.added == 3 and rep.problems == []
+    assert cat.stats()["books_with_description"] == 1 and cat.stats()["books_with_pages"] == 0

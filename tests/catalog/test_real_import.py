@@ -14,13 +14,17 @@ def test_goodbooks_counts_and_idempotence(shared_data, tmp_path):
     rep = run_import(cat, "goodbooks", [shared_data / "goodbooks10k"], progress=False)
     assert rep.skipped == 0 and rep.added == 10_000
     s = cat.stats()
-    assert (s["books"], s["books_with_description"], s["books_with_cover"]) == (10_000, 2_853, 3_154)
+    assert (s["books"], s["books_with_description"], s["books_with_cover"]) == (10_000, 4_695, 3_154)
+    assert s["books_with_pages"] == 2_880
     assert (s["ratings"], s["users_with_ratings"]) == (298_176, 2_672)
     run_import(cat, "goodbooks", [shared_data / "goodbooks10k"], progress=False)
     assert cat.stats() == s
     hp = cat.books([cat.find_book(source=("goodbooks", "2"))])[0]
     assert hp.title.startswith("Harry Potter") and "J.K. Rowling" in hp.authors
     assert hp.isbn13 == "9780439554930" and "fantasy" in hp.tags and hp.year == 1997
+    assert hp.pages == 309
+    sb = cat.books([cat.find_book(source=("goodbooks", "156"))])[0]   # descriptions_more.csv
+    assert sb.description.startswith("Something Borrowed tells the story of Rachel")
 
 
 @pytest.mark.slow

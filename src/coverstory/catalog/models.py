@@ -47,4 +47,5 @@ class Book:
             "has_cover": self.cover_path is not None, "cover_sha256": self.cover_sha256,
             "tags": self.tags, "categories": self.categories, "sources": self.sources,
             "average_rating": self.average_rating, "ratings_count": self.ratings_count,
+            "pages": self.pages,
         }

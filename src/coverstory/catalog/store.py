@@ -282,6 +282,7 @@ class Catalog:
             "books_with_description": q(
                 "SELECT COUNT(*) FROM books WHERE description IS NOT NULL AND description != ''"),
             "books_with_cover": q("SELECT COUNT(*) FROM books WHERE cover_path IS NOT NULL"),
+            "books_with_pages": q("SELECT COUNT(*) FROM books WHERE pages IS NOT NULL"),
             "books_by_source": by_source,
             "users": q("SELECT COUNT(*) FROM users"),
             "users_with_ratings": q("SELECT COUNT(DISTINCT user_id) FROM ratings"),

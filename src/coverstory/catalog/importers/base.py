@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -190,8 +191,43 @@ def check_cover(ctx: ImportContext, path: Path, file, line) -> tuple[str | None,
     return str(path.resolve()), sha256_file(path)
 
 
-def to_int(value: str, what: str) -> int | None:
-    """'' -> None; '2008.0' -> 2008; anything else that is not a number raises ValueError."""
+INT64_MIN, INT64_MAX = -(2 ** 63), 2 ** 63 - 1   # what an SQLite INTEGER holds
+YEARS = (-9999, 9999)        # bounds of a publication year
+PAGES = (1, 100_000)         # bounds of a page count
+
+
+def to_int(value: str, what: str, *, low: int | None = None, high: int | None = None
+           ) -> int | None:
+    """'' -> None; '2008.0' -> 2008; anything that is not a whole number, or lies outside
+    [low, high] (by default what an SQLite INTEGER holds), raises ValueError.
+
+    >>> to_int("2008.0", "year"), to_int("", "year")
+    (2008, None)
+    """
+    value = (value or "").strip()
+    if not value:
+        return None
+    try:
+        n = int(value)                       # exact for long digit strings
+    except ValueError:
+        try:
+            f = float(value)
+        except ValueError:
+            raise ValueError(f"{what} is not a number: {value!r}") from None
+        if not math.isfinite(f):
+            raise ValueError(f"{what} is not a finite number: {value!r}") from None
+        if f != int(f):
+            raise ValueError(f"{what} is not a whole number: {value!r}")
+        n = int(f)
+    lo = INT64_MIN if low is None else max(low, INT64_MIN)
+    hi = INT64_MAX if high is None else min(high, INT64_MAX)
+    if not lo <= n <= hi:
+        raise ValueError(f"{what} is out of range ({lo} to {hi}): {value!r}")
+    return n
+
+
+def to_float(value: str, what: str) -> float | None:
+    """'' -> None; a finite float; anything else (text, inf, nan) raises ValueError."""
     value = (value or "").strip()
     if not value:
         return None
@@ -199,16 +235,6 @@ def to_int(value: str, what: str) -> int | None:
         f = float(value)
     except ValueError:
         raise ValueError(f"{what} is not a number: {value!r}") from None
-    if f != f or f != int(f):
-        raise ValueError(f"{what} is not a whole number: {value!r}")
-    return int(f)
-
-
-def to_float(value: str, what: str) -> float | None:
-    value = (value or "").strip()
-    if not value:
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        raise ValueError(f"{what} is not a number: {value!r}") from None
+    if not math.isfinite(f):
+        raise ValueError(f"{what} is not a finite number: {value!r}")
+    return f

@@ -1,16 +1,26 @@
-"""goodbooks-10k folder: books.csv, book_genres.csv, descriptions.csv, covers.csv,
-ratings_sample.csv (or ratings.csv). Covers are paths under ``<folder>/../covers``."""
+"""goodbooks-10k folder: books.csv, book_genres.csv, descriptions.csv, descriptions_more.csv,
+pages.csv, covers.csv, ratings_sample.csv (or ratings.csv). Every file but books.csv is
+optional. A book's description comes from descriptions.csv first, else descriptions_more.csv.
+Covers are paths under ``<folder>/../covers``."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from coverstory.catalog.importers.base import (
-    ImportContext, ImportError_, check_cover, read_csv, to_float, to_int,
+    PAGES, YEARS, ImportContext, ImportError_, check_cover, read_csv, to_float, to_int,
 )
 from coverstory.catalog.normalize import isbn10_to_13, isbn13, split_authors
 
 SOURCE = "goodbooks"
+
+
+def _key(book_id: str) -> str:
+    """The goodbooks id as books.csv's rows are keyed ('12', not ' 12' or '12.0')."""
+    try:
+        return str(to_int(book_id, "book_id"))
+    except ValueError:
+        return book_id.strip()
 
 
 def import_path(ctx: ImportContext, folder: Path) -> None:
@@ -22,12 +32,24 @@ def import_path(ctx: ImportContext, folder: Path) -> None:
     f = folder / "book_genres.csv"
     if f.is_file():
         for row in read_csv(f, rep, required=["book_id", "genres"]):
-            tags[row.data["book_id"]] = [t.strip() for t in row.data["genres"].split(",") if t.strip()]
-    f = folder / "descriptions.csv"
+            tags[_key(row.data["book_id"])] = [t.strip() for t in row.data["genres"].split(",") if t.strip()]
+    for name in ("descriptions.csv", "descriptions_more.csv"):   # the first file wins
+        f = folder / name
+        if f.is_file():
+            for row in read_csv(f, rep, required=["book_id", "description"]):
+                text = row.data["description"].strip()
+                if text:
+                    extras.setdefault(_key(row.data["book_id"]), {}).setdefault("description", text)
+    f = folder / "pages.csv"
     if f.is_file():
-        for row in read_csv(f, rep, required=["book_id", "description"]):
-            if row.data["description"].strip():
-                extras.setdefault(row.data["book_id"], {})["description"] = row.data["description"].strip()
+        for row in read_csv(f, rep, required=["book_id", "pages"]):
+            try:
+                pages = to_int(row.data["pages"], "pages", low=PAGES[0], high=PAGES[1])
+            except ValueError as e:
+                rep.problem(f, row.line, str(e))
+                continue
+            if pages is not None:
+                extras.setdefault(_key(row.data["book_id"]), {})["pages"] = pages
     f = folder / "covers.csv"
     if f.is_file():
         rows = list(read_csv(f, rep, required=["book_id", "cover_file"]))
@@ -35,7 +57,8 @@ def import_path(ctx: ImportContext, folder: Path) -> None:
             path = (folder.parent / "covers" / row.data["cover_file"])
             cover, sha = check_cover(ctx, path, f, row.line)
             if cover:
-                extras.setdefault(row.data["book_id"], {}).update(cover_path=cover, cover_sha256=sha)
+                extras.setdefault(_key(row.data["book_id"]), {}).update(cover_path=cover,
+                                                                        cover_sha256=sha)
 
     books_csv = folder / "books.csv"
     for row in read_csv(books_csv, rep, required=["book_id", "title", "authors"],
@@ -49,11 +72,12 @@ def import_path(ctx: ImportContext, folder: Path) -> None:
             fields = {
                 "title": d["title"].strip(),
                 "authors": split_authors(d["authors"]),
-                "year": to_int(d.get("original_publication_year", ""), "original_publication_year"),
+                "year": to_int(d.get("original_publication_year", ""), "original_publication_year",
+                               low=YEARS[0], high=YEARS[1]),
                 "isbn13": isbn13(d.get("isbn13")) or isbn10_to_13(d.get("isbn")),
                 "language": (d.get("language_code") or "").strip() or None,
                 "average_rating": to_float(d.get("average_rating", ""), "average_rating"),
-                "ratings_count": to_int(d.get("ratings_count", ""), "ratings_count"),
+                "ratings_count": to_int(d.get("ratings_count", ""), "ratings_count", low=0),
                 **extras.get(bid, {}),
             }
         except ValueError as e:
