@@ -90,6 +90,7 @@ class BookIndex:
     book_tags: list[list[str]] = field(default_factory=list)
     row: dict[int, int] = field(default_factory=dict)
     facet_tags: frozenset = frozenset()      # tags that mark a facet value (not themes)
+    languages: list[str] = field(default_factory=list)   # language code per book ("" unknown)
 
     # ---- construction ---------------------------------------------------------------
     @classmethod
@@ -169,7 +170,8 @@ class BookIndex:
                   goodbooks=goodbooks, values=values, member=member, tag_names=tag_names,
                   tags=tags, descriptions=[b.description or "" for b in books],
                   book_tags=[list(b.tags) + list(b.categories) for b in books],
-                  row={int(b): i for i, b in enumerate(ids)})
+                  row={int(b): i for i, b in enumerate(ids)},
+                  languages=[(b.language or "").lower() for b in books])
         generic = {t for t, c in df.items() if c > 0.12 * max(int((np.diff(tags.indptr) > 0).sum()), 1)}
         idx.facet_tags = frozenset(t for t in df if facet_alias(t)) | generic
         idx._build_terms(books, desc_terms)
@@ -252,6 +254,16 @@ class BookIndex:
         bm /= max(float(np.partition(bm, -2)[-2]) if len(bm) > 1 else 1.0, 1e-6)
         return 0.5 * cos + 0.5 * np.minimum(bm, 1.0)
 
+    @property
+    def series(self):
+        """The catalog's series, from "(Series, #N)" titles (built on first use)."""
+        s = self.__dict__.get("_series")
+        if s is None:
+            from coverstory.dialogue.series import Series
+
+            s = self.__dict__["_series"] = Series.from_titles(self.titles, self.popularity)
+        return s
+
     def tag_column(self, tag: str) -> int | None:
         try:
             return self._tag_col[tag]
@@ -322,7 +334,8 @@ class BookIndex:
         meta = {"key": key, "titles": self.titles, "authors": self.authors,
                 "values": self.values, "tag_names": self.tag_names,
                 "term_vocab": self.term_vocab, "descriptions": self.descriptions,
-                "book_tags": self.book_tags, "facet_tags": sorted(self.facet_tags), "shape": [len(self.ids), len(self.term_vocab)]}
+                "book_tags": self.book_tags, "facet_tags": sorted(self.facet_tags),
+                "languages": self.languages, "shape": [len(self.ids), len(self.term_vocab)]}
         (folder / "meta.json").write_text(json.dumps(meta))
         del sp
 
@@ -352,12 +365,13 @@ class BookIndex:
                    term_vocab=meta["term_vocab"], term_idf=a["term_idf"], terms=tm,
                    descriptions=meta["descriptions"], book_tags=meta["book_tags"],
                    row={int(b): i for i, b in enumerate(ids)},
-                   facet_tags=frozenset(meta.get("facet_tags", ())))
+                   facet_tags=frozenset(meta.get("facet_tags", ())),
+                   languages=meta.get("languages") or [""] * n)
 
 
 _CACHE: dict[str, BookIndex] = {}
 _LOCK = threading.Lock()
-FORMAT = 5
+FORMAT = 6
 TITLE_WEIGHT = 0.3
 
 

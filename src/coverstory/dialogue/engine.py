@@ -1,13 +1,15 @@
-"""The dialogue engine: one turn in (text, photo or audio), one reply out.
+"""The dialogue engine: the turn loop. One turn in (text, photo or audio), one reply out.
 
 >>> eng = DialogueEngine("/path/to/home")                              # doctest: +SKIP
 >>> eng.turn("s1", text="a cosy mystery set in Venice, nothing too dark").to_dict()  # doctest: +SKIP
 
-NLU (trained intent classifier + catalog-aware slots) -> session state (sessions table) ->
-policy (rank, diversify, maybe ask one question) -> explanations -> templated reply
-(optionally rephrased by an OpenAI-compatible endpoint). Search and recommendation are
-the shared services (``coverstory.search.service.SearchService``,
-``coverstory.recommend.service.RecommendService``), passed in or created on first use.
+A turn is first given its dialogue act (``acts.py``: small talk, explain, ask about a
+book, more, "I've read those", title lookup, series, or a request); a request is parsed
+(``nlu.py``: trained intent classifier + catalog-aware slots) and applied to the session
+state (``update.py``: replace or refine typed constraints); the policy ranks the books
+that pass the hard constraints (``constraints.py``) with the turn's signals
+(``signals.py``); ``replies.py`` shapes the reply. Search and recommendation are the shared
+services (``SearchService``, ``RecommendService``), passed in or created on first use.
 """
 
 from __future__ import annotations
@@ -16,71 +18,36 @@ import logging
 import re
 import time
 import zlib
-from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from coverstory.catalog import Catalog
+from coverstory.catalog.normalize import fold, norm_title
 from coverstory.config import home_dir
-from coverstory.dialogue import bookindex, intents
+from coverstory.dialogue import acts, bookindex, intents, replies, update
+from coverstory.dialogue.constraints import describe_relaxed
 from coverstory.dialogue.explain import reason
-from coverstory.dialogue.bookindex import _STOP
-from coverstory.dialogue.lexicon import FACETS, NEGATIVE, NEGATORS, POSITIVE
+from coverstory.dialogue.lookup import finder
 from coverstory.dialogue.nlg import Templates
-from coverstory.dialogue.nlu import NLU, Parse, tokens
-from coverstory.dialogue.policy import Signals, hybrid_scores, make_policy
+from coverstory.dialogue.nlu import NLU, Parse, Slot, tokens
+from coverstory.dialogue.policy import make_policy
+from coverstory.dialogue.replies import Reply, card
+from coverstory.dialogue.signals import SEARCH_WEIGHT, SignalBuilder  # noqa: F401 - re-exported
 from coverstory.dialogue.state import SessionState, SessionStore
 
 log = logging.getLogger(__name__)
 
-FILLER = frozenset("""recommend recommendation suggest suggestion want wanted looking look find give
-need like love would something anything book books novel novels read reading please thanks
-thank could can you me i my some good great nice new title titles story stories kind sort type
-set maybe perhaps also really just bit little one ones any tell show get got feel mood
-hi hello hey yes no ok okay well so um oh about the a an it its is was that this there where
-which what who with without for of to in on at by from and or but not too very more less
-into been be are were has have had do does did dont im id ive those these none nothing
-exactly idea sure mind fine else other others instead rather prefer something somethings
-lot lots kinda thing things stuff pick picks options option them they their again yet still
-wrong nope nah neither either try another different same much many few know remember
-think guess care matter matters whatever surprise sounds looks seems similar alike vein
-spirit style read reads next xxbreakxx""".split())
-
-
-RARE_SHARE = 0.003  # outside descriptions, a stray word counts when it singles out few books
-SEARCH_WEIGHT = 0.3                  # share of SearchService.text in text relevance
-_SENTIMENT = frozenset(w.replace("'", "") for p in (*POSITIVE, *NEGATIVE, *NEGATORS)
-                       for w in p.split())
-
-
-@dataclass
-class Reply:
-    session_id: str
-    text: str
-    intent: str
-    question: str | None = None
-    books: list[dict] = field(default_factory=list)
-    question_facet: str | None = None          # structured question (for simulators/tests)
-    options: list[str] = field(default_factory=list)
-    policy: str = "default"
-    parse: dict | None = None
-    ms: float = 0.0
-
-    def to_dict(self) -> dict:
-        return {"session_id": self.session_id, "text": self.text, "intent": self.intent,
-                "question": self.question, "books": self.books}
-
-    @property
-    def book_ids(self) -> list[int]:
-        return [b["id"] for b in self.books]
+__all__ = ["DialogueEngine", "Reply", "ab_arms", "engine_for"]
+_BY = re.compile(r"\bby\s+([a-z][a-z .'-]+?)\s*(?:$|[,.!?]| but | and | that | from | with | in |"
+                 r" under | before | after | please| for )")
+_NOT_BY = re.compile(r"\b(?:nothing|not|no|except|anything but|never|none)\s+(?:\w+\s+)?"
+                     r"(?:by|from)\s")
 
 
 class DialogueEngine:
     """Conversational recommendation over one data home (see module docstring)."""
 
     def __init__(self, home=None, policy: str = "default", search=None, recommend=None,
-                 catalog: Catalog | None = None, llm=None, seed: int = 0, k: int = 3):
+                 catalog: Catalog | None = None, llm=None, seed: int = 0, k: int = 5):
         self.home = home_dir(home)
         self.catalog = catalog if catalog is not None else Catalog.open(self.home)
         self.policy_name = policy
@@ -98,8 +65,7 @@ class DialogueEngine:
         self._index = None
         self._nlu = None
         self._policies: dict[str, object] = {}
-        self._broken: dict[str, float] = {}        # service call -> retry after (monotonic)
-        self._text_cache: dict[str, list] = {}     # query -> search hits (same catalog)
+        self.signals = SignalBuilder(self)
 
     # ---- lazily built parts --------------------------------------------------------------
     @property
@@ -192,53 +158,90 @@ class DialogueEngine:
     # ---- turns ----------------------------------------------------------------------------
     def _text_turn(self, st: SessionState, tpl: Templates, text: str) -> Reply:
         sid = st.session_id
-        if not text:
-            return Reply(sid, tpl.say("help"), "help")
-        p = self.nlu.parse(text)
+        act = acts.classify(text)
+        if act.kind == "smalltalk":
+            key = {"empty": "help"}.get(act.sub, act.sub)
+            intent = {"help": "help", "capabilities": "help", "greeting": "greeting"}.get(key)
+            return Reply(sid, tpl.say(key), intent or "smalltalk")
+        if act.kind == "reset":
+            st.forget_preferences()
+            return Reply(sid, tpl.say("reset"), "reset")
+        if act.kind in ("explain", "ask"):
+            return self._about_book(st, tpl, text, act)
+        if act.kind == "read_those":
+            self._record(st, list(st.last_books), "read")
+            return self._recommend_reply(st, tpl, "more", None, head=tpl.say("read_those"))
+        if act.kind == "more":
+            st.question = None
+            return self._recommend_reply(st, tpl, "more", None, head=tpl.say("more"))
+        if act.kind == "series":
+            return self._series(st, tpl, act)
+        if act.kind == "lookup":
+            return self._lookup(st, tpl, act.query)
+        return self._request(st, tpl, text, act)
+
+    def _request(self, st: SessionState, tpl: Templates, text: str, act: acts.Act) -> Reply:
+        sid = st.session_id
+        p = self.nlu.parse(acts.masked_text(text, act.masked))
+        self._fuzzy_author(p)
+        content = [s for s in p.slots if s.kind != "ref"]
         intent = p.intent
         pending = st.question
         st.question = None
-        if intent == "greeting" and not p.slots:
-            return Reply(sid, tpl.say("greeting"), "greeting", parse=p.to_dict())
-        if intent == "help":
-            return Reply(sid, tpl.say("help"), "help", parse=p.to_dict())
-        if intent == "reset":
+        if intent in ("greeting", "help") and not content and not act.audience:
+            return Reply(sid, tpl.say(intent), intent, parse=p.to_dict())
+        if intent == "reset" and not content:
             st.forget_preferences()
             return Reply(sid, tpl.say("reset"), "reset", parse=p.to_dict())
-        if intent == "ask_about":
-            return self._ask_about(st, tpl, p)
-        if intent == "identify_photo" and not [s for s in p.slots if s.kind != "ref"]:
+        if intent == "ask_about" and not content:
+            act.kind, act.sub = "ask", "about"
+            return self._about_book(st, tpl, text, act)
+        if intent == "identify_photo" and not content:
             return Reply(sid, tpl.say("photo_please"), "identify_photo", parse=p.to_dict())
+        if not act.audience and not act.pages and self._names_a_title(p):
+            return self._lookup(st, tpl, text)
         if intent == "feedback":
-            targets = self._targets(st, p)
-            if targets:
-                toks = set(tokens(text))
-                kinds = []
-                if toks & {"read", "already", "finished", "reread"}:
-                    kinds.append("read")
-                if p.sentiment > 0.2 or (not kinds and p.sentiment >= 0 and
-                                         not toks & {"no", "not", "nope"}):
-                    kinds.append("like")
-                elif p.sentiment < -0.2 or toks & {"no", "not", "nope"}:
-                    kinds.append("dislike")
-                reply = None
-                for kind in kinds:
-                    reply = self._after_feedback(st, tpl, targets, kind, parse=p)
-                return reply
-        # everything else updates the state, then recommends
-        if pending and intent in ("dont_care",):
+            done = self._word_feedback(st, tpl, p)
+            if done is not None:
+                return done
+        if pending and intent == "dont_care":
             st.asked.append(pending["facet"])
+        if update.is_new_topic(st, p, act):
+            st.new_topic()
         self._reject_unaccepted(st, p)
         if intent == "similar_to" and any(s.kind == "title" and not s.negated and
                                           int(s.value) not in st.anchors for s in p.slots):
             st.forget_preferences()               # "like X" starts a new search
-        self._apply(st, p, pending)
+        update.apply(self.index, st, p, act, pending)
+        if act.interests:
+            st.about.append(" ".join(act.interests))
         if intent == "similar_to" and not st.anchors and st.last_books:
             st.anchors.append(st.last_books[0])
         describe = intent == "describe"
-        return self._recommend_reply(st, tpl, intent if intent in (
-            "describe", "similar_to", "refine") else "recommend", p, k=5 if describe else self.k,
-            may_ask=not describe)
+        kind = intent if intent in ("describe", "similar_to", "refine") else "recommend"
+        return self._recommend_reply(st, tpl, kind, p, may_ask=not describe)
+
+    def _fuzzy_author(self, p: Parse) -> None:
+        """'books by agatha cristie': an author named after "by" with a typo."""
+        if p.of("author"):
+            return
+        t = fold(p.text) + " "
+        m = _BY.search(t)
+        if not m:
+            return
+        name = finder(self.index).author(m.group(1))
+        if name:
+            toks = tokens(p.text)
+            p.slots.append(Slot("author", name, bool(_NOT_BY.search(t)), len(toks), len(toks),
+                                m.group(1), 0.9))
+
+    def _names_a_title(self, p: Parse) -> bool:
+        """The whole utterance is a title (typos allowed): 'harry poter and the prisoner of azkban'."""
+        if any(s.kind in ("genre", "mood", "audience", "author", "tag", "refine", "era")
+               for s in p.slots) or len(tokens(p.text)) < 2:
+            return False
+        got = finder(self.index).title(p.text)
+        return got is not None and got[1] >= 90
 
     def _photo_turn(self, st: SessionState, tpl: Templates, photo: bytes, text: str | None) -> Reply:
         sid = st.session_id
@@ -247,108 +250,175 @@ class DialogueEngine:
             return Reply(sid, tpl.say("photo_unavailable"), "identify_photo")
         res = search.photo(photo, k=5)
         best = getattr(res, "best", None)
-        if getattr(res, "in_catalog", False) and best is not None:
-            b = self.catalog.book(best.book_id)
+        idx = self.index
+        if getattr(res, "in_catalog", False) and best is not None and best.book_id in idx.row:
+            r = idx.row[best.book_id]
+            st.new_topic()
             st.anchors = [best.book_id]
             st.shown.append(best.book_id)
+            st.focus = best.book_id
             if text:
-                self._apply(st, self.nlu.parse(text), None)
-            rest = self._decide(st, k=self.k, may_ask=False, intent="similar_to")
-            first = self._book_dict(b, best.score, "Matches your photo of the cover")
-            reply = Reply(sid, tpl.say("photo_found", title=b.title, author=b.author or "unknown"),
-                          "identify_photo", books=[first] + rest[0])
-            st.last_books = [best.book_id] + [x["id"] for x in rest[0]]
-            st.shown += [x["id"] for x in rest[0]]
+                act = acts.classify(text)
+                update.apply(idx, st, self.nlu.parse(acts.masked_text(text, act.masked)), act, None)
+            first = card(idx, r, best.score, "Matches your photo of the cover")
+            reply = self._recommend_reply(st, tpl, "similar_to", None, may_ask=False,
+                                          head=tpl.say("photo_found", title=idx.titles[r],
+                                                       author=", ".join(idx.authors[r]) or "unknown"),
+                                          first=first)
+            reply.intent = "identify_photo"
             return reply
         hits = list(getattr(res, "suggestions", None) or getattr(res, "hits", []))[: self.k]
-        books = []
-        for h in hits:
-            b = self.catalog.book(h.book_id)
-            if b is not None:
-                books.append(self._book_dict(b, h.score, h.reason or "Looks close to your photo"))
-        st.last_books = [x["id"] for x in books]
-        st.shown += st.last_books
+        books = [card(idx, idx.row[h.book_id], h.score, h.reason or "Looks close to your photo")
+                 for h in hits if h.book_id in idx.row]
+        self._shown(st, books)
         return Reply(sid, tpl.say("photo_unknown"), "identify_photo", books=books)
 
-    # ---- state updates ----------------------------------------------------------------------
-    def _apply(self, st: SessionState, p: Parse, pending: dict | None) -> None:
+    # ---- turns about one book ----------------------------------------------------------
+    def _target(self, st: SessionState, p: Parse, text: str, prefer_shown: bool = True) -> int | None:
+        """The book a turn is about: an ordinal ("the second"), a shown title, a named title,
+        "it" (the book last talked about), else the first book just shown."""
+        for s in p.slots:
+            if s.kind == "ref" and s.value != "it" and st.last_books \
+                    and -len(st.last_books) <= int(s.value) < len(st.last_books):
+                return st.last_books[int(s.value)]
+        t = " " + fold(text) + " "
+        for b in list(st.last_books) + list(reversed(st.shown)):
+            r = self.index.row.get(b)
+            if r is not None:
+                nt = norm_title(self.index.titles[r])
+                if len(nt) >= 4 and f" {nt} " in t:
+                    return b
+        if not prefer_shown:
+            for s in p.slots:
+                if s.kind == "title" and s.score >= 0.85:
+                    return int(s.value)
+        if st.focus is not None:
+            return st.focus
+        return st.last_books[0] if st.last_books else None
+
+    def _about_book(self, st: SessionState, tpl: Templates, text: str, act: acts.Act) -> Reply:
+        """'why the second one?', 'who wrote it?', 'how long is it?' — no feedback recorded."""
         idx = self.index
-        used = set()
-        for s in p.slots:
-            used.update(range(s.start, s.end))
-            if s.kind in FACETS:
-                (st.exclude if s.negated else st.prefer)(s.kind, s.value)
-            elif s.kind == "tag":
-                (st.exclude if s.negated else st.prefer)("tag", s.value)
-            elif s.kind == "author":
-                (st.exclude if s.negated else st.prefer)("author", s.value)
-            elif s.kind == "title":
-                if s.score < 0.85 and p.intent != "similar_to":
-                    used.difference_update(range(s.start, s.end))   # just words, then
-                elif s.negated:
-                    st.rejected.append(int(s.value))
-                elif p.intent in ("similar_to", "recommend", "refine") and int(s.value) not in st.anchors:
-                    st.anchors = (st.anchors + [int(s.value)])[-2:]
-            elif s.kind == "refine":
-                facet, val = str(s.value).split(":")
-                if facet == "era":
-                    ys = [idx.years[idx.row[b]] for b in st.last_books if b in idx.row]
-                    ys = [int(y) for y in ys if not np.isnan(y)]
-                    if val == "+":      # newer than (at least) the oldest book just shown
-                        st.years = [min(ys) + 1 if ys else 2000, 3000]
-                    else:
-                        st.years = [-3000, max(ys) if ys else 1990]
-                elif val.startswith("-"):
-                    st.exclude(facet, val[1:])
-                else:
-                    st.prefer(facet, val)
-        if p.years:
-            st.years = list(p.years)
-        if pending and pending["facet"] not in st.asked:
-            st.asked.append(pending["facet"])
-        # words that no slot explained are what the book should be about
-        toks = tokens(p.text)
-        rest = [t for i, t in enumerate(toks) if i not in used and t not in FILLER and len(t) > 2
-                and t not in _STOP and t not in _SENTIMENT]
-        if p.intent != "describe" and not (pending and pending["facet"] in ("about", "themes")):
-            rare = max(3, RARE_SHARE * len(idx))                     # "venice", not "next"
-            rest = [t for t in rest if 0 < idx.df_of(t) <= rare]
-        if rest and p.intent not in ("dont_care",):
-            st.about.append(" ".join(rest) if p.intent != "describe" else p.text)
+        p = self.nlu.parse(text)
+        target = self._target(st, p, text, prefer_shown=act.kind == "explain")
+        if target is None or target not in idx.row:
+            key = "explain_none" if act.kind == "explain" else "no_books"
+            return Reply(st.session_id, tpl.say(key), act.kind, parse=p.to_dict())
+        r = idx.row[target]
+        st.focus = target
+        if act.kind == "explain":
+            versus = next((idx.row.get(int(s.value)) for s in p.slots if s.kind == "title"
+                           and int(s.value) != target and s.score >= 0.85), None)
+            text_out = replies.explain(idx, r, st, self.signals.coreaders, versus=versus)
+            return Reply(st.session_id, text_out, "explain", parse=p.to_dict())
+        text_out = replies.answer(idx, r, act.sub or "about", tpl)
+        return Reply(st.session_id, text_out, "ask_about",
+                     books=[card(idx, r, 1.0, "The book you asked about")], parse=p.to_dict())
 
-    def _reject_unaccepted(self, st: SessionState, p: Parse) -> None:
-        """Books just shown that the reader moved past are rejected when they say no."""
-        if not st.last_books:
-            return
+    def _lookup(self, st: SessionState, tpl: Templates, query: str) -> Reply:
+        """'do you have X?': X first (then books like it), or the closest titles."""
+        idx = self.index
+        f = finder(idx)
+        q = acts.title_query(query)
+        got = f.title(q)
+        author = f.author(q) if got is None or got[1] < 95 else None
+        if author is not None:
+            st.new_topic()
+            st.prefer("author", author)
+            return self._recommend_reply(st, tpl, "recommend", None, may_ask=False,
+                                         head=tpl.say("author_books", author=author))
+        if got is None:
+            close = [(r, s) for r, s in f.titles(q, limit=3, cutoff=60)
+                     if int(idx.ids[r]) not in st.rejected]
+            books = [card(idx, r, s / 100, "A close title") for r, s in close]
+            self._shown(st, books)
+            key = "lookup_missing" if books else "lookup_none"
+            return Reply(st.session_id, tpl.say(key, query=query.strip(" ?")), "lookup", books=books)
+        r = got[0]
+        bid = int(idx.ids[r])
+        st.new_topic()
+        st.anchors, st.focus = [bid], bid
+        first = card(idx, r, 1.0, "The book you asked about")
+        st.shown.append(bid)
+        reply = self._recommend_reply(
+            st, tpl, "lookup", None, may_ask=False, first=first,
+            head=tpl.say("lookup_found", title=idx.titles[r],
+                         author=", ".join(idx.authors[r]) or "an unknown author"))
+        return reply
+
+    def _series(self, st: SessionState, tpl: Templates, act: acts.Act) -> Reply:
+        idx = self.index
+        ser = idx.series
+        row = None
+        if act.query:
+            key = ser.find(act.query)
+            if key is not None and act.sub == "first":
+                rows = ser.in_order(key)
+                return self._series_list(st, tpl, rows, ser.names[key])
+            got = finder(idx).title(acts.title_query(act.query))
+            row = got[0] if got else None
+        if row is None:
+            b = st.focus if st.focus is not None else (st.last_books[0] if st.last_books else None)
+            row = idx.row.get(b) if b is not None else None
+        if row is None:
+            return Reply(st.session_id, tpl.say("series_unknown"), "series")
+        title = idx.titles[row]
+        pos = ser.position(row)
+        if pos is None:
+            return Reply(st.session_id, tpl.say("series_none", title=title), "series",
+                         books=[card(idx, row, 1.0, "The book you asked about")])
+        if act.sub == "first":
+            return self._series_list(st, tpl, ser.in_order(row), pos[0])
+        step = ser.next(row) if act.sub == "next" else ser.previous(row)
+        if step is None:
+            return Reply(st.session_id, tpl.say("series_last", title=title, series=pos[0]),
+                         "series", books=[card(idx, row, 1.0, "The book you asked about")])
+        num = replies._num(ser.position(step)[1])
+        key = "series_next" if act.sub == "next" else "series_prev"
+        text = tpl.say(key, title=title, next=idx.titles[step], prev=idx.titles[step], num=num,
+                       series=pos[0])
+        rows = [step] + [r for r in ser.in_order(row) if act.sub == "next"
+                         and ser.position(r)[1] > ser.position(step)[1]][: self.k - 1]
+        books = [card(idx, r, 1.0, f"#{replies._num(ser.position(r)[1])} of {pos[0]}") for r in rows]
+        st.focus = int(idx.ids[step])
+        self._shown(st, books)
+        return Reply(st.session_id, text, "series", books=books)
+
+    def _series_list(self, st, tpl, rows, name) -> Reply:
+        idx = self.index
+        if not rows:
+            return Reply(st.session_id, tpl.say("series_unknown"), "series")
+        books = [card(idx, r, 1.0, f"#{replies._num(idx.series.position(r)[1])} of {name}")
+                 for r in rows[: max(self.k, 7)]]
+        st.focus = books[0]["id"]
+        self._shown(st, books)
+        return Reply(st.session_id, tpl.say("series_first", series=name, first=books[0]["title"]),
+                     "series", books=books)
+
+    # ---- feedback ----------------------------------------------------------------------------
+    def _word_feedback(self, st: SessionState, tpl: Templates, p: Parse) -> Reply | None:
+        """'I loved the second one', 'already read it', 'not for me': feedback in words."""
         toks = set(tokens(p.text))
-        if toks & {"no", "not", "nope", "none", "neither", "wrong", "nah"} or p.sentiment < -0.2:
-            for b in st.last_books:
-                if b not in st.rejected:
-                    st.rejected.append(b)
+        kinds = []
+        if toks & {"read", "already", "finished", "reread"}:
+            kinds.append("read")
+        if p.sentiment > 0.2:
+            kinds.append("like")
+        elif p.sentiment < -0.2 or toks & {"no", "not", "nope"}:
+            kinds.append("dislike")
+        if not kinds:
+            return None
+        targets = [t for t in [self._target(st, p, p.text, prefer_shown=False)] if t is not None]
+        if not targets:
+            return None
+        reply = None
+        for kind in kinds:
+            reply = self._after_feedback(st, tpl, targets, kind, parse=p)
+        return reply
 
-    def _targets(self, st: SessionState, p: Parse) -> list[int]:
-        out = []
-        for s in p.slots:
-            if s.kind == "ref":
-                if s.value == "it":
-                    if st.focus is not None:
-                        out.append(st.focus)
-                    elif st.last_books:
-                        out.append(st.last_books[0])
-                elif st.last_books and -len(st.last_books) <= int(s.value) < len(st.last_books):
-                    out.append(st.last_books[int(s.value)])
-            elif s.kind == "title":
-                out.append(int(s.value))
-        if not out and st.focus is not None:
-            out.append(st.focus)
-        elif not out and st.last_books:
-            out.append(st.last_books[0])
-        return list(dict.fromkeys(out))
-
-    def _after_feedback(self, st: SessionState, tpl: Templates, targets: list[int], kind: str,
-                        parse: Parse | None = None) -> Reply:
+    def _record(self, st: SessionState, books: list[int], kind: str) -> None:
         rec = self.recommend
-        for b in targets:
+        for b in books:
             if rec is not None:
                 rec.feedback(st.user_id, b, kind)
             else:
@@ -357,9 +427,26 @@ class DialogueEngine:
                     self.catalog.set_rating(st.user_id, b, rating, source="dialogue")
                 self.catalog.log_event(kind, user_id=st.user_id, session_id=st.session_id,
                                        book_id=b, payload={"via": "dialogue"})
+            target = {"like": st.liked, "dislike": st.rejected, "read": st.read}[kind]
+            if b not in target:
+                target.append(b)
+
+    def _reject_unaccepted(self, st: SessionState, p: Parse) -> None:
+        """Books just shown that the reader moved past are rejected when they say no."""
+        if not st.last_books:
+            return
+        toks = set(tokens(p.text))
+        if toks & {"no", "nope", "none", "neither", "wrong", "nah"} and not \
+                [s for s in p.slots if s.kind != "ref" and not s.negated] or p.sentiment < -0.2:
+            for b in st.last_books:
+                if b not in st.rejected:
+                    st.rejected.append(b)
+
+    def _after_feedback(self, st: SessionState, tpl: Templates, targets: list[int], kind: str,
+                        parse: Parse | None = None) -> Reply:
+        self._record(st, targets, kind)
+        for b in targets:
             if kind == "like":
-                if b not in st.liked:
-                    st.liked.append(b)
                 if st.accepted is None:
                     st.accepted, st.accepted_turn = b, st.turns
                     self.catalog.log_event("accept", user_id=st.user_id, session_id=st.session_id,
@@ -367,177 +454,57 @@ class DialogueEngine:
                                                                "policy": st.policy})
                 st.anchors = ([a for a in st.anchors if a != b] + [b])[-2:]
             elif kind == "dislike":
-                if b not in st.rejected:
-                    st.rejected.append(b)
                 st.anchors = [a for a in st.anchors if a != b]
-            elif kind == "read":
-                if b not in st.read:
-                    st.read.append(b)
         r = self.index.row.get(targets[0])
         title = self.index.titles[r] if r is not None else "that"
         st.focus = targets[0]
         key = {"like": "liked", "dislike": "disliked", "read": "read"}[kind]
-        books, decision = self._decide(st, k=self.k, may_ask=False,
-                                       intent="similar_to" if kind == "like" else "recommend")
-        st.last_books = [b["id"] for b in books]
-        st.shown += st.last_books
-        return Reply(st.session_id, tpl.say(key, title=title), "feedback", books=books,
-                     parse=parse.to_dict() if parse else {"feedback": kind, "book_id": targets[0]})
-
-    def _ask_about(self, st: SessionState, tpl: Templates, p: Parse) -> Reply:
-        targets = self._targets(st, p)
-        if not targets:
-            return Reply(st.session_id, tpl.say("no_books"), "ask_about", parse=p.to_dict())
-        idx = self.index
-        r = idx.row.get(targets[0])
-        if r is None:
-            return Reply(st.session_id, tpl.say("no_books"), "ask_about", parse=p.to_dict())
-        st.focus = targets[0]
-        title, author = idx.titles[r], ", ".join(idx.authors[r]) or "an unknown author"
-        year = None if np.isnan(idx.years[r]) else int(idx.years[r])
-        toks = set(tokens(p.text))
-        if toks & {"who", "author", "wrote", "written", "writer"}:
-            text = tpl.say("about_author", title=title, author=author)
-        elif toks & {"when", "year", "published", "came", "old", "date"}:
-            text = (tpl.say("about_year", title=title, year=year) if year
-                    else f"I don't know when {title} was published.")
-        elif idx.descriptions[r]:
-            text = tpl.say("about_what", title=title, author=author,
-                           summary=_summary(idx.descriptions[r]))
-        else:
-            tags = ", ".join(t.replace("-", " ") for t in idx.book_tags[r][:5]) or "nothing yet"
-            text = tpl.say("about_unknown", title=title, tags=tags)
-        card = self._card(r, 1.0, "The book you asked about")
-        return Reply(st.session_id, text, "ask_about", books=[card], parse=p.to_dict())
+        reply = self._recommend_reply(st, tpl, "similar_to" if kind == "like" else "recommend",
+                                      parse, may_ask=False, head=tpl.say(key, title=title))
+        reply.intent = "feedback"
+        reply.parse = parse.to_dict() if parse else {"feedback": kind, "book_id": targets[0]}
+        return reply
 
     # ---- recommending ----------------------------------------------------------------------
-    def _signals(self, st: SessionState, intent: str) -> Signals:
+    def _decide(self, st: SessionState, k: int, may_ask: bool):
         idx = self.index
-        sig = Signals()
-        about = " ".join(st.about[-4:])
-        if about:
-            bm25, _ = idx.term_query(about)
-            text = bm25 / max(float(bm25.max()), 1e-6)
-            search = self.search
-            if search is not None:
-                hits = self._text_cache.get(about)
-                if hits is None and self._broken.get("search.text", 0) <= time.monotonic():
-                    try:
-                        hits = search.text(about, k=200)
-                    except Exception as e:  # noqa: BLE001 - a broken index must not end the chat
-                        log.warning("text search failed (%s); not trying again for 10 minutes", e)
-                        self._broken["search.text"] = time.monotonic() + 600
-                        hits = None
-                    if hits is not None:
-                        if len(self._text_cache) > 256:
-                            self._text_cache.clear()
-                        self._text_cache[about] = hits
-                if hits:
-                    # the service finds titles and authors by name (the NLU's slots do that
-                    # here) and, when MiniLM features are built, meaning; the dialogue's own
-                    # term index covers shelves and descriptions: a weighted blend
-                    sem = np.zeros(len(idx), np.float32)
-                    top = max(h.score for h in hits) or 1.0
-                    for h in hits:
-                        r = idx.row.get(int(h.book_id))
-                        if r is not None:
-                            sem[r] = max(0.0, h.score / top)
-                    text = (1 - SEARCH_WEIGHT) * text + SEARCH_WEIGHT * sem
-            sig.text = text.astype(np.float32)
-        if st.anchors:
-            anchor = np.zeros(len(idx), np.float32)
-            for a in st.anchors[-2:]:
-                r = idx.row.get(int(a))
-                if r is None:
-                    continue
-                title = idx.titles[r]
-                # content: shared specific shelves and description words -- always available
-                part = idx.similar_content(r)
-                part[r] = 0.0
-                for r2 in np.argsort(-part)[:20]:
-                    sig.anchor_reason.setdefault(int(r2), f"shares shelves and themes with {title}")
-                search, rec = self.search, self.recommend
-                if search is not None:
-                    sim = self._hits_array(lambda: search.similar(int(a), k=100), "search.similar")
-                    part = np.maximum(part, sim)
-                    for rr in np.flatnonzero(sim > 0.5):
-                        sig.anchor_reason[int(rr)] = f"close to {title} in text and cover"
-                if rec is not None:
-                    cf = self._hits_array(lambda: rec.similar_items(int(a), k=100),
-                                          "recommend.similar_items")
-                    part = np.maximum(part, cf)
-                    for rr in np.flatnonzero(cf > 0.3):
-                        sig.anchor_reason[int(rr)] = f"readers who liked {title} liked this"
-                part[r] = 0.0
-                same = np.array([bool(set(a[:1]) & set(idx.authors[r][:1])) for a in idx.authors])
-                part = np.where(same, 0.5 * part, part)        # not just the same series
-                part = part / max(float(part.max()), 1e-6)       # the closest book = 1
-                anchor = np.maximum(anchor, part)
-            sig.anchor = anchor
-        # the reader's profile, for the best few hundred by everything else
-        rec = self.recommend
-        if rec is not None and (st.liked or st.rejected):
-            base, _ = hybrid_scores(idx, st, sig)
-            top = np.argsort(-base)[:300]
-            try:
-                prof = np.asarray(rec.score(st.user_id, [int(idx.ids[r]) for r in top]), np.float32)
-            except Exception as e:  # noqa: BLE001
-                log.warning("profile scores failed: %s", e)
-                prof = None
-            if prof is not None and len(prof) and np.isfinite(prof).any():
-                lo, hi = float(np.nanmin(prof)), float(np.nanmax(prof))
-                span = hi - lo or 1.0
-                sig.profile = {int(r): float((v - lo) / span) for r, v in zip(top, prof)}
-        return sig
-
-    def _hits_array(self, fn, name: str) -> np.ndarray:
-        idx = self.index
-        out = np.zeros(len(idx), np.float32)
-        if self._broken.get(name, 0) > time.monotonic():
-            return out
-        try:
-            hits = fn()
-        except Exception as e:  # noqa: BLE001 - a missing model must not end the chat
-            log.warning("%s failed (%s); not trying again for 10 minutes", name, e)
-            self._broken[name] = time.monotonic() + 600
-            return out
-        if hits:
-            top = max(h.score for h in hits) or 1.0
-            for h in hits:
-                r = idx.row.get(int(h.book_id))
-                if r is not None:
-                    out[r] = max(0.0, h.score / top)
-        return out
-
-    def _decide(self, st: SessionState, k: int, may_ask: bool, intent: str):
-        idx = self.index
-        sig = self._signals(st, intent)
-        policy = self.policy_for(st.policy)
-        d = policy.decide(idx, st, sig, k=k, may_ask=may_ask)
+        sig = self.signals.build(st)
+        d = self.policy_for(st.policy).decide(idx, st, sig, k=k, may_ask=may_ask)
         about = " ".join(st.about[-4:])
         books = []
         for r, sc in zip(d.rows, d.scores):
             why = reason(idx, r, st, d.parts.get(r, {}), about,
                          anchor_reason=sig.anchor_reason.get(r, ""),
                          profile_reason="fits what you liked so far" if sig.profile.get(r, 0) > 0.8 else "")
-            books.append(self._card(r, sc, why))
+            books.append(card(idx, r, sc, why))
         return books, d
 
-    def _recommend_reply(self, st: SessionState, tpl: Templates, intent: str, p: Parse,
-                         k: int, may_ask: bool) -> Reply:
+    def _recommend_reply(self, st: SessionState, tpl: Templates, intent: str, p: Parse | None,
+                         may_ask: bool = True, head: str | None = None,
+                         first: dict | None = None) -> Reply:
         had_rejections = bool(st.rejected) and bool(st.last_books)
-        books, d = self._decide(st, k=k, may_ask=may_ask, intent=intent)
+        k = self.k - (first is not None)
+        books, d = self._decide(st, k=k, may_ask=may_ask and intent != "more")
+        if first is not None:
+            books = [first] + books
+        parse = p.to_dict() if p is not None else None
         if not books:
-            return Reply(st.session_id, tpl.say("nothing"), intent, parse=p.to_dict())
-        if intent == "describe":
-            head = tpl.say("describe")
-        elif intent == "similar_to" and st.anchors:
-            r = self.index.row.get(st.anchors[-1])
-            head = tpl.say("similar", anchor=self.index.titles[r] if r is not None else "that")
-        elif had_rejections:
-            head = tpl.say("recommend_after_reject")
-        else:
-            head = tpl.say("recommend")
+            key = "more_none" if intent == "more" else "nothing"
+            return Reply(st.session_id, tpl.say(key), intent, parse=parse)
+        if d.relaxed:
+            head = tpl.say("relaxed", what=describe_relaxed(d.relaxed, st))
+        elif head is None:
+            if intent == "describe":
+                head = tpl.say("describe")
+            elif intent == "similar_to" and st.anchors:
+                r = self.index.row.get(st.anchors[-1])
+                head = tpl.say("similar", anchor=self.index.titles[r] if r is not None else "that")
+            elif had_rejections:
+                head = tpl.say("recommend_after_reject")
+            else:
+                head = tpl.say("recommend")
+            if len(books) < k and st.stated():
+                head = tpl.say("fewer", n=len(books))
         question = None
         if d.question:
             q = d.question
@@ -548,29 +515,23 @@ class DialogueEngine:
                 st.asked.append(q["facet"])
         else:
             st.questions_in_row = 0
-        st.last_books = [b["id"] for b in books]
-        st.shown += st.last_books
-        st.focus = None
+        self._shown(st, books)
+        if first is None:
+            st.focus = None
         text = head + ("\n" + tpl.say("preview", question=question) if question else "")
         return Reply(st.session_id, text, intent, question=question, books=books,
                      question_facet=d.question["facet"] if d.question else None,
-                     options=list(d.question["options"]) if d.question else [],
-                     parse=p.to_dict())
+                     options=list(d.question["options"]) if d.question else [], parse=parse)
 
-    # ---- cards and bookkeeping ----------------------------------------------------------
-    def _card(self, row: int, score: float, why: str) -> dict:
-        idx = self.index
-        y = idx.years[row]
-        bid = int(idx.ids[row])
-        return {"id": bid, "title": idx.titles[row], "authors": list(idx.authors[row]),
-                "year": None if np.isnan(y) else int(y),
-                "cover_url": f"/api/books/{bid}/cover" if idx.has_cover[row] else None,
-                "score": round(float(score), 4), "reason": why}
-
-    def _book_dict(self, b, score: float, why: str) -> dict:
-        return {"id": b.id, "title": b.title, "authors": list(b.authors), "year": b.year,
-                "cover_url": f"/api/books/{b.id}/cover" if b.cover_path else None,
-                "score": round(float(score), 4), "reason": why}
+    # ---- bookkeeping ----------------------------------------------------------------------
+    def _shown(self, st: SessionState, books: list[dict]) -> None:
+        st.last_books = [b["id"] for b in books]
+        st.shown += [b for b in st.last_books if b not in st.shown]
+        for b in books:
+            st.reasons[str(b["id"])] = b["reason"]
+        if len(st.reasons) > 60:
+            keep = set(map(str, st.shown[-60:]))
+            st.reasons = {k: v for k, v in st.reasons.items() if k in keep}
 
     def _finish(self, st: SessionState, reply: Reply, t0: float, text: str | None) -> Reply:
         reply.policy = st.policy
@@ -599,17 +560,6 @@ def ab_arms(policy: str) -> list[str]:
     if not arms:
         raise ValueError("an A/B policy needs at least one arm, e.g. 'ab:default,popular'")
     return arms
-
-
-def _summary(text: str, limit: int = 300) -> str:
-    text = re.sub(r"\s+", " ", text).strip()
-    parts = re.split(r"(?<=[.!?])\s+", text)
-    out = ""
-    for s in parts:
-        if len(out) + len(s) > limit and out:
-            break
-        out = (out + " " + s).strip()
-    return out[:limit].rstrip() + ("…" if len(out) > limit else "")
 
 
 def engine_for(home: str | Path | None = None, **kw) -> DialogueEngine:

@@ -19,6 +19,12 @@ class SessionState:
     about: list[str] = field(default_factory=list)                    # what it should be about
     anchors: list[int] = field(default_factory=list)                  # "like X"
     years: list[int] | None = None                                    # [from, to)
+    pages: list[int] | None = None                                    # [from, to)
+    language: str | None = None                                       # "en", "fr", ...
+    audience: str | None = None                # hard: "children", "young adult", "adult"
+    age: int | None = None
+    source: dict[str, int] = field(default_factory=dict)              # "kind:value" -> turn
+    reasons: dict[str, str] = field(default_factory=dict)             # book id -> why shown
     shown: list[int] = field(default_factory=list)
     rejected: list[int] = field(default_factory=list)
     liked: list[int] = field(default_factory=list)
@@ -33,12 +39,14 @@ class SessionState:
 
     # ---- updates --------------------------------------------------------------------
     def prefer(self, kind: str, value: str, weight: float = 1.0) -> None:
+        self.source[f"{kind}:{value}"] = self.turns
         vals = self.prefs.setdefault(kind, {})
         vals[value] = max(vals.get(value, 0.0), weight)
         if value in self.excl.get(kind, []):
             self.excl[kind].remove(value)
 
     def exclude(self, kind: str, value: str) -> None:
+        self.source[f"-{kind}:{value}"] = self.turns
         ex = self.excl.setdefault(kind, [])
         if value not in ex:
             ex.append(value)
@@ -47,12 +55,18 @@ class SessionState:
     def forget_preferences(self) -> None:
         """'start over': preferences go, but rejected books stay rejected."""
         self.prefs, self.excl, self.about, self.anchors, self.years = {}, {}, [], [], None
+        self.pages, self.language, self.audience, self.age, self.source = None, None, None, None, {}
         self.asked, self.question, self.questions_in_row, self.last_books = [], None, 0, []
 
     def stated(self) -> int:
         """How many things the reader has told us so far."""
         return (sum(len(v) for v in self.prefs.values()) + sum(len(v) for v in self.excl.values())
-                + len(self.about) + 3 * len(self.anchors) + (self.years is not None))
+                + len(self.about) + 3 * len(self.anchors) + (self.years is not None)
+                + (self.pages is not None) + (self.audience is not None))
+
+    def new_topic(self) -> None:
+        """A new request replaces what the last one asked for (books seen stay seen)."""
+        self.forget_preferences()
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))

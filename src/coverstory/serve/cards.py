@@ -59,8 +59,8 @@ def card_dict(d: dict) -> dict:
 
 
 def reply_dict(reply, session_id: str, catalog=None) -> dict:
-    """A dialogue Reply (or its dict) as the API's ChatReply; with the catalog, cover URLs
-    are kept only for books whose cover file exists."""
+    """A dialogue Reply (or its dict) as the API's ChatReply; with the catalog, each book
+    gets its cover URL when its cover file exists (the engine returns hits, not URLs)."""
     d = reply.to_dict() if hasattr(reply, "to_dict") else dict(reply)
     books = [card_dict(b) for b in d.get("books") or []]
     if catalog is not None and books:
@@ -69,8 +69,7 @@ def reply_dict(reply, session_id: str, catalog=None) -> dict:
         paths = dict(catalog.conn.execute(
             f"SELECT id, cover_path FROM books WHERE id IN ({q})", ids).fetchall())
         for b in books:
-            if b["cover_url"]:
-                b["cover_url"] = cover_url(b["id"], paths.get(b["id"]))
+            b["cover_url"] = cover_url(b["id"], paths.get(b["id"]))
     return {"session_id": session_id, "text": str(d.get("text") or ""),
             "intent": d.get("intent"), "question": d.get("question"), "books": books}
 

@@ -1,0 +1,263 @@
+"""What kind of turn this is, before any book is scored: the dialogue acts readers use.
+
+The trained intent classifier (``intents.py``) tells recommend / describe / similar_to /
+refine apart; the acts every reader uses in between — thanks, goodbye, "why this one?",
+"who wrote it?", "more", "I've read those", "do you have X?", "what comes after X?" — are
+recognised here by rules on the words, so they are never mistaken for liking a book.
+Besides the act, this module reads the typed constraints the slot matcher does not:
+an age or a recipient ("for my 8 year old daughter", "a gift for my dad"), a page limit
+("under 300 pages"), a language, and whether the turn changes the topic or refines it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from coverstory.catalog.normalize import fold
+
+SMALLTALK = {
+    "thanks": r"^(?:ok(?:ay)?[, ]+)?(?:thanks?|thank you|thx|ty|cheers|much appreciated|"
+              r"great,? thanks?|perfect,? thanks?)\b",
+    "bye": r"\b(?:bye|goodbye|good bye|see you|see ya|cya|that'?s all|that is all|i'?m done|"
+           r"im done|good night|goodnight|talk later|have a (?:good|nice) (?:day|one))\b",
+    "capabilities": r"\b(?:what can you do|what do you do|how does this work|how do you work|"
+                    r"who are you|what are you|how do i use|what can i ask|what is this)\b",
+    "how_are_you": r"\bhow are you\b|\bhow'?s it going\b",
+    "greeting": r"^(?:hi|hello|hey|hiya|howdy|good (?:morning|afternoon|evening)|yo)\b",
+    "ack": r"^(?:ok(?:ay)?|cool|nice|great|alright|all right|sure|got it|i see|hmm+|wow)\W*$",
+}
+EXPLAIN = re.compile(
+    r"\bwhy\b|\bhow (?:is|are|'s) (?:that|it|this|they|these|those|the \w+(?: one)?) "
+    r"(?:like|similar)|\bwhat makes (?:it|that|this|them)\b|\bexplain\b|"
+    r"\bwhat do (?:they|these) have in common\b|\bin what way\b")
+ASK = {
+    "author": r"\bwho (?:wrote|is the author|writes|is it by)\b|\bwho'?s the author\b|"
+              r"\bwhat author\b|\bwho is (?:it|that) by\b",
+    "year": r"\bwhen (?:was|did) (?:it|that|this|the \w+(?: one)?) (?:come out|published|written|"
+            r"out|released)|\bwhat year\b|\bhow old is\b|\bwhen did it come out\b",
+    "pages": r"\bhow (?:long|many pages|big|thick)\b|\bpage count\b|\bnumber of pages\b",
+    "series": r"\bis (?:it|that|this|the \w+(?: one)?) (?:part of )?(?:a|in a) series\b|"
+              r"\bwhich series\b|\bwhat series\b|\bis it the first\b|\bwhich book in\b",
+    "about": r"\bwhat(?:'s| is| are) (?:it|that|this|the \w+(?: one)?|they) about\b|"
+             r"\bwhat happens in\b|\btell me (?:more )?about (?:it|that|this|the \w+)|"
+             r"\bwhat(?:'s| is) the (?:plot|story)\b|\bwhat kind of book is\b|\bis it any good\b",
+}
+MORE = re.compile(
+    r"^(?:any|some|show me|give me|got any|anything|something|what)?\s*(?:more|others?|else|"
+    r"other (?:ones|options|suggestions|books|ideas)|different (?:ones|books)|next)\b"
+    r"|\bshow me (?:more|others|other)\b|\b(?:any|some) (?:more|others|other (?:ones|options|"
+    r"suggestions|ideas))\b|\bsomething else\b|\banything else\b|\bwhat else\b|"
+    r"\bmore (?:please|of those|like (?:that|these|those|them))\b|\bdifferent ones\b|"
+    r"\bother (?:options|suggestions|ideas)\b|\bnone of (?:those|these|them)\b")
+READ_THOSE = re.compile(
+    r"\b(?:i'?ve|i have|ive|already|i) (?:already )?read (?:those|these|them|all (?:of )?(?:those|"
+    r"these|them|three|five)|both|it all|every one)\b|\bread (?:them|those|these) all\b|"
+    r"\bread all (?:of )?(?:those|these|them)\b")
+LOOKUP = re.compile(
+    r"^(?:do you (?:have|carry|stock|know)|have you got|have you (?:read|heard of)|is there|"
+    r"got|i'?m looking for|im looking for|looking for|find(?: me)?|search for|"
+    r"can you find|can i get|where is)\s+(?:the book\s+|a book called\s+|the novel\s+|"
+    r"a copy of\s+|anything called\s+)?(.+?)\??$")
+SERIES_NEXT = re.compile(
+    r"\b(?:what (?:comes|is|'s) (?:after|next after)|next (?:book |one )?(?:after|in the series|"
+    r"in|of)|sequel (?:to|of)|after)\s+(.+?)\??$|^(?:what(?:'s| is) )?the next one\??$|"
+    r"\bwhat comes next\b|\bnext (?:book|one) in the series\b")
+SERIES_PREV = re.compile(r"\b(?:what (?:comes|is|'s) before|prequel (?:to|of)|before)\s+(.+?)\??$")
+SERIES_FIRST = re.compile(
+    r"\b(?:first|1st) (?:book |one |novel )?(?:in|of) (?:the )?(.+?)(?: series)?\??$|"
+    r"\b(?:where|which one) (?:do|should) i start\b.*?(?:with |series )?(.*)$|"
+    r"\b(.+?) (?:series )?in order\??$")
+TOPIC_CHANGE = re.compile(
+    r"^(?:actually|instead|forget (?:that|it|those|about that|all that)|never ?mind|"
+    r"scratch that|change of plans?|on second thought|what about|how about|new (?:request|"
+    r"search|idea)|let'?s try|different (?:idea|question)|ok(?:ay)? (?:now|then)|now)\b|"
+    r"\binstead\b|\bsomething (?:completely|totally|entirely) different\b")
+REFINE_CUE = re.compile(
+    r"^(?:and|but|also|plus|only|preferably|ideally|maybe|make it|same but|more|less|not|no|"
+    r"nothing|without|with|set in|something (?:shorter|longer|newer|older|lighter|darker|"
+    r"funnier)|a bit|slightly|ideally)\b|\b(?:also|as well|too)\W*$")
+RESET = re.compile(r"^(?:start over|start again|reset|restart|forget (?:everything|all that|it all)|"
+                   r"let'?s start over|new session|clear)\W*$")
+
+_NUM = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+        "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
+        "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18}
+_AGE = re.compile(r"\b(\d{1,2}|" + "|".join(_NUM) + r")[ -]?(?:year|yr)s?[ -]?old\b|"
+                  r"\b(?:aged?|ages)\s+(\d{1,2})\b")
+RECIPIENTS = {  # a person the book is for -> the audience it implies (None: unknown)
+    "toddler": "picture book", "baby": "picture book", "preschooler": "picture book",
+    "kid": "children", "kids": "children", "child": "children", "children": "children",
+    "grandkid": "children", "grandkids": "children", "grandchild": "children",
+    "son": None, "daughter": None, "nephew": None, "niece": None, "grandson": None,
+    "granddaughter": None, "students": None, "class": None,
+    "teen": "young adult", "teenager": "young adult", "teenage": "young adult",
+    "dad": "adult", "father": "adult", "mum": "adult", "mom": "adult", "mother": "adult",
+    "husband": "adult", "wife": "adult", "boyfriend": "adult", "girlfriend": "adult",
+    "partner": "adult", "boss": "adult", "grandma": "adult", "grandpa": "adult",
+    "grandmother": "adult", "grandfather": "adult", "brother": None, "sister": None,
+    "friend": None, "colleague": "adult", "coworker": "adult", "uncle": "adult", "aunt": "adult",
+    "teacher": "adult", "in-laws": "adult", "father-in-law": "adult", "mother-in-law": "adult",
+}
+_RECIPIENT = re.compile(
+    r"\b(?:for|to|gift for|present for|buy for|get for)\s+(?:my|our|a|the)\s+"
+    r"((?:(?:\d{1,2}|" + "|".join(_NUM) + r")[ -]?(?:year|yr)s?[ -]?old\s+|little\s+|"
+    r"teenage\s+|young\s+|older\s+|elderly\s+)*)(" + "|".join(sorted(RECIPIENTS, key=len,
+                                                                     reverse=True)) + r")\b")
+_INTEREST = re.compile(r"\b(?:who|that)\s+(?:really\s+)?(?:loves?|likes?|enjoys?|is into|"
+                       r"are into|is obsessed with|is crazy about|adores?)\s+(.+?)(?:[.,;!?]|$)")
+_PAGES = re.compile(r"\b(under|less than|fewer than|no more than|at most|max(?:imum)?|below|"
+                    r"shorter than|not more than|over|more than|at least|longer than|above)\s+"
+                    r"(\d{2,4})\s*(?:pages|pp|page)\b|\b(\d{2,4})\s*pages? or (less|fewer|more)\b")
+LANGUAGES = {"english": ("en",), "spanish": ("es", "spa"), "french": ("fr", "fre", "fra"),
+             "german": ("de", "ger", "deu"), "italian": ("it", "ita"), "portuguese": ("pt", "por"),
+             "dutch": ("nl", "dut", "nld"), "japanese": ("ja", "jpn"), "arabic": ("ar", "ara")}
+_LANG = re.compile(r"\b(?:in|written in)\s+(" + "|".join(LANGUAGES) + r")\b")
+
+
+@dataclass
+class Act:
+    """The act of one turn and what it says beyond the slot matcher's slots."""
+
+    kind: str                                  # see ``classify``
+    sub: str = ""                              # smalltalk kind / ask field / series step
+    query: str = ""                            # lookup / series phrase
+    audience: str | None = None                # from an age or a recipient
+    age: int | None = None
+    pages: tuple[int, int] | None = None       # [lo, hi)
+    language: str | None = None
+    topic_change: bool = False
+    refine_cue: bool = False
+    masked: list[tuple[int, int]] = field(default_factory=list)   # char spans not to match
+    interests: list[str] = field(default_factory=list)
+
+
+def norm(text: str) -> str:
+    t = (text or "").lower().replace("\u2019", "'").strip()
+    return re.sub(r"\s+", " ", t)
+
+
+def classify(text: str) -> Act:
+    """The dialogue act of an utterance (rules; a request when none fits)."""
+    t = norm(text)
+    bare = t.rstrip("!.?, ")
+    act = Act("request")
+    _constraints(t, act)
+    if not bare:
+        act.kind, act.sub = "smalltalk", "empty"
+        return act
+    if RESET.match(bare):
+        act.kind = "reset"
+        return act
+    if READ_THOSE.search(t):
+        act.kind = "read_those"
+        return act
+    if EXPLAIN.search(t) and not re.search(r"\bwhy not\b", t):
+        act.kind = "explain"
+        return act
+    for field_, pat in ASK.items():
+        if re.search(pat, t):
+            act.kind, act.sub = "ask", field_
+            return act
+    m = SERIES_NEXT.search(bare)
+    if m:
+        act.kind, act.sub, act.query = "series", "next", (m.group(1) or "").strip()
+        return act
+    m = SERIES_PREV.search(bare)
+    if m and re.search(r"\b(?:comes|prequel)\b", t):
+        act.kind, act.sub, act.query = "series", "previous", m.group(1).strip()
+        return act
+    if re.search(r"\bin order\b|\bfirst (?:book|one|novel) (?:in|of)\b|\bwhere (?:do|should) i start\b", t):
+        m = SERIES_FIRST.search(bare)
+        act.kind, act.sub = "series", "first"
+        act.query = next((g for g in (m.groups() if m else ()) if g), "").strip()
+        return act
+    m = LOOKUP.match(bare)
+    if m and not re.match(r"(?:any|some|a|an|books?|something|anything|more|good|other)\b",
+                          m.group(1)):
+        act.kind, act.query = "lookup", m.group(1).strip(" \"'")
+        return act
+    for sub, pat in SMALLTALK.items():
+        if re.search(pat, t):
+            rest = re.sub(pat, " ", t)
+            rest = re.sub(r"[^a-z ]", " ", rest)
+            content = [w for w in rest.split() if w not in _SMALL_FILLER]
+            if not content or sub in ("bye", "capabilities", "how_are_you"):
+                act.kind, act.sub = "smalltalk", sub
+                return act
+    if MORE.search(bare) and len(bare.split()) <= 8 and not _has_new_content(bare):
+        act.kind = "more"
+        return act
+    act.topic_change = bool(TOPIC_CHANGE.search(t))
+    act.refine_cue = bool(REFINE_CUE.search(t))
+    return act
+
+
+_SMALL_FILLER = frozenset("""a lot so much very for the help you your that s it this all i am im
+now bye thanks thank really ok okay great that's appreciate appreciated cheers and again
+lovely nice good day evening morning awesome perfect""".split())
+
+
+def _has_new_content(t: str) -> bool:
+    """'more fantasy' / 'others like Dune' carry a request; 'any more?' does not."""
+    words = re.sub(r"[^a-z ]", " ", t).split()
+    filler = {"any", "some", "more", "others", "other", "else", "something", "anything", "show",
+              "me", "give", "please", "ones", "options", "suggestions", "books", "book", "what",
+              "got", "different", "next", "ideas", "like", "that", "these", "those", "them",
+              "of", "none", "can", "you", "i", "see", "want", "would", "id", "d", "have",
+              "let", "s", "try", "again", "maybe", "new", "few", "a", "couple", "the", "do",
+              "is", "there", "are", "oh", "hmm", "ok", "okay", "yes", "sure", "no", "not", "for",
+              "me", "one", "else?"}
+    return any(w not in filler for w in words)
+
+
+def _constraints(t: str, act: Act) -> None:
+    """Age, recipient, interests, page limits and language: typed constraints from words."""
+    m = _AGE.search(t)
+    if m:
+        n = m.group(1) or m.group(2)
+        act.age = int(n) if n.isdigit() else _NUM.get(n)
+    m = _RECIPIENT.search(t)
+    if m:
+        act.masked.append(m.span(2))           # "dad" is the recipient, not a title word
+        aud = RECIPIENTS.get(m.group(2))
+        if aud:
+            act.audience = aud
+    for w in ("toddler", "preschooler", "baby"):
+        if re.search(rf"\b{w}s?\b", t):
+            act.audience = "picture book"
+    if act.age is not None:
+        act.audience = ("picture book" if act.age <= 5 else "children" if act.age <= 12
+                        else "young adult" if act.age <= 17 else "adult")
+        m = _AGE.search(t)
+        act.masked.append(m.span())
+    for m in _INTEREST.finditer(t):
+        act.interests.append(m.group(1).strip())
+    m = _PAGES.search(t)
+    if m:
+        if m.group(1):
+            word, n = m.group(1), int(m.group(2))
+            low = word in ("over", "more than", "at least", "longer than", "above")
+        else:
+            n, low = int(m.group(3)), m.group(4) == "more"
+        act.pages = (n, 100000) if low else (0, n + 1)
+        act.masked.append(m.span())
+    m = _LANG.search(t)
+    if m:
+        act.language = m.group(1)
+
+
+def masked_text(text: str, spans: list[tuple[int, int]]) -> str:
+    """The utterance with the given (lower-cased, normalised) spans blanked out."""
+    t = norm(text)
+    for a, b in sorted(spans, reverse=True):
+        t = t[:a] + " " * (b - a) + t[b:]
+    return t
+
+
+def title_query(text: str) -> str:
+    """A lookup phrase reduced to what a title match needs ("the book called X?" -> "x")."""
+    q = fold(text)
+    q = re.sub(r"\b(?:by|from)\s+[a-z .]+$", "", q).strip()       # "X by Patrick Rothfuss"
+    q = re.sub(r"^(?:the book|the novel|a book called|book called|called)\s+", "", q)
+    return q.strip()

@@ -1,0 +1,187 @@
+"""Hard constraints as filters: every book shown satisfies every constraint whose metadata
+is known, or the reply says which constraint had to be relaxed.
+
+Hard: exclusions (facets, themes, authors), authors asked for, the audience, genres and
+forms, era (years), length (pages), language, and the books already shown / rejected /
+read. Tone (mood) is a filter while enough books keep it, else a preference. When nothing
+fits, constraints are relaxed one at a time in ``RELAX_ORDER`` (the least explicit first)
+and the relaxed ones are reported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from coverstory.dialogue.bookindex import BookIndex
+from coverstory.dialogue.lexicon import FACETS
+from coverstory.dialogue.state import SessionState
+
+RELAX_ORDER = ("like", "mood", "genre", "length", "era", "language", "audience", "author")
+HARD_FACETS = ("genre", "mood")
+
+
+@dataclass
+class Filter:
+    ok: np.ndarray                                  # bool [n]: may be shown
+    relaxed: list[str] = field(default_factory=list)   # names of relaxed constraints
+    known: dict[str, np.ndarray] = field(default_factory=dict)   # constraint -> metadata known
+
+
+def author_mask(idx: BookIndex, name: str) -> np.ndarray:
+    key = name.lower()
+    cache = idx.__dict__.setdefault("_author_masks", {})
+    m = cache.get(key)
+    if m is None:
+        m = cache[key] = np.array([any(key == a.lower() for a in names) for names in idx.authors],
+                                  bool)
+    return m
+
+
+def audience_mask(idx: BookIndex, audience: str) -> np.ndarray:
+    if audience == "picture book":
+        pic = idx.tag_mask("picture-books") | idx.tag_mask("picture-book")
+        return pic if pic.any() else idx.has("audience", "children")
+    if audience == "adult":
+        return idx.has("audience", "adult")
+    return idx.has("audience", audience)
+
+
+def like_mask(idx: BookIndex, st: SessionState) -> np.ndarray | None:
+    """"Like X": books that share a genre and an audience with X (coherence), unless the
+    reader named genres or an audience themselves."""
+    if not st.anchors or st.prefs.get("genre") or st.audience:
+        return None
+    out = None
+    cols_g = [i for i, (f, _) in enumerate(idx.values) if f == "genre"]
+    cols_a = [i for i, (f, _) in enumerate(idx.values) if f == "audience"]
+    for a in st.anchors[-2:]:
+        r = idx.row.get(int(a))
+        if r is None:
+            continue
+        g = [c for c in cols_g if idx.member[r, c]]
+        au = [c for c in cols_a if idx.member[r, c]]
+        m = np.ones(len(idx), bool)
+        if g:
+            m &= idx.member[:, g].any(axis=1)
+        if au:
+            m &= idx.member[:, au].any(axis=1)
+        out = m if out is None else out | m
+    return out
+
+
+def seen_mask(idx: BookIndex, st: SessionState) -> np.ndarray:
+    ok = np.ones(len(idx), bool)
+    for b in set(st.shown) | set(st.rejected) | set(st.read) | set(st.anchors):
+        r = idx.row.get(int(b))
+        if r is not None:
+            ok[r] = False
+    return ok
+
+
+def exclusion_mask(idx: BookIndex, st: SessionState) -> np.ndarray:
+    ok = np.ones(len(idx), bool)
+    for kind, vals in st.excl.items():
+        for v in vals:
+            if kind in FACETS:
+                ok &= ~idx.has(kind, v)
+            elif kind == "tag":
+                ok &= ~idx.tag_mask(v)
+            elif kind == "author":
+                ok &= ~author_mask(idx, v)
+    return ok
+
+
+def positive_masks(idx: BookIndex, st: SessionState, k: int) -> dict[str, np.ndarray]:
+    """One mask per positive hard constraint the reader stated (name -> bool [n])."""
+    out: dict[str, np.ndarray] = {}
+    authors = list(st.prefs.get("author", {}))
+    if authors:
+        m = np.zeros(len(idx), bool)
+        for a in authors:
+            m |= author_mask(idx, a)
+        out["author"] = m
+    if st.audience:
+        out["audience"] = audience_mask(idx, st.audience)
+    like = like_mask(idx, st)
+    if like is not None:
+        out["like"] = like
+    for facet in HARD_FACETS:
+        vals = list(st.prefs.get(facet, {}))
+        if vals:
+            m = np.ones(len(idx), bool)
+            for v in vals:
+                m &= idx.has(facet, v)
+            if m.sum() < k and len(vals) > 1:          # "historical romance": any of them
+                m = np.zeros(len(idx), bool)
+                for v in vals:
+                    m |= idx.has(facet, v)
+            out[facet] = m
+    with np.errstate(invalid="ignore"):
+        if st.years is not None:
+            lo, hi = st.years
+            out["era"] = ~((idx.years < lo) | (idx.years >= hi))          # unknown years pass
+        if st.pages is not None:
+            lo, hi = st.pages
+            out["length"] = ~((idx.pages < lo) | (idx.pages >= hi))       # unknown pages pass
+    if st.language:
+        from coverstory.dialogue.acts import LANGUAGES
+
+        codes = LANGUAGES.get(st.language, (st.language[:2],))
+        out["language"] = np.array([not lg or lg.startswith(codes) for lg in idx.languages], bool)
+    return out
+
+
+def build(idx: BookIndex, st: SessionState, k: int) -> Filter:
+    """The books that may be shown, relaxing stated constraints only when none fit."""
+    base = seen_mask(idx, st) & exclusion_mask(idx, st)
+    masks = positive_masks(idx, st, k)
+    ok = base.copy()
+    for m in masks.values():
+        ok &= m
+    relaxed: list[str] = []
+    mood = masks.get("mood")
+    if mood is not None and ok.sum() < k:                 # tone is a filter only while it can be
+        relaxed.append("mood")
+        ok = base.copy()
+        for name, m in masks.items():
+            if name != "mood":
+                ok &= m
+    for name in RELAX_ORDER:
+        if ok.any() or name not in masks or name in relaxed:
+            continue
+        relaxed.append(name)
+        ok = base.copy()
+        for other, m in masks.items():
+            if other not in relaxed:
+                ok &= m
+    if not ok.any():
+        ok = base
+    relaxed = [n for n in relaxed if n != "like"]      # coherence with X: not the reader's words
+    known = {}
+    if "length" in masks:
+        known["length"] = ~np.isnan(idx.pages)
+    return Filter(ok=ok, relaxed=relaxed, known=known)
+
+
+def describe_relaxed(names: list[str], st: SessionState) -> str:
+    """'No books fit all of that here, so I relaxed the length (under 300 pages).'"""
+    said = []
+    for n in names:
+        if n == "length" and st.pages:
+            lo, hi = st.pages
+            said.append(f"the length (under {hi - 1} pages)" if lo == 0 else
+                        f"the length (over {lo} pages)")
+        elif n == "era" and st.years:
+            said.append("the years")
+        elif n == "author":
+            said.append("the author (" + ", ".join(st.prefs.get("author", {})) + ")")
+        elif n == "audience":
+            said.append(f"the audience ({st.audience})")
+        elif n in ("genre", "mood"):
+            said.append(f"the {'tone' if n == 'mood' else 'genre'} (" +
+                        ", ".join(st.prefs.get(n, {})) + ")")
+        else:
+            said.append(f"the {n}")
+    return " and ".join(said)

@@ -1,0 +1,104 @@
+"""Finding a named book or author, robust to typos, partial titles, subtitles and "the".
+
+"harry poter and the prisoner of azkban" -> Harry Potter and the Prisoner of Azkaban;
+"agatha cristie" -> Agatha Christie. Matching is rapidfuzz over the folded titles (series
+suffix dropped) and author names; ties go to the more-read book.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from coverstory.catalog.normalize import fold, norm_title
+from coverstory.dialogue.bookindex import BookIndex
+
+TITLE_MIN = 84          # rapidfuzz score (0-100) to say "this is the book you named"
+AUTHOR_MIN = 86
+_PAREN = re.compile(r"\([^)]*\)")
+
+
+class Finder:
+    """Title and author lookup over one BookIndex (built once per index)."""
+
+    def __init__(self, idx: BookIndex):
+        self.idx = idx
+        order = np.argsort(-idx.popularity, kind="stable")
+        self.keys: list[str] = []           # folded titles (full and short), most read first
+        self.rows: list[int] = []
+        seen: set[tuple[str, int]] = set()
+        for r in order:
+            title = idx.titles[r]
+            full = fold(_PAREN.sub("", title))
+            full = full[4:] if full.startswith("the ") else full
+            for key in {full, norm_title(title)}:
+                if key and (key, int(r)) not in seen:
+                    seen.add((key, int(r)))
+                    self.keys.append(key)
+                    self.rows.append(int(r))
+        names: dict[str, str] = {}
+        for a in idx.authors:
+            for n in a:
+                names.setdefault(fold(n), n)
+        self.author_keys = list(names)
+        self.author_names = [names[k] for k in self.author_keys]
+
+    def titles(self, query: str, limit: int = 5, cutoff: float = 60) -> list[tuple[int, float]]:
+        """(row, score 0-100) of the titles closest to a query, best first, one per book."""
+        from rapidfuzz import fuzz, process
+
+        q = fold(query)
+        q = q[4:] if q.startswith("the ") else q
+        if len(q) < 3:
+            return []
+        got = process.extract(q, self.keys, scorer=fuzz.ratio, limit=limit * 4,
+                              score_cutoff=cutoff)
+        # a short query that is the whole start of a long title ("the name of the wind")
+        pre = process.extract(q, self.keys, scorer=_prefix_score, limit=limit * 2,
+                              score_cutoff=max(cutoff, 90)) if len(q.split()) >= 2 else []
+        best: dict[int, float] = {}
+        for key, score, i in list(got) + list(pre):
+            r = self.rows[i]
+            s = float(score) + 2.0 * float(self.idx.popularity[r])     # ties: the more-read one
+            if s > best.get(r, -1):
+                best[r] = s
+        return sorted(best.items(), key=lambda x: -x[1])[:limit]
+
+    def title(self, query: str) -> tuple[int, float] | None:
+        got = self.titles(query, limit=1, cutoff=TITLE_MIN)
+        return got[0] if got else None
+
+    def author(self, query: str) -> str | None:
+        from rapidfuzz import fuzz, process
+
+        q = fold(query)
+        if len(q) < 4:
+            return None
+        got = process.extractOne(q, self.author_keys, scorer=fuzz.ratio, score_cutoff=AUTHOR_MIN)
+        return self.author_names[got[2]] if got else None
+
+
+def _prefix_score(q: str, key: str, **_) -> float:
+    """100 when the key starts with the whole query (word-aligned), else its ratio to the
+    key's first len(q) characters (typos in a partial title)."""
+    from rapidfuzz import fuzz
+
+    if not key:
+        return 0.0
+    head = key[: len(q)]
+    s = fuzz.ratio(q, head)
+    if key.startswith(q) and (len(key) == len(q) or key[len(q)] == " "):
+        s = 100.0
+    return s * (0.9 + 0.1 * min(1.0, len(q) / max(len(key), 1)))
+
+
+_FINDERS: dict[int, Finder] = {}
+
+
+def finder(idx: BookIndex) -> Finder:
+    f = _FINDERS.get(id(idx))
+    if f is None or f.idx is not idx:
+        _FINDERS.clear()
+        f = _FINDERS[id(idx)] = Finder(idx)
+    return f

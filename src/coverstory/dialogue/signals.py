@@ -1,0 +1,167 @@
+"""The score parts of one turn, over every book: text relevance, "like X", co-readers, profile.
+
+Collaborative evidence is used only with support: "readers who liked X liked this" needs
+at least ``MIN_CO_READERS`` readers who rated both books 4 or 5, and the similarity is
+shrunk toward zero for small overlaps (co / (co + SHRINK)), so a few co-readers of a very
+popular book cannot attach it to everything.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import numpy as np
+
+from coverstory.dialogue.bookindex import BookIndex
+from coverstory.dialogue.policy import Signals, hybrid_scores
+from coverstory.dialogue.state import SessionState
+
+log = logging.getLogger(__name__)
+
+SEARCH_WEIGHT = 0.3          # share of SearchService.text in text relevance
+MIN_CO_READERS = 5           # co-readers needed before "readers who liked X liked this"
+SHRINK = 20.0                # co-reader count at which the similarity keeps half its value
+POSITIVE = 4.0               # a rating this high counts as "liked"
+
+
+class CoReaders:
+    """Who liked what: a sparse book x reader matrix of ratings >= POSITIVE."""
+
+    def __init__(self, idx: BookIndex, catalog):
+        import scipy.sparse as sp
+
+        users, books, ratings = catalog.ratings_arrays()
+        keep = ratings >= POSITIVE
+        rows = np.array([idx.row.get(int(b), -1) for b in books[keep]], np.int64)
+        cols = users[keep]
+        ok = rows >= 0
+        rows, cols = rows[ok], cols[ok]
+        _, cols = np.unique(cols, return_inverse=True)
+        n_users = int(cols.max()) + 1 if len(cols) else 0
+        self.m = sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)),
+                               shape=(len(idx), n_users))
+        self.mt = self.m.T.tocsr()
+        self.count = np.asarray(self.m.sum(axis=1)).ravel().astype(np.float32)
+
+    def similar(self, row: int) -> tuple[np.ndarray, np.ndarray]:
+        """(shrunk cosine [n], co-reader counts [n]) of every book with book `row`."""
+        readers = self.m.indices[self.m.indptr[row]:self.m.indptr[row + 1]]
+        n = self.m.shape[0]
+        if len(readers) == 0:
+            return np.zeros(n, np.float32), np.zeros(n, np.float32)
+        co = np.asarray(self.mt[readers].sum(axis=0)).ravel().astype(np.float32)
+        co[row] = 0.0
+        cos = co / np.sqrt(max(self.count[row], 1.0) * np.maximum(self.count, 1.0))
+        sim = np.where(co >= MIN_CO_READERS, cos * co / (co + SHRINK), 0.0).astype(np.float32)
+        return sim, co
+
+
+class SignalBuilder:
+    """Computes ``Signals`` for a session from the book index and the shared services."""
+
+    def __init__(self, engine):
+        self.engine = engine
+        self._broken: dict[str, float] = {}        # service call -> retry after (monotonic)
+        self._text_cache: dict[str, list] = {}     # query -> search hits (same catalog)
+        self._coreaders: CoReaders | None = None
+
+    @property
+    def coreaders(self) -> CoReaders:
+        if self._coreaders is None or self._coreaders.m.shape[0] != len(self.engine.index):
+            self._coreaders = CoReaders(self.engine.index, self.engine.catalog)
+        return self._coreaders
+
+    def _call(self, name: str, fn):
+        if self._broken.get(name, 0) > time.monotonic():
+            return None
+        try:
+            return fn()
+        except Exception as e:  # noqa: BLE001 - a broken index must not end the chat
+            log.warning("%s failed (%s); not trying again for 10 minutes", name, e)
+            self._broken[name] = time.monotonic() + 600
+            return None
+
+    def _hits_array(self, hits) -> np.ndarray:
+        idx = self.engine.index
+        out = np.zeros(len(idx), np.float32)
+        if hits:
+            top = max(h.score for h in hits) or 1.0
+            for h in hits:
+                r = idx.row.get(int(h.book_id))
+                if r is not None:
+                    out[r] = max(0.0, h.score / top)
+        return out
+
+    def text(self, about: str) -> np.ndarray:
+        idx = self.engine.index
+        bm25, _ = idx.term_query(about)
+        text = bm25 / max(float(bm25.max()), 1e-6)
+        search = self.engine.search
+        if search is None:
+            return text.astype(np.float32)
+        hits = self._text_cache.get(about)
+        if hits is None:
+            hits = self._call("search.text", lambda: search.text(about, k=200))
+            if hits is not None:
+                if len(self._text_cache) > 256:
+                    self._text_cache.clear()
+                self._text_cache[about] = hits
+        if hits:
+            # the service adds meaning (MiniLM) to the dialogue's own term index
+            text = (1 - SEARCH_WEIGHT) * text + SEARCH_WEIGHT * self._hits_array(hits)
+        return text.astype(np.float32)
+
+    def anchor(self, st: SessionState, sig: Signals) -> np.ndarray:
+        idx = self.engine.index
+        anchor = np.zeros(len(idx), np.float32)
+        for a in st.anchors[-2:]:
+            r = idx.row.get(int(a))
+            if r is None:
+                continue
+            title = idx.titles[r]
+            part = idx.similar_content(r)              # shared shelves and description words
+            part[r] = 0.0
+            for r2 in np.argsort(-part)[:20]:
+                sig.anchor_reason.setdefault(int(r2), f"shares shelves and themes with {title}")
+            search = self.engine.search
+            if search is not None:
+                sim = self._hits_array(self._call("search.similar",
+                                                  lambda: search.similar(int(a), k=100)))
+                part = np.maximum(part, sim)
+                for rr in np.flatnonzero(sim > 0.5):
+                    sig.anchor_reason[int(rr)] = f"close to {title} in text and cover"
+            cf, co = self.coreaders.similar(r)
+            if cf.max() > 0:
+                cf = cf / float(cf.max())
+                part = np.maximum(part, cf)
+                for rr in np.flatnonzero(cf > 0.3):
+                    sig.anchor_reason[int(rr)] = (f"{int(co[rr])} readers who liked {title} "
+                                                  f"also liked this")
+            part[r] = 0.0
+            same = np.array([bool(set(x[:1]) & set(idx.authors[r][:1])) for x in idx.authors])
+            part = np.where(same, 0.5 * part, part)        # not just the same author
+            part = part / max(float(part.max()), 1e-6)
+            anchor = np.maximum(anchor, part)
+        return anchor
+
+    def build(self, st: SessionState) -> Signals:
+        eng = self.engine
+        idx = eng.index
+        sig = Signals()
+        about = " ".join(st.about[-4:])
+        if about:
+            sig.text = self.text(about)
+        if st.anchors:
+            sig.anchor = self.anchor(st, sig)
+        rec = eng.recommend
+        if rec is not None and (st.liked or st.rejected):
+            base, _ = hybrid_scores(idx, st, sig)
+            top = np.argsort(-base)[:300]
+            prof = self._call("recommend.score", lambda: np.asarray(
+                rec.score(st.user_id, [int(idx.ids[r]) for r in top]), np.float32))
+            if prof is not None and len(prof) and np.isfinite(prof).any():
+                lo, hi = float(np.nanmin(prof)), float(np.nanmax(prof))
+                span = hi - lo or 1.0
+                sig.profile = {int(r): float((v - lo) / span) for r, v in zip(top, prof)}
+        return sig

@@ -1,0 +1,143 @@
+"""State updates: what one request turn changes in the session's constraints.
+
+Rules: a new request that names a new subject (a genre, an author, a book to be like) or
+opens with "actually", "forget that", "what about", "instead" replaces the old constraints;
+a refinement ("shorter", "no romance", "for teens", "set in Venice", "and with dragons")
+adds to them; a negation removes or excludes. Every constraint records the turn that set it
+(``SessionState.source``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from coverstory.dialogue.acts import Act
+from coverstory.dialogue.bookindex import _STOP, BookIndex
+from coverstory.dialogue.lexicon import FACETS, NEGATIVE, NEGATORS, POSITIVE
+from coverstory.dialogue.nlu import Parse, tokens
+from coverstory.dialogue.state import SessionState
+
+FILLER = frozenset("""recommend recommendation suggest suggestion want wanted looking look find give
+need like love would something anything book books novel novels read reading please thanks
+thank could can you me i my some good great nice new title titles story stories kind sort type
+set maybe perhaps also really just bit little one ones any tell show get got feel mood
+hi hello hey yes no ok okay well so um oh about the a an it its is was that this there where
+which what who with without for of to in on at by from and or but not too very more less
+into been be are were has have had do does did dont im id ive those these none nothing
+exactly idea sure mind fine else other others instead rather prefer something somethings
+lot lots kinda thing things stuff pick picks options option them they their again yet still
+wrong nope nah neither either try another different same much many few know remember
+think guess care matter matters whatever surprise sounds looks seems similar alike vein
+spirit style read reads next xxbreakxx actually gift present loves likes enjoys into
+year years old aged age pages page written""".split())
+RARE_SHARE = 0.003  # outside descriptions, a stray word counts when it singles out few books
+SUBJECT = ("genre", "author")                  # kinds that name what a request is for
+_SENTIMENT = frozenset(w.replace("'", "") for p in (*POSITIVE, *NEGATIVE, *NEGATORS)
+                       for w in p.split())
+
+
+def subjects(p: Parse, act: Act) -> set[str]:
+    out = {f"{s.kind}:{s.value}" for s in p.slots if s.kind in SUBJECT and not s.negated}
+    out |= {f"title:{s.value}" for s in p.slots if s.kind == "title" and not s.negated
+            and s.score >= 0.85}
+    if act.audience:
+        out.add(f"audience:{act.audience}")
+    return out
+
+
+def is_new_topic(st: SessionState, p: Parse, act: Act) -> bool:
+    """Does this request replace the session's constraints rather than refine them?"""
+    if not st.stated():
+        return False
+    if act.topic_change:
+        return True
+    if act.refine_cue or p.intent == "refine":
+        return False
+    new = subjects(p, act)
+    if not new:
+        return False
+    old = {f"{k}:{v}" for k in SUBJECT for v in st.prefs.get(k, {})}
+    old |= {f"title:{a}" for a in st.anchors}
+    if st.audience:
+        old.add(f"audience:{st.audience}")
+    if new <= old:
+        return False
+    # a new subject of a kind already stated, or any subject after a tone-only request
+    kinds_new = {s.split(":")[0] for s in new}
+    kinds_old = {s.split(":")[0] for s in old}
+    return bool(kinds_new & kinds_old) or not kinds_old or "author" in kinds_new \
+        or "title" in kinds_new
+
+
+def apply(idx: BookIndex, st: SessionState, p: Parse, act: Act, pending: dict | None) -> None:
+    """Apply a request's slots and typed constraints to the state (see module docstring)."""
+    used: set[int] = set()
+    for s in p.slots:
+        used.update(range(s.start, s.end))
+        if s.kind == "audience" and not s.negated:
+            st.audience = s.value
+            st.source[f"audience:{s.value}"] = st.turns
+        elif s.kind == "length" and not s.negated:
+            lo, hi = next(v.pages for v in FACETS["length"].values if v.name == s.value)
+            st.pages = [lo, hi]
+        elif s.kind in FACETS or s.kind in ("tag", "author"):
+            (st.exclude if s.negated else st.prefer)(s.kind, s.value)
+        elif s.kind == "title":
+            if s.score < 0.85 and p.intent != "similar_to":
+                used.difference_update(range(s.start, s.end))   # just words, then
+            elif s.negated:
+                st.rejected.append(int(s.value))
+            elif p.intent in ("similar_to", "recommend", "refine", "describe") \
+                    and int(s.value) not in st.anchors:
+                st.anchors = (st.anchors + [int(s.value)])[-2:]
+        elif s.kind == "refine":
+            _refine(idx, st, *str(s.value).split(":"))
+    if act.audience:
+        st.audience = act.audience
+        st.age = act.age
+        st.source[f"audience:{act.audience}"] = st.turns
+    if act.pages:
+        st.pages = list(act.pages)
+    if act.language:
+        st.language = act.language
+    if p.years:
+        st.years = list(p.years)
+    if pending and pending["facet"] not in st.asked:
+        st.asked.append(pending["facet"])
+    about = about_words(idx, p, used, pending)
+    if about and p.intent not in ("dont_care",):
+        st.about.append(about)
+
+
+def _refine(idx: BookIndex, st: SessionState, facet: str, val: str) -> None:
+    """Comparatives relative to the books just shown: "shorter", "newer", "less dark"."""
+    if facet == "era":
+        ys = [idx.years[idx.row[b]] for b in st.last_books if b in idx.row]
+        ys = [int(y) for y in ys if not np.isnan(y)]
+        if val == "+":      # newer than (at least) the oldest book just shown
+            st.years = [min(ys) + 1 if ys else 2000, 3000]
+        else:
+            st.years = [-3000, max(ys) if ys else 1990]
+    elif facet == "length":
+        ps = [idx.pages[idx.row[b]] for b in st.last_books if b in idx.row]
+        ps = [int(x) for x in ps if not np.isnan(x)]
+        if val == "short":
+            st.pages = [0, min(min(ps), 300) if ps else 300]
+        else:
+            st.pages = [max(max(ps) + 1, 400) if ps else 400, 100000]
+    elif val.startswith("-"):
+        st.exclude(facet, val[1:])
+    else:
+        st.prefer(facet, val)
+
+
+def about_words(idx: BookIndex, p: Parse, used: set[int], pending: dict | None) -> str:
+    """Words no slot explained: what the book should be about."""
+    toks = tokens(p.text)
+    rest = [t for i, t in enumerate(toks) if i not in used and t not in FILLER and len(t) > 2
+            and t not in _STOP and t not in _SENTIMENT and not t.isdigit()]
+    if p.intent == "describe" or (pending and pending["facet"] in ("about", "themes")):
+        return p.text if p.intent == "describe" else " ".join(rest)
+    rare = max(3, RARE_SHARE * len(idx))                     # "venice", not "next"
+    rest = [t for t in rest if 0 < idx.df_of(t) <= rare]
+    return " ".join(rest)
