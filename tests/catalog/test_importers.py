@@ -212,3 +212,85 @@ def test_goodbooks_optional_files_absent_are_skipped_quietly(tmp_path):
                      progress=False)
     assert rep.added == 3 and rep.problems == []
     assert cat.stats()["books_with_description"] == 1 and cat.stats()["books_with_pages"] == 0
+
+
+# ---- issue 15: one bad record never costs the others -------------------------------------
+
+def test_unterminated_quote_skips_only_its_line_and_later_rows_land(tmp_path):
+    body = (HEADER
+            + "1,One,A,2001,,,\n"                    # line 2
+            + '2,"Runaway title,B,1999,,,\n'         # line 3: the quote is never closed
+            + "3,Three,C,,,,\n"                      # line 4
+            + '4,"Four, quoted",D,,,,\n'             # line 5: a later quote closes the runaway
+            + "5,Five,E,,,,\n")                      # line 6
+    cat = Catalog.open(tmp_path / "home")
+    rep = run_import(cat, "csv", [write(tmp_path / "b.csv", body)], progress=False)
+    assert [(p.line, "malformed CSV" in p.reason) for p in rep.problems] == [(3, True)]
+    assert sorted(b.title for b in cat.books()) == ["Five", "Four, quoted", "One", "Three"]
+
+
+def test_quote_running_to_the_end_of_the_file_skips_one_line(tmp_path):
+    rows = "".join(f"{i},Book {i},Author,,,,\n" for i in range(3, 40))
+    body = HEADER + "1,One,A,,,,\n" + '2,"Never closed,B,,,,\n' + rows
+    cat = Catalog.open(tmp_path / "home")
+    rep = run_import(cat, "csv", [write(tmp_path / "b.csv", body)], progress=False)
+    assert [p.line for p in rep.problems] == [3] and rep.skipped == 1
+    assert rep.added == 1 + 37 and cat.stats()["books"] == 38
+
+
+def test_goodreads_export_recovers_after_an_unterminated_quote(tmp_path):
+    head = ("Book Id,Title,Author,Additional Authors,ISBN,ISBN13,My Rating,Number of Pages,"
+            "Year Published,Original Publication Year,Exclusive Shelf\n")
+    body = (head + '1,"Broken title,Someone,,,,4,,,,read\n'
+            + "".join(f"{i},Book {i},Writer {i},,,,{1 + i % 5},,,,read\n" for i in range(2, 12)))
+    cat = Catalog.open(tmp_path / "home")
+    rep = run_import(cat, "goodreads-export", [write(tmp_path / "e.csv", body)],
+                     progress=False, user="bob")
+    assert [p.line for p in rep.problems] == [2]
+    assert rep.added == 10 and rep.ratings == 10
+    assert len(cat.user_ratings(cat.user_id("goodreads:bob"))) == 10
+
+
+def test_utf16_file_is_named_as_such(tmp_path):
+    f = write(tmp_path / "u.csv", (HEADER + "1,One,A,,,,\n").encode("utf-16"))
+    with pytest.raises(ImportError_, match="UTF-16.*UTF-8"):
+        run_import(Catalog.open(tmp_path / "home"), "csv", [f], progress=False)
+
+
+@pytest.mark.parametrize("year", ["1e30", "inf", "-inf", "nan", str(2 ** 63), "1e400"])
+def test_out_of_range_number_skips_its_row_and_the_import_goes_on(tmp_path, year):
+    body = HEADER + "1,Good,A,2001,,,\n" + f"2,Bad Year,B,{year},,,\n" + "3,Also Good,C,,,,\n"
+    cat = Catalog.open(tmp_path / "home")
+    rep = run_import(cat, "csv", [write(tmp_path / "b.csv", body)], progress=False)
+    assert [p.line for p in rep.problems] == [3] and "year" in rep.problems[0].reason
+    assert sorted(b.title for b in cat.books()) == ["Also Good", "Good"]
+
+
+def test_out_of_range_numbers_in_jsonl_goodbooks_and_goodreads(tmp_path):
+    cat = Catalog.open(tmp_path / "home")
+    lines = [{"id": "1", "title": "Huge pages", "pages": 2 ** 64},
+             {"id": "2", "title": "Infinite", "year": float("inf")},
+             {"id": "3", "title": "Yes year", "year": True},
+             {"id": "4", "title": "Fine", "pages": 320}]
+    f = write(tmp_path / "b.jsonl", "\n".join(json.dumps(o) for o in lines))
+    rep = run_import(cat, "jsonl", [f], progress=False)
+    assert [p.line for p in rep.problems] == [1, 2, 3] and rep.added == 1
+
+    gb = tmp_path / "gb"
+    gb.mkdir()
+    write(gb / "books.csv", "book_id,title,authors,original_publication_year,ratings_count\n"
+          f"1,Ok,A,1990,5\n2,Big count,B,1990,{2 ** 63}\n3,Also ok,C,1e3,\n")
+    write(gb / "ratings.csv", f"user_id,book_id,rating\n1,1,5\n{2 ** 70},1,4\n1,3,inf\n2,3,4\n")
+    rep = run_import(cat, "goodbooks", [gb], progress=False)
+    assert sorted((p.file.rsplit("/", 1)[-1], p.line) for p in rep.problems) == [
+        ("books.csv", 3), ("ratings.csv", 3), ("ratings.csv", 4)]
+    assert rep.added == 2 and rep.ratings == 2
+
+    f = write(tmp_path / "export.csv",
+              "Book Id,Title,Author,My Rating,Number of Pages,Year Published\n"
+              f"7,Kept despite pages,Someone,4,{2 ** 63},1e30\n")
+    rep = run_import(cat, "goodreads-export", [f], progress=False, user="carol")
+    assert rep.added == 1 and rep.ratings == 1 and rep.skipped == 0
+    assert len(rep.problems) == 2     # both details reported, left empty
+    kept = cat.book(cat.find_book(source=("goodreads", "7")))
+    assert kept.pages is None and kept.year is None

@@ -88,49 +88,76 @@ class Row:
     data: dict
 
 
+MAX_RECORD_LINES = 10_000   # a quoted field running longer than this is a runaway quote
+
+
 def read_csv(path: Path, report: ImportReport, *, required: list[str],
              header: bool = True, fieldnames: list[str] | None = None,
              progress: bool = False, desc: str = "") -> Iterator[Row]:
     """Yield well-formed rows as dicts; report every malformed one by line and skip it.
 
     Malformed: broken quoting, a different number of fields than the header, bytes that
-    are not UTF-8. A file missing a required column is refused as a whole.
+    are not UTF-8. A quote that is opened and never closed properly would swallow every
+    later row: such a record is reported at the line where it starts, only that line is
+    skipped, and reading goes on at the next line. A file missing a required column is
+    refused as a whole.
     """
     raw = path.read_bytes()
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
+    elif raw.startswith((b"\xff\xfe", b"\xfe\xff")) or raw[:200].count(b"\x00") > 20:
+        raise ImportError_(f"{path}: this file is UTF-16 (or another 2-byte encoding); "
+                           "save it as UTF-8 (\"CSV UTF-8\") and import it again")
     text = raw.decode("utf-8", errors="surrogateescape")
     total_lines = text.count("\n") + 1
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    lines = _Lines(text)
+    reader = csv.reader(lines, strict=True)
     names = fieldnames
     if header:
         try:
             names = [h.strip() for h in next(reader)]
         except StopIteration:
             raise ImportError_(f"{path}: empty file") from None
+        except csv.Error as e:
+            raise ImportError_(f"{path}: the header line is not valid CSV ({e})") from None
     missing = [c for c in required if c not in (names or [])]
     if missing:
         raise ImportError_(f"{path}: missing required column(s) {', '.join(missing)}; "
                            f"found {', '.join(names or [])}")
     bar = _bar(total_lines, desc or path.name) if progress else None
-    last = reader.line_num
+    shown = lines.line
     while True:
-        start = last + 1
+        lines.begin_record()
+        start = lines.record
         try:
             fields = next(reader)
         except StopIteration:
             break
         except csv.Error as e:
-            report.problem(path, start, f"malformed CSV ({e})")
-            last = reader.line_num
+            if lines.line > start:   # the record ran on: its boundaries cannot be trusted
+                report.problem(path, start, f"malformed CSV: a quoted field opened on this line "
+                                            f"is not closed properly ({e}); this line skipped, "
+                                            f"reading goes on at line {start + 1}")
+            else:
+                report.problem(path, start, f"malformed CSV ({e})")
+            lines.restart_after_first()
+            reader = csv.reader(lines, strict=True)
             continue
-        if bar is not None:
-            bar.update(reader.line_num - last)
-        last = reader.line_num
+        if bar is not None and lines.line > shown:
+            bar.update(lines.line - shown)
+            shown = lines.line
         if not fields or all(not f.strip() for f in fields):
             continue
         if len(fields) != len(names):
-            report.problem(path, start, f"expected {len(names)} fields, got {len(fields)}")
+            if lines.line > start:   # a multi-line record of the wrong shape: a stray quote?
+                report.problem(path, start, f"expected {len(names)} fields, got {len(fields)} "
+                                            f"in a record over lines {start}-{lines.line} "
+                                            f"(a stray quote?); this line skipped, reading "
+                                            f"goes on at line {start + 1}")
+                lines.restart_after_first()
+                reader = csv.reader(lines, strict=True)
+            else:
+                report.problem(path, start, f"expected {len(names)} fields, got {len(fields)}")
             continue
         if any(_has_surrogates(f) for f in fields):
             report.problem(path, start, "not valid UTF-8")
@@ -138,6 +165,41 @@ def read_csv(path: Path, report: ImportReport, *, required: list[str],
         yield Row(start, dict(zip(names, fields)))
     if bar is not None:
         bar.close()
+
+
+class _Lines:
+    """The physical lines of a text, as ``csv`` splits them, fed to a csv reader one at a
+    time, so that reading can restart at the line after a bad record's first line."""
+
+    def __init__(self, text: str, max_record_lines: int | None = None):
+        self._f = io.StringIO(text, newline="")
+        self.line = 0              # lines handed out so far (= number of the last one)
+        self.record = 1            # the line the current record starts on
+        self._resume = 0           # text offset just after the record's first line
+        self.max_record_lines = max_record_lines or MAX_RECORD_LINES
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> str:
+        if self.line - self.record + 1 >= self.max_record_lines:
+            raise StopIteration    # the csv reader reports "unexpected end of data"
+        s = self._f.readline()
+        if not s:
+            raise StopIteration
+        self.line += 1
+        if self.line == self.record:
+            self._resume = self._f.tell()
+        return s
+
+    def begin_record(self) -> None:
+        self.record = self.line + 1
+
+    def restart_after_first(self) -> None:
+        """Go on reading at the line after the current record's first line."""
+        if self.line >= self.record:
+            self._f.seek(self._resume)
+            self.line = self.record
 
 
 def _has_surrogates(s: str) -> bool:

@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 
 from coverstory.catalog.importers.base import (
-    ImportContext, Row, check_cover, read_csv, to_int,
+    PAGES, YEARS, ImportContext, Row, check_cover, read_csv, to_int,
 )
 from coverstory.catalog.normalize import isbn13, split_authors
 
@@ -64,6 +64,15 @@ def _list(value, sep: str) -> list[str]:
     return [v.strip() for v in str(value).split(sep) if v.strip()]
 
 
+def _scalar(value, what: str) -> str:
+    """A JSON/CSV value as text for to_int; lists, objects and true/false are refused."""
+    if value is None:
+        return ""
+    if isinstance(value, (bool, list, dict)):
+        raise ValueError(f"{what} must be a number, not {json.dumps(value)[:40]}")
+    return str(value)
+
+
 def _one(ctx: ImportContext, file: Path, row: Row) -> None:
     rep, d = ctx.report, row.data
     rep.read += 1
@@ -79,10 +88,11 @@ def _one(ctx: ImportContext, file: Path, row: Row) -> None:
             raise ValueError(f"invalid ISBN-13 {raw_isbn!r}")
         fields = {
             "title": str(d["title"]).strip(), "authors": authors,
-            "year": to_int(str(d.get("year") or ""), "year"),
+            "year": to_int(_scalar(d.get("year"), "year"), "year", low=YEARS[0], high=YEARS[1]),
             "isbn13": isbn, "language": d.get("language") or None,
             "description": (str(d.get("description") or "").strip() or None),
-            "pages": to_int(str(d.get("pages") or ""), "pages"),
+            "pages": to_int(_scalar(d.get("pages"), "pages"), "pages", low=PAGES[0],
+                            high=PAGES[1]),
         }
     except ValueError as e:
         rep.problem(file, row.line, str(e))

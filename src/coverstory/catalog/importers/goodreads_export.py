@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from coverstory.catalog.importers.base import ImportContext, read_csv, to_int
+from coverstory.catalog.importers.base import PAGES, YEARS, ImportContext, read_csv, to_int
 from coverstory.catalog.normalize import isbn10_to_13, isbn13, split_authors
 
 SOURCE = "goodreads"
@@ -22,6 +22,17 @@ def _clean(v: str) -> str:
     if v.startswith('="') and v.endswith('"'):
         v = v[2:-1]
     return v.strip()
+
+
+def _optional(ctx: ImportContext, path: Path, line: int, value: str, what: str,
+              bounds: tuple[int, int]) -> int | None:
+    """A book detail that is not worth losing the reader's rating for: a bad value is
+    reported and left empty, the row is kept."""
+    try:
+        return to_int(value, what, low=bounds[0], high=bounds[1])
+    except ValueError as e:
+        ctx.report.problem(path, line, f"{e}; left empty, the row is kept", skipped=False)
+        return None
 
 
 def import_path(ctx: ImportContext, path: Path) -> None:
@@ -39,9 +50,10 @@ def import_path(ctx: ImportContext, path: Path) -> None:
                 raise ValueError(f"My Rating must be 0-5, got {d['My Rating']!r}")
             isbn = isbn13(_clean(d.get("ISBN13", ""))) or isbn10_to_13(_clean(d.get("ISBN", "")))
             authors = split_authors(d["Author"]) + split_authors(d.get("Additional Authors", ""))
-            year = to_int(d.get("Original Publication Year") or d.get("Year Published", ""),
-                          "Year Published")
-            pages = to_int(d.get("Number of Pages", ""), "Number of Pages")
+            year = _optional(ctx, path, row.line, d.get("Original Publication Year")
+                             or d.get("Year Published", ""), "Year Published", YEARS)
+            pages = _optional(ctx, path, row.line, d.get("Number of Pages", ""),
+                              "Number of Pages", PAGES)
             if not d["Title"].strip():
                 raise ValueError("empty Title")
         except ValueError as e:
