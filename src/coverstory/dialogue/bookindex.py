@@ -91,6 +91,7 @@ class BookIndex:
     row: dict[int, int] = field(default_factory=dict)
     facet_tags: frozenset = frozenset()      # tags that mark a facet value (not themes)
     languages: list[str] = field(default_factory=list)   # language code per book ("" unknown)
+    strength: np.ndarray | None = None       # int8 [n, V]: shelves marking each facet value
 
     # ---- construction ---------------------------------------------------------------
     @classmethod
@@ -131,13 +132,21 @@ class BookIndex:
                 if facet.name == "mood" and v.words:
                     word_cols.append((col, {stem(w) for w in v.words}))
                 col += 1
+        strength = np.zeros((n, len(values)), np.int8)   # distinct shelves marking a value
         for i, b in enumerate(books):
-            for t in b.tags:
+            for t in set(b.tags):
                 for c in tag_cols.get(t, ()):
-                    member[i, c] = True
+                    strength[i, c] = min(strength[i, c] + 1, 100)
             for t in b.categories:
                 for c in cat_cols.get(t, ()):
-                    member[i, c] = True
+                    strength[i, c] = 100                  # a shop category is decisive
+        # one stray shelf ("children" from Earth's Children, "horror" on 1984) does not make
+        # an audience or a genre when a book has many shelves; for tone one shelf is enough
+        many = np.array([len(b.tags) >= 8 for b in books])
+        aud = np.array([f in ("audience", "genre") for f, _ in values])
+        need = np.where(many[:, None] & aud[None, :], 2, 1)
+        member |= strength >= need
+        for i, b in enumerate(books):
             if b.description:
                 for c, words in word_cols:
                     k = len(words.intersection(desc_terms[i]))
@@ -171,7 +180,7 @@ class BookIndex:
                   tags=tags, descriptions=[b.description or "" for b in books],
                   book_tags=[list(b.tags) + list(b.categories) for b in books],
                   row={int(b): i for i, b in enumerate(ids)},
-                  languages=[(b.language or "").lower() for b in books])
+                  languages=[(b.language or "").lower() for b in books], strength=strength)
         generic = {t for t, c in df.items() if c > 0.12 * max(int((np.diff(tags.indptr) > 0).sum()), 1)}
         idx.facet_tags = frozenset(t for t in df if facet_alias(t)) | generic
         idx._build_terms(books, desc_terms)
@@ -222,6 +231,15 @@ class BookIndex:
 
     def book_values(self, i: int, facet: str) -> list[str]:
         return [v for (f, v), on in zip(self.values, self.member[i]) if f == facet and on]
+
+    def main_values(self, i: int, facet: str) -> list[str]:
+        """The values of a facet most of a book's shelves agree on (its main genres)."""
+        cols = [j for j, (f, _) in enumerate(self.values) if f == facet]
+        st = self.strength[i, cols].astype(np.int32)
+        if st.max() <= 0:
+            return self.book_values(i, facet)
+        cut = max(2, int(np.ceil(0.5 * st.max()))) if st.max() >= 2 else 1
+        return [self.values[j][1] for j, v in zip(cols, st) if v >= cut]
 
     def book_tag_names(self, i: int) -> list[str]:
         ip = self.tags.indptr
@@ -328,7 +346,7 @@ class BookIndex:
         tags, tm = self.tags.tocsr(), self.terms.tocsr()
         np.savez(folder / "arrays.npz", ids=self.ids, years=self.years, pages=self.pages,
                  popularity=self.popularity, has_cover=self.has_cover, goodbooks=self.goodbooks,
-                 member=self.member, term_idf=self.term_idf,
+                 member=self.member, term_idf=self.term_idf, strength=self.strength,
                  tags_indptr=tags.indptr, tags_indices=tags.indices,
                  terms_indptr=tm.indptr, terms_indices=tm.indices, terms_data=tm.data)
         meta = {"key": key, "titles": self.titles, "authors": self.authors,
@@ -361,7 +379,7 @@ class BookIndex:
         return cls(ids=ids, titles=meta["titles"], authors=meta["authors"], years=a["years"],
                    pages=a["pages"], popularity=a["popularity"], has_cover=a["has_cover"],
                    goodbooks=a["goodbooks"], values=[tuple(v) for v in meta["values"]],
-                   member=a["member"], tag_names=meta["tag_names"], tags=tags,
+                   member=a["member"], strength=a["strength"], tag_names=meta["tag_names"], tags=tags,
                    term_vocab=meta["term_vocab"], term_idf=a["term_idf"], terms=tm,
                    descriptions=meta["descriptions"], book_tags=meta["book_tags"],
                    row={int(b): i for i, b in enumerate(ids)},
@@ -371,7 +389,7 @@ class BookIndex:
 
 _CACHE: dict[str, BookIndex] = {}
 _LOCK = threading.Lock()
-FORMAT = 6
+FORMAT = 7
 TITLE_WEIGHT = 0.3
 
 

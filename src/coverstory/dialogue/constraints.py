@@ -20,13 +20,15 @@ from coverstory.dialogue.state import SessionState
 
 RELAX_ORDER = ("like", "mood", "genre", "length", "era", "language", "audience", "author")
 HARD_FACETS = ("genre", "mood")
+# genres too broad to say what a book is ("contemporary" fits most fiction): not used for
+# the coherence of "like X"
+BROAD = frozenset({"contemporary", "literary fiction", "classics", "adventure"})
 
 
 @dataclass
 class Filter:
     ok: np.ndarray                                  # bool [n]: may be shown
     relaxed: list[str] = field(default_factory=list)   # names of relaxed constraints
-    known: dict[str, np.ndarray] = field(default_factory=dict)   # constraint -> metadata known
 
 
 def author_mask(idx: BookIndex, name: str) -> np.ndarray:
@@ -54,19 +56,17 @@ def like_mask(idx: BookIndex, st: SessionState) -> np.ndarray | None:
     if not st.anchors or st.prefs.get("genre") or st.audience:
         return None
     out = None
-    cols_g = [i for i, (f, _) in enumerate(idx.values) if f == "genre"]
-    cols_a = [i for i, (f, _) in enumerate(idx.values) if f == "audience"]
     for a in st.anchors[-2:]:
         r = idx.row.get(int(a))
         if r is None:
             continue
-        g = [c for c in cols_g if idx.member[r, c]]
-        au = [c for c in cols_a if idx.member[r, c]]
         m = np.ones(len(idx), bool)
-        if g:
-            m &= idx.member[:, g].any(axis=1)
-        if au:
-            m &= idx.member[:, au].any(axis=1)
+        genres = [g for g in idx.main_values(r, "genre") if g not in BROAD]
+        if genres:
+            m &= np.logical_or.reduce([idx.has("genre", g) for g in genres])
+        auds = idx.book_values(r, "audience")
+        if auds:
+            m &= np.logical_or.reduce([idx.has("audience", v) for v in auds])
         out = m if out is None else out | m
     return out
 
@@ -159,10 +159,11 @@ def build(idx: BookIndex, st: SessionState, k: int) -> Filter:
     if not ok.any():
         ok = base
     relaxed = [n for n in relaxed if n != "like"]      # coherence with X: not the reader's words
-    known = {}
-    if "length" in masks:
-        known["length"] = ~np.isnan(idx.pages)
-    return Filter(ok=ok, relaxed=relaxed, known=known)
+    if "length" in masks and "length" not in relaxed:   # a length asked: known lengths only,
+        known = ok & ~np.isnan(idx.pages)                # while enough books have one
+        if known.sum() >= k:
+            ok = known
+    return Filter(ok=ok, relaxed=relaxed)
 
 
 def describe_relaxed(names: list[str], st: SessionState) -> str:

@@ -193,13 +193,13 @@ class DialogueEngine:
         if intent == "reset" and not content:
             st.forget_preferences()
             return Reply(sid, tpl.say("reset"), "reset", parse=p.to_dict())
+        if not act.audience and not act.pages and self._names_a_title(p):
+            return self._lookup(st, tpl, text)
         if intent == "ask_about" and not content:
             act.kind, act.sub = "ask", "about"
             return self._about_book(st, tpl, text, act)
         if intent == "identify_photo" and not content:
             return Reply(sid, tpl.say("photo_please"), "identify_photo", parse=p.to_dict())
-        if not act.audience and not act.pages and self._names_a_title(p):
-            return self._lookup(st, tpl, text)
         if intent == "feedback":
             done = self._word_feedback(st, tpl, p)
             if done is not None:
@@ -343,7 +343,7 @@ class DialogueEngine:
         reply = self._recommend_reply(
             st, tpl, "lookup", None, may_ask=False, first=first,
             head=tpl.say("lookup_found", title=idx.titles[r],
-                         author=", ".join(idx.authors[r]) or "an unknown author"))
+                         author=(idx.authors[r] or ["an unknown author"])[0]))
         return reply
 
     def _series(self, st: SessionState, tpl: Templates, act: acts.Act) -> Reply:

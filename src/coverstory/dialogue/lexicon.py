@@ -99,7 +99,8 @@ GENRE = Facet("genre", "What kind of book are you in the mood for — {options}?
           say=("christian", "religious", "religion", "faith", "spiritual")),
     Value("poetry", tag_contains=("poetry", "poems"), categories=("Poetry-Drama",),
           say=("poetry", "poems", "poem", "verse", "poet")),
-    Value("comics", tag_contains=("comic", "graphic-novel", "manga", "manhwa"),
+    Value("comics", tags=("comic", "comics"),
+          tag_contains=("graphic-novel", "manga", "manhwa", "comic-book", "comics-"),
           categories=("Graphic-Novels-Anime-Manga",),
           say=("comic", "comics", "graphic novel", "graphic novels", "manga", "comic book")),
     Value("humour", tag_contains=("humor", "humour", "comic-fantasy"), categories=("Humour",),
@@ -122,9 +123,11 @@ GENRE = Facet("genre", "What kind of book are you in the mood for — {options}?
 ))
 
 AUDIENCE = Facet("audience", "Who is it for — {options}?", (
-    Value("children", tag_contains=("child", "middle-grade", "middle-grades", "juvenile",
-                                    "picture-book", "kids", "j-fiction", "junior",
-                                    "young-children", "newbery", "caldecott"),
+    Value("children", tags=("children", "child", "childhood", "childhood-books",
+                            "childhood-favorites", "childhood-favourites", "chapter-books"),
+          tag_contains=("childrens", "children-s", "middle-grade", "middle-grades", "juvenile",
+                        "picture-book", "kids", "j-fiction", "junior", "young-children",
+                        "newbery", "caldecott", "chapter-book"),
           categories=("Childrens-Books",),
           say=("children", "child", "kids", "kid", "my son", "my daughter", "middle grade",
                "8 year old", "ten year old", "10 year old", "bedtime", "picture book",
@@ -230,4 +233,8 @@ REFINE = {
     "deeper": ("mood", "thought-provoking"), "more romantic": ("mood", "romantic"),
     "less dark": ("mood", "-dark"), "not so dark": ("mood", "-dark"),
     "less scary": ("mood", "-scary"), "less romance": ("genre", "-romance"),
+    "less violent": ("mood", "-dark"), "less gory": ("mood", "-dark"),
+    "less gruesome": ("mood", "-dark"), "less intense": ("mood", "-dark"),
+    "less depressing": ("mood", "-dark"), "less sad": ("mood", "-dark"),
+    "less heavy": ("mood", "-dark"), "lighter in tone": ("mood", "cosy"),
 }

@@ -236,7 +236,10 @@ def _ref_slots(toks: list[str]) -> list[Slot]:
 
 
 def _non_overlapping(cands: list[Slot]) -> list[Slot]:
-    cands.sort(key=lambda s: (-(s.end - s.start), -PRIORITY.get(s.kind, 2), -s.score, s.start))
+    def rank(s: Slot) -> int:          # a title not named as one ("a ghost story") loses
+        return 0 if s.kind == "title" and s.score < 0.85 else PRIORITY.get(s.kind, 2)
+
+    cands.sort(key=lambda s: (-(s.end - s.start), -rank(s), -s.score, s.start))
     taken: set[int] = set()
     out = []
     for s in cands:

@@ -30,7 +30,7 @@ wrong nope nah neither either try another different same much many few know reme
 think guess care matter matters whatever surprise sounds looks seems similar alike vein
 spirit style read reads next xxbreakxx actually gift present loves likes enjoys into
 year years old aged age pages page written""".split())
-RARE_SHARE = 0.003  # outside descriptions, a stray word counts when it singles out few books
+RARE_SHARE = 0.02   # outside descriptions, a stray word counts when it singles out few books
 SUBJECT = ("genre", "author")                  # kinds that name what a request is for
 _SENTIMENT = frozenset(w.replace("'", "") for p in (*POSITIVE, *NEGATIVE, *NEGATORS)
                        for w in p.split())
