@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from coverstory.catalog.normalize import fold
 
 SMALLTALK = {
-    "thanks": r"^(?:ok(?:ay)?[, ]+)?(?:thanks?|thank you|thx|ty|cheers|much appreciated|"
-              r"great,? thanks?|perfect,? thanks?)\b",
     "bye": r"\b(?:bye|goodbye|good bye|see you|see ya|cya|that'?s all|that is all|i'?m done|"
            r"im done|good night|goodnight|talk later|have a (?:good|nice) (?:day|one))\b",
+    "thanks": r"^(?:ok(?:ay)?[, ]+)?(?:thanks?|thank you|thx|ty|cheers|much appreciated|"
+              r"great,? thanks?|perfect,? thanks?)\b",
     "capabilities": r"\b(?:what can you do|what do you do|how does this work|how do you work|"
                     r"who are you|what are you|how do i use|what can i ask|what is this)\b",
     "how_are_you": r"\bhow are you\b|\bhow'?s it going\b",
@@ -28,7 +28,8 @@ SMALLTALK = {
     "ack": r"^(?:ok(?:ay)?|cool|nice|great|alright|all right|sure|got it|i see|hmm+|wow)\W*$",
 }
 EXPLAIN = re.compile(
-    r"\bwhy\b|\bhow (?:is|are|'s) (?:that|it|this|they|these|those|the \w+(?: one)?) "
+    r"^(?:and |but |so |ok |okay |hmm,? )?why\b|\bwhy (?:did|do|would|is|are|was|this|that|the|"
+    r"these|those|it|him|her|not this)\b|\bhow (?:is|are|'s) (?:that|it|this|they|these|those|the \w+(?: one)?) "
     r"(?:like|similar)|\bwhat makes (?:it|that|this|them)\b|\bexplain\b|"
     r"\bwhat do (?:they|these) have in common\b|\bin what way\b")
 ASK = {
@@ -60,8 +61,8 @@ LOOKUP = re.compile(
     r"can you find|can i get|where is)\s+(?:the book\s+|a book called\s+|the novel\s+|"
     r"a copy of\s+|anything called\s+)?(.+?)\??$")
 SERIES_NEXT = re.compile(
-    r"\b(?:what (?:comes|is|'s) (?:after|next after)|next (?:book |one )?(?:after|in the series|"
-    r"in|of)|sequel (?:to|of)|after)\s+(.+?)\??$|^(?:what(?:'s| is) )?the next one\??$|"
+    r"\b(?:what (?:comes|is|'s|happens) (?:after|next after)|next (?:book |one )?(?:after|"
+    r"in the series|in|of)|sequel (?:to|of)|(?:book|one|read) (?:that comes )?after)\s+(.+?)\??$|^(?:what(?:'s| is) )?the next one\??$|"
     r"\bwhat comes next\b|\bnext (?:book|one) in the series\b")
 SERIES_PREV = re.compile(r"\b(?:what (?:comes|is|'s) before|prequel (?:to|of)|before)\s+(.+?)\??$")
 SERIES_FIRST = re.compile(

@@ -141,9 +141,9 @@ class BookIndex:
                 for c in cat_cols.get(t, ()):
                     strength[i, c] = 100                  # a shop category is decisive
         # one stray shelf ("children" from Earth's Children, "horror" on 1984) does not make
-        # an audience or a genre when a book has many shelves; for tone one shelf is enough
+        # an audience, a genre or a tone when a book has many shelves
         many = np.array([len(b.tags) >= 8 for b in books])
-        aud = np.array([f in ("audience", "genre") for f, _ in values])
+        aud = np.array([f in ("audience", "genre", "mood") for f, _ in values])
         need = np.where(many[:, None] & aud[None, :], 2, 1)
         member |= strength >= need
         for i, b in enumerate(books):
@@ -283,11 +283,10 @@ class BookIndex:
         return s
 
     def tag_column(self, tag: str) -> int | None:
-        try:
-            return self._tag_col[tag]
-        except AttributeError:
-            self._tag_col = {t: j for j, t in enumerate(self.tag_names)}
-            return self._tag_col.get(tag)
+        cols = self.__dict__.get("_tag_col")
+        if cols is None:
+            cols = self._tag_col = {t: j for j, t in enumerate(self.tag_names)}
+        return cols.get(tag)
 
     def tag_mask(self, tag: str) -> np.ndarray:
         j = self.tag_column(tag)

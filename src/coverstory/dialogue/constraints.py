@@ -71,6 +71,15 @@ def like_mask(idx: BookIndex, st: SessionState) -> np.ndarray | None:
     return out
 
 
+def _not_done(idx: BookIndex, st: SessionState) -> np.ndarray:
+    ok = np.ones(len(idx), bool)
+    for b in set(st.rejected) | set(st.read) | set(st.anchors):
+        r = idx.row.get(int(b))
+        if r is not None:
+            ok[r] = False
+    return ok
+
+
 def seen_mask(idx: BookIndex, st: SessionState) -> np.ndarray:
     ok = np.ones(len(idx), bool)
     for b in set(st.shown) | set(st.rejected) | set(st.read) | set(st.anchors):
@@ -133,13 +142,21 @@ def positive_masks(idx: BookIndex, st: SessionState, k: int) -> dict[str, np.nda
     return out
 
 
-def build(idx: BookIndex, st: SessionState, k: int) -> Filter:
-    """The books that may be shown, relaxing stated constraints only when none fit."""
+def build(idx: BookIndex, st: SessionState, k: int, allow_seen: bool = False) -> Filter:
+    """The books that may be shown, relaxing stated constraints only when none fit. With
+    ``allow_seen`` (a new explicit request, not "more"), books shown earlier in the session
+    (never rejected or read ones) come back before any stated constraint is relaxed."""
     base = seen_mask(idx, st) & exclusion_mask(idx, st)
     masks = positive_masks(idx, st, k)
     ok = base.copy()
     for m in masks.values():
         ok &= m
+    if not ok.any() and allow_seen and masks:
+        again = exclusion_mask(idx, st) & _not_done(idx, st)
+        for m in masks.values():
+            again &= m
+        if again.any():
+            base, ok = again | base, again
     relaxed: list[str] = []
     mood = masks.get("mood")
     if mood is not None and ok.sum() < k:                 # tone is a filter only while it can be

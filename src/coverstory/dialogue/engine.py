@@ -31,7 +31,7 @@ from coverstory.dialogue.nlg import Templates
 from coverstory.dialogue.nlu import NLU, Parse, Slot, tokens
 from coverstory.dialogue.policy import make_policy
 from coverstory.dialogue.replies import Reply, card
-from coverstory.dialogue.signals import SEARCH_WEIGHT, SignalBuilder  # noqa: F401 - re-exported
+from coverstory.dialogue.signals import SignalBuilder
 from coverstory.dialogue.state import SessionState, SessionStore
 
 log = logging.getLogger(__name__)
@@ -195,6 +195,8 @@ class DialogueEngine:
             return Reply(sid, tpl.say("reset"), "reset", parse=p.to_dict())
         if not act.audience and not act.pages and self._names_a_title(p):
             return self._lookup(st, tpl, text)
+        if intent == "ask_about" and not self._refers_to_shown(st, p):
+            intent = p.intent = "describe"             # a long description, not a question
         if intent == "ask_about" and not content:
             act.kind, act.sub = "ask", "about"
             return self._about_book(st, tpl, text, act)
@@ -220,6 +222,11 @@ class DialogueEngine:
         describe = intent == "describe"
         kind = intent if intent in ("describe", "similar_to", "refine") else "recommend"
         return self._recommend_reply(st, tpl, kind, p, may_ask=not describe)
+
+    def _refers_to_shown(self, st: SessionState, p: Parse) -> bool:
+        toks = tokens(p.text)
+        return bool(st.last_books or st.focus) and (
+            any(s.kind == "ref" for s in p.slots) or len(toks) <= 6)
 
     def _fuzzy_author(self, p: Parse) -> None:
         """'books by agatha cristie': an author named after "by" with a typo."""
@@ -350,6 +357,9 @@ class DialogueEngine:
         idx = self.index
         ser = idx.series
         row = None
+        if act.query in ("the series", "series", "it", "that", "this", "this one", "that one",
+                         "this series", "that series", "the one"):
+            act.query = ""
         if act.query:
             key = ser.find(act.query)
             if key is not None and act.sub == "first":
@@ -466,10 +476,11 @@ class DialogueEngine:
         return reply
 
     # ---- recommending ----------------------------------------------------------------------
-    def _decide(self, st: SessionState, k: int, may_ask: bool):
+    def _decide(self, st: SessionState, k: int, may_ask: bool, allow_seen: bool = False):
         idx = self.index
         sig = self.signals.build(st)
-        d = self.policy_for(st.policy).decide(idx, st, sig, k=k, may_ask=may_ask)
+        d = self.policy_for(st.policy).decide(idx, st, sig, k=k, may_ask=may_ask,
+                                              allow_seen=allow_seen)
         about = " ".join(st.about[-4:])
         books = []
         for r, sc in zip(d.rows, d.scores):
@@ -484,7 +495,8 @@ class DialogueEngine:
                          first: dict | None = None) -> Reply:
         had_rejections = bool(st.rejected) and bool(st.last_books)
         k = self.k - (first is not None)
-        books, d = self._decide(st, k=k, may_ask=may_ask and intent != "more")
+        books, d = self._decide(st, k=k, may_ask=may_ask and intent != "more",
+                                allow_seen=intent in ("recommend", "similar_to", "describe"))
         if first is not None:
             books = [first] + books
         parse = p.to_dict() if p is not None else None

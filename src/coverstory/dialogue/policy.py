@@ -181,8 +181,8 @@ class Policy:
 
     # ---- the shared decision ----------------------------------------------------------
     def decide(self, idx: BookIndex, st: SessionState, sig: Signals, k: int = 3,
-               may_ask: bool = True) -> Decision:
-        flt = constraints.build(idx, st, k)
+               may_ask: bool = True, allow_seen: bool = False) -> Decision:
+        flt = constraints.build(idx, st, k, allow_seen=allow_seen)
         ok = flt.ok
         score, parts = self.rank_scores(idx, st, sig)
         if sig.profile:

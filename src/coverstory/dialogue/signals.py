@@ -19,7 +19,8 @@ from coverstory.dialogue.state import SessionState
 
 log = logging.getLogger(__name__)
 
-SEARCH_WEIGHT = 0.3          # share of SearchService.text in text relevance
+BM25_SHARE = 0.35            # share of the term index's BM25 in text relevance (vs MiniLM)
+TEXT_FEATURE = "text/minilm-l6.pretrained"   # the book text features the search builds
 MIN_CO_READERS = 5           # co-readers needed before "readers who liked X liked this"
 SHRINK = 20.0                # co-reader count at which the similarity keeps half its value
 POSITIVE = 4.0               # a rating this high counts as "liked"
@@ -63,7 +64,7 @@ class SignalBuilder:
     def __init__(self, engine):
         self.engine = engine
         self._broken: dict[str, float] = {}        # service call -> retry after (monotonic)
-        self._text_cache: dict[str, list] = {}     # query -> search hits (same catalog)
+        self._text_cache: dict[str, np.ndarray] = {}   # query -> semantic relevance
         self._coreaders: CoReaders | None = None
 
     @property
@@ -94,23 +95,54 @@ class SignalBuilder:
         return out
 
     def text(self, about: str) -> np.ndarray:
+        """Relevance of every book to what the reader said: MiniLM cosine over the books'
+        text features blended with the term index's BM25 (BM25 alone without features)."""
         idx = self.engine.index
         bm25, _ = idx.term_query(about)
         text = bm25 / max(float(bm25.max()), 1e-6)
+        sem = self.semantic(about)
+        if sem is not None:
+            text = BM25_SHARE * text + (1 - BM25_SHARE) * sem
+        return text.astype(np.float32)
+
+    def semantic(self, about: str) -> np.ndarray | None:
+        """MiniLM cosine of the query with every book, rescaled so the best book is 1 and
+        the 95th percentile 0 (None when the features or the encoder are unavailable)."""
+        got = self._text_cache.get(about)
+        if got is not None:
+            return got
         search = self.engine.search
         if search is None:
-            return text.astype(np.float32)
-        hits = self._text_cache.get(about)
-        if hits is None:
-            hits = self._call("search.text", lambda: search.text(about, k=200))
-            if hits is not None:
-                if len(self._text_cache) > 256:
-                    self._text_cache.clear()
-                self._text_cache[about] = hits
-        if hits:
-            # the service adds meaning (MiniLM) to the dialogue's own term index
-            text = (1 - SEARCH_WEIGHT) * text + SEARCH_WEIGHT * self._hits_array(hits)
-        return text.astype(np.float32)
+            return None
+        feats = self._call("search.features", lambda: search.features(
+            TEXT_FEATURE, allow_compute=False))
+        if feats is None:
+            return None
+        q = self._call("search.embed_query", lambda: search.embed_query(about))
+        if q is None:
+            return None
+        ids, vecs = feats
+        q = np.asarray(q, np.float32)
+        cos = vecs @ (q / max(float(np.linalg.norm(q)), 1e-9))
+        lo, hi = float(np.percentile(cos, 95)), float(cos.max())
+        sem_b = np.clip((cos - lo) / max(hi - lo, 1e-6), 0.0, 1.0)
+        idx = self.engine.index
+        rows = self._feature_rows(ids)
+        out = np.zeros(len(idx), np.float32)
+        ok = rows >= 0
+        out[rows[ok]] = sem_b[ok]
+        if len(self._text_cache) > 256:
+            self._text_cache.clear()
+        self._text_cache[about] = out
+        return out
+
+    def _feature_rows(self, ids: np.ndarray) -> np.ndarray:
+        key = (id(ids), len(ids))
+        if getattr(self, "_rows_key", None) != key:
+            row = self.engine.index.row
+            self._rows = np.array([row.get(int(b), -1) for b in ids], np.int64)
+            self._rows_key = key
+        return self._rows
 
     def anchor(self, st: SessionState, sig: Signals) -> np.ndarray:
         idx = self.engine.index

@@ -1,0 +1,143 @@
+"""The turns every reader uses: acts, typed constraints, series, lookup, explanations."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from coverstory.dialogue import acts
+from coverstory.dialogue.series import Series
+
+
+@pytest.mark.parametrize("text,kind,sub", [
+    ("thanks, bye", "smalltalk", "bye"),
+    ("thank you so much!", "smalltalk", "thanks"),
+    ("what can you do?", "smalltalk", "capabilities"),
+    ("why did you suggest the first one?", "explain", ""),
+    ("how is that like Gone Girl?", "explain", ""),
+    ("who wrote it?", "ask", "author"),
+    ("how long is the second one?", "ask", "pages"),
+    ("what's it about?", "ask", "about"),
+    ("more please", "more", ""),
+    ("any others?", "more", ""),
+    ("I've read those", "read_those", ""),
+    ("do you have The Name of the Wind?", "lookup", ""),
+    ("what comes after Catching Fire?", "series", "next"),
+    ("the hunger games in order", "series", "first"),
+    ("a girl leaves thirteen tapes explaining why", "request", ""),
+    ("a woman travels to italy after her divorce", "request", ""),
+    ("more fantasy please", "request", ""),
+])
+def test_acts(text, kind, sub):
+    a = acts.classify(text)
+    assert (a.kind, a.sub if sub else "") == (kind, sub)
+
+
+def test_typed_constraints_from_words():
+    a = acts.classify("a book for my 8 year old daughter who loves horses")
+    assert a.kind == "request" and a.audience == "children" and a.age == 8
+    assert a.interests == ["horses"]
+    a = acts.classify("a gift for my dad who likes cooking")
+    assert a.audience == "adult" and "dad" not in acts.masked_text(a_text := "a gift for my dad who likes cooking", a.masked)
+    assert "cooking" in acts.masked_text(a_text, a.masked)
+    assert acts.classify("something under 300 pages").pages == (0, 301)
+    assert acts.classify("at least 500 pages").pages == (500, 100000)
+    assert acts.classify("actually, books by Stephen King").topic_change
+    assert acts.classify("but shorter").refine_cue
+    assert acts.classify("a novel in french").language == "french"
+    assert acts.classify("do you have The Name of the Wind?").query == "the name of the wind"
+
+
+def test_series_next_previous_in_order():
+    titles = ["Catching Fire (The Hunger Games, #2)", "The Hunger Games (The Hunger Games, #1)",
+              "Mockingjay (The Hunger Games, #3)", "Mockingjay (The Hunger Games, #3)",
+              "Stand Alone", "A Novella (The Hunger Games, #2.5)"]
+    s = Series.from_titles(titles, popularity=[0.9, 1.0, 0.8, 0.1, 0.5, 0.2])
+    assert s.next(0) == 2                       # the most-read edition of #3
+    assert s.previous(0) == 1 and s.previous(1) is None and s.next(2) is None
+    assert s.in_order(0) == [1, 0, 2]           # #2.5 is not in the reading order
+    assert s.position(4) is None and s.position(0) == ("The Hunger Games", 2.0)
+    assert s.find("the hunger games series") == "hunger games"
+
+
+def _feedback_count(eng, sid):
+    st = eng.store.load(sid)
+    n = eng.catalog.conn.execute("SELECT COUNT(*) FROM ratings WHERE user_id=?",
+                                 (st.user_id,)).fetchone()[0]
+    ev = [e for e in eng.catalog.events(session_id=sid) if e["kind"] in ("like", "dislike", "read")]
+    return n + len(ev)
+
+
+def test_explain_thanks_and_bye_record_no_feedback(engine):
+    r = engine.turn("x", text="a fantasy book")
+    assert r.books
+    first = r.books[0]["title"]
+    for text in ("why did you suggest the first one?", "thanks, bye", "ok", "what can you do?"):
+        before = _feedback_count(engine, "x")
+        r = engine.turn("x", text=text)
+        assert _feedback_count(engine, "x") == before, text
+        assert not r.books or text.startswith("why"), text
+    r = engine.turn("x", text="why the first one?")
+    assert first in r.text and r.intent == "explain"
+
+
+def test_new_subject_replaces_old_constraints(engine):
+    engine.turn("t", text="something with magic")
+    r = engine.turn("t", text="books by Clara Bell")
+    assert r.books and all("Clara Bell" in b["authors"] for b in r.books)
+    st = engine.store.load("t")
+    assert "magic" not in st.prefs.get("tag", {})
+    r = engine.turn("t", text="actually, something by Ann Gray")
+    assert r.books and all(b["authors"] == ["Ann Gray"] for b in r.books)
+
+
+def test_hard_constraints_and_what_was_relaxed(engine):
+    r = engine.turn("h", text="nothing by Ann Gray please, something with magic or dragons")
+    assert r.books and all("Ann Gray" not in b["authors"] for b in r.books)
+    r = engine.turn("h2", text="books by Clara Bell from before 1990")
+    assert [b["title"] for b in r.books] == ["Murder in Venice"]
+    assert "relaxed" in r.text and "years" in r.text
+
+
+def test_lookup_with_typos_and_more_never_repeats(engine):
+    r = engine.turn("l", text="do you have murder in venise?")
+    assert r.intent == "lookup" and r.books[0]["title"] == "Murder in Venice"
+    seen = set(r.book_ids)
+    for _ in range(3):
+        r = engine.turn("l", text="any more?")
+        assert not seen & set(r.book_ids)
+        seen |= set(r.book_ids)
+    r = engine.turn("l2", text="do you have the zzyzx chronicles?")
+    assert "couldn't find" in r.text or "isn't in" in r.text
+
+
+def test_ask_about_a_shown_book(engine):
+    r = engine.turn("a", text="a mystery")
+    title = r.books[0]["title"]
+    r = engine.turn("a", text="who wrote the first one?")
+    assert title in r.text and r.intent == "ask_about"
+
+
+class _Ratings:
+    """A catalog stand-in holding only ratings (for the co-reader counts)."""
+
+    def __init__(self, triples):
+        a = np.asarray(triples, np.float64)
+        self.arrays = (a[:, 0].astype(np.int64), a[:, 1].astype(np.int64), a[:, 2].astype(np.float32))
+
+    def ratings_arrays(self):
+        return self.arrays
+
+
+def test_co_readers_need_support(engine):
+    from coverstory.dialogue.signals import MIN_CO_READERS, CoReaders
+
+    idx = engine.index
+    a, b, c = (int(x) for x in idx.ids[:3])
+    many = [(u, a, 5) for u in range(30)] + [(u, b, 5) for u in range(MIN_CO_READERS + 3)]
+    few = [(100 + u, c, 5) for u in range(MIN_CO_READERS - 1)] + \
+        [(100 + u, a, 4) for u in range(MIN_CO_READERS - 1)]
+    cr = CoReaders(idx, _Ratings(many + few))
+    sim, co = cr.similar(idx.row[a])
+    assert co[idx.row[b]] == MIN_CO_READERS + 3 and sim[idx.row[b]] > 0
+    assert co[idx.row[c]] == MIN_CO_READERS - 1 and sim[idx.row[c]] == 0   # too few co-readers
