@@ -1,4 +1,4 @@
-"""The catalog schema, versioned: each migration runs once, in order, in one transaction.
+"""The catalog schema, versioned: each migration runs once, in order, under one write lock.
 
 Add a migration by appending to MIGRATIONS; never edit one that has shipped.
 """
@@ -101,24 +101,37 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 
 def migrate(conn: sqlite3.Connection) -> int:
-    """Bring the database to SCHEMA_VERSION; returns the version it was at."""
+    """Bring the database to SCHEMA_VERSION; returns the version it was at.
+
+    The version is read and every pending migration applied under one write lock (BEGIN
+    IMMEDIATE), so two processes opening a fresh home at once never both create the tables:
+    the second waits for the first, then finds nothing left to do.
+    """
     (version,) = conn.execute("PRAGMA user_version").fetchone()
+    _check(version)
+    if version == SCHEMA_VERSION:
+        return version
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        (version,) = conn.execute("PRAGMA user_version").fetchone()   # again, under the lock
+        _check(version)
+        for i in range(version, SCHEMA_VERSION):
+            for stmt in _split(MIGRATIONS[i]):
+                conn.execute(stmt)
+            conn.execute(f"PRAGMA user_version = {i + 1}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return version
+
+
+def _check(version: int) -> None:
     if version > SCHEMA_VERSION:
         raise RuntimeError(
             f"catalog schema version {version} is newer than this coverstory ({SCHEMA_VERSION}); "
             "upgrade coverstory"
         )
-    for i in range(version, SCHEMA_VERSION):
-        conn.execute("BEGIN")
-        try:
-            for stmt in _split(MIGRATIONS[i]):
-                conn.execute(stmt)
-            conn.execute(f"PRAGMA user_version = {i + 1}")
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-    return version
 
 
 def _split(script: str) -> list[str]:

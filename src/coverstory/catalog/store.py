@@ -8,6 +8,7 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 from coverstory.catalog.models import Book
@@ -16,6 +17,28 @@ from coverstory.catalog.schema import migrate
 from coverstory.config import home_dir
 
 DB_NAME = "catalog.sqlite"
+BUSY_TIMEOUT = 30.0   # seconds a write waits for another writer before "database is locked"
+
+# A shorter wait for the code running under it (the HTTP layer's request handlers), so a
+# reader's write that cannot get the lock is refused quickly (and retried) instead of hanging.
+_write_wait: ContextVar[float | None] = ContextVar("coverstory_write_wait", default=None)
+
+
+@contextmanager
+def write_wait(seconds: float | None) -> Iterator[None]:
+    """Writes made by this thread or task wait at most ``seconds`` for the write lock (then
+    ``sqlite3.OperationalError: database is locked``); None: the default wait."""
+    token = _write_wait.set(seconds)
+    try:
+        yield
+    finally:
+        _write_wait.reset(token)
+
+
+def is_busy_error(e: BaseException) -> bool:
+    """True for SQLite's "database is locked" / "busy": another writer holds the lock."""
+    msg = str(e).lower()
+    return isinstance(e, sqlite3.OperationalError) and ("locked" in msg or "busy" in msg)
 
 
 class Catalog:
@@ -25,9 +48,11 @@ class Catalog:
     >>> cat.stats()["books"]                               # doctest: +SKIP
     """
 
-    def __init__(self, home: Path):
+    journal_mode = "WAL"
+
+    def __init__(self, home: Path, *, path: Path | None = None):
         self.home = Path(home)
-        self.path = self.home / DB_NAME
+        self.path = Path(path) if path is not None else self.home / DB_NAME
         self._local = threading.local()
         self._cache_version = 0
         migrate(self.conn)
@@ -41,13 +66,19 @@ class Catalog:
     def conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, isolation_level=None, timeout=30,
+            conn = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT,
                                    check_same_thread=False)
             conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")
+            _set_journal_mode(conn, self.journal_mode)
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
             self._local.conn = conn
+            self._local.wait = BUSY_TIMEOUT
+        wait = _write_wait.get()
+        wait = BUSY_TIMEOUT if wait is None else wait
+        if self._local.wait != wait:
+            conn.execute(f"PRAGMA busy_timeout={int(wait * 1000)}")
+            self._local.wait = wait
         return conn
 
     def close(self) -> None:
@@ -294,6 +325,22 @@ class Catalog:
             "sessions": q("SELECT COUNT(*) FROM sessions"),
             "schema_version": q("PRAGMA user_version"),
         }
+
+
+def _set_journal_mode(conn: sqlite3.Connection, mode: str) -> None:
+    """PRAGMA journal_mode, retried: switching a fresh file to WAL while another process
+    does the same fails at once with "database is locked" (no busy wait applies)."""
+    import time
+
+    deadline = time.monotonic() + BUSY_TIMEOUT
+    while True:
+        try:
+            conn.execute(f"PRAGMA journal_mode={mode}")
+            return
+        except sqlite3.OperationalError as e:
+            if not is_busy_error(e) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 def sha256_file(path: str | Path) -> str:

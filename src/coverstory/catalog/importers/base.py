@@ -41,6 +41,7 @@ class ImportReport:
     users: int = 0         # distinct users touched
     covers: int = 0        # valid cover images attached
     cover_problems: int = 0
+    write_lock_seconds: float = 0.0   # how long the merge held the catalog's write lock
     problems: list[Problem] = field(default_factory=list)
 
     def problem(self, file, line, reason, *, skipped=True) -> None:
@@ -57,13 +58,15 @@ class ImportReport:
             "updated": self.updated, "merged": self.merged, "skipped": self.skipped,
             "ratings": self.ratings, "users": self.users, "covers": self.covers,
             "cover_problems": self.cover_problems, "problem_count": len(self.problems),
+            "write_lock_seconds": self.write_lock_seconds,
             "problems": [str(p) for p in self.problems[:max_problems]],
         }
 
     def summary(self) -> str:
         s = (f"{self.source}: read {self.read}, added {self.added}, updated {self.updated}, "
              f"merged {self.merged}, skipped {self.skipped}; covers {self.covers} "
-             f"({self.cover_problems} unusable); ratings {self.ratings} from {self.users} users")
+             f"({self.cover_problems} unusable); ratings {self.ratings} from {self.users} users; "
+             f"catalog write lock held {self.write_lock_seconds:.2f} s")
         if self.problems:
             shown = "\n".join(f"  {p}" for p in self.problems[:20])
             more = len(self.problems) - 20
