@@ -117,7 +117,7 @@ def positive_masks(idx: BookIndex, st: SessionState, k: int) -> dict[str, np.nda
     if like is not None:
         out["like"] = like
     for facet in HARD_FACETS:
-        vals = list(st.prefs.get(facet, {}))
+        vals = [v for v in st.prefs.get(facet, {}) if f"{facet}:{v}" not in st.soft]
         if vals:
             m = np.ones(len(idx), bool)
             for v in vals:

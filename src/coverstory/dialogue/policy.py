@@ -23,10 +23,12 @@ from coverstory.dialogue.state import SessionState
 
 ASKABLE = ("genre", "audience", "era", "mood", "length", "theme", "about", "themes")
 OPEN = {"about": "ABOUT_BITS", "themes": "THEMES_BITS"}       # open questions (no options)
-W = {"text": 1.0, "facet": 1.0, "tag": 0.8, "author": 0.9, "anchor": 1.0, "profile": 0.15,
+W = {"text": 2.0, "facet": 1.0, "tag": 0.8, "author": 0.9, "anchor": 1.0, "profile": 0.15,
      "pop": 0.4,
      "known": 0.3}
-# Weights and the constants below were set on development data only: simulated readers of
+# W["text"] (2.0) and signals.BM25_SHARE (0.5) were chosen by a grid on the first 40
+# descriptive queries only (Hit@5 0.80 there; 2026-12-01). Weights and the constants below
+# were set on development data only: simulated readers of
 # targets drawn with seed 1 and the first 40 descriptive queries (the --quick slice); the
 # benchmark reports seed-0 targets and the other 115 queries separately.
 

@@ -19,7 +19,7 @@ from coverstory.dialogue.state import SessionState
 
 log = logging.getLogger(__name__)
 
-BM25_SHARE = 0.35            # share of the term index's BM25 in text relevance (vs MiniLM)
+BM25_SHARE = 0.5             # share of the term index's BM25 in text relevance (vs MiniLM)
 TEXT_FEATURE = "text/minilm-l6.pretrained"   # the book text features the search builds
 MIN_CO_READERS = 5           # co-readers needed before "readers who liked X liked this"
 SHRINK = 20.0                # co-reader count at which the similarity keeps half its value

@@ -24,6 +24,7 @@ class SessionState:
     audience: str | None = None                # hard: "children", "young adult", "adult"
     age: int | None = None
     source: dict[str, int] = field(default_factory=dict)              # "kind:value" -> turn
+    soft: list[str] = field(default_factory=list)     # "kind:value" said in a plot: preferences
     reasons: dict[str, str] = field(default_factory=dict)             # book id -> why shown
     shown: list[int] = field(default_factory=list)
     rejected: list[int] = field(default_factory=list)
@@ -56,6 +57,7 @@ class SessionState:
         """'start over': preferences go, but rejected books stay rejected."""
         self.prefs, self.excl, self.about, self.anchors, self.years = {}, {}, [], [], None
         self.pages, self.language, self.audience, self.age, self.source = None, None, None, None, {}
+        self.soft = []
         self.asked, self.question, self.questions_in_row, self.last_books = [], None, 0, []
 
     def stated(self) -> int:

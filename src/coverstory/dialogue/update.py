@@ -31,7 +31,9 @@ think guess care matter matters whatever surprise sounds looks seems similar ali
 spirit style read reads next xxbreakxx actually gift present loves likes enjoys into
 year years old aged age pages page written""".split())
 RARE_SHARE = 0.02   # outside descriptions, a stray word counts when it singles out few books
-SUBJECT = ("genre", "author")                  # kinds that name what a request is for
+SUBJECT = ("genre", "author")
+SOFT_IN_PLOT = ("genre", "mood", "audience")   # in a plot description: preferences only
+DESCRIPTION_WORDS = 4        # this many unexplained words make a description of a story                  # kinds that name what a request is for
 _SENTIMENT = frozenset(w.replace("'", "") for p in (*POSITIVE, *NEGATIVE, *NEGATORS)
                        for w in p.split())
 
@@ -72,9 +74,15 @@ def is_new_topic(st: SessionState, p: Parse, act: Act) -> bool:
 def apply(idx: BookIndex, st: SessionState, p: Parse, act: Act, pending: dict | None) -> None:
     """Apply a request's slots and typed constraints to the state (see module docstring)."""
     used: set[int] = set()
+    describe = p.intent == "describe"
     for s in p.slots:
         used.update(range(s.start, s.end))
-        if s.kind == "audience" and not s.negated:
+        if describe and s.kind in SOFT_IN_PLOT and not s.negated:
+            # "a clown terrorises children in a maine town": words of a plot, not a request
+            st.prefer(s.kind, s.value)
+            if f"{s.kind}:{s.value}" not in st.soft:
+                st.soft.append(f"{s.kind}:{s.value}")
+        elif s.kind == "audience" and not s.negated:
             st.audience = s.value
             st.source[f"audience:{s.value}"] = st.turns
         elif s.kind == "length" and not s.negated:
@@ -138,6 +146,8 @@ def about_words(idx: BookIndex, p: Parse, used: set[int], pending: dict | None) 
             and t not in _STOP and t not in _SENTIMENT and not t.isdigit()]
     if p.intent == "describe" or (pending and pending["facet"] in ("about", "themes")):
         return p.text if p.intent == "describe" else " ".join(rest)
+    if len(rest) >= DESCRIPTION_WORDS:                       # a story, in the reader's words
+        return " ".join(rest)
     rare = max(3, RARE_SHARE * len(idx))                     # "venice", not "next"
     rest = [t for t in rest if 0 < idx.df_of(t) <= rare]
     return " ".join(rest)
