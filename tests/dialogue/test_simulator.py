@@ -6,9 +6,7 @@ from __future__ import annotations
 import csv
 import inspect
 import random
-import statistics
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 
@@ -110,7 +108,7 @@ def scripted_conversation(reader: Reader, book, others: list, rare: list[str],
     target = wrong()[:1] + [{"id": book.id, "title": book.title}] + wrong()[:1]
     lines.append({"reader": text, "bot": "", "books": [b["title"] for b in target]})
     text, accepted = reader.respond(FakeReply(target))
-    assert accepted and "second" in text
+    assert accepted and ("second" in text or "2" in text or "that's it" in text.lower())
     lines.append({"reader": text})
     return lines
 

@@ -135,23 +135,23 @@ GENRES = (
           ("literary stuff", "heavy literature"), ("literary", "literature")),
     Value("dystopian", ("dystop", "post-apoc", "apocalyp"),
           ("dystopian", "apocalypse", "regime", "survivors", "rebellion", "totalitarian"),
-          ("dystopian", "a bleak future society", "something about the end of the world",
+          ("something dystopian", "a bleak future society", "something about the end of the world",
            "a world gone wrong"),
           ("dystopias", "end of the world stuff"), ("dystop", "apocalyp")),
     Value("paranormal", ("paranormal", "vampire", "vampires", "werewolf", "werewolves",
                          "supernatural", "angels", "demons", "fae", "shifters"),
           ("vampire", "vampires", "werewolf", "werewolves", "supernatural", "demon", "demons",
            "angel", "angels"),
-          ("paranormal", "supernatural stuff", "vampires and that kind of thing",
+          ("something paranormal", "supernatural stuff", "vampires and that kind of thing",
            "something otherworldly"),
           ("vampires", "supernatural stuff"), ("paranormal", "supernatural", "vampire")),
     Value("nonfiction", ("non-fiction", "nonfiction"), (),
-          ("non-fiction", "a true story", "something factual", "real life, not made up"),
+          ("non-fiction", "a true story", "something factual", "something from real life, not made up"),
           ("non-fiction", "true stories"), ("non-fiction", "nonfiction", "non fiction",
                                             "true", "factual")),
     Value("biography", ("biograph", "memoir", "memoirs", "autobiograph"),
           ("memoir", "biography", "autobiography"),
-          ("a memoir", "a biography", "someone's life story", "about a real person's life"),
+          ("a memoir", "a biography", "someone's life story", "a book about a real person's life"),
           ("memoirs", "biographies"), ("biograph", "memoir")),
     Value("history", ("history",), ("historian",),
           ("a history book", "real history", "something about the past, non-fiction"),
@@ -174,7 +174,7 @@ GENRES = (
     Value("religion", ("christian", "religion", "religious", "faith", "spirituality",
                        "theology"),
           ("faith", "prayer", "church", "jesus", "spiritual"),
-          ("something christian", "a book about faith", "religious"),
+          ("something christian", "a book about faith", "something religious"),
           ("religious stuff",), ("religio", "christian", "faith", "spiritual")),
     Value("poetry", ("poetry", "poems"), ("poems", "poetry", "verse"),
           ("poetry", "poems"), ("poetry",), ("poetry", "poem", "verse")),
@@ -576,9 +576,11 @@ class Reader:
             return None
         if kind == "audience":
             return self._pick((f"It's {p}.", f"Oh, and it's {p}."))
-        return self._pick((f"Something {p}, maybe.", f"Ideally {p}.",
-                           f"I'd like it {p}.")) if kind == "tone" else \
-            self._pick((f"Maybe {p}?", f"Also {p}."))
+        if kind == "tone":
+            if p.startswith(("something", "a ", "the ")):
+                return self._pick((f"Ideally {p}.", f"Maybe {p}."))
+            return self._pick((f"Something {p}, maybe.", f"Ideally {p}.", f"I'd like it {p}."))
+        return self._pick((f"Maybe {p}?", f"Also {p}."))
 
     def volunteer(self) -> str | None:
         while self.facts:
@@ -698,7 +700,9 @@ class Reader:
         ids = [int(b["id"]) for b in (getattr(reply, "books", None) or [])]
         if self.target in ids:
             o = _ORD[ids.index(self.target)] if ids.index(self.target) < len(_ORD) else "last"
-            said = self._pick([a.format(o=o) for a in _ACCEPT]) or f"The {o} one!"
+            i = ids.index(self.target)
+            said = (self._pick([a.format(o=o) for a in _ACCEPT])
+                    or self._pick([f"Yes, number {i + 1}!", "Yes! That's it."]) or "Yes!")
             self.said.append(said)
             return said, True
         parts = []

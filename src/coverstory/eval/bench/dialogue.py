@@ -1,172 +1,292 @@
-"""``coverstory bench dialogue``: simulated readers, descriptive queries, turn latency.
+"""``coverstory bench dialogue``: simulated readers in their own words, against baselines.
 
-Protocol (seeded): 500 target books (40 with --quick) drawn from the goodbooks books of the
-home's catalog; one simulated reader per target and policy (default, random-question,
-popular), at most 8 turns (5 with --quick); success = the target is among the books shown.
-Then the hand-written descriptive queries (data/descriptive_queries.jsonl), one fresh
-session each, Hit@1 / Hit@5. Latency: wall time of every text turn of the default policy.
-Sessions are written to a scratch copy of the catalog, never to the home itself.
+Protocol (seeded):
+- targets: goodbooks books of the home's catalog with a description of at least 100
+  characters, in a permutation drawn with seed 0. Seed 0 reports the first 500 (the first 40
+  with --quick); any other seed (1 = development) draws from the *other* books of the pool,
+  so development targets never overlap the reported ones;
+- one simulated reader per target (``coverstory.eval.simulator``: the target's coarse facets
+  in hand-written paraphrases, imperfect plot memory, typos, chit-chat), the same reader under
+  every policy: ``default``, ``random-question`` and ``popular``; text turns only, through the
+  engine's public ``turn``; at most 8 turns (5 with --quick);
+- success@k = the target is among the books shown within the first k turns (turn 1 answers
+  the opening); latency = wall time of every ``turn`` call after one warm-up turn;
+- every conversation is audited for leaks (``coverstory.eval.leaks``);
+- then the hand-written descriptive queries (first 40 = the development part), one fresh
+  session each, Hit@1 / Hit@5.
+Sessions go to a scratch copy of the catalog (the home's other files are linked, read as
+caches), never to the home itself.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
+from coverstory.errors import CommandError
 from coverstory.eval.runner import BenchContext, BenchResult, md_table
 
 POLICIES = ("default", "random-question", "popular")
+FULL_TARGETS, QUICK_TARGETS = 500, 40
+FULL_TURNS, QUICK_TURNS = 8, 5
+MIN_DESCRIPTION = 100
+DEV_QUERIES = 40
 
 
-def _services(home: Path):
+def target_pool(cat) -> list[int]:
+    """Catalog ids of the goodbooks books with a description of >= 100 characters."""
+    return [r[0] for r in cat.conn.execute(
+        "SELECT b.id FROM books b JOIN book_sources s ON s.book_id = b.id "
+        "WHERE s.source = 'goodbooks' AND length(b.description) >= ? ORDER BY b.id",
+        (MIN_DESCRIPTION,))]
+
+
+def draw_targets(pool: list[int], seed: int, n: int) -> list[int]:
+    """Seed 0: the first n of a seed-0 permutation of the pool (the reported targets; --quick
+    takes a prefix of the full set). Other seeds: from the rest of the pool only."""
+    import numpy as np
+
+    order = [int(x) for x in np.random.default_rng(0).permutation(np.asarray(pool, np.int64))]
+    reserved = min(FULL_TARGETS, len(order) // 2)
+    if seed == 0:
+        return order[:min(n, reserved)]
+    rest = np.asarray(sorted(order[reserved:]), np.int64)
+    return [int(x) for x in np.random.default_rng(seed).permutation(rest)[:n]]
+
+
+def check_home(cat, ctx: BenchContext) -> list[int]:
+    """The target pool, or a clear error saying what to import first."""
+    n_books = cat.conn.execute("SELECT COUNT(*) FROM books").fetchone()[0]
+    n_gb = cat.conn.execute(
+        "SELECT COUNT(*) FROM book_sources WHERE source = 'goodbooks'").fetchone()[0]
+    how = (f"import them first: `coverstory --home {ctx.home} import goodbooks "
+           f"{ctx.data / 'goodbooks10k'}`")
+    if n_gb == 0:
+        what = "the catalog is empty" if n_books == 0 else f"its {n_books} books are not goodbooks"
+        raise CommandError(f"bench dialogue draws its targets from the goodbooks-10k books, and "
+                           f"the data home {ctx.home} has none ({what}); {how}")
+    pool = target_pool(cat)
+    if not pool:
+        raise CommandError(f"none of the {n_gb} goodbooks books in {ctx.home} has a description "
+                           f"of {MIN_DESCRIPTION}+ characters (descriptions.csv not imported?); "
+                           f"{how}")
+    return pool
+
+
+def _scratch_home(cat, home: Path) -> Path:
+    scratch = Path(tempfile.mkdtemp(prefix="coverstory-dialogue-bench-"))
+    cat.conn.execute("PRAGMA wal_checkpoint(FULL)")
+    shutil.copy(cat.path, scratch / cat.path.name)
+    for entry in home.iterdir():                 # caches and features, read as they are
+        if not entry.name.startswith(cat.path.name):
+            (scratch / entry.name).symlink_to(entry)
+    return scratch
+
+
+def _search(home: Path):
     try:
         from coverstory.search.service import SearchService
     except ImportError:
-        return False, "built-in term index only (coverstory.search.service not available)"
-    from coverstory.dialogue.engine import SEARCH_WEIGHT
+        return None, "SearchService not available: the dialogue's own text index only"
+    sem = any((home / "features" / "text").glob("*.safetensors")) \
+        if (home / "features" / "text").is_dir() else False
+    return SearchService(home), (f"SearchService.text ({'with' if sem else 'without'} text "
+                                 f"encoder features in this home)")
 
-    sem = (home / "features" / "text" / "minilm-l6.pretrained.safetensors").is_file()
-    return SearchService(home), (
-        f"dialogue term index (BM25F) blended with SearchService.text (weight {SEARCH_WEIGHT}; "
-        f"{'with' if sem else 'without'} MiniLM text features in this home)")
+
+def _engine(home: Path, policy: str, search, seed: int):
+    from coverstory.dialogue.engine import DialogueEngine
+
+    kw = {"recommend": False, "llm": False, "seed": seed}
+    if search is not None:
+        kw["search"] = search
+    try:
+        return DialogueEngine(home, policy=policy, **kw)
+    except TypeError:
+        return DialogueEngine(home, policy=policy)
 
 
 def run(ctx: BenchContext) -> BenchResult:
     from coverstory.catalog import Catalog
-    from coverstory.dialogue import bookindex, intents, utterances
-    from coverstory.dialogue.engine import DialogueEngine
-    from coverstory.eval.simulator import simulate, summarise
+    from coverstory.eval import leaks, simulator
+    from coverstory.eval.simulator import Shelf, simulate, summarise
 
     cat = Catalog.open(ctx.home)
-    idx = bookindex.for_home(ctx.home)
-    gb = np.flatnonzero(idx.goodbooks)
-    if len(gb) == 0:
-        raise SystemExit(f"no goodbooks books in {ctx.home}: run `coverstory import goodbooks "
-                         f"{ctx.data}/goodbooks10k` first")
-    rng = np.random.default_rng(ctx.seed)
-    n_targets = 40 if ctx.quick else 500
-    max_turns = 5 if ctx.quick else 8
-    rows = [int(r) for r in rng.choice(gb, size=min(n_targets, len(gb)), replace=False)]
-    search, search_note = _services(ctx.home)
-    scratch = Path(tempfile.mkdtemp(prefix="coverstory-dialogue-bench-"))
+    pool = check_home(cat, ctx)
+    n_targets = QUICK_TARGETS if ctx.quick else FULL_TARGETS
+    max_turns = QUICK_TURNS if ctx.quick else FULL_TURNS
+    targets = draw_targets(pool, ctx.seed, n_targets)
+    n_books = cat.conn.execute("SELECT COUNT(*) FROM books").fetchone()[0]
+    n_gb = cat.conn.execute(
+        "SELECT COUNT(*) FROM book_sources WHERE source = 'goodbooks'").fetchone()[0]
+    shelf = Shelf(cat)
+    tag_df, tagged = leaks.tag_frequencies(cat)
+    audit = leaks.Audit(tag_df, tagged, (b.description for b in cat.books()),
+                        own_words=simulator.vocabulary(), seed=ctx.seed)
+    search, search_note = _search(ctx.home)
+    scratch = _scratch_home(cat, ctx.home)
+    results, examples = {}, {}
     try:
-        cat.conn.execute("PRAGMA wal_checkpoint(FULL)")
-        shutil.copy(cat.path, scratch / cat.path.name)
-        results, raw = {}, {}
-        all_ms = []
         for pol in POLICIES:
-            eng = DialogueEngine(scratch, policy=pol, search=search, recommend=False, llm=False,
-                                 seed=ctx.seed)
-            eng._index = idx
+            eng = _engine(scratch, pol, search, ctx.seed)
+            eng.turn(f"bench-warmup-{pol}", text="hello")
+            ctx.progress(f"{len(targets)} simulated readers, policy {pol}")
             t0 = time.time()
-            ctx.progress(f"simulating {len(rows)} readers with policy {pol}")
-            res = simulate(eng, idx, rows, pol, max_turns, ctx.seed, tag="bench")
+            res = simulate(eng, shelf, targets, pol, max_turns, ctx.seed, tag="bench")
             summ = summarise(res)
             summ["seconds"] = round(time.time() - t0, 1)
             results[pol] = summ
-            raw[pol] = res
-            if pol == "default":
-                all_ms = [m for r in res for m in r["ms"]]
-            eng.close()
-        # latency of the dialogue alone (no SearchService call), on the first 100 readers
-        eng = DialogueEngine(scratch, policy="default", search=False, recommend=False,
-                             llm=False, seed=ctx.seed)
-        eng._index = idx
-        own = simulate(eng, idx, rows[:100], "default", max_turns, ctx.seed, tag="bench-own")
-        own_ms = [m for r in own for m in r["ms"]]
-        own_summary = summarise(own)
-        eng.close()
-        # single-turn descriptive queries
-        queries = utterances.load("descriptive_queries.jsonl")
-        for q in queries:      # goodbooks ids -> this catalog's ids
-            q["expected"] = [b for g in q["goodbooks_ids"]
-                             if (b := cat.find_book(source=("goodbooks", str(g)))) is not None]
-        if ctx.quick:
-            queries = queries[:40]
-        eng = DialogueEngine(scratch, policy="default", search=search, recommend=False, llm=False,
-                             seed=ctx.seed, k=5)
-        eng._index = idx
-        h1 = h5 = 0
-        split = {"dev": [0, 0, 0], "heldout": [0, 0, 0]}     # n, hit@1, hit@5
-        misses = []
-        q_ms = []
-        for i, q in enumerate(queries):
-            reply = eng.turn(f"bench-desc-{ctx.seed}-{i}", text=q["query"])
-            q_ms.append(reply.ms)
-            ids = reply.book_ids[:5]
-            exp = set(q["expected"])
-            a, b = bool(ids[:1] and ids[0] in exp), bool(exp & set(ids))
-            h1 += a
-            h5 += b
-            part = split["dev" if i < 40 else "heldout"]
-            part[0] += 1
-            part[1] += a
-            part[2] += b
-            if not exp & set(ids):
-                misses.append({"query": q["query"], "expected": q["titles"],
-                               "got": [idx.titles[idx.row[b]] for b in ids]})
-        eng.close()
-        clf = intents.load_or_train(None)
-        acc = clf.accuracy(utterances.load("intents_test.jsonl"))
-        voice = _voice_eval(ctx, scratch, idx, clf, n=10 if ctx.quick else 40)
+            for r in res:
+                audit.check(shelf(r["book_id"]), r["lines"])
+            examples[pol] = [{"target": shelf(r["book_id"]).title,
+                              "success_turn": r["success_turn"], "lines": r["lines"]}
+                             for r in res if r["keep"]]
+            if hasattr(eng, "close"):
+                eng.close()
+        ctx.progress("descriptive queries")
+        desc = _descriptive(ctx, cat, scratch, search)
+        extras = _extras(ctx, scratch)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    lat = {"p50_ms": float(np.percentile(all_ms, 50)), "p95_ms": float(np.percentile(all_ms, 95)),
-           "turns": len(all_ms),
-           "without_search": {"p50_ms": float(np.percentile(own_ms, 50)),
-                              "p95_ms": float(np.percentile(own_ms, 95)), "turns": len(own_ms),
-                              "success@5": own_summary["success@5"],
-                              "readers": own_summary["n"]}}
-    desc = {"n": len(queries), "hit@1": h1 / max(len(queries), 1), "hit@5": h5 / max(len(queries), 1),
-            "p50_ms": float(np.percentile(q_ms, 50)) if q_ms else None,
-            **{f"{k}_{m}": (v[j] / v[0] if v[0] else None) for k, v in split.items()
-               for j, m in ((1, "hit@1"), (2, "hit@5"))},
-            "dev_n": split["dev"][0], "heldout_n": split["heldout"][0]}
-    out = {"catalog_books": len(idx), "goodbooks_books": int(len(gb)), "targets": len(rows),
-           "max_turns": max_turns, "text_relevance": search_note, "policies": results,
-           "descriptive": desc, "latency": lat,
-           "intent_heldout": {"accuracy": acc["accuracy"], "n": acc["n"]},
-           "voice": voice,
-           "examples": {p: [r["transcript"] for r in raw[p] if r["transcript"]][:2] for p in raw},
-           "descriptive_misses": misses[:30]}
-    table = md_table([{"policy": p, **{k: v for k, v in s.items()}} for p, s in results.items()],
-                     ["policy", "n", "success@1", "success@3", "success@5", "success@max",
-                      "mean_turns_to_success", "seconds"])
-    md = (f"Catalog: {len(idx)} books ({len(gb)} goodbooks); {len(rows)} target books drawn from "
-          f"the goodbooks books with seed {ctx.seed}; at most {max_turns} turns; 3 books shown per "
-          f"turn; text relevance: {search_note}; recommender profile not used (fresh readers).\n\n"
-          "## Simulated readers\n\n" + table +
-          "\n## Single-turn descriptive queries\n\n" +
-          md_table([{"queries": f"all {desc['n']}", "Hit@1": desc["hit@1"],
-                     "Hit@5": desc["hit@5"], "p50 ms": desc["p50_ms"]},
-                    {"queries": f"development (first {desc['dev_n']})",
-                     "Hit@1": desc["dev_hit@1"], "Hit@5": desc["dev_hit@5"]},
-                    {"queries": f"held out (other {desc['heldout_n']})",
-                     "Hit@1": desc["heldout_hit@1"], "Hit@5": desc["heldout_hit@5"]}]) +
-          "\n## Text-turn latency (default policy)\n\n" +
-          md_table([{"setting": "with SearchService.text", "turns": lat["turns"],
-                     "p50 ms": lat["p50_ms"], "p95 ms": lat["p95_ms"]},
-                    {"setting": f"dialogue alone (first {own_summary['n']} readers; "
-                                f"success@5 {own_summary['success@5']:.3f})",
-                     "turns": lat["without_search"]["turns"],
-                     "p50 ms": lat["without_search"]["p50_ms"],
-                     "p95 ms": lat["without_search"]["p95_ms"]}]) +
-          f"\nIntent classifier, hand-written held-out set: accuracy {acc['accuracy']:.3f} "
-          f"on {acc['n']} utterances.\n" + _voice_md(voice))
-    return BenchResult(results=out, markdown=md)
+    leak = audit.summary()
+    out = {"catalog_books": n_books, "goodbooks_books": n_gb, "target_pool": len(pool),
+           "targets": len(targets), "target_ids": targets, "max_turns": max_turns,
+           "text_relevance": search_note, "policies": results, "leak_audit": leak,
+           "descriptive": desc, **extras, "examples": examples}
+    return BenchResult(results=out, markdown=_markdown(ctx, out))
 
 
-def _voice_eval(ctx: BenchContext, scratch: Path, idx, clf, n: int) -> dict | None:
+def _descriptive(ctx: BenchContext, cat, scratch: Path, search) -> dict:
+    """The hand-written descriptive requests, one fresh session each (first 40 = dev)."""
+    import numpy as np
+
+    path = Path(__file__).resolve().parents[2] / "dialogue" / "data" / "descriptive_queries.jsonl"
+    if not path.is_file():
+        return {"skipped": f"{path} not found"}
+    queries = [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
+    if ctx.quick:
+        queries = queries[:DEV_QUERIES]
+    eng = _engine(scratch, "default", search, ctx.seed)
+    parts = {"development": [0, 0, 0], "held out": [0, 0, 0]}
+    ms, misses = [], []
+    for i, q in enumerate(queries):
+        exp = {b for g in q["goodbooks_ids"]
+               if (b := cat.find_book(source=("goodbooks", str(g)))) is not None}
+        t0 = time.perf_counter()
+        reply = eng.turn(f"bench-desc-{ctx.seed}-{i}", text=q["query"])
+        ms.append((time.perf_counter() - t0) * 1000)
+        ids = [int(b["id"]) for b in reply.books][:5]
+        p = parts["development" if i < DEV_QUERIES else "held out"]
+        p[0] += 1
+        p[1] += bool(ids[:1] and ids[0] in exp)
+        p[2] += bool(exp & set(ids))
+        if not exp & set(ids):
+            misses.append({"query": q["query"], "expected": q.get("titles"),
+                           "got": [b.get("title") for b in reply.books][:5]})
+    if hasattr(eng, "close"):
+        eng.close()
+    n = sum(v[0] for v in parts.values())
+    return {"n": n, "hit@1": sum(v[1] for v in parts.values()) / max(n, 1),
+            "hit@5": sum(v[2] for v in parts.values()) / max(n, 1),
+            "p50_ms": float(np.percentile(ms, 50)) if ms else None,
+            "parts": {k: {"n": v[0], "hit@1": v[1] / v[0] if v[0] else None,
+                          "hit@5": v[2] / v[0] if v[0] else None} for k, v in parts.items()},
+            "misses": misses[:30]}
+
+
+def _transcript(ex: dict) -> str:
+    lines = [f"Target: *{ex['target']}* — "
+             + (f"shown at turn {ex['success_turn']}" if ex["success_turn"] else "not shown")]
+    for x in ex["lines"]:
+        lines.append(f"- reader: {x['reader']}")
+        if "bot" in x:
+            q = f" — asks: {x['question']}" if x.get("question") else ""
+            opts = f" ({', '.join(x['options'])})" if x.get("options") else ""
+            said = " ".join((x.get("bot") or "").split())
+            said = said if len(said) <= 160 else said[:157] + "..."
+            lines.append(f"  - bot: {said}")
+            lines.append(f"    shows: {'; '.join(t or '?' for t in x['books']) or '(nothing)'}"
+                         f"{q}{opts}")
+    return "\n".join(lines) + "\n"
+
+
+def _markdown(ctx: BenchContext, o: dict) -> str:
+    rows = [{"policy": p, "n": s["n"], "success@1": s["success@1"], "success@3": s["success@3"],
+             "success@5": s["success@5"], f"success@{o['max_turns']}": s["success@max"],
+             "mean turns to success": s["mean_turns_to_success"],
+             "books per turn": s["books_per_turn"], "turn p50 ms": s["p50_ms"],
+             "turn p95 ms": s["p95_ms"], "seconds": s["seconds"]}
+            for p, s in o["policies"].items()]
+    la = o["leak_audit"]
+    d = o["descriptive"]
+    md = (f"Catalog: {o['catalog_books']} books ({o['goodbooks_books']} goodbooks). Targets: "
+          f"{o['targets']} goodbooks books with a description of {MIN_DESCRIPTION}+ characters "
+          f"(pool {o['target_pool']}), "
+          + ("the reported set (seed 0)" if ctx.seed == 0 else
+             f"development targets (seed {ctx.seed}, disjoint from the reported set)")
+          + f"; at most {o['max_turns']} turns; the same simulated reader under every policy, "
+          "speaking its own words (coarse facets in hand-written paraphrases, imperfect plot "
+          f"memory, typos, chit-chat); text relevance: {o['text_relevance']}; no recommender "
+          "profile (fresh readers).\n\n## Simulated readers\n\n" + md_table(rows) +
+          "\nsuccess@k: the target is among the books shown within the first k turns (turn 1 "
+          "answers the opening). Turn latency: wall time of `DialogueEngine.turn`, after one "
+          "warm-up turn.\n\n## Leak audit\n\n"
+          f"{la['conversations']} conversations, {la['reader_lines']} reader lines: "
+          f"{la['leaks']} leaks (title words, author names, or the target's shelf tags found on "
+          f"at most {la['rare_tag_limit_books']} books said without the bot offering them). "
+          f"Description words used: {la['description_words_used']}; their mean IDF rank "
+          "percentile within their description (0 = the rarest word): "
+          + (f"{la['idf_rank_pct_used']:.3f}, against {la['idf_rank_pct_random']:.3f} for a "
+             f"random draw and {la['idf_rank_pct_top_idf']:.3f} for the top-IDF words.\n"
+             if la["idf_rank_pct_used"] is not None else "n/a.\n"))
+    if "skipped" not in d:
+        md += ("\n## Single-turn descriptive queries\n\n" + md_table(
+            [{"queries": f"all {d['n']}", "Hit@1": d["hit@1"], "Hit@5": d["hit@5"],
+              "p50 ms": d["p50_ms"]}] +
+            [{"queries": f"{k} ({v['n']})", "Hit@1": v["hit@1"], "Hit@5": v["hit@5"]}
+             for k, v in d["parts"].items() if v["n"]]))
+    ia = o.get("intent_heldout") or {}
+    md += ("\nIntent classifier, hand-written held-out set: "
+           + (f"accuracy {ia['accuracy']:.3f} on {ia['n']} utterances.\n" if "accuracy" in ia
+              else f"skipped ({ia.get('skipped')}).\n"))
+    md += _voice_md(o.get("voice"))
+    ex = o["examples"].get("default", [])
+    if ex:
+        md += "\n## Example conversations (default policy, first targets)\n\n" + "\n".join(
+            _transcript(e) for e in ex)
+    return md
+
+
+# ---- optional extras: intent accuracy and voice (dialogue internals; skipped if they moved) ----
+def _extras(ctx: BenchContext, scratch: Path) -> dict:
+    out = {}
+    try:
+        from coverstory.dialogue import intents, utterances
+
+        clf = intents.load_or_train(None)
+        acc = clf.accuracy(utterances.load("intents_test.jsonl"))
+        out["intent_heldout"] = {"accuracy": acc["accuracy"], "n": acc["n"]}
+    except (ImportError, AttributeError, TypeError, KeyError, FileNotFoundError) as e:
+        return {"intent_heldout": {"skipped": f"{type(e).__name__}: {e}"}}
+    try:
+        out["voice"] = _voice_eval(ctx, scratch, clf, n=10 if ctx.quick else 40)
+    except (ImportError, AttributeError, TypeError, KeyError, FileNotFoundError) as e:
+        out["voice"] = {"skipped": f"{type(e).__name__}: {e}"}
+    return out
+
+
+def _voice_eval(ctx: BenchContext, scratch: Path, clf, n: int) -> dict:
     """Spoken versions (espeak-ng, voice en-us+m3) of the held-out utterances through
     pocketsphinx with the catalog language model: word error rate and intent accuracy."""
     import shutil as sh
     import subprocess
 
-    from coverstory.dialogue import utterances, voice
+    import numpy as np
+
+    from coverstory.dialogue import bookindex, utterances, voice
 
     espeak = sh.which("espeak-ng")
     try:
@@ -175,6 +295,7 @@ def _voice_eval(ctx: BenchContext, scratch: Path, idx, clf, n: int) -> dict | No
         return {"skipped": str(e)}
     if espeak is None:
         return {"skipped": "espeak-ng not installed (apt-get install -y espeak-ng)"}
+    idx = bookindex.for_home(scratch)
     rows = [r for r in utterances.load("intents_test.jsonl") if len(r["text"].split()) >= 3]
     rng = np.random.default_rng(ctx.seed)
     rows = [rows[i] for i in rng.choice(len(rows), size=min(n, len(rows)), replace=False)]
@@ -187,8 +308,7 @@ def _voice_eval(ctx: BenchContext, scratch: Path, idx, clf, n: int) -> dict | No
         t0 = time.perf_counter()
         heard = voice.transcribe(wav.read_bytes(), scratch, idx)
         ms.append((time.perf_counter() - t0) * 1000)
-        ref = [w for w in utterances_words(r["text"])]
-        hyp = utterances_words(heard)
+        ref, hyp = _spoken_words(r["text"]), _spoken_words(heard)
         errs += _edit_distance(ref, hyp)
         words += len(ref)
         ok += clf.predict(heard)[0] == r["intent"] if heard else 0
@@ -196,7 +316,7 @@ def _voice_eval(ctx: BenchContext, scratch: Path, idx, clf, n: int) -> dict | No
             "p50_ms": float(np.percentile(ms, 50)), "tts": "espeak-ng en-us+m3, 130 wpm"}
 
 
-def utterances_words(text: str) -> list[str]:
+def _spoken_words(text: str) -> list[str]:
     import re
 
     return re.findall(r"[a-z']+", text.lower().replace("'", ""))
