@@ -85,7 +85,8 @@ _NUM = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven":
         "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
         "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18}
 _AGE = re.compile(r"\b(\d{1,2}|" + "|".join(_NUM) + r")[ -]?(?:year|yr)s?[ -]?old\b|"
-                  r"\b(?:aged?|ages)\s+(\d{1,2})\b")
+                  r"\b(?:aged?|ages|(?:he|she|they|who)(?:'s| is| are| turns| just turned))\s+"
+                  r"(\d{1,2}|" + "|".join(_NUM) + r")\b")
 RECIPIENTS = {  # a person the book is for -> the audience it implies (None: unknown)
     "toddler": "picture book", "baby": "picture book", "preschooler": "picture book",
     "kid": "children", "kids": "children", "child": "children", "children": "children",
@@ -99,6 +100,7 @@ RECIPIENTS = {  # a person the book is for -> the audience it implies (None: unk
     "grandmother": "adult", "grandfather": "adult", "brother": None, "sister": None,
     "friend": None, "colleague": "adult", "coworker": "adult", "uncle": "adult", "aunt": "adult",
     "teacher": "adult", "in-laws": "adult", "father-in-law": "adult", "mother-in-law": "adult",
+    "boyfriends": "adult", "parents": "adult", "mates": None, "bestie": None, "bff": None,
 }
 _RECIPIENT = re.compile(
     r"\b(?:for|to|gift for|present for|buy for|get for)\s+(?:my|our|a|the)\s+"
@@ -107,6 +109,9 @@ _RECIPIENT = re.compile(
                                                                      reverse=True)) + r")\b")
 _INTEREST = re.compile(r"\b(?:who|that)\s+(?:really\s+)?(?:loves?|likes?|enjoys?|is into|"
                        r"are into|is obsessed with|is crazy about|adores?)\s+(.+?)(?:[.,;!?]|$)")
+_MY = re.compile(r"\bmy\s+(" + "|".join(sorted(RECIPIENTS, key=len, reverse=True)) + r")\b")
+_PAGES_PLUS = re.compile(r"\b(\d{2,4})\s*\+?\s*pages?\s*(?:plus|or more|and up|or longer)|"
+                         r"\b(\d{2,4})\+\s*pages?\b")
 _PAGES = re.compile(r"\b(under|less than|fewer than|no more than|at most|max(?:imum)?|below|"
                     r"shorter than|not more than|over|more than|at least|longer than|above)\s+"
                     r"(\d{2,4})\s*(?:pages|pp|page)\b|\b(\d{2,4})\s*pages? or (less|fewer|more)\b")
@@ -150,7 +155,7 @@ def classify(text: str) -> Act:
     if RESET.match(bare):
         act.kind = "reset"
         return act
-    if READ_THOSE.search(t):
+    if READ_THOSE.search(t) and len(bare.split()) <= 7:
         act.kind = "read_those"
         return act
     if EXPLAIN.search(t) and not re.search(r"\bwhy not\b", t):
@@ -218,6 +223,10 @@ def _constraints(t: str, act: Act) -> None:
     if m:
         n = m.group(1) or m.group(2)
         act.age = int(n) if n.isdigit() else _NUM.get(n)
+    for m in _MY.finditer(t):                   # "my boyfriend", "my sister's birthday"
+        act.masked.append(m.span(1))
+        if act.audience is None and RECIPIENTS.get(m.group(1)):
+            act.audience = RECIPIENTS[m.group(1)]
     m = _RECIPIENT.search(t)
     if m:
         act.masked.append(m.span(2))           # "dad" is the recipient, not a title word
@@ -234,7 +243,11 @@ def _constraints(t: str, act: Act) -> None:
         act.masked.append(m.span())
     for m in _INTEREST.finditer(t):
         act.interests.append(m.group(1).strip())
-    m = _PAGES.search(t)
+    m = _PAGES_PLUS.search(t)
+    if m:
+        act.pages = (int(m.group(1) or m.group(2)), 100000)
+        act.masked.append(m.span())
+    m = None if act.pages else _PAGES.search(t)
     if m:
         if m.group(1):
             word, n = m.group(1), int(m.group(2))

@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 __all__ = ["DialogueEngine", "Reply", "ab_arms", "engine_for"]
 _BY = re.compile(r"\bby\s+([a-z][a-z .'-]+?)\s*(?:$|[,.!?]| but | and | that | from | with | in |"
                  r" under | before | after | please| for )")
+_OTHER_AUTHOR = re.compile(r"\b(?:different|other|another|new) (?:author|writer)s?\b|"
+                           r"\bsomeone else\b|\bwho else\b|\bnot (?:him|her|them) again\b")
 _NOT_BY = re.compile(r"\b(?:nothing|not|no|except|anything but|never|none)\s+(?:\w+\s+)?"
                      r"(?:by|from)\s")
 
@@ -208,8 +210,13 @@ class DialogueEngine:
                 return done
         if pending and intent == "dont_care":
             st.asked.append(pending["facet"])
+        other_author = bool(_OTHER_AUTHOR.search(fold(text)))
+        before = [a for b in st.last_books[:3] for a in self.index.authors[self.index.row[b]][:1]
+                  if b in self.index.row]
         if update.is_new_topic(st, p, act):
             st.new_topic()
+        if other_author and before:                       # "but by a different author"
+            st.exclude("author", max(set(before), key=before.count))
         self._reject_unaccepted(st, p)
         if intent == "similar_to" and any(s.kind == "title" and not s.negated and
                                           int(s.value) not in st.anchors for s in p.slots):

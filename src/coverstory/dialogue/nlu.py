@@ -308,8 +308,16 @@ _YEAR = re.compile(r"\b(before|after|since|from|in|pre|post|older than|newer tha
                    r"(1[5-9]\d\d|20[0-3]\d|[2-9]0)('?s)?\b")
 
 
+_CENTURY = re.compile(r"\b(1[5-9]|20|21)(?:st|nd|rd|th)[ -]century\b")
+
+
 def years_range(text: str) -> tuple[int, int] | None:
-    """'after 2010' -> (2010, 3000); 'from the 80s' -> (1980, 1990); 'before 1950' -> (-3000, 1950)."""
+    """'after 2010' -> (2010, 3000); 'from the 80s' -> (1980, 1990); 'before 1950' -> (-3000,
+    1950); '19th century' -> (1800, 1900)."""
+    c = _CENTURY.search(fold(text))
+    if c:
+        n = int(c.group(1))
+        return (100 * (n - 1), 100 * n)
     m = _YEAR.search(fold(text).replace("'", ""))
     if not m:
         return None

@@ -29,7 +29,9 @@ lot lots kinda thing things stuff pick picks options option them they their agai
 wrong nope nah neither either try another different same much many few know remember
 think guess care matter matters whatever surprise sounds looks seems similar alike vein
 spirit style read reads next xxbreakxx actually gift present loves likes enjoys into
-year years old aged age pages page written""".split())
+year years old aged age pages page written birthday christmas gift present presents
+anniversary holiday holidays vacation beach flight trip commute hospital cheer plane train
+someone somebody person""".split())
 RARE_SHARE = 0.02   # outside descriptions, a stray word counts when it singles out few books
 SUBJECT = ("genre", "author")
 SOFT_IN_PLOT = ("genre", "mood", "audience")   # in a plot description: preferences only
