@@ -59,11 +59,27 @@ seems seemed becomes became finds found tells told shows showed knows knew where
 however whenever also just even still ever never always often only very quite rather else
 same such most more less least much many few several both either neither every second third
 fourth fifth late back stuck next final""".split())
-_ADJ_END = ("al", "ful", "ous", "ive", "ic", "able", "ible", "less", "ish", "ary", "ed", "ing",
-            "est", "er", "ent", "ant", "y")
+_ADJ_END = ("ful", "ous", "able", "ible", "less", "ish", "ive", "ic", "al", "est", "ed", "iest")
+_NOUN_LIKE_ADJ = frozenset("""detective relative native captive executive motive magic music
+public critic comic logic mechanic clinic panic topic traffic epic animal criminal hospital
+rival signal journal festival trial funeral capital crystal metal arrival survival proposal
+betrayal ritual scandal individual official general principal professional mortal canal
+forest quest guest interest chest protest conquest contest request harvest arrest nest test
+rest west priest crest""".split())
+# The reader's own list of common adjectives (they describe, they are not the thing remembered).
 _ADJ = frozenset("""young old new small big little great dark strange mysterious beautiful
-famous wild secret lost ancient brave poor rich long short high deep cold hot last first
-true real whole""".split())
+famous wild secret lost ancient brave poor rich long short high deep cold hot last first true
+real whole good bad best better worse worst sudden quiet bright perfect separate entire global
+mere awful huge mild strong handsome vulnerable violent modern immortal fallen prominent
+lengthy massive essential mutual tragic social human local major central singular solitary
+unique idyllic horrific consummate international ultimate younger older elder bold fierce
+gentle kind cruel evil innocent brilliant clever wise foolish happy sad angry lonely proud
+humble sweet bitter dangerous safe deadly free rare common ordinary extraordinary simple
+complex curious eager famous infamous glorious terrible wonderful amazing incredible unlikely
+likely unexpected ugly pretty fat thin tall tiny giant vast endless brief quick slow early
+late recent current former future present past final grand royal noble ruthless reckless
+fearless hopeless helpless charming loyal faithful jealous desperate eccentric brash shy
+fresh stunning powerful haunting heartbreaking gripping compelling moving thrilling""".split())
 
 @dataclass(frozen=True)
 class Value:
@@ -369,6 +385,14 @@ def _ranked(sc: dict[str, float], floor: float, share: float) -> list[str]:
             if s >= floor and s >= share * best]
 
 
+def _is_adj(word: str) -> bool:
+    if word in _ADJ:
+        return True
+    if word in _NOUN_LIKE_ADJ or len(word) <= 5:
+        return False
+    return word.endswith(_ADJ_END) or word.endswith("ing")
+
+
 def _banned(book) -> set[str]:
     """Title and author words (and their simple plural / singular forms)."""
     from coverstory.catalog.normalize import fold
@@ -451,25 +475,22 @@ class Reader:
             for i, w in enumerate(toks[:-1]):
                 if w.lower() not in _DETERMINERS:
                     continue
-                nxt = [x for x in toks[i + 1:i + 3]]
-                first = nxt[0]
-                if not first.islower() or first in _NOT_NOUN:
-                    continue
-                second = nxt[1] if len(nxt) > 1 else ""
-                if second[:1].isupper():
-                    continue                        # "the proud Darcy": a name follows
-                looks_adj = first in _ADJ or first.endswith(_ADJ_END)
-                two = (second.islower() and second not in _NOT_NOUN and self._usable(second)
-                       and not second.endswith(("ing", "ed", "ly"))
-                       and (looks_adj or not second.endswith("s")))
-                if two:
-                    adj, noun = (first if self._usable(first) else None), second
-                elif not looks_adj or first.endswith("ing"):
-                    adj, noun = None, first
-                else:
-                    continue
-                if self._usable(noun):
-                    cands.append((adj, noun))
+                run = []                     # lower-case content words after the determiner
+                for x in toks[i + 1:i + 4]:
+                    if not x.islower() or x in _NOT_NOUN or x in FUNCTION or x.endswith("ly"):
+                        break
+                    run.append(x)
+                if len(run) < len(toks[i + 1:i + 4]) and i + 1 + len(run) < len(toks) \
+                        and toks[i + 1 + len(run)][:1].isupper():
+                    continue                 # "the proud Darcy": a name follows
+                adj = None
+                for j, x in enumerate(run):
+                    if _is_adj(x) and j + 1 < len(run):
+                        adj = x              # a modifier: the noun comes after it
+                        continue
+                    if not _is_adj(x) and self._usable(x):
+                        cands.append((adj if adj and self._usable(adj) else None, x))
+                    break
             if not cands:
                 continue
             picked = self.rng.sample(cands, min(len(cands), self.rng.choice((1, 2, 2))))
