@@ -5,7 +5,7 @@
 
 Services (catalog, search, recommendation, dialogue) are created on first use, or passed
 in. Middleware, outermost first: metrics, security headers, rate limit, body size limit,
-CORS (only when origins are given).
+write wait (catalog writes give up after a moment: 503), CORS (only when origins are given).
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def create_app(home=None, admin_token: str | None = None, *, settings: ServeSett
     from coverstory.serve.errors import install_error_handlers
     from coverstory.serve.jobs import JobRunner
     from coverstory.serve.limits import (BodySizeLimit, Metrics, RateLimit, SecurityHeaders,
-                                         ServerStats, TokenBucket)
+                                         ServerStats, TokenBucket, WriteWait)
     from coverstory.serve.routes import admin, books, chat, health, users
     from coverstory.serve.routes import search as search_routes
     from coverstory.serve.services import Services
@@ -74,6 +74,7 @@ def create_app(home=None, admin_token: str | None = None, *, settings: ServeSett
         app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
                            allow_methods=["GET", "POST"], allow_headers=["Content-Type"],
                            allow_credentials=False)
+    app.add_middleware(WriteWait, seconds=settings.write_wait_seconds)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RateLimit, bucket=app.state.bucket, upload_cost=settings.upload_cost,
                        trust_forwarded_for=settings.trust_forwarded_for)

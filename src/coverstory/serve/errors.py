@@ -1,7 +1,8 @@
 """One JSON error shape for every error: ``{"status": int, "error": "what to fix"}``.
 
 Handlers raise :class:`ApiError`; validation errors, HTTP errors and unexpected exceptions
-are turned into the same shape. Unexpected exceptions are logged with their traceback
+are turned into the same shape. A write that found the catalog locked (an import being
+merged) is a 503 with Retry-After. Unexpected exceptions are logged with their traceback
 and answered with a 500 that carries a request id but never the traceback.
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import sqlite3
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -16,6 +18,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("coverstory.serve")
+BUSY_RETRY_AFTER = 2   # seconds: a reader's write found the catalog locked (an import's merge)
 
 
 class ApiError(Exception):
@@ -78,6 +81,17 @@ def install_error_handlers(app: FastAPI) -> None:
         if not detail or detail in ("Not Found", "Method Not Allowed"):
             detail = _DEFAULT_MESSAGES.get(exc.status_code, detail or "request refused")
         return error_response(exc.status_code, detail, getattr(exc, "headers", None))
+
+    @app.exception_handler(sqlite3.OperationalError)
+    async def _database(request: Request, exc: sqlite3.OperationalError):
+        from coverstory.catalog.store import is_busy_error
+
+        if not is_busy_error(exc):
+            return await _unexpected(request, exc)
+        log.warning("catalog busy: %s %s answered 503", request.method, request.url.path)
+        return error_response(503, "the catalog is busy saving an import; nothing from this "
+                                   f"request was saved: try again in {BUSY_RETRY_AFTER} s",
+                              {"Retry-After": str(BUSY_RETRY_AFTER)})
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):

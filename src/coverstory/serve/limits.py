@@ -178,6 +178,25 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+class WriteWait:
+    """Catalog writes made while serving a request wait at most ``seconds`` for the write
+    lock (an import's merge holds it for a moment); past that the request answers 503 with
+    Retry-After (serve/errors.py) instead of hanging for the 30 s default."""
+
+    def __init__(self, app, seconds: float):
+        from coverstory.catalog.store import write_wait
+
+        self.app = app
+        self.seconds = seconds
+        self._write_wait = write_wait
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        with self._write_wait(self.seconds):   # a context variable: worker threads see it
+            await self.app(scope, receive, send)
+
+
 class Metrics:
     """Counts requests by status class and keeps the last few thousand latencies."""
 

@@ -25,3 +25,7 @@ class ServeSettings:
     max_k: int = 50                          # most results one request may ask for
     photo_concurrency: int = 2               # photos analysed at once (CNN + OCR are CPU-heavy);
                                              # the others wait, light requests go on
+    photo_max_side: int = 1600               # uploads are decoded (JPEG: at 1/2-1/8 scale) to at
+                                             # most this many pixels on the long side
+    write_wait_seconds: float = 2.0          # a reader's write waits this long for the catalog's
+                                             # write lock (an import's merge), then 503

@@ -4,7 +4,10 @@
   written outside the data home; the body size limit bounds the memory);
 * the file type is sniffed from its first bytes, not taken from the name or header;
 * images larger than ``max_image_pixels`` are refused before they are decoded
-  (decompression bombs); EXIF orientation is applied; the result is RGB.
+  (decompression bombs); EXIF orientation is applied; the result is RGB;
+* big photos are decoded small: JPEGs at 1/2, 1/4 or 1/8 scale (libjpeg's DCT scaling,
+  PIL ``draft``) and every image shrunk to ``max_side`` on its long side, so a 36-megapixel
+  photo costs a few MB, not hundreds. The routes decode under the photo slots.
 """
 
 from __future__ import annotations
@@ -68,8 +71,10 @@ class CheckedImage:
         return buf.getvalue()
 
 
-def check_image(data: bytes, *, max_bytes: int, max_pixels: int) -> CheckedImage:
-    """Validate an uploaded image; raises ApiError (4xx) with what to fix."""
+def check_image(data: bytes, *, max_bytes: int, max_pixels: int,
+                max_side: int | None = None) -> CheckedImage:
+    """Validate an uploaded image; raises ApiError (4xx) with what to fix. With
+    ``max_side``, the image comes back at most that long on its long side."""
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     if not data:
@@ -95,7 +100,11 @@ def check_image(data: bytes, *, max_bytes: int, max_pixels: int) -> CheckedImage
             if (img.format or "").lower() not in (fmt, "mpo" if fmt == "jpeg" else fmt):
                 raise ApiError(415, f"the file's bytes say {fmt} but it does not decode as "
                                     f"{fmt}; send an unmodified photo")
+            if max_side and fmt == "jpeg" and max(w, h) > max_side:
+                img.draft("RGB", _fit((w, h), max_side))   # decode at 1/2, 1/4 or 1/8 scale
             img.load()
+            if max_side and max(img.size) > max_side:
+                img.thumbnail((max_side, max_side), Image.Resampling.BICUBIC)
             img = ImageOps.exif_transpose(img)
             img = img.convert("RGB")
     except ApiError:
@@ -107,6 +116,12 @@ def check_image(data: bytes, *, max_bytes: int, max_pixels: int) -> CheckedImage
         raise ApiError(400, f"the {fmt} image could not be decoded ({type(e).__name__}); "
                             "it may be truncated or corrupt, send the photo again") from None
     return CheckedImage(image=img, format=fmt, size=img.size)
+
+
+def _fit(size: tuple[int, int], max_side: int) -> tuple[int, int]:
+    w, h = size
+    scale = max_side / max(w, h)
+    return max(1, int(w * scale)), max(1, int(h * scale))
 
 
 class _InMemoryParser(MultiPartParser):

@@ -42,6 +42,13 @@ def _turn(svc, session_id: str, **inputs):
         return call(svc.dialogue.turn, session_id, **inputs)
 
 
+def _photo_turn(svc, cfg, session_id: str, data: bytes, text: str | None):
+    """Under a photo slot: the upload is decoded (small), re-encoded and analysed."""
+    photo = check_image(data, max_bytes=cfg.max_upload_bytes, max_pixels=cfg.max_image_pixels,
+                        max_side=cfg.photo_max_side).jpeg_bytes()
+    return _turn(svc, session_id, text=text, photo=photo)
+
+
 @router.post("/api/chat", response_model=ChatReply, responses=errors(400, 503),
              summary="Send a message; get the reply, books and the next question")
 def chat(body: ChatRequest, request: Request, response: Response,
@@ -64,10 +71,7 @@ async def chat_photo(request: Request, response: Response, svc=Depends(services)
     data = await form_file(form)
     text = form_text(form, "text", max_chars=cfg.max_text_chars)
     sid, _ = resolve_session(request, form_text(form, "session_id", max_chars=64), cfg)
-    checked = await run_in_threadpool(check_image, data, max_bytes=cfg.max_upload_bytes,
-                                      max_pixels=cfg.max_image_pixels)
-    photo = await run_in_threadpool(checked.jpeg_bytes)
-    reply = await run_in_threadpool(svc.photo_work, _turn, svc, sid, text=text, photo=photo)
+    reply = await run_in_threadpool(svc.photo_work, _photo_turn, svc, cfg, sid, data, text)
     set_session_cookie(request, response, sid, cfg)
     return await run_in_threadpool(reply_dict, reply, sid, svc.catalog)
 
