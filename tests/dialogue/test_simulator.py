@@ -120,6 +120,17 @@ def test_the_reader_does_not_use_the_bots_vocabulary():
     assert simulator.FUNCTION <= leaks.STOPWORDS     # what it may say from a title is a stop word
 
 
+def test_no_hand_written_phrase_is_a_rare_shelf(real_slice):
+    _, tag_df, _ = real_slice
+    rare = {t: leaks._alnum(t.replace("-", " ")) for t, c in tag_df.items()
+            if c <= leaks.RARE_SHARE * 10_000}
+    assert len(rare) > 200
+    for p in simulator.phrases():
+        low = leaks._alnum(p)
+        bad = [t for t, phrase in rare.items() if phrase in low]
+        assert not bad, (p, bad)
+
+
 def test_no_leaks_over_200_real_targets(real_slice):
     cat, tag_df, descs = real_slice
     shelf = Shelf(cat)

@@ -58,7 +58,8 @@ would should shall will can may makes make made makes takes took comes came goes
 seems seemed becomes became finds found tells told shows showed knows knew wherever whatever
 however whenever also just even still ever never always often only very quite rather else
 same such most more less least much many few several both either neither every second third
-fourth fifth late back stuck next final""".split())
+fourth fifth late back stuck next final one two three four five six seven eight nine ten
+twelve twenty hundred hundreds thousand thousands million millions billion dozen""".split())
 _ADJ_END = ("ful", "ous", "able", "ible", "less", "ish", "ive", "ic", "al", "est", "ed", "iest")
 _NOUN_LIKE_ADJ = frozenset("""detective relative native captive executive motive magic music
 public critic comic logic mechanic clinic panic topic traffic epic animal criminal hospital
@@ -104,7 +105,7 @@ GENRES = (
           ("magic", "wizard", "wizards", "sorcerer", "sorcery", "spells", "elves", "prophecy",
            "enchanted"),
           ("fantasy", "something with magic in it", "a made-up world full of spells",
-           "a fantasy adventure", "knights and magic and all that"),
+           "an adventure with magic", "knights and magic and all that"),
           ("fantasy", "magic stuff"), ("fantasy", "magic", "sorcery")),
     Value("science fiction", ("sci-fi", "scifi", "science-fiction", "sf", "cyberpunk", "aliens",
                               "space-opera"),
@@ -171,7 +172,7 @@ GENRES = (
           ("memoirs", "biographies"), ("biograph", "memoir")),
     Value("history", ("history",), ("historian",),
           ("a history book", "real history", "something about the past, non-fiction"),
-          ("history books",), ("history",)),
+          ("dry history",), ("history",)),
     Value("science", ("popular-science", "non-fiction-science", "nonfiction-science", "physics",
                       "biology", "astronomy", "neuroscience", "evolution", "natural-history"),
           ("scientist", "scientists", "physics", "biology", "universe", "evolution"),
@@ -336,19 +337,21 @@ def _words(text: str) -> list[str]:
     return [w.lower().strip("'") for w in _TOKEN.findall(text or "")]
 
 
-def vocabulary() -> frozenset[str]:
-    """Every word of the reader's hand-written vocabulary (phrases, synonyms, templates)."""
-    out: set[str] = set(FUNCTION)
+def phrases() -> list[str]:
+    """Every hand-written string the reader can say (paraphrases, synonyms, templates)."""
+    out: list[str] = []
     for table in (GENRES, AUDIENCES, TONES):
         for v in table:
-            for s in (*v.say, *v.no):
-                out.update(_words(s))
-    for s in (*SYNONYMS.values(), *_OPEN_VAGUE, *_OPEN_INTRO, *_REJECT, *_DONT_KNOW,
-              *_NONE_OF, *_ACCEPT, *_STUCK, *_CHAT, *_DECADE_WORD.values(), *_ERA_SAY,
-              *_LENGTH_SAY["short"], *_LENGTH_SAY["long"], *_MEMORY_ONE, *_MEMORY_TWO,
-              *_REASONS):
-        out.update(_words(s))
-    return frozenset(out)
+            out += [*v.say, *v.no]
+    out += [*SYNONYMS.values(), *_OPEN_VAGUE, *_OPEN_INTRO, *_REJECT, *_DONT_KNOW, *_NONE_OF,
+            *_ACCEPT, *_STUCK, *_CHAT, *_DECADE_WORD.values(), *_ERA_SAY, *_LENGTH_SAY["short"],
+            *_LENGTH_SAY["long"], *_MEMORY_ONE, *_MEMORY_TWO, *_REASONS]
+    return out
+
+
+def vocabulary() -> frozenset[str]:
+    """Every word of the reader's hand-written vocabulary."""
+    return frozenset(FUNCTION | {w for p in phrases() for w in _words(p)})
 
 
 # ---- what the reader knows about a book --------------------------------------------------
@@ -388,7 +391,11 @@ def _ranked(sc: dict[str, float], floor: float, share: float) -> list[str]:
 def _is_adj(word: str) -> bool:
     if word in _ADJ:
         return True
-    if word in _NOUN_LIKE_ADJ or len(word) <= 5:
+    if word in _NOUN_LIKE_ADJ:
+        return False
+    if word.endswith("ed") and len(word) > 4 and not word.endswith("eed"):
+        return True                                   # "a loved one", "the haunted house"
+    if len(word) <= 5:
         return False
     return word.endswith(_ADJ_END) or word.endswith("ing")
 
@@ -589,8 +596,7 @@ class Reader:
                                      f"Ideally {p}."))
         if kind == "length":
             p = self._pick(_LENGTH_SAY[value])
-            return p and self._pick((f"Oh, and {p}.", f"Something like {p}.",
-                                     f"It's {p}."))
+            return p and self._pick((f"Oh, and {p}.", f"Ideally {p}.", f"It's {p}."))
         table = {"tone": TONES, "audience": AUDIENCES, "genre": GENRES}[kind]
         p = self._pick(self._value(table, value).say)
         if p is None:
