@@ -59,7 +59,8 @@ seems seemed becomes became finds found tells told shows showed knows knew where
 however whenever also just even still ever never always often only very quite rather else
 same such most more less least much many few several both either neither every second third
 fourth fifth late back stuck next final one two three four five six seven eight nine ten
-twelve twenty hundred hundreds thousand thousands million millions billion dozen""".split())
+eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen twenty thirty forty
+fifty hundred hundreds thousand thousands million millions billion dozen""".split())
 _ADJ_END = ("ful", "ous", "able", "ible", "less", "ish", "ive", "ic", "al", "est", "ed", "iest")
 _NOUN_LIKE_ADJ = frozenset("""detective relative native captive executive motive magic music
 public critic comic logic mechanic clinic panic topic traffic epic animal criminal hospital
@@ -756,13 +757,13 @@ class Reader:
         for o in options:
             fits, own = self.judge(o, facet)
             if fits is True:
-                say = own if own and self.rng.random() < 0.5 else o
+                say = own if own and self.rng.random() < 0.5 else o.replace("-", " ")
                 if not self._clean(say):
                     say = own if own and self._clean(own) else None
                 if say:
                     yes.append(say)
             elif fits is False and self._clean(o):
-                no.append(o)
+                no.append(o.replace("-", " "))
         if yes:
             words = " and ".join(yes[:2])
             s = self.rng.choice((f"{words}, I think.", f"Yes, {words}.",
