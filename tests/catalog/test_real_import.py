@@ -14,7 +14,8 @@ def test_goodbooks_counts_and_idempotence(shared_data, tmp_path):
     rep = run_import(cat, "goodbooks", [shared_data / "goodbooks10k"], progress=False)
     assert rep.skipped == 0 and rep.added == 10_000
     s = cat.stats()
-    assert (s["books"], s["books_with_description"], s["books_with_cover"]) == (10_000, 4_695, 3_154)
+    assert (s["books"], s["books_with_description"], s["books_with_cover"]) == \
+        (10_000, 4_695, 3_154)
     assert s["books_with_pages"] == 2_880
     assert (s["ratings"], s["users_with_ratings"]) == (298_176, 2_672)
     run_import(cat, "goodbooks", [shared_data / "goodbooks10k"], progress=False)

@@ -61,7 +61,8 @@ def info(args) -> dict:
     out = {"home": str(cat.home), **stats, "built": built}
     lines = [f"home: {cat.home}",
              f"books: {stats['books']} ({stats['books_with_description']} with description, "
-             f"{stats['books_with_cover']} with cover, {stats['books_with_pages']} with page count)",
+             f"{stats['books_with_cover']} with cover, "
+             f"{stats['books_with_pages']} with page count)",
              "by source: " + ", ".join(f"{k} {v}" for k, v in sorted(stats["books_by_source"].items())),
              f"ratings: {stats['ratings']} from {stats['users_with_ratings']} users "
              f"({stats['users']} users in all); events: {stats['events']}",

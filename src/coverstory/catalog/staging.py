@@ -263,8 +263,9 @@ def _merge(conn: sqlite3.Connection) -> None:
     conn.execute(f"DELETE FROM main.book_sources WHERE (source, source_id) IN "
                  f"(SELECT c.source, c.source_id FROM {gone('book_sources')})")
     conn.execute(f"INSERT INTO main.book_sources (source, source_id, book_id) "
-                 f"SELECT s.source, s.source_id, {bmap('s.book_id')} FROM {present('book_sources')} "
-                 f"WHERE true ON CONFLICT (source, source_id) DO UPDATE SET book_id = excluded.book_id")
+                 f"SELECT s.source, s.source_id, {bmap('s.book_id')} "
+                 f"FROM {present('book_sources')} WHERE true "
+                 f"ON CONFLICT (source, source_id) DO UPDATE SET book_id = excluded.book_id")
     conn.execute(f"DELETE FROM main.book_tags WHERE (book_id, kind, tag) IN "
                  f"(SELECT {bmap('c.book_id')}, c.kind, c.tag FROM {gone('book_tags')})")
     conn.execute(f"INSERT OR IGNORE INTO main.book_tags (book_id, kind, tag) "

@@ -32,7 +32,8 @@ def import_path(ctx: ImportContext, folder: Path) -> None:
     f = folder / "book_genres.csv"
     if f.is_file():
         for row in read_csv(f, rep, required=["book_id", "genres"]):
-            tags[_key(row.data["book_id"])] = [t.strip() for t in row.data["genres"].split(",") if t.strip()]
+            tags[_key(row.data["book_id"])] = [t.strip() for t in row.data["genres"].split(",")
+                                               if t.strip()]
     for name in ("descriptions.csv", "descriptions_more.csv"):   # the first file wins
         f = folder / name
         if f.is_file():
