@@ -20,6 +20,9 @@ def add_bench_arguments(p) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--data", help="shared data folder (default ../shared/data)")
     p.add_argument("--out", help="results folder (default docs/benchmarks)")
+    p.add_argument("--split", choices=("dev", "test", "all"), default=None,
+                   help="conversations: which part of the suite (default all); "
+                        "writes NAME-dev.* / NAME-test.* for one part")
 
 
 def bench(args) -> dict:

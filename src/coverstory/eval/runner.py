@@ -25,6 +25,7 @@ class BenchContext:
     home: Path            # data home (features cached here are reused across runs)
     out: Path             # folder for extra artifacts (figures): docs/benchmarks/NAME/
     log: callable = print
+    split: str | None = None   # benches with a dev/test split (conversations): which part
 
     def progress(self, msg: str) -> None:
         print(f"[{self.name}] {msg}", file=sys.stderr, flush=True)
@@ -60,18 +61,19 @@ def machine() -> dict:
 def run_bench(name: str, fn, args) -> dict:
     quick = bool(getattr(args, "quick", False))
     out_root = Path(getattr(args, "out", None) or PROJECT_ROOT / "docs" / "benchmarks")
-    stem = f"{name}-quick" if quick else name
+    split = getattr(args, "split", None)
+    stem = name + (f"-{split}" if split and split != "all" else "") + ("-quick" if quick else "")
     ctx = BenchContext(name=name, quick=quick, seed=int(getattr(args, "seed", 0)),
                        data=data_dir(getattr(args, "data", None)),
                        home=home_dir(getattr(args, "home", None)),
-                       out=out_root / stem)
+                       out=out_root / stem, split=split)
     ctx.out.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
     result: BenchResult = fn(ctx)
     seconds = time.time() - t0
     command = "coverstory bench " + name + (" --quick" if quick else "") + (
-        f" --seed {ctx.seed}" if ctx.seed else "")
-    meta = {"benchmark": name, "quick": quick, "seed": ctx.seed, "command": command,
+        f" --split {split}" if split else "") + (f" --seed {ctx.seed}" if ctx.seed else "")
+    meta = {"benchmark": name, "quick": quick, "seed": ctx.seed, "split": split, "command": command,
             "argv": " ".join(shlex.quote(a) for a in sys.argv[1:]),
             "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "seconds": round(seconds, 1),
             "machine": machine(), "data": str(ctx.data)}
