@@ -288,3 +288,14 @@ def test_report_lists_dev_failures_only(tiny, groups):
     md = cs._markdown(res, summary, cs.failures([runs[0]]), cat.home)
     assert "`a-dev` turn 1" in md and "b-test" not in md
     assert "## The check vocabulary" in md and summary["dev"]["by_check"]["all_by"]["rate"] == 0.0
+
+
+def test_empty_home_says_what_to_import(tmp_path, capsys):
+    from coverstory.cli import main
+
+    rc = main(["--home", str(tmp_path / "empty"), "bench", "conversations", "--split", "dev",
+               "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert rc == 2 and "Traceback" not in err
+    assert "import goodbooks" in err and "goodbooks10k" in err
+    assert not (tmp_path / "out" / "conversations-dev.json").exists()
