@@ -194,7 +194,10 @@ def classify(text: str) -> Act:
     if MORE.search(bare) and len(bare.split()) <= 8 and not _has_new_content(bare):
         act.kind = "more"
         return act
-    act.topic_change = bool(TOPIC_CHANGE.search(t))
+    m = TOPIC_CHANGE.search(t)
+    act.topic_change = bool(m)
+    if m and m.start() == 0:
+        act.masked.append(m.span())              # "never mind, ..." negates nothing
     act.refine_cue = bool(REFINE_CUE.search(t))
     return act
 

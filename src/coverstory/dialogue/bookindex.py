@@ -232,6 +232,15 @@ class BookIndex:
     def book_values(self, i: int, facet: str) -> list[str]:
         return [v for (f, v), on in zip(self.values, self.member[i]) if f == facet and on]
 
+    def any_shelf(self, facet: str, value: str) -> np.ndarray:
+        """Books with the value or at least one shelf marking it (for exclusions: "no
+        romance" keeps out a book only one reader shelved as romance)."""
+        c = self.column(facet, value)
+        m = self.member[:, c].copy()
+        if self.strength is not None:
+            m |= self.strength[:, c] >= 1
+        return m
+
     def main_values(self, i: int, facet: str) -> list[str]:
         """The values of a facet most of a book's shelves agree on (its main genres)."""
         cols = [j for j, (f, _) in enumerate(self.values) if f == facet]

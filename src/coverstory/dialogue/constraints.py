@@ -43,7 +43,10 @@ def author_mask(idx: BookIndex, name: str) -> np.ndarray:
 
 def audience_mask(idx: BookIndex, audience: str) -> np.ndarray:
     if audience == "picture book":
-        pic = idx.tag_mask("picture-books") | idx.tag_mask("picture-book")
+        pic = np.zeros(len(idx), bool)
+        for t in idx.tag_names:
+            if "picture-book" in t:
+                pic |= idx.tag_mask(t)
         return pic if pic.any() else idx.has("audience", "children")
     if audience == "adult":
         return idx.has("audience", "adult")
@@ -67,6 +70,8 @@ def like_mask(idx: BookIndex, st: SessionState) -> np.ndarray | None:
         auds = idx.book_values(r, "audience")
         if auds:
             m &= np.logical_or.reduce([idx.has("audience", v) for v in auds])
+        if not idx.has("mood", "dark")[r]:               # like a gentle book: not a dark one
+            m &= ~idx.has("mood", "dark")
         out = m if out is None else out | m
     return out
 
@@ -94,12 +99,30 @@ def exclusion_mask(idx: BookIndex, st: SessionState) -> np.ndarray:
     for kind, vals in st.excl.items():
         for v in vals:
             if kind in FACETS:
-                ok &= ~idx.has(kind, v)
+                ok &= ~idx.any_shelf(kind, v)      # "no romance": not even one romance shelf
             elif kind == "tag":
-                ok &= ~idx.tag_mask(v)
+                ok &= ~tag_family_mask(idx, v)
             elif kind == "author":
                 ok &= ~author_mask(idx, v)
     return ok
+
+
+def tag_family_mask(idx: BookIndex, tag: str) -> np.ndarray:
+    """Books on a shelf or any of its variants: "ghosts" also excludes "ghost",
+    "ghost-stories"; "russian" excludes "russian-literature", "russian-classics"."""
+    from coverstory.dialogue.bookindex import stem
+
+    cache = idx.__dict__.setdefault("_tag_family", {})
+    m = cache.get(tag)
+    if m is None:
+        want = {stem(w) for w in tag.split("-")}
+        m = idx.tag_mask(tag).copy()
+        for t in idx.tag_names:
+            parts = {stem(w) for w in t.split("-")}
+            if want <= parts:
+                m |= idx.tag_mask(t)
+        cache[tag] = m
+    return m
 
 
 def positive_masks(idx: BookIndex, st: SessionState, k: int) -> dict[str, np.ndarray]:

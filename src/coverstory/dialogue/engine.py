@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import logging
 import re
+
+import numpy as np
 import time
 import zlib
 from pathlib import Path
@@ -24,7 +26,7 @@ from coverstory.catalog import Catalog
 from coverstory.catalog.normalize import fold, norm_title
 from coverstory.config import home_dir
 from coverstory.dialogue import acts, bookindex, intents, replies, update
-from coverstory.dialogue.constraints import describe_relaxed
+from coverstory.dialogue.constraints import author_mask, describe_relaxed
 from coverstory.dialogue.explain import reason
 from coverstory.dialogue.lookup import finder
 from coverstory.dialogue.nlg import Templates
@@ -37,10 +39,14 @@ from coverstory.dialogue.state import SessionState, SessionStore
 log = logging.getLogger(__name__)
 
 __all__ = ["DialogueEngine", "Reply", "ab_arms", "engine_for"]
+_WORKS = frozenset({"ones", "books", "novels", "stuff", "mysteries", "titles"})
+_NAME_FILLER = frozenset("""more some any books book novels novel stuff something anything else
+by from please of the what about how else other others again like""".split())
 _BY = re.compile(r"\bby\s+([a-z][a-z .'-]+?)\s*(?:$|[,.!?]| but | and | that | from | with | in |"
                  r" under | before | after | please| for )")
 _OTHER_AUTHOR = re.compile(r"\b(?:different|other|another|new) (?:author|writer)s?\b|"
-                           r"\bsomeone else\b|\bwho else\b|\bnot (?:him|her|them) again\b")
+                           r"\bsomeone else\b|\bwho else\b|\bnot (?:him|her|them) again\b|"
+                           r"\b(?:read|has|have|owns?|own) (?:everything|all)\b")
 _NOT_BY = re.compile(r"\b(?:nothing|not|no|except|anything but|never|none)\s+(?:\w+\s+)?"
                      r"(?:by|from)\s")
 
@@ -213,9 +219,18 @@ class DialogueEngine:
         other_author = bool(_OTHER_AUTHOR.search(fold(text)))
         before = [a for b in st.last_books[:3] for a in self.index.authors[self.index.row[b]][:1]
                   if b in self.index.row]
-        if update.is_new_topic(st, p, act):
+        named = [s for s in p.slots if s.kind == "author" and not s.negated]
+        read_all = other_author and named
+        if read_all:          # "I've read everything Dan Brown wrote, who else writes like that?"
+            for s in named:
+                s.negated = True
+        if update.is_new_topic(st, p, act) or read_all:
             st.new_topic()
-        if other_author and before:                       # "but by a different author"
+        if read_all:
+            rows = np.flatnonzero(author_mask(self.index, str(named[0].value)))
+            if len(rows):
+                st.anchors = [int(self.index.ids[rows[np.argmax(self.index.popularity[rows])]])]
+        elif other_author and before:                     # "but by a different author"
             st.exclude("author", max(set(before), key=before.count))
         self._reject_unaccepted(st, p)
         if intent == "similar_to" and any(s.kind == "title" and not s.negated and
@@ -241,13 +256,23 @@ class DialogueEngine:
             return
         t = fold(p.text) + " "
         m = _BY.search(t)
-        if not m:
-            return
-        name = finder(self.index).author(m.group(1))
+        rest = [w for w in t.split() if w not in _NAME_FILLER]
+        f = finder(self.index)
+        if m:
+            said = m.group(1)
+        elif 0 < len(rest) <= 3 and not [s for s in p.slots if s.kind != "ref"]:
+            said = " ".join(rest)                                   # just a name: "orwell"
+        else:                                                       # "all the austen ones"
+            toks = t.split()
+            said = next((w for i, w in enumerate(toks[:-1]) if toks[i + 1] in _WORKS
+                         and w in f.by_surname), None)
+            if said is None:
+                return
+        name = f.author(said)
         if name:
             toks = tokens(p.text)
             p.slots.append(Slot("author", name, bool(_NOT_BY.search(t)), len(toks), len(toks),
-                                m.group(1), 0.9))
+                                said, 0.9))
 
     def _names_a_title(self, p: Parse) -> bool:
         """The whole utterance is a title (typos allowed): 'harry poter and the prisoner of azkban'."""
@@ -423,8 +448,8 @@ class DialogueEngine:
             kinds.append("like")
         elif p.sentiment < -0.2 or toks & {"no", "not", "nope"}:
             kinds.append("dislike")
-        if not kinds:
-            return None
+        if not kinds or [s for s in p.slots if s.kind not in ("ref", "title")]:
+            return None                       # "not by Rick Riordan, he's read them all"
         targets = [t for t in [self._target(st, p, p.text, prefer_shown=False)] if t is not None]
         if not targets:
             return None

@@ -43,6 +43,17 @@ class Finder:
                 names.setdefault(fold(n), n)
         self.author_keys = list(names)
         self.author_names = [names[k] for k in self.author_keys]
+        weight: dict[str, float] = {}
+        for r, a in enumerate(idx.authors):
+            for n in a[:1]:
+                weight[n] = weight.get(n, 0.0) + 1.0 + float(idx.popularity[r])
+        self.by_surname: dict[str, str] = {}
+        for n, w in sorted(weight.items(), key=lambda x: -x[1]):
+            parts = fold(n).split()
+            if len(parts) >= 2 and len(parts[-1]) >= 4:
+                self.by_surname.setdefault(parts[-1], n)
+            if len(parts) >= 3 and parts[-1] in ("jr", "sr", "ii", "iii") and len(parts[-2]) >= 4:
+                self.by_surname.setdefault(parts[-2], n)
 
     def titles(self, query: str, limit: int = 5, cutoff: float = 60) -> list[tuple[int, float]]:
         """(row, score 0-100) of the titles closest to a query, best first, one per book."""
@@ -76,7 +87,11 @@ class Finder:
         if len(q) < 4:
             return None
         got = process.extractOne(q, self.author_keys, scorer=fuzz.ratio, score_cutoff=AUTHOR_MIN)
-        return self.author_names[got[2]] if got else None
+        if got:
+            return self.author_names[got[2]]
+        if " " not in q:                                   # a surname: the most-read author
+            return self.by_surname.get(q)
+        return None
 
 
 def _prefix_score(q: str, key: str, **_) -> float:

@@ -102,6 +102,10 @@ def apply(idx: BookIndex, st: SessionState, p: Parse, act: Act, pending: dict | 
                 st.anchors = (st.anchors + [int(s.value)])[-2:]
         elif s.kind == "refine":
             _refine(idx, st, *str(s.value).split(":"))
+    _implied_tone(st)
+    for i, word in negated_shelf_words(idx, p, used):
+        used.add(i)
+        st.exclude("tag", word)
     if act.audience:
         st.audience = act.audience
         st.age = act.age
@@ -117,6 +121,39 @@ def apply(idx: BookIndex, st: SessionState, p: Parse, act: Act, pending: dict | 
     about = about_words(idx, p, used, pending)
     if about and p.intent not in ("dont_care",):
         st.about.append(about)
+
+
+LIGHT = ("funny", "cosy", "uplifting")
+NEGATION_WORDS = frozenset({"not", "no", "without", "nothing", "avoid", "except", "never",
+                            "dont", "none", "skip"})
+
+
+def _implied_tone(st: SessionState) -> None:
+    """"funny" / "cosy" / "uplifting" rule out dark books; "scary" means horror."""
+    moods = st.prefs.get("mood", {})
+    if any(m in moods for m in LIGHT) and "dark" not in moods \
+            and "dark" not in st.excl.get("mood", []):
+        st.exclude("mood", "dark")
+    if "scary" in moods and "horror" not in st.prefs.get("genre", {}):
+        st.prefer("genre", "horror")
+
+
+def negated_shelf_words(idx: BookIndex, p: Parse, used: set[int]) -> list[tuple[int, str]]:
+    """Words after a negation that name shelves without being one ("not russian ones",
+    "no zombies"): (token position, word) to exclude as a shelf family."""
+    from coverstory.dialogue.bookindex import stem
+
+    parts = idx.__dict__.get("_tag_stems")
+    if parts is None:
+        parts = idx.__dict__["_tag_stems"] = {stem(w) for n in idx.tag_names for w in n.split("-")}
+    toks = tokens(p.text)
+    out = []
+    for i, t in enumerate(toks):
+        if i in used or t in FILLER or t in _STOP or len(t) < 4:
+            continue
+        if any(toks[j] in NEGATION_WORDS for j in range(max(0, i - 2), i)) and stem(t) in parts:
+            out.append((i, t))
+    return out
 
 
 def _refine(idx: BookIndex, st: SessionState, facet: str, val: str) -> None:
