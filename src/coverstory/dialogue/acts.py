@@ -19,10 +19,11 @@ from coverstory.catalog.normalize import fold
 SMALLTALK = {
     "bye": r"\b(?:bye|goodbye|good bye|see you|see ya|cya|that'?s all|that is all|i'?m done|"
            r"im done|good night|goodnight|talk later|have a (?:good|nice) (?:day|one))\b",
-    "thanks": r"^(?:ok(?:ay)?[, ]+)?(?:thanks?|thank you|thx|ty|cheers|much appreciated|"
+    "thanks": r"\b(?:thanks?|thank you|thx|ty|cheers|much appreciated|"
               r"great,? thanks?|perfect,? thanks?)\b",
     "capabilities": r"\b(?:what can you do|what do you do|how does this work|how do you work|"
-                    r"who are you|what are you|how do i use|what can i ask|what is this)\b",
+                    r"who are you|what are you|how do i use|what can i ask|what is this|"
+                    r"about yourself|tell me about you\b|what kind of bot)\b",
     "how_are_you": r"\bhow are you\b|\bhow'?s it going\b",
     "greeting": r"^(?:hi|hello|hey|hiya|howdy|good (?:morning|afternoon|evening)|yo)\b",
     "ack": r"^(?:ok(?:ay)?|cool|nice|great|alright|all right|sure|got it|i see|hmm+|wow)\W*$",
@@ -59,12 +60,20 @@ LOOKUP = re.compile(
     r"^(?:do you (?:have|carry|stock|know)|have you got|have you (?:read|heard of)|is there|"
     r"got|i'?m looking for|im looking for|looking for|find(?: me)?|search for|"
     r"can you find|can i get|where is)\s+(?:the book\s+|a book called\s+|the novel\s+|"
-    r"a copy of\s+|anything called\s+)?(.+?)\??$")
+    r"a copy of\s+|anything called\s+)?(.+?)\??$|"
+    r"^(?:is|are)\s+(.+?)\s+(?:in|on) (?:your|the|this) (?:catalog|catalogue|library|collection|"
+    r"shop|store|list|database)\??$")
 SERIES_NEXT = re.compile(
     r"\b(?:what (?:comes|is|'s|happens) (?:after|next after)|next (?:book |one )?(?:after|"
     r"in the series|in|of)|sequel (?:to|of)|(?:book|one|read) (?:that comes )?after)\s+(.+?)\??$|^(?:what(?:'s| is) )?the next one\??$|"
-    r"\bwhat comes next\b|\bnext (?:book|one) in the series\b")
-SERIES_PREV = re.compile(r"\b(?:what (?:comes|is|'s) before|prequel (?:to|of)|before)\s+(.+?)\??$")
+    r"\bwhat comes next\b|\bnext (?:book|one) in the series\b|^(?:is there )?(?:a )?sequel\??$|"
+    r"\bis there a sequel\b|\bis there (?:a|another) (?:next|second) (?:book|one)\b")
+SERIES_PREV = re.compile(r"\b(?:what (?:comes|is|'s) before|prequel (?:to|of)|before)\s+(.+?)\??$|"
+                         r"\b(?:book|one) before (.+?)\??$|\bis there a (?:book|one) before\b|"
+                         r"\bis there a prequel\b")
+SERIES_LAST = re.compile(r"\b(?:the )?(?:last|final) (?:one|book|part|volume)\b")
+SERIES_NUM = re.compile(r"^(.+?)\s+(?:book|#|part|volume|vol\.?|no\.?|number)\s*(\d{1,2})\??$|"
+                        r"^(?:book|part|volume) (\d{1,2}) of (.+?)\??$")
 SERIES_FIRST = re.compile(
     r"\b(?:first|1st) (?:book |one |novel )?(?:in|of) (?:the )?(.+?)(?: series)?\??$|"
     r"\b(?:where|which one) (?:do|should) i start\b.*?(?:with |series )?(.*)$|"
@@ -84,7 +93,7 @@ RESET = re.compile(r"^(?:start over|start again|reset|restart|forget (?:everythi
 _NUM = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
         "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
         "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18}
-_AGE = re.compile(r"\b(\d{1,2}|" + "|".join(_NUM) + r")[ -]?(?:year|yr)s?[ -]?old\b|"
+_AGE = re.compile(r"\b(\d{1,2}|" + "|".join(_NUM) + r")[ -]?(?:(?:year|yr)s?[ -]?old|yo|y/o|yrs)\b|"
                   r"\b(?:aged?|ages|(?:he|she|they|who)(?:'s| is| are| turns| just turned))\s+"
                   r"(\d{1,2}|" + "|".join(_NUM) + r")\b")
 RECIPIENTS = {  # a person the book is for -> the audience it implies (None: unknown)
@@ -136,6 +145,7 @@ class Act:
     refine_cue: bool = False
     masked: list[tuple[int, int]] = field(default_factory=list)   # char spans not to match
     interests: list[str] = field(default_factory=list)
+    number: int | None = None                  # "book 2 of X"
 
 
 def norm(text: str) -> str:
@@ -146,7 +156,7 @@ def norm(text: str) -> str:
 def classify(text: str) -> Act:
     """The dialogue act of an utterance (rules; a request when none fits)."""
     t = norm(text)
-    bare = t.rstrip("!.?, ")
+    bare = re.sub(r"[,\s]+(?:please|pls|thanks)$", "", t.rstrip("!.?, ")).rstrip("!.?, ")
     act = Act("request")
     _constraints(t, act)
     if not bare:
@@ -170,8 +180,18 @@ def classify(text: str) -> Act:
         act.kind, act.sub, act.query = "series", "next", (m.group(1) or "").strip()
         return act
     m = SERIES_PREV.search(bare)
-    if m and re.search(r"\b(?:comes|prequel)\b", t):
-        act.kind, act.sub, act.query = "series", "previous", m.group(1).strip()
+    if m and re.search(r"\b(?:comes|prequel|book before|one before)\b", t):
+        act.kind, act.sub = "series", "previous"
+        act.query = (m.group(1) or m.group(2) or "").strip()
+        return act
+    m = SERIES_NUM.match(bare)
+    if m:
+        act.kind, act.sub = "series", "number"
+        act.query = (m.group(1) or m.group(4) or "").strip()
+        act.number = int(m.group(2) or m.group(3))
+        return act
+    if SERIES_LAST.search(t) and re.search(r"\b(?:called|series|what'?s|which|name)\b", t):
+        act.kind, act.sub = "series", "last"
         return act
     if re.search(r"\bin order\b|\bfirst (?:book|one|novel) (?:in|of)\b|\bwhere (?:do|should) i start\b", t):
         m = SERIES_FIRST.search(bare)
@@ -180,8 +200,8 @@ def classify(text: str) -> Act:
         return act
     m = LOOKUP.match(bare)
     if m and not re.match(r"(?:any|some|a|an|books?|something|anything|more|good|other)\b",
-                          m.group(1)):
-        act.kind, act.query = "lookup", m.group(1).strip(" \"'")
+                          m.group(1) or m.group(2)):
+        act.kind, act.query = "lookup", (m.group(1) or m.group(2)).strip(" \"'")
         return act
     for sub, pat in SMALLTALK.items():
         if re.search(pat, t):

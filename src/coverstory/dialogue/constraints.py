@@ -48,8 +48,9 @@ def audience_mask(idx: BookIndex, audience: str) -> np.ndarray:
             if "picture-book" in t:
                 pic |= idx.tag_mask(t)
         return pic if pic.any() else idx.has("audience", "children")
-    if audience == "adult":
-        return idx.has("audience", "adult")
+    if audience == "adult":                  # for adults: not even one children's/YA shelf
+        strict = ~idx.any_shelf("audience", "children") & ~idx.any_shelf("audience", "young adult")
+        return strict if strict.sum() >= 50 else idx.has("audience", "adult")
     return idx.has("audience", audience)
 
 
@@ -71,7 +72,7 @@ def like_mask(idx: BookIndex, st: SessionState) -> np.ndarray | None:
         if auds:
             m &= np.logical_or.reduce([idx.has("audience", v) for v in auds])
         if not idx.has("mood", "dark")[r]:               # like a gentle book: not a dark one
-            m &= ~idx.has("mood", "dark")
+            m &= ~idx.any_shelf("mood", "dark")
         out = m if out is None else out | m
     return out
 

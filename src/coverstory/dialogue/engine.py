@@ -183,7 +183,7 @@ class DialogueEngine:
             st.question = None
             return self._recommend_reply(st, tpl, "more", None, head=tpl.say("more"))
         if act.kind == "series":
-            return self._series(st, tpl, act)
+            return self._series(st, tpl, act, text)
         if act.kind == "lookup":
             return self._lookup(st, tpl, act.query)
         return self._request(st, tpl, text, act)
@@ -276,11 +276,14 @@ class DialogueEngine:
 
     def _names_a_title(self, p: Parse) -> bool:
         """The whole utterance is a title (typos allowed): 'harry poter and the prisoner of azkban'."""
-        if any(s.kind in ("genre", "mood", "audience", "author", "tag", "refine", "era")
-               for s in p.slots) or len(tokens(p.text)) < 2:
+        if len(tokens(p.text)) < 2:
             return False
         got = finder(self.index).title(p.text)
-        return got is not None and got[1] >= 90
+        if got is None:
+            return False
+        slots = any(s.kind in ("genre", "mood", "audience", "author", "tag", "refine", "era")
+                    for s in p.slots)
+        return got[1] >= (95 if slots else 90)
 
     def _photo_turn(self, st: SessionState, tpl: Templates, photo: bytes, text: str | None) -> Reply:
         sid = st.session_id
@@ -385,45 +388,63 @@ class DialogueEngine:
                          author=(idx.authors[r] or ["an unknown author"])[0]))
         return reply
 
-    def _series(self, st: SessionState, tpl: Templates, act: acts.Act) -> Reply:
+    def _series(self, st: SessionState, tpl: Templates, act: acts.Act, text: str) -> Reply:
+        """'what comes after X?', 'the one before X', 'X book 2', 'X in order', 'the last one'."""
         idx = self.index
         ser = idx.series
-        row = None
+        row, key = None, None
         if act.query in ("the series", "series", "it", "that", "this", "this one", "that one",
                          "this series", "that series", "the one"):
             act.query = ""
         if act.query:
             key = ser.find(act.query)
-            if key is not None and act.sub == "first":
-                rows = ser.in_order(key)
-                return self._series_list(st, tpl, rows, ser.names[key])
-            got = finder(idx).title(acts.title_query(act.query))
+            got = finder(idx).title(acts.title_query(act.query)) if key is None else None
             row = got[0] if got else None
-        if row is None:
+        if row is None and key is None:                  # a title named in passing
+            p = self.nlu.parse(text)
+            named = [idx.row.get(int(s.value)) for s in p.slots if s.kind == "title"
+                     and s.score >= 0.85]
+            named = [r for r in named if r is not None and ser.position(r)]
+            row = named[-1] if named else None
+        if row is None and key is None:
             b = st.focus if st.focus is not None else (st.last_books[0] if st.last_books else None)
             row = idx.row.get(b) if b is not None else None
-        if row is None:
-            return Reply(st.session_id, tpl.say("series_unknown"), "series")
-        title = idx.titles[row]
-        pos = ser.position(row)
-        if pos is None:
-            return Reply(st.session_id, tpl.say("series_none", title=title), "series",
+        if key is None and row is not None and ser.position(row):
+            key = ser.of_row[row][0]
+        if key is None:
+            if row is None:
+                return Reply(st.session_id, tpl.say("series_unknown"), "series")
+            return Reply(st.session_id, tpl.say("series_none", title=idx.titles[row]), "series",
                          books=[card(idx, row, 1.0, "The book you asked about")])
-        if act.sub == "first":
-            return self._series_list(st, tpl, ser.in_order(row), pos[0])
+        name = ser.names[key]
+        order = ser.in_order(key)
+        if act.sub == "first" or (row is None and act.sub in ("next", "previous")):
+            return self._series_list(st, tpl, order, name)
+        if act.sub in ("number", "last"):
+            step = ser.number(key, act.number) if act.sub == "number" else (order[-1] if order else None)
+            if step is None:
+                return self._series_list(st, tpl, order, name)
+            rows = [step] + [r for r in order if r != step][: self.k - 1]
+            return self._series_reply(st, tpl.say("series_book", num=replies._num(
+                ser.position(step)[1]), series=name, title=idx.titles[step]), rows, name, step)
+        title = idx.titles[row]
         step = ser.next(row) if act.sub == "next" else ser.previous(row)
         if step is None:
-            return Reply(st.session_id, tpl.say("series_last", title=title, series=pos[0]),
+            return Reply(st.session_id, tpl.say("series_last" if act.sub == "next" else
+                                                "series_first_book", title=title, series=name),
                          "series", books=[card(idx, row, 1.0, "The book you asked about")])
         num = replies._num(ser.position(step)[1])
-        key = "series_next" if act.sub == "next" else "series_prev"
-        text = tpl.say(key, title=title, next=idx.titles[step], prev=idx.titles[step], num=num,
-                       series=pos[0])
-        rows = [step] + [r for r in ser.in_order(row) if act.sub == "next"
-                         and ser.position(r)[1] > ser.position(step)[1]][: self.k - 1]
-        books = [card(idx, r, 1.0, f"#{replies._num(ser.position(r)[1])} of {pos[0]}") for r in rows]
-        st.focus = int(idx.ids[step])
+        text_out = tpl.say("series_next" if act.sub == "next" else "series_prev", title=title,
+                           next=idx.titles[step], prev=idx.titles[step], num=num, series=name)
+        later = [r for r in order if act.sub == "next" and ser.position(r)[1] > ser.position(step)[1]]
+        return self._series_reply(st, text_out, [step] + later[: self.k - 1], name, step)
+
+    def _series_reply(self, st, text: str, rows: list[int], name: str, focus: int) -> Reply:
+        idx = self.index
+        books = [card(idx, r, 1.0, f"#{replies._num(idx.series.position(r)[1])} of {name}")
+                 for r in rows]
         self._shown(st, books)
+        st.focus = int(idx.ids[focus])
         return Reply(st.session_id, text, "series", books=books)
 
     def _series_list(self, st, tpl, rows, name) -> Reply:

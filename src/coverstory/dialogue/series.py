@@ -83,7 +83,18 @@ class Series:
         return [r for r in self.members.get(k, []) if float(self.of_row[r][1]).is_integer()]
 
     def find(self, text: str) -> str | None:
-        """The series a phrase names ("the hunger games series" -> its key), exact after folding."""
-        t = key(re.sub(r"\b(series|books|trilogy|saga|novels)\b", " ", fold(text)))
+        """The series a phrase names: exact after folding ("the hunger games series"), else
+        the longest series whose name starts with or contains the phrase ("percy jackson")."""
+        t = key(re.sub(r"\b(series|books|trilogy|saga|novels|please|ones|all|the)\b", " ",
+                       fold(text)))
         t = re.sub(r"\s+", " ", t).strip()
-        return t if t in self.members else None
+        if not t:
+            return None
+        if t in self.members:
+            return t
+        hits = [k for k in self.members if len(t) >= 4 and (k.startswith(t + " ") or
+                                                               f" {t} " in f" {k} ")]
+        return max(hits, key=lambda k: len(self.in_order(k)), default=None)
+
+    def number(self, k: str, n: int) -> int | None:
+        return next((r for r in self.in_order(k) if self.of_row[r][1] == n), None)
