@@ -299,3 +299,17 @@ def test_empty_home_says_what_to_import(tmp_path, capsys):
     assert rc == 2 and "Traceback" not in err
     assert "import goodbooks" in err and "goodbooks10k" in err
     assert not (tmp_path / "out" / "conversations-dev.json").exists()
+
+
+def test_coherence_needs_a_shared_main_genre():
+    from coverstory.eval.bench.conversations import BookFacts, coherent, main_genres
+
+    groups = {"fantasy": ["fantasy", "epic-fantasy", "magic"], "romance": ["romance", "love"],
+              "children": ["kids"], "young_adult": ["ya"]}
+    anchor = BookFacts(1, "X", tags={"fantasy", "epic-fantasy", "romance"})
+    assert main_genres(anchor, groups) == {"fantasy"}            # one romance shelf: not main
+    assert coherent(anchor, BookFacts(2, "Y", tags={"magic", "fantasy"}), groups)
+    assert not coherent(anchor, BookFacts(3, "Z", tags={"romance", "love", "fantasy"}), groups)
+    plain = BookFacts(4, "P", tags={"kids"})                     # no main genre: audience
+    assert coherent(plain, BookFacts(5, "Q", tags={"kids", "love"}), groups)
+    assert not coherent(plain, BookFacts(6, "R", tags={"ya"}), groups)

@@ -525,6 +525,47 @@ def make_engine(home: Path, seed: int):
     return DialogueEngine(home, **kw)
 
 
+GENRE_GROUPS = ("horror", "thriller", "mystery", "fantasy", "science_fiction", "romance",
+                "nonfiction", "biography", "history", "poetry", "graphic", "historical_fiction",
+                "classics", "war", "dystopia")
+AUDIENCE_GROUPS = ("children", "young_adult")
+
+
+def main_genres(b: BookFacts, groups) -> set[str]:
+    """The genre groups (from the frozen tag groups, not the engine's lexicon) that at least
+    two of a book's shelves agree on."""
+    return {g for g in GENRE_GROUPS if g in groups
+            and len(b.tags & expand_tags([f"@{g}"], groups)) >= 2}
+
+
+def coherent(anchor: BookFacts, b: BookFacts, groups) -> bool:
+    """Does a book shown for "like X" share a main genre with X (or, when X has none, its
+    audience: children's, young adult or neither)?"""
+    mine = main_genres(anchor, groups)
+    if mine:
+        return bool(mine & main_genres(b, groups))
+    aud = lambda x: {g for g in AUDIENCE_GROUPS  # noqa: E731
+                     if g in groups and x.tags & expand_tags([f"@{g}"], groups)}
+    return aud(anchor) == aud(b)
+
+
+def anchor_of(turn: dict, catalog) -> BookFacts | None:
+    """The "like X" book of a turn: the first title its `none_title` check names."""
+    arg = next((c["none_title"] for c in turn.get("checks", []) if "none_title" in c), None)
+    if arg is None:
+        return None
+    title = _alts(arg)[0]
+    key = title_key(title)
+    rows = catalog.conn.execute("SELECT id, title FROM books WHERE title LIKE ? "
+                                "ORDER BY COALESCE(ratings_count, 0) DESC",
+                                (f"%{title.split()[-1]}%",)).fetchall()
+    bid = next((r[0] for r in rows if title_key(r[1]) == key), None)
+    if bid is None:
+        return None
+    got = catalog.books([bid])
+    return BookFacts.from_book(got[0]) if got else None
+
+
 def run_conversation(engine, catalog, conv: dict, groups, seed: int = 0) -> dict:
     """Run one conversation; returns its per-turn check results, books shown and timings."""
     sid = f"suite-{seed}-{conv['id']}"
@@ -566,7 +607,10 @@ def run_conversation(engine, catalog, conv: dict, groups, seed: int = 0) -> dict
         rec = TurnRecord(books=books, text=text, earlier_lists=list(lists),
                          shown_before=set(shown), events=events, ratings=ratings, error=error)
         results = evaluate(turn.get("checks", []), rec, groups)
+        anchor = anchor_of(turn, catalog) if books else None
+        coherence = [coherent(anchor, b, groups) for b in books] if anchor else None
         turns.append({
+            "coherence": coherence,
             "turn": i, "say": turn.get("say"), "feedback": turn.get("feedback"),
             "intent": getattr(reply, "intent", None), "text": text,
             "books": [f"{b.title} — {', '.join(b.authors[:2])}"
@@ -599,6 +643,7 @@ def summarise(runs: list[dict]) -> dict:
     constraint_books = satisfied = unknown_year = unknown_pages = constrained_turns = 0
     constraint_checks_ok = constraint_checks = 0
     ms, engine_ms, errors = [], [], 0
+    coh = []
     for r in runs:
         for tag in r["tags"]:
             by_tag.setdefault(tag, [0, 0])
@@ -609,6 +654,7 @@ def summarise(runs: list[dict]) -> dict:
             if t["engine_ms"] is not None:
                 engine_ms.append(float(t["engine_ms"]))
             errors += t["error"] is not None
+            coh += t.get("coherence") or []
             for c in t["checks"]:
                 s = by_type.setdefault(c.name, [0, 0])
                 s[0] += 1
@@ -646,6 +692,8 @@ def summarise(runs: list[dict]) -> dict:
                        "engine_p50": float(np.percentile(engine_ms, 50)) if engine_ms else None,
                        "engine_p95": float(np.percentile(engine_ms, 95)) if engine_ms else None},
         "turn_errors": errors,
+        "coherence": {"like_x_shown_books": len(coh), "coherent": sum(coh),
+                      "share": pct(sum(coh), len(coh))},
     }
 
 
@@ -759,6 +807,10 @@ def _markdown(res: dict, summary: dict, dev_fail: list[dict], home: Path) -> str
         + (f" (warm-up turn {res['warmup_ms']:.0f} ms, not counted)" if "warmup_ms" in res else "")
         + ".", "",
         "Tune the dialogue on the dev part only; the test part is reported, never inspected.", "",
+        "Coherence: on turns whose checks name the \"like X\" book (`none_title`), the share of "
+        "shown books that share a main genre with X — a genre group of the frozen tag groups "
+        "that at least two shelves of each book agree on — or, when X has no main genre, its "
+        "audience (children's / young adult / neither).", "",
         "## Summary", "",
     ]
     rows = []
@@ -769,6 +821,8 @@ def _markdown(res: dict, summary: dict, dev_fail: list[dict], home: Path) -> str
                      "checks passed": f"{m['checks_passed']}/{m['checks']} ({_fmt(m['check_pass_rate'])})",
                      "constrained shown books satisfying": f"{c['satisfying']}/{c['shown_books']} ({_fmt(c['share'])})",
                      "unknown year / pages skips": f"{c['unknown_year_skips']} / {c['unknown_pages_skips']}",
+                     "coherence on 'like X' turns": f"{m['coherence']['coherent']}/"
+                     f"{m['coherence']['like_x_shown_books']} ({_fmt(m['coherence']['share'])})",
                      "turn p50 ms": _fmt(m["latency_ms"]["p50"], False),
                      "turn p95 ms": _fmt(m["latency_ms"]["p95"], False),
                      "turn errors": m["turn_errors"]})
