@@ -31,40 +31,18 @@ like make made get gets us""".split())
 
 
 def stem(word: str) -> str:
-    """A light, deterministic English stemmer (snowball when installed)."""
-    return _stemmer()(word)
+    """The project's one stemmer (Snowball English, ``coverstory.search.bm25.stem``)."""
+    from coverstory.search.bm25 import stem as _stem
 
-
-_STEM = None
-
-
-def _stemmer():
-    global _STEM
-    if _STEM is None:
-        try:
-            import snowballstemmer
-
-            s = snowballstemmer.stemmer("english")
-            cache: dict[str, str] = {}
-
-            def f(w: str) -> str:
-                r = cache.get(w)
-                if r is None:
-                    r = cache[w] = s.stemWord(w)
-                return r
-            _STEM = f
-        except ImportError:  # pragma: no cover - snowballstemmer is a dependency
-            _STEM = lambda w: w[:-1] if w.endswith("s") and len(w) > 4 else w  # noqa: E731
-    return _STEM
+    return _stem(word)
 
 
 def terms(text: str) -> list[str]:
-    """Content-word stems of a text (stop words dropped)."""
+    """Content-word stems of a text (the dialogue's stop words dropped)."""
     text = (text or "").lower()
     if not text.isascii():
         text = fold(text)
-    st = _stemmer()
-    return [st(t) for t in _TOKEN.findall(text) if len(t) > 2 and t not in _STOP]
+    return [stem(t) for t in _TOKEN.findall(text) if len(t) > 2 and t not in _STOP]
 
 
 @dataclass
@@ -187,37 +165,20 @@ class BookIndex:
         return idx
 
     def _build_terms(self, books, desc_terms) -> None:
-        import scipy.sparse as sp
+        """The term index: the project's BM25 (``coverstory.search.bm25.BM25``, k1 1.2) over
+        shelves, categories and descriptions, with title words at weight TITLE_WEIGHT (a
+        reader describing a book rarely uses its title's words)."""
+        from coverstory.search.bm25 import BM25
 
-        vocab: dict[str, int] = {}
-        rows, cols, vals = [], [], []
+        docs, weights = [], []
         for i, b in enumerate(books):
-            text = " ".join([" ".join(t.replace("-", " ") for t in b.tags[:25]),
-                             " ".join(c.replace("-", " ") for c in b.categories)])
-            counts: dict[int, float] = {}
-            # BM25F-style field weights: title words count TITLE_WEIGHT, the rest 1 -- a
-            # reader describing a book rarely uses its title's words
-            for weight, words in ((TITLE_WEIGHT, terms(b.title)), (1.0, terms(text)),
-                                  (1.0, desc_terms[i])):
-                for t in words:
-                    j = vocab.setdefault(t, len(vocab))
-                    counts[j] = counts.get(j, 0.0) + weight
-            for j, c in counts.items():
-                rows.append(i)
-                cols.append(j)
-                vals.append(float(c))
-        n = len(books)
-        tf = sp.csr_matrix((np.asarray(vals, np.float32), (rows, cols)), shape=(n, len(vocab)))
-        df = np.bincount(tf.indices, minlength=len(vocab)).astype(np.float32)
-        idf = np.log(1.0 + (n - df + 0.5) / (df + 0.5)).astype(np.float32)
-        # BM25 weights per (book, term), so a query is a column sum
-        k1, b = 1.2, 0.75
-        dl = np.asarray(tf.sum(axis=1)).ravel()
-        norm = k1 * (1 - b + b * dl / max(dl.mean(), 1e-9))
-        tf = tf.tocoo()
-        w = tf.data * (k1 + 1) / (tf.data + norm[tf.row]) * idf[tf.col]
-        m = sp.csr_matrix((w.astype(np.float32), (tf.row, tf.col)), shape=tf.shape)
-        self.term_vocab, self.term_idf, self.terms = vocab, idf, m.tocsc()
+            shelves = " ".join([" ".join(t.replace("-", " ") for t in b.tags[:25]),
+                                " ".join(c.replace("-", " ") for c in b.categories)])
+            title, rest = terms(b.title), terms(shelves) + desc_terms[i]
+            docs.append(title + rest)
+            weights.append([TITLE_WEIGHT] * len(title) + [1.0] * len(rest))
+        bm = BM25(k1=1.2, b=0.75).fit(docs, weights)
+        self.term_vocab, self.term_idf, self.terms = bm.vocab, bm.idf, bm.W
 
     # ---- queries --------------------------------------------------------------------
     def __len__(self) -> int:
@@ -397,7 +358,7 @@ class BookIndex:
 
 _CACHE: dict[str, BookIndex] = {}
 _LOCK = threading.Lock()
-FORMAT = 7
+FORMAT = 8
 TITLE_WEIGHT = 0.3
 
 

@@ -58,8 +58,9 @@ class BM25:
         self.vocab: dict[str, int] = {}
         self.W = None            # scipy.sparse.csc_matrix [n_docs, n_terms]
 
-    def fit(self, docs: list[list[str]]) -> "BM25":
-        """``docs``: analysed token lists (repeat a field's tokens to weight it up)."""
+    def fit(self, docs: list[list[str]], weights: list[list[float]] | None = None) -> "BM25":
+        """``docs``: analysed token lists (repeat a field's tokens to weight it up, or give
+        each token a weight: BM25F-style field weights such as 0.3 for title words)."""
         from scipy import sparse
 
         vocab: dict[str, int] = {}
@@ -69,13 +70,14 @@ class BM25:
                 cols.append(vocab.setdefault(t, len(vocab)))
                 rows.append(d)
         n = len(docs)
-        tf = sparse.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)),
-                               shape=(n, len(vocab)))
+        w = (np.ones(len(rows), np.float32) if weights is None else
+             np.asarray([x for ws in weights for x in ws], np.float32))
+        tf = sparse.csr_matrix((w, (rows, cols)), shape=(n, len(vocab)))
         tf.sum_duplicates()
         dl = np.asarray(tf.sum(1)).ravel()
         avgdl = float(dl.mean()) if n else 1.0
         df = np.bincount(tf.indices, minlength=len(vocab))
-        idf = np.log(1 + (n - df + 0.5) / (df + 0.5)).astype(np.float32)
+        idf = self.idf = np.log(1 + (n - df + 0.5) / (df + 0.5)).astype(np.float32)
         norm = self.k1 * (1 - self.b + self.b * dl / max(avgdl, 1e-9))
         row_of = np.repeat(np.arange(n), np.diff(tf.indptr))
         f = tf.data
