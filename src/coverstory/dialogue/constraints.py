@@ -77,18 +77,11 @@ def like_mask(idx: BookIndex, st: SessionState) -> np.ndarray | None:
     return out
 
 
-def _not_done(idx: BookIndex, st: SessionState) -> np.ndarray:
+def seen_mask(idx: BookIndex, st: SessionState, shown: bool = True) -> np.ndarray:
+    """Books not yet shown (unless ``shown=False``), rejected, read or used as the anchor."""
     ok = np.ones(len(idx), bool)
-    for b in set(st.rejected) | set(st.read) | set(st.anchors):
-        r = idx.row.get(int(b))
-        if r is not None:
-            ok[r] = False
-    return ok
-
-
-def seen_mask(idx: BookIndex, st: SessionState) -> np.ndarray:
-    ok = np.ones(len(idx), bool)
-    for b in set(st.shown) | set(st.rejected) | set(st.read) | set(st.anchors):
+    done = set(st.rejected) | set(st.read) | set(st.anchors) | (set(st.shown) if shown else set())
+    for b in done:
         r = idx.row.get(int(b))
         if r is not None:
             ok[r] = False
@@ -176,7 +169,7 @@ def build(idx: BookIndex, st: SessionState, k: int, allow_seen: bool = False) ->
     for m in masks.values():
         ok &= m
     if not ok.any() and allow_seen and masks:
-        again = exclusion_mask(idx, st) & _not_done(idx, st)
+        again = exclusion_mask(idx, st) & seen_mask(idx, st, shown=False)
         for m in masks.values():
             again &= m
         if again.any():
