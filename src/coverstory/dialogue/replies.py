@@ -95,6 +95,9 @@ def explain(idx: BookIndex, row: int, st: SessionState, coreaders=None,
     stored = st.reasons.get(str(int(idx.ids[row])))
     if stored:
         bits.append(stored[0].lower() + stored[1:])
+    passage = _passage(idx, row, " ".join(st.about[-4:]))
+    if passage:
+        bits.append(f"its description says “{passage}”")
     fits = satisfied(idx, row, st)
     if fits:
         bits.append("it fits what you asked for: " + ", ".join(fits))
@@ -111,6 +114,20 @@ def explain(idx: BookIndex, row: int, st: SessionState, coreaders=None,
     if not bits:
         bits.append("it is one of the closest matches to what you said")
     return f"I suggested {title} because " + "; ".join(dict.fromkeys(bits)) + "."
+
+
+def _passage(idx: BookIndex, row: int, about: str, limit: int = 160) -> str:
+    """The description sentence that shares most words with what the reader said."""
+    desc = idx.descriptions[row]
+    words = set(idx.matched_terms(row, about, limit=8)) if about and desc else set()
+    if not words:
+        return ""
+    best, hits = "", 0
+    for sent in re.split(r"(?<=[.!?])\s+", re.sub(r"\s+", " ", desc)):
+        k = sum(1 for w in words if re.search(rf"\b{re.escape(w)}", sent, re.I))
+        if k > hits:
+            best, hits = sent, k
+    return best if len(best) <= limit else best[: limit - 1].rsplit(" ", 1)[0] + "…"
 
 
 def satisfied(idx: BookIndex, row: int, st: SessionState) -> list[str]:
