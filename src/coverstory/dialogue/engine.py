@@ -241,6 +241,7 @@ class DialogueEngine:
             st.about.append(" ".join(act.interests))
         if intent == "similar_to" and not st.anchors and st.last_books:
             st.anchors.append(st.last_books[0])
+        intent = p.intent                      # a long story turns a request into "describe"
         describe = intent == "describe"
         kind = intent if intent in ("describe", "similar_to", "refine") else "recommend"
         return self._recommend_reply(st, tpl, kind, p, may_ask=not describe)

@@ -76,6 +76,11 @@ def is_new_topic(st: SessionState, p: Parse, act: Act) -> bool:
 def apply(idx: BookIndex, st: SessionState, p: Parse, act: Act, pending: dict | None) -> None:
     """Apply a request's slots and typed constraints to the state (see module docstring)."""
     used: set[int] = set()
+    spans = {i for s in p.slots if not (s.kind == "title" and s.score < 0.85)
+             for i in range(s.start, s.end)}
+    if p.intent in ("recommend", "refine") and not pending and \
+            len(story_words(p, spans)) >= DESCRIPTION_WORDS:
+        p.intent = "describe"                 # a story in the reader's words, not a request
     describe = p.intent == "describe"
     for s in p.slots:
         used.update(range(s.start, s.end))
@@ -178,11 +183,15 @@ def _refine(idx: BookIndex, st: SessionState, facet: str, val: str) -> None:
         st.prefer(facet, val)
 
 
+def story_words(p: Parse, used: set[int]) -> list[str]:
+    """Words of the utterance that no slot explains and that carry content."""
+    return [t for i, t in enumerate(tokens(p.text)) if i not in used and t not in FILLER
+            and len(t) > 2 and t not in _STOP and t not in _SENTIMENT and not t.isdigit()]
+
+
 def about_words(idx: BookIndex, p: Parse, used: set[int], pending: dict | None) -> str:
     """Words no slot explained: what the book should be about."""
-    toks = tokens(p.text)
-    rest = [t for i, t in enumerate(toks) if i not in used and t not in FILLER and len(t) > 2
-            and t not in _STOP and t not in _SENTIMENT and not t.isdigit()]
+    rest = story_words(p, used)
     if p.intent == "describe" or (pending and pending["facet"] in ("about", "themes")):
         return p.text if p.intent == "describe" else " ".join(rest)
     if len(rest) >= DESCRIPTION_WORDS:                       # a story, in the reader's words
