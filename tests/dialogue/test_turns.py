@@ -141,3 +141,10 @@ def test_co_readers_need_support(engine):
     sim, co = cr.similar(idx.row[a])
     assert co[idx.row[b]] == MIN_CO_READERS + 3 and sim[idx.row[b]] > 0
     assert co[idx.row[c]] == MIN_CO_READERS - 1 and sim[idx.row[c]] == 0   # too few co-readers
+
+
+def test_more_like_a_shown_book_by_ordinal(engine):
+    r = engine.turn("o", text="a fantasy book")
+    second = r.book_ids[1]
+    r = engine.turn("o", text="more like the second one")
+    assert engine.store.load("o").anchors == [second] and second not in r.book_ids

@@ -239,8 +239,10 @@ class DialogueEngine:
         update.apply(self.index, st, p, act, pending)
         if act.interests:
             st.about.append(" ".join(act.interests))
-        if intent == "similar_to" and not st.anchors and st.last_books:
-            st.anchors.append(st.last_books[0])
+        if intent == "similar_to" and st.last_books and (
+                not st.anchors or any(x.kind == "ref" for x in p.slots)):
+            ref = self._target(st, p, text)            # "more like the second one"
+            st.anchors = [ref if ref is not None else st.last_books[0]]
         intent = p.intent                      # a long story turns a request into "describe"
         describe = intent == "describe"
         kind = intent if intent in ("describe", "similar_to", "refine") else "recommend"
