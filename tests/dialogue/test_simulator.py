@@ -120,6 +120,23 @@ def test_the_reader_does_not_use_the_bots_vocabulary():
     assert simulator.FUNCTION <= leaks.STOPWORDS     # what it may say from a title is a stop word
 
 
+def test_the_audit_catches_leaks_and_spares_echoed_options(real_slice):
+    cat, tag_df, descs = real_slice
+    audit = leaks.Audit(tag_df, 10_000, descs)
+    hp = Shelf(cat)(cat.find_book(source=("goodbooks", "2")))   # Harry Potter 1
+    hp.tags = hp.tags + ["fantasy-adventure"]                    # a rare shelf (< 100 books)
+    assert audit.rare_tags(hp) == {"fantasy-adventure"}
+    lines = [{"reader": "a book about a sorcerer's stone", "bot": "Who is it for?",
+              "options": []},
+             {"reader": "something by rowling", "bot": "ok",
+              "options": ["fantasy", "adventure"]},
+             {"reader": "yes, fantasy adventure", "bot": "ok", "options": []},
+             {"reader": "a fantasy adventure please"}]   # not echoing the bot any more
+    kinds = [(f["kind"], f["word"]) for f in audit.check(hp, lines)]
+    assert kinds == [("title word", "sorcerer"), ("title word", "stone"),
+                     ("author name", "rowling"), ("rare tag", "fantasy-adventure")]
+
+
 def test_no_hand_written_phrase_is_a_rare_shelf(real_slice):
     _, tag_df, _ = real_slice
     rare = {t: leaks._alnum(t.replace("-", " ")) for t, c in tag_df.items()

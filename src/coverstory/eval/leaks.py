@@ -5,7 +5,8 @@ reader (``coverstory.eval.simulator``) never sees any of this. A reader line lea
 contains
 - a word of the target's title (not a stop word), or of its author's name (3+ letters);
 - one of the target's *rare* shelf tags (on at most 1 % of the catalog's books) verbatim,
-  unless the bot offered that very phrase in its previous message (an echoed option);
+  unless every word of it was in the bot's previous message (an echoed option: "children
+  and young adult" answering "children, young adult or adult?");
 and the description words the reader uses are compared with the description's other words by
 IDF (computed here over the catalog's descriptions): the mean IDF rank percentile of the used
 words (0 = the rarest word of that description) against a random draw of as many words and
@@ -106,7 +107,8 @@ class Audit:
                 elif w in banned_author:
                     found.append({"kind": "author name", "word": w, "line": said})
             for t, phrase in rare.items():
-                if phrase.strip() and phrase in low and phrase not in bot_low:
+                echoed = {w for w in phrase.split() if w not in STOPWORDS} <= set(bot_low.split())
+                if phrase.strip() and phrase in low and not echoed:
                     found.append({"kind": "rare tag", "word": t, "line": said})
             used.update(w for w in toks if w in pct and w not in self.own and w not in bot_toks)
         if used and len(order) > 1:

@@ -841,7 +841,8 @@ class Reader:
         out = []
         for tok in re.split(r"(\s+)", text):
             if len(tok) >= 4 and tok.isalpha() and self.rng.random() < 0.03:
-                tok = _typo(tok, self.rng)
+                typo = _typo(tok, self.rng)
+                tok = typo if self._clean(typo) else tok   # a typo never makes a title word
             out.append(tok)
         text = "".join(out)
         self.said.append(text)
