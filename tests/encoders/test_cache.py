@@ -118,3 +118,48 @@ def test_build_features_command_defaults(tiny_home):
     t = time.time()
     assert main(["--home", str(tiny_home), "build", "features"]) == 0
     assert time.time() - t < 5
+
+
+def test_another_encoder_identity_rebuilds_every_row(tiny_home, small_encoder):
+    """Vectors of two encoders under one name are never mixed: a new identity (e.g. an int8
+    runtime) re-encodes every row, a limited run included; the same identity reuses them."""
+    from coverstory.encoders.cache import load_features, stored_identity
+    from coverstory.encoders.registry import build_encoder
+
+    r1 = _update(tiny_home, small_encoder)
+    assert r1["identity"] == "mobilenetv2.random" and r1["replaced"] is None
+    assert stored_identity(tiny_home, FEATURE) == "mobilenetv2.random"
+
+    class Quantised(type(small_encoder)):
+        @classmethod
+        def identity_of(cls, config):
+            return config["name"] + "[int8]"
+
+    other = Quantised(small_encoder.config)
+    r2 = _update(tiny_home, other, limit=2)
+    assert r2["replaced"] == "mobilenetv2.random"
+    assert (r2["computed"], r2["rows"]) == (2, 2)          # rows outside the slice dropped
+    assert stored_identity(tiny_home, FEATURE) == "mobilenetv2.random[int8]"
+    r3 = _update(tiny_home, other)
+    assert (r3["computed"], r3["reused"], r3["rows"]) == (4, 2, 6)
+    r4 = _update(tiny_home, build_encoder(small_encoder.config))
+    assert r4["replaced"] == "mobilenetv2.random[int8]" and r4["computed"] == 6
+    assert len(load_features(tiny_home, FEATURE)[0]) == 6
+
+
+def test_files_without_identity_count_as_the_name(tiny_home, small_encoder):
+    """Caches written before identities were recorded are reused by the plain encoder."""
+    import json
+
+    from safetensors.numpy import save_file
+
+    from coverstory.encoders.cache import _read, feature_path
+
+    _update(tiny_home, small_encoder)
+    path = feature_path(tiny_home, FEATURE)
+    ids, vecs, meta = _read(path)
+    save_file({"ids": ids, "vectors": vecs}, str(path),
+              metadata={k: v for k, v in meta.items() if k != "identity"})
+    assert json.loads(_read(path)[2]["hashes"])
+    r = _update(tiny_home, small_encoder)
+    assert r["computed"] == 0 and r["reused"] == 6

@@ -25,3 +25,35 @@ class TestMiniLM(EncoderTestMixin):
     def test_rejects_non_text(self, encoder):
         with pytest.raises(TypeError, match="strings"):
             encoder.encode([3])
+
+    def test_preset_runs_int8_onnx_with_its_own_identity(self, encoder):
+        assert encoder.config["runtime"] == "onnx" and encoder.quantize == "int8"
+        assert encoder.identity == "minilm-l6.pretrained[onnx-int8]"
+        assert encoder.max_seq_length == 256
+
+
+def test_onnx_runtimes_agree_with_sentence_transformers():
+    """fp32 ONNX gives the reference's vectors; int8 keeps their meaning (mean cosine >=
+    0.98 here; the benchmark measures it on real book texts). Mixed lengths, one text longer
+    than max_seq_length, odd batch sizes: padding must not change a row."""
+    from coverstory.encoders.registry import build_encoder, presets
+    from coverstory.encoders.text_minilm import CHECK_TEXTS
+    from tests.encoders.mixin import SENTENCES
+
+    texts = SENTENCES + CHECK_TEXTS + ["ok", "x " * 400]
+    cfg = presets()["minilm-l6.pretrained"]
+    ref = build_encoder({**cfg, "runtime": "torch"})
+    want = ref.encode(texts, batch_size=4)
+    assert ref.identity == "minilm-l6.pretrained"
+    fp32 = build_encoder({**cfg, "quantize": None})
+    assert fp32.identity == ref.identity                   # same numbers: caches shared
+    for bs in (1, 3, 32):
+        np.testing.assert_allclose(fp32.encode(texts, batch_size=bs), want, atol=1e-4)
+    int8 = build_encoder(cfg)
+    got = int8.encode(texts)
+    cos = np.sum(got * want, axis=1)
+    assert cos.mean() >= 0.98 and cos.min() >= 0.95
+    np.testing.assert_array_equal(int8.encode(texts[::-1])[::-1], got)  # no batch effects
+    short = build_encoder({**cfg, "max_seq_length": 16})
+    assert short.identity == "minilm-l6.pretrained[onnx-int8,max16]"
+    assert np.sum(short.encode([texts[-1]]) * got[-1:]) > 0.5

@@ -49,6 +49,18 @@ class Encoder(ABC):
                progress: bool = False) -> np.ndarray:
         """float32 array [len(items), self.dim]."""
 
+    @classmethod
+    def identity_of(cls, config: dict[str, Any]) -> str:
+        """What the vectors of an encoder with this config mean; the feature cache keeps its
+        rows only while it stays the same (see ``encoders/cache.py``). The default is the
+        name. Runtimes that give the same numbers (eager torch and an fp32 ONNX export
+        checked against it) share an identity; a quantised model has its own."""
+        return str(config["name"])
+
+    @property
+    def identity(self) -> str:
+        return type(self).identity_of(self.config)
+
     # ---- persistence -----------------------------------------------------------------------
     def save(self, folder: str | os.PathLike) -> Path:
         """Write ``config.json`` (and weights, for trainable encoders) into ``folder``."""
@@ -128,12 +140,25 @@ class TorchEncoder(Encoder):
 
 
 # ---- helpers shared by the implementations ------------------------------------------------
+def default_threads() -> int:
+    """Threads for inference: $COVERSTORY_THREADS when set, else the CPUs this process may
+    run on (``os.sched_getaffinity``; 2 on the project's machines). Build steps run side by
+    side set it to their share of the cores."""
+    env = os.environ.get("COVERSTORY_THREADS", "").strip()
+    if env:
+        return max(1, int(env))
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
 def limit_threads(n: int | None = None) -> None:
-    """At most ``n`` torch threads (default $COVERSTORY_THREADS or 2; the machines are
+    """At most ``n`` torch threads (default :func:`default_threads`; the machines are
     shared, and on an oversubscribed machine 1 thread is often faster than 2)."""
     import torch
 
-    n = n or int(os.environ.get("COVERSTORY_THREADS", "2"))
+    n = n or default_threads()
     if torch.get_num_threads() > n:
         torch.set_num_threads(n)
 

@@ -7,6 +7,11 @@ A feature is named ``"<input>/<encoder name>"`` (``cover/efficientnet-lite0.imag
 file's metadata, plus a readable ``.json`` summary. Writes are atomic (write + rename),
 so readers never see half a file. A re-run only encodes books whose hash changed.
 
+The metadata also records the encoder's *identity* (``Encoder.identity_of``: the name, plus
+e.g. ``[onnx-int8]`` for a quantised runtime). When the encoder now configured under that
+name has another identity, every row is encoded again: vectors of two encoders are never
+mixed in one file. Files written before identities were recorded count as the name's.
+
 >>> ids, vecs = load_features(home, "cover/efficientnet-lite0.imagenet")   # doctest: +SKIP
 """
 
@@ -90,6 +95,15 @@ def load_features(home: str | os.PathLike, feature: str) -> tuple[np.ndarray, np
     return ids.copy(), vecs.copy()
 
 
+def stored_identity(home: str | os.PathLike, feature: str) -> str | None:
+    """The identity of the encoder that wrote a built feature (None when not built)."""
+    path = feature_path(home, feature)
+    if not path.exists():
+        return None
+    _, _, meta = _read(path)
+    return meta.get("identity") or split_feature(feature)[1]
+
+
 def stored_hashes(home: str | os.PathLike, feature: str) -> dict[int, str]:
     """book id -> content hash of the stored row (empty when not built)."""
     path = feature_path(home, feature)
@@ -101,8 +115,10 @@ def stored_hashes(home: str | os.PathLike, feature: str) -> dict[int, str]:
 
 
 def save_features(home: str | os.PathLike, feature: str, ids: np.ndarray, vectors: np.ndarray,
-                  hashes: list[str], info: dict[str, Any] | None = None) -> Path:
-    """Write a feature atomically (rows sorted by id)."""
+                  hashes: list[str], info: dict[str, Any] | None = None,
+                  identity: str | None = None) -> Path:
+    """Write a feature atomically (rows sorted by id); ``identity``: of the encoder that
+    computed the rows (default: the encoder's name)."""
     from safetensors.numpy import save_file
 
     ids = np.asarray(ids, np.int64)
@@ -115,13 +131,15 @@ def save_features(home: str | os.PathLike, feature: str, ids: np.ndarray, vector
     path = feature_path(home, feature)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    identity = identity or split_feature(feature)[1]
     meta = {"feature": feature, "dim": str(vectors.shape[1] if vectors.ndim == 2 else 0),
-            "hashes": json.dumps(hashes)}
+            "hashes": json.dumps(hashes), "identity": identity}
     save_file({"ids": ids, "vectors": np.ascontiguousarray(vectors)}, str(tmp), metadata=meta)
     os.replace(tmp, path)
     summary = {"feature": feature, "rows": int(len(ids)),
                "dim": int(vectors.shape[1]) if vectors.ndim == 2 else 0,
-               "updated": time.strftime("%Y-%m-%d %H:%M:%S"), **(info or {})}
+               "identity": identity, "updated": time.strftime("%Y-%m-%d %H:%M:%S"),
+               **(info or {})}
     write_json_atomic(path.with_suffix(".json"), summary)
     return path
 
@@ -197,7 +215,7 @@ def update_features(home: str | os.PathLike, feature: str, *, encoder=None,
     broken image file) are recorded in ``<feature>.failed.json`` and skipped on re-runs.
     """
     from coverstory.catalog import Catalog
-    from coverstory.encoders.registry import encoder_config, get_encoder
+    from coverstory.encoders.registry import encoder_class, encoder_config, get_encoder
 
     log = log or (lambda m: print(m, file=sys.stderr, flush=True))
     t0 = time.time()
@@ -207,6 +225,8 @@ def update_features(home: str | os.PathLike, feature: str, *, encoder=None,
     if cfg["modality"] != INPUTS[inp]:
         raise ValueError(f"encoder {enc_name!r} is a {cfg['modality']} encoder; input {inp!r} "
                          f"needs a {INPUTS[inp]} encoder")
+    identity = (encoder.identity if encoder is not None
+                else encoder_class(cfg["kind"]).identity_of(cfg))
     cat = Catalog.open(home)
     try:
         books = cat.books()
@@ -220,10 +240,17 @@ def update_features(home: str | os.PathLike, feature: str, *, encoder=None,
     failed_path = path.with_name(path.stem + ".failed.json")
 
     old: dict[int, tuple[np.ndarray, str]] = {}
+    rebuilt_from = None
     if path.exists():
         ids, vecs, meta = _read(path)
-        for i, v, h in zip(ids.tolist(), vecs, json.loads(meta.get("hashes", "[]"))):
-            old[i] = (v, h)
+        built_by = meta.get("identity") or enc_name
+        if built_by == identity:
+            for i, v, h in zip(ids.tolist(), vecs, json.loads(meta.get("hashes", "[]"))):
+                old[i] = (v, h)
+        else:  # another encoder's vectors: never mixed with this one's
+            rebuilt_from = built_by
+            log(f"{feature}: its {len(ids)} rows were computed by {built_by}; the encoder is "
+                f"now {identity}: encoding every book again")
     failed = {} if force or not failed_path.exists() else {
         int(k): v for k, v in json.loads(failed_path.read_text()).items()}
 
@@ -244,7 +271,7 @@ def update_features(home: str | os.PathLike, feature: str, *, encoder=None,
             if bid not in in_scope:
                 keep[bid] = row
 
-    if not todo and removed == 0 and path.exists():
+    if not todo and removed == 0 and path.exists() and rebuilt_from is None:
         return {"feature": feature, "rows": len(keep), "computed": 0, "reused": len(keep),
                 "removed": 0, "failed": skipped, "seconds": round(time.time() - t0, 2),
                 "text": f"{feature}: up to date ({len(keep)} rows)"}
@@ -269,7 +296,7 @@ def update_features(home: str | os.PathLike, feature: str, *, encoder=None,
         save_features(home, feature, np.asarray(bids, np.int64), vecs,
                       [keep[b][1] for b in bids],
                       {"encoder": enc_name, "input": inp, "modality": enc.modality,
-                       "failed": len(new_failed) + skipped})
+                       "failed": len(new_failed) + skipped}, identity=identity)
         if new_failed or failed:
             write_json_atomic(failed_path, {str(k): v for k, v in {**failed, **new_failed}.items()})
 
@@ -309,6 +336,8 @@ def update_features(home: str | os.PathLike, feature: str, *, encoder=None,
     return {"feature": feature, "rows": len(keep), "computed": computed,
             "reused": len(keep) - computed, "removed": removed,
             "failed": len(new_failed) + skipped, "seconds": round(secs, 2),
+            "identity": identity, "replaced": rebuilt_from,
             "text": (f"{feature}: {len(keep)} rows ({computed} computed, "
                      f"{len(keep) - computed} reused, {removed} removed, "
-                     f"{len(new_failed) + skipped} failed) in {secs:.1f} s")}
+                     f"{len(new_failed) + skipped} failed) in {secs:.1f} s"
+                     + (f"; replaced the rows of {rebuilt_from}" if rebuilt_from else ""))}

@@ -1,22 +1,29 @@
-"""Run a torch image encoder through ONNX Runtime (several times faster on 2 CPU cores).
+"""Run torch encoders through ONNX Runtime (several times faster on 2 CPU cores).
 
-The module is exported once per weights fingerprint into the cache folder
+A module is exported once per weights fingerprint into the cache folder
 (``$COVERSTORY_CACHE`` or ``~/.cache/coverstory/onnx``); after export, ONNX Runtime's
 output is checked against eager torch on a fixed batch and the export is refused when
-they differ by more than the tolerance.
+they differ by more than the tolerance. Exports are written to a temporary file of their
+own and renamed into place, so processes exporting the same model at once (build steps
+run side by side) never read a half-written file. Image encoders use :func:`onnx_session`;
+MiniLM (``text_minilm.py``) exports its own graph with :func:`export_graph` and
+:func:`quantize_int8`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import logging
 import os
+import tempfile
 import warnings
 from pathlib import Path
 
 import numpy as np
 
-from coverstory.encoders.base import write_json_atomic
+from coverstory.encoders.base import default_threads, write_json_atomic
 
 RTOL = 1e-3   # max |onnx - torch| <= RTOL * (1 + max |torch|)
 
@@ -44,34 +51,77 @@ def export(encoder, path: Path) -> dict:
     size = encoder.image_size
     gen = torch.Generator().manual_seed(0)
     x = torch.randn(2, 3, size, size, generator=gen)
-    tmp = path.with_suffix(".onnx.tmp")
-    with torch.no_grad(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with torch.no_grad():
         expected = module(x).numpy()
-        torch.onnx.export(module, (x,), str(tmp), input_names=["images"],
-                          output_names=["features"], opset_version=17, dynamo=False,
-                          dynamic_axes={"images": {0: "n"}, "features": {0: "n"}})
-    got = _session(tmp).run(None, {"images": x.numpy()})[0]
-    err = float(np.abs(got - expected).max())
-    tol = RTOL * (1.0 + float(np.abs(expected).max()))
-    check = {"encoder": encoder.name, "max_abs_diff": err, "tolerance": tol, "ok": err <= tol}
-    if not check["ok"]:
-        tmp.unlink(missing_ok=True)
-        raise RuntimeError(f"ONNX export of {encoder.name} differs from torch by {err:.2e} "
-                           f"(> {tol:.2e}); use runtime 'torch' for this encoder")
-    os.replace(tmp, path)
+    with export_graph(module, (x,), path, input_names=["images"], output_names=["features"],
+                      dynamic_axes={"images": {0: "n"}, "features": {0: "n"}}) as tmp:
+        got = session(tmp).run(None, {"images": x.numpy()})[0]
+        err = float(np.abs(got - expected).max())
+        tol = RTOL * (1.0 + float(np.abs(expected).max()))
+        check = {"encoder": encoder.name, "max_abs_diff": err, "tolerance": tol,
+                 "ok": err <= tol}
+        if not check["ok"]:
+            raise RuntimeError(f"ONNX export of {encoder.name} differs from torch by "
+                               f"{err:.2e} (> {tol:.2e}); use runtime 'torch' for this encoder")
     write_json_atomic(path.with_suffix(".json"), check)
     return check
 
 
-def _session(path: Path):
+@contextlib.contextmanager
+def export_graph(module, args: tuple, path: Path, *, input_names: list[str],
+                 output_names: list[str], dynamic_axes: dict):
+    """``torch.onnx.export`` into a temporary file of this process; yields its path for
+    checks, then renames it to ``path`` (it is deleted when the check raises)."""
+    import torch
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".onnx.tmp")
+    os.close(fd)
+    try:
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(module, args, tmp, input_names=input_names,
+                              output_names=output_names, opset_version=17, dynamo=False,
+                              dynamic_axes=dynamic_axes)
+        yield Path(tmp)
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def quantize_int8(src: Path, path: Path) -> Path:
+    """Dynamic int8 quantisation of ``src`` (weights int8 per output channel, activations
+    quantised at run time) into ``path`` (atomic); returns ``path``."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".onnx.tmp")
+    os.close(fd)
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # "consider pre-processing" advice on every call
+    try:
+        quantize_dynamic(str(src), tmp, weight_type=QuantType.QInt8, per_channel=True)
+        os.replace(tmp, path)
+    finally:
+        root.setLevel(level)
+        Path(tmp).unlink(missing_ok=True)
+    return path
+
+
+def session(path: Path, threads: int | None = None):
+    """An ONNX Runtime CPU session with ``threads`` intra-op threads (default: the machine's,
+    see :func:`coverstory.encoders.base.default_threads`)."""
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
-    opts.intra_op_num_threads = int(os.environ.get("COVERSTORY_THREADS", "2"))
+    opts.intra_op_num_threads = threads or default_threads()
     opts.inter_op_num_threads = 1
     opts.log_severity_level = 3
     return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+
+
+_session = session  # the name older callers use
 
 
 def onnx_session(encoder):
@@ -85,9 +135,9 @@ def onnx_session(encoder):
     path = cache_dir() / f"{encoder.name}-{key.hexdigest()[:12]}.onnx"
     if not path.exists():
         export(encoder, path)
-    session = _session(path)
-    encoder._onnx_session = (quick, session)
-    return session
+    sess = session(path)
+    encoder._onnx_session = (quick, sess)
+    return sess
 
 
 def _quick_fingerprint(module) -> tuple:
