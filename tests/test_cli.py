@@ -39,3 +39,11 @@ def test_user_errors_exit_2_with_a_message(tmp_path):
     assert r.returncode == 2 and "no such file" in r.stderr
     r = run("bench", "no-such-bench", "--json", home=tmp_path / "h")
     assert r.returncode == 2 and "unknown benchmark" in json.loads(r.stdout)["error"]
+
+
+def test_bench_encoders_throughput_on_an_empty_home_says_what_to_import(tmp_path):
+    r = run("bench", "encoders", "--throughput", "--quick", "--json", "--out",
+            str(tmp_path / "out"), home=tmp_path / "h")
+    assert r.returncode == 2, r.stderr
+    err = json.loads(r.stdout)["error"]               # exactly one JSON object on stdout
+    assert "import goodbooks" in err and "Traceback" not in r.stderr

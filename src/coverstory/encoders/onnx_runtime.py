@@ -124,8 +124,23 @@ def session(path: Path, threads: int | None = None):
 _session = session  # the name older callers use
 
 
+def run_parallel(fn, batches: list, workers: int | None = None) -> list:
+    """``[fn(b) for b in batches]`` over ``workers`` threads (default: the machine's threads),
+    each calling a single-threaded session: on 2 cores two 1-thread runs of small batches
+    beat one 2-thread run of big ones (Lite0: ~180 vs ~45 covers/s, MiniLM int8: ~180 vs
+    ~160 texts/s, measured side by side). ONNX Runtime and PIL release the GIL."""
+    workers = min(workers or default_threads(), len(batches))
+    if workers <= 1:
+        return [fn(b) for b in batches]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(workers, thread_name_prefix="onnx") as ex:
+        return list(ex.map(fn, batches))
+
+
 def onnx_session(encoder):
-    """The (memoised) ONNX Runtime session for an image encoder, exporting it if needed."""
+    """The (memoised) single-threaded ONNX Runtime session for an image encoder, exporting
+    it if needed (``encode`` runs several at once: :func:`run_parallel`)."""
     quick = _quick_fingerprint(encoder.module)
     cached = getattr(encoder, "_onnx_session", None)
     if cached is not None and cached[0] == quick:  # weights unchanged since the export
@@ -135,7 +150,7 @@ def onnx_session(encoder):
     path = cache_dir() / f"{encoder.name}-{key.hexdigest()[:12]}.onnx"
     if not path.exists():
         export(encoder, path)
-    sess = session(path)
+    sess = session(path, threads=1)
     encoder._onnx_session = (quick, sess)
     return sess
 

@@ -33,12 +33,13 @@ from typing import Any
 
 import numpy as np
 
-from coverstory.encoders.base import Encoder, default_threads, limit_threads, write_json_atomic
+from coverstory.encoders.base import Encoder, limit_threads, write_json_atomic
 
 MODEL_MAX_SEQ = 256          # sentence_bert_config.json of all-MiniLM-L6-v2
 FP32_TOLERANCE = 1e-4        # max |onnx - torch| per coordinate of unit vectors
 INT8_MIN_COSINE = 0.98       # mean cosine of the int8 model with torch on CHECK_TEXTS
 EXPORT_VERSION = 1           # bump when the exported graph changes
+ONNX_BATCH = 4               # fp32: texts per call (small batches on parallel workers were fastest)
 CHECK_TEXTS = [
     "A boy discovers he is a wizard and goes to a boarding school of magic.",
     "Murder on the Orient Express. by Agatha Christie. classics; crime; mystery; detective.",
@@ -190,7 +191,7 @@ class MiniLM(Encoder):
         enc = [e.ids for e in self.tokenizer.encode_batch(items)]
         lengths = np.fromiter((len(e) for e in enc), np.int64, len(enc))
         order = np.argsort(lengths, kind="stable")
-        per_call = 1 if self.quantize else max(1, int(batch_size))
+        per_call = 1 if self.quantize else max(1, min(int(batch_size), ONNX_BATCH))
         batches = [order[s:s + per_call] for s in range(0, len(order), per_call)]
         out = np.empty((len(items), self.dim), np.float32)
 
@@ -203,15 +204,9 @@ class MiniLM(Encoder):
                 mask[j, :lengths[i]] = 1
             out[rows] = sess.run(None, {"input_ids": ids, "attention_mask": mask})[0]
 
-        workers = min(default_threads(), len(batches))
-        if workers <= 1:
-            for b in batches:
-                run(b)
-        else:
-            from concurrent.futures import ThreadPoolExecutor
+        from coverstory.encoders.onnx_runtime import run_parallel
 
-            with ThreadPoolExecutor(workers, thread_name_prefix="minilm") as ex:
-                list(ex.map(run, batches))
+        run_parallel(run, batches)
         return out
 
     def export(self) -> dict:

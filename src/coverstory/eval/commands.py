@@ -23,6 +23,9 @@ def add_bench_arguments(p) -> None:
     p.add_argument("--split", choices=("dev", "test", "all"), default=None,
                    help="conversations: which part of the suite (default all); "
                         "writes NAME-dev.* / NAME-test.* for one part")
+    p.add_argument("--throughput", action="store_true",
+                   help="encoders: books/s and covers/s of every preset encoder, its fast "
+                        "runtime beside the PyTorch path, with their agreement")
 
 
 def bench(args) -> dict:

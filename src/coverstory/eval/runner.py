@@ -26,6 +26,7 @@ class BenchContext:
     out: Path             # folder for extra artifacts (figures): docs/benchmarks/NAME/
     log: callable = print
     split: str | None = None   # benches with a dev/test split (conversations): which part
+    throughput: bool = False   # bench encoders: speed of every runtime, not agreement@10
 
     def progress(self, msg: str) -> None:
         print(f"[{self.name}] {msg}", file=sys.stderr, flush=True)
@@ -62,17 +63,20 @@ def run_bench(name: str, fn, args) -> dict:
     quick = bool(getattr(args, "quick", False))
     out_root = Path(getattr(args, "out", None) or PROJECT_ROOT / "docs" / "benchmarks")
     split = getattr(args, "split", None)
-    stem = name + (f"-{split}" if split and split != "all" else "") + ("-quick" if quick else "")
+    throughput = bool(getattr(args, "throughput", False))
+    stem = name + (f"-{split}" if split and split != "all" else "") + (
+        "-throughput" if throughput else "") + ("-quick" if quick else "")
     ctx = BenchContext(name=name, quick=quick, seed=int(getattr(args, "seed", 0)),
                        data=data_dir(getattr(args, "data", None)),
                        home=home_dir(getattr(args, "home", None)),
-                       out=out_root / stem, split=split)
+                       out=out_root / stem, split=split, throughput=throughput)
     ctx.out.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
     result: BenchResult = fn(ctx)
     seconds = time.time() - t0
-    command = "coverstory bench " + name + (" --quick" if quick else "") + (
-        f" --split {split}" if split else "") + (f" --seed {ctx.seed}" if ctx.seed else "")
+    command = "coverstory bench " + name + (" --throughput" if throughput else "") + (
+        " --quick" if quick else "") + (f" --split {split}" if split else "") + (
+        f" --seed {ctx.seed}" if ctx.seed else "")
     meta = {"benchmark": name, "quick": quick, "seed": ctx.seed, "split": split, "command": command,
             "argv": " ".join(shlex.quote(a) for a in sys.argv[1:]),
             "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "seconds": round(seconds, 1),
@@ -81,7 +85,8 @@ def run_bench(name: str, fn, args) -> dict:
     (out_root / f"{stem}.json").write_text(
         json.dumps({"meta": meta, "results": result.results}, indent=2, default=_default))
     m = meta["machine"]
-    header = (f"# Benchmark: {name}{' (quick)' if quick else ''}\n\n"
+    header = (f"# Benchmark: {name}{' --throughput' if throughput else ''}"
+              f"{' (quick)' if quick else ''}\n\n"
               f"Command: `{command}` · seed {ctx.seed} · {meta['date']} · "
               f"{m['cpus']} CPUs ({m['cpu']}), {m['memory_gib']} GiB RAM, no GPU · "
               f"ran {seconds:.0f} s · data: ../shared/data\n\n")

@@ -20,6 +20,11 @@ is always measured by encoding 96 of them.
 
 Audio (full mode only, when a trained audio encoder exists): spoken genre names by voices
 unseen in training; 1-NN accuracy against clips of the training voices.
+
+``--throughput`` measures bulk-encoding speed instead: every preset encoder's runtimes side
+by side with the PyTorch path on the same goodbooks texts and covers, their cosine
+agreement, and (full mode) retrieval quality with each MiniLM runtime's vectors; see
+``_throughput.py``.
 """
 
 from __future__ import annotations
@@ -259,6 +264,10 @@ def run_audio(ctx: BenchContext) -> tuple[list[dict], dict]:
 def run(ctx: BenchContext) -> BenchResult:
     import os
 
+    if ctx.throughput:
+        from coverstory.eval.bench._throughput import run_throughput
+
+        return run_throughput(ctx)
     load_before = os.getloadavg()[0]
     img_rows, img_info = run_images(ctx)
     txt_rows, txt_info = run_text(ctx)
