@@ -56,6 +56,7 @@ class BM25:
     def __init__(self, k1: float = 1.5, b: float = 0.75):
         self.k1, self.b = k1, b
         self.vocab: dict[str, int] = {}
+        self.idf = np.zeros(0, np.float32)
         self.W = None            # scipy.sparse.csc_matrix [n_docs, n_terms]
 
     def fit(self, docs: list[list[str]], weights: list[list[float]] | None = None) -> "BM25":
@@ -106,6 +107,7 @@ class BM25:
         terms = sorted(self.vocab, key=self.vocab.get)
         np.savez(buf, data=self.W.data, indices=self.W.indices, indptr=self.W.indptr,
                  shape=np.asarray(self.W.shape), k1b=np.asarray([self.k1, self.b]),
+                 idf=np.asarray(getattr(self, "idf", np.zeros(0)), np.float32),
                  vocab=np.frombuffer(json.dumps(terms).encode(), np.uint8))
         _atomic_write(path, buf.getvalue())
 
@@ -119,6 +121,8 @@ class BM25:
             m.W = sparse.csc_matrix((z["data"], z["indices"], z["indptr"]),
                                     shape=tuple(z["shape"].tolist()))
             terms = json.loads(z["vocab"].tobytes().decode())
+            if "idf" in z.files and len(z["idf"]) == len(terms):
+                m.idf = z["idf"]
         m.vocab = {t: i for i, t in enumerate(terms)}
         return m
 

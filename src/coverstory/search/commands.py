@@ -11,8 +11,14 @@ from coverstory.cli import CommandError
 
 
 def add_search_arguments(p) -> None:
-    p.add_argument("mode", choices=["text", "photo"], help="search by a text query or a photo")
-    p.add_argument("query", help="the text query, or the path of a photo of a cover")
+    p.add_argument("mode", choices=["text", "photo", "fit-text"],
+                   help="search by a text query or a photo; fit-text: fit the text ranker "
+                        "on the dev queries (docs/search.md)")
+    p.add_argument("query", nargs="?", help="the text query, or the path of a photo of a cover")
+    p.add_argument("--package", action="store_true",
+                   help="fit-text: write the packaged default model "
+                        "(src/coverstory/search/data/textsearch_ranker.json) instead of "
+                        "<home>/models/textsearch_ranker.json")
     p.add_argument("-k", type=int, default=10, help="how many books (default 10)")
     p.add_argument("--ocr", action="store_true",
                    help="photo: also read the cover's text when the image match is ambiguous "
@@ -48,6 +54,10 @@ def _lines(rows: list[dict]) -> list[str]:
 def search(args) -> dict:
     from coverstory.search.errors import BadImage
 
+    if args.mode == "fit-text":
+        return fit_text(args)
+    if not args.query:
+        raise CommandError(f"coverstory search {args.mode}: give a query")
     svc = _service(args)
     t = time.perf_counter()
     if args.mode == "text":
@@ -85,11 +95,49 @@ def similar(args) -> dict:
             "text": f"Books like [{b.id}] {b.title}:\n" + "\n".join(_lines(rows))}
 
 
+def fit_text(args) -> dict:
+    """Fit the text ranker (query types + per-type weights) on the dev split only."""
+    from coverstory.catalog import Catalog
+    from coverstory.search import querysets, ranker
+
+    svc = _service(args)
+    log = lambda m: print(f"[fit-text] {m}", file=sys.stderr, flush=True)  # noqa: E731
+    cat = Catalog.open(svc.home)
+    try:
+        def by_gid(gid):
+            bid = cat.find_book(source=("goodbooks", str(gid)))
+            return svc.books.get(bid) if bid is not None else None
+
+        queries = querysets.load(books_by_source=by_gid)
+    finally:
+        cat.close()
+    dev = [q for q in querysets.resolve(queries, svc.books) if q["split"] == "dev" and q["ids"]]
+    ts = svc.text_search
+    t = time.time()
+    samples = ranker.samples_from(ts, dev, log=log) + ranker.like_samples(ts, dev)
+    log(f"{len(samples)} dev queries featurised in {time.time() - t:.0f} s")
+    model, meta = ranker.fit(samples, log=log)
+    meta.update({"home": str(svc.home), "books": len(svc.books),
+                 "passages": bool(ts.passages is not None), "minilm": ts.sem_vecs is not None,
+                 "command": "coverstory search fit-text" + (" --package" if args.package else "")})
+    from coverstory.search.ranker import HOME_MODEL, PACKAGED
+
+    path = PACKAGED if args.package else svc.home.joinpath(*HOME_MODEL)
+    model.save(path)
+    cv = meta["cv"]
+    lines = [f"model: {path}", f"chosen: {meta['chosen']}",
+             f"dev 5-fold CV: " + ", ".join(f"{t} Hit@1 {cv[t]['hit@1']:.3f} Hit@5 {cv[t]['hit@5']:.3f} (n={cv[t]['n']})"
+                                             for t in ranker.RANKED_TYPES if t in cv),
+             f"type accuracy {cv['type_accuracy']:.3f}"]
+    return {"model": str(path), **meta, "text": "\n".join(lines)}
+
+
 # ---- coverstory build index --------------------------------------------------------------
 def build_index(args) -> dict:
     """Build and save the search indexes under <home>/indexes/.
 
-    bm25 (text), text (MiniLM vectors), cover (Lite0 gallery vectors, checked against the
+    bm25 and bm25_names (text), passages (MiniLM vectors of description sentences), text
+    (MiniLM vectors; ``--method text-only`` stops after these), cover (Lite0 gallery vectors, checked against the
     photo embedder), photo (head-projected gallery, when a photo head exists or
     ``--method photo-head`` trains one), fused (when the fusion helper exported one) and
     cover_features (local features of every cover for photo search; ``--method local-only``
@@ -100,7 +148,7 @@ def build_index(args) -> dict:
     from coverstory.search.bm25 import BM25
     from coverstory.search.service import (COVER_FEATURES_FILE, TEXT_FEATURE, SearchService,
                                            _fused_feature)
-    from coverstory.search.text import book_document
+    from coverstory.search.text import DOC_VERSION, book_document, name_document
 
     home = home_dir(getattr(args, "home", None))
     out = home / "indexes"
@@ -117,12 +165,28 @@ def build_index(args) -> dict:
     finally:
         cat.close()
     books = list(svc.books.values())
-    bm = BM25().fit([book_document(b, ocr.get(b.id, "")) for b in books])
+    docs = [book_document(b, ocr.get(b.id, "")) for b in books]
+    bm = BM25().fit([d for d, _ in docs], [w for _, w in docs])
     bm.save(out / "bm25.npz")
+    docs = [name_document(b) for b in books]
+    BM25(k1=1.2, b=0.5).fit([d for d, _ in docs], [w for _, w in docs]).save(out / "bm25_names.npz")
     (out / "bm25.json").write_text(json.dumps({"book_ids": [b.id for b in books],
-                                               "ocr_texts": len(ocr)}))
+                                               "ocr_texts": len(ocr),
+                                               "doc_version": DOC_VERSION}))
     report["bm25"] = {"books": len(books), "terms": len(bm.vocab), "seconds": round(time.time() - t, 1)}
     log(f"bm25: {len(books)} books, {len(bm.vocab)} terms")
+    t = time.time()
+    from coverstory.search.passages import PassageIndex
+    from coverstory.search.service import PASSAGES_FILE
+
+    ppath = out / PASSAGES_FILE
+    old = PassageIndex.load(ppath) if ppath.exists() and not getattr(args, "force", False) else None
+    if old is None or old.stale(books):
+        PassageIndex.build(books, svc._encode_texts, log=log).save(ppath)
+    pidx = PassageIndex.load(ppath)
+    report["passages"] = {"passages": len(pidx), "books": len(pidx.hashes),
+                          "seconds": round(time.time() - t, 1)}
+    log(f"passages: {len(pidx)} description passages of {len(pidx.hashes)} books")
 
     def save_vectors(name, ids, vecs):
         t = time.time()
@@ -141,6 +205,8 @@ def build_index(args) -> dict:
     fused = _fused_feature(home)
     if fused and svc.features(fused, allow_compute=False) is not None:
         save_vectors("fused", *svc.features(fused, allow_compute=False))
+    if getattr(args, "method", None) == "text-only":
+        return {**report, "folder": str(out), "text": "\n".join(f"{k}: {v}" for k, v in report.items())}
     t = time.time()
     from coverstory.search.local_features import CoverFeatures
 

@@ -31,9 +31,7 @@ COVER_FEATURE = "cover/efficientnet-lite0.imagenet"
 TEXT_ENCODER = "minilm-l6.pretrained"
 TITLE_FEATURE = "title/minilm-l6.pretrained"
 DESCRIPTION_FEATURE = "description/minilm-l6.pretrained"
-LIKE = re.compile(r"^\s*(?:(?:show me |find |i want |recommend )?(?:some |any |other )?"
-                  r"(?:books?|novels?|something|stories|reads?)\s+)?(?:like|similar to)\s+(.+?)\s*$",
-                  re.IGNORECASE)
+PASSAGES_FILE = "passages.npz"
 
 
 class SearchService:
@@ -157,7 +155,8 @@ class SearchService:
             if self._text is None:
                 from coverstory.catalog import Catalog
                 from coverstory.search.bm25 import BM25
-                from coverstory.search.text import TextSearch
+                from coverstory.search.ranker import RankerModel
+                from coverstory.search.text import DOC_VERSION, TextSearch
 
                 cat = Catalog.open(self.home)
                 try:
@@ -165,13 +164,15 @@ class SearchService:
                 finally:
                     cat.close()
                 books = list(self.books.values())
-                bm25 = None
-                path = self.index_dir / "bm25.npz"
-                if path.exists():
-                    cand = BM25.load(path)
-                    if cand.W.shape[0] == len(books) and _bm25_ids(self.index_dir) == [
-                            b.id for b in books]:
-                        bm25 = cand
+                bm25 = names = None
+                info = _bm25_info(self.index_dir)
+                if (info.get("book_ids") == [b.id for b in books]
+                        and info.get("doc_version") == DOC_VERSION):
+                    bm25 = BM25.load(self.index_dir / "bm25.npz")
+                    names = BM25.load(self.index_dir / "bm25_names.npz")
+                elif len(books) > ON_THE_FLY_MAX:
+                    self.log("the saved BM25 index is missing or out of date; building it in "
+                             "memory (`coverstory build index` saves it)")
                 got = self.features(TEXT_FEATURE)
                 if got is None or len(got[0]) < 0.9 * len(books):
                     # the full-text feature is missing or partial: title + description
@@ -184,34 +185,83 @@ class SearchService:
                                np.concatenate([p[1] for p in parts]))
                 ids, vecs = got if got is not None else (None, None)
                 self._text = TextSearch(books, ids, vecs,
-                                        self.embed_query if got is not None else None, ocr, bm25)
+                                        self.embed_query if got is not None else None, ocr,
+                                        bm25, names, self.passages(books),
+                                        model=lambda: RankerModel.for_home(self.home))
             return self._text
 
+    def passages(self, books=None):
+        """The description-passage vectors: the saved ``indexes/passages.npz`` when it is
+        current, else encoded now for a small catalog; None otherwise."""
+        from coverstory.search.passages import PassageIndex
+
+        books = list(self.books.values()) if books is None else books
+        path = self.index_dir / PASSAGES_FILE
+        if path.exists():
+            idx = PassageIndex.load(path)
+            stale = idx.stale(books)
+            if not stale:
+                return idx
+            self.log(f"{stale} descriptions changed since {path.name} was built "
+                     "(`coverstory build index` updates it)")
+            if stale > ON_THE_FLY_MAX:
+                return idx
+        elif len(books) > ON_THE_FLY_MAX:
+            self.log(f"no {PASSAGES_FILE} in {self.index_dir}: searching without description "
+                     "passages (`coverstory build index` builds them)")
+            return None
+        try:
+            return PassageIndex.build(books, self._encode_texts)
+        except Exception as e:  # noqa: BLE001 - no encoder: search without passages
+            self.log(f"description passages not encoded ({type(e).__name__}: {e})")
+            return None
+
+    def _encode_texts(self, texts: list[str]) -> np.ndarray:
+        if self._text_encoder is None:
+            from coverstory.encoders.registry import get_encoder
+
+            self._text_encoder = get_encoder(TEXT_ENCODER, self.home)
+        return self._text_encoder.encode(texts)
+
     def text(self, query: str, k: int = 10, exclude: Iterable[int] = ()) -> list[Hit]:
-        """Books for a free-text query: titles (typos forgiven), authors, descriptions, tags.
+        """Books for a free-text query: titles (typos forgiven), authors, series, ISBNs,
+        descriptions of the story.
 
-        "books like X" finds X by title and returns books similar to it.
+        A query the ranker reads as "books like X" finds X as a known item and returns
+        books similar to it.
         """
-        m = LIKE.match(query or "")
-        if m:
-            seed = self.text_search.search(m.group(1), k=5)
-            if seed:
-                # the same work may be in the catalog several times (one record per source):
-                # start from the richest record of the top title (tags, description, ratings)
-                from coverstory.search.text import norm_text
+        from coverstory.search.query import like_target
 
-                key = norm_text(re.sub(r"\s*\([^)]*\)\s*$", "", self.books[seed[0].book_id].title))
-                same = [h for h in seed if norm_text(re.sub(
-                    r"\s*\([^)]*\)\s*$", "", self.books[h.book_id].title)) == key]
-                seed = [max(same, key=lambda h: _richness(self.books[h.book_id]))]
-                hits = self.similar(seed[0].book_id, k=k)
-                hits = [h for h in hits if h.book_id not in set(exclude)]
-                for h in hits:
-                    h.details = {**h.details, "like": seed[0].book_id}
-                    h.reason = f"like '{self.books[seed[0].book_id].title}': {h.reason}"
+        ts = self.text_search
+        target = like_target(query or "")
+        if target:
+            _, _, _, qf, _ = ts.featurize(query)
+            probs = ts.model.type_probs(qf)
+            if max(probs, key=probs.get) == "like":
+                hits = self._like(target, k, exclude, probs)
                 if hits:
-                    return hits[:k]
-        return self.text_search.search(query, k=k, exclude=exclude)
+                    return hits
+        return ts.search(query, k=k, exclude=exclude)
+
+    def _like(self, target: str, k: int, exclude: Iterable[int], probs: dict) -> list[Hit]:
+        from coverstory.search.text import norm_text
+
+        seed = self.text_search.search(target, k=5, force_type="known")
+        if not seed:
+            return []
+        # the same work may be in the catalog several times (one record per source):
+        # start from the richest record of the top title (tags, description, ratings)
+        key = norm_text(re.sub(r"\s*\([^)]*\)\s*$", "", self.books[seed[0].book_id].title))
+        same = [h for h in seed if norm_text(re.sub(
+            r"\s*\([^)]*\)\s*$", "", self.books[h.book_id].title)) == key]
+        x = max(same, key=lambda h: _richness(self.books[h.book_id]))
+        excl = set(exclude)
+        hits = [h for h in self.similar(x.book_id, k=k + len(excl)) if h.book_id not in excl]
+        for h in hits:
+            h.details = {**h.details, "like": x.book_id, "query_type": "like",
+                         "type_probs": {t: round(p, 3) for t, p in probs.items()}}
+            h.reason = f"like '{self.books[x.book_id].title}': {h.reason}"
+        return hits[:k]
 
     # ---- similar -----------------------------------------------------------------------
     @property
@@ -289,14 +339,13 @@ def _richness(book) -> tuple:
     return (len(book.tags) > 0, book.ratings_count or 0, bool(book.description))
 
 
-def _bm25_ids(index_dir: Path) -> list[int] | None:
+def _bm25_info(index_dir: Path) -> dict:
     import json
 
-    p = index_dir / "bm25.json"
     try:
-        return json.loads(p.read_text())["book_ids"]
-    except (OSError, ValueError, KeyError):
-        return None
+        return json.loads((index_dir / "bm25.json").read_text())
+    except (OSError, ValueError):
+        return {}
 
 
 def _fused_feature(home: Path) -> str | None:

@@ -1,16 +1,25 @@
-"""Hybrid text search: BM25 + sentence embeddings + fuzzy title/author match, fused by RRF.
+"""Text search: retrievers, query understanding, learned fusion, an exact-title guarantee.
 
-Four ranked lists are computed for a query and fused by reciprocal rank fusion
-(score = sum of weight / (60 + rank)):
+For a query, five retrievers score every book of the catalog:
 
-* **lexical** — BM25 over title and author (weighted x3), tags, categories, description
-  and the OCR text of the cover; query words missing from the vocabulary are corrected
-  to the nearest title/author words (rapidfuzz, "tolkein" -> "tolkien");
-* **semantic** — cosine between the MiniLM embedding of the query and of each book's text
-  (the cached feature ``text/minilm-l6.pretrained``);
-* **title** — rapidfuzz similarity of the query to every "title" and "title author"
-  ("harry poter philosopher stone");
-* **author** — rapidfuzz similarity to author names; that author's books, most read first.
+* **bm25** — BM25 (``search.bm25``) over title, series and authors (weight 2), genres,
+  description and cover OCR; query words missing from the vocabulary are also read as the
+  nearest title/author words ("tolkein" -> "tolkien", rapidfuzz);
+* **names** — BM25 over title, series and authors only (initials joined: "jk", "rr");
+* **tfidf** — TF-IDF cosine over word 1-2 grams of title, authors, description, genres;
+* **minilm** — cosine with the book's MiniLM vector (``text/minilm-l6.pretrained``);
+* **passage** — best MiniLM cosine over the sentences of the book's description.
+
+The best books of each (plus titles and authors close to the query by rapidfuzz, and the
+book an ISBN names) are the candidates. Each candidate gets features: every retriever's
+score normalised per query (cosines raw and as the gap to the query's best, BM25 relative
+to the best, log rank), fuzzy title / title+author / author / series similarity, exact
+title, series number, ISBN, popularity. A learned ranker (``search.ranker``, fitted on the
+dev queries by ``coverstory search fit-text``) first tells the query's type — a known
+item (title, author, series, ISBN, typos), a description, or "books like X" — from
+query-level features, then scores candidates with that type's weights (a mixture by the
+type probabilities). A book whose title is exactly the query (or the query is its title
+and author) is always first; popularity is one feature among many.
 
 >>> ts = TextSearch.from_home(home)                 # doctest: +SKIP
 >>> [h.book_id for h in ts.search("harry poter", k=3)]   # doctest: +SKIP
@@ -20,31 +29,102 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from coverstory.results import Hit
 from coverstory.search.bm25 import BM25, STOPWORDS, analyze, raw_tokens
+from coverstory.search.query import (digits_for_number_words, isbn13_of, like_target, norm_text,
+                                     series_number)
 
-RRF_K = 60
-WEIGHTS = {"lexical": 1.0, "semantic": 1.0, "title": 1.2, "author": 0.8}
-DEPTH = 100                      # how deep each list goes before fusion
+__all__ = ["TextSearch", "norm_text", "book_document", "name_document", "split_title",
+           "DOC_VERSION"]
+
+DOC_VERSION = 2                  # bumped when book_document / name_document change
+DEPTH = 100                      # how deep each retriever's list goes into the candidates
+RETRIEVERS = ("bm25", "names", "tfidf", "minilm", "passage")
+_SERIES_NOTE = re.compile(r"\s*\(([^()]*#[^()]*)\)\s*$")
+_SERIES_WORDS = re.compile(r"\b(series|trilogy|saga|sequels?|books|novels|installments?|"
+                           r"chronicles|cycle|in order)\b", re.I)
+_BY = re.compile(r"(^|\s)(by|author|written)\s", re.I)
+_DESC_START = re.compile(r"^\s*(the one|a |an |about |where |it'?s about|story|book about|"
+                         r"novel about|something about|there'?s)", re.I)
 
 
-def norm_text(s: str) -> str:
-    """Lower case, accents removed, punctuation to spaces, spaces collapsed."""
-    s = unicodedata.normalize("NFKD", s or "")
-    s = "".join(c for c in s if not unicodedata.combining(c)).lower()
-    return " ".join(re.sub(r"[^\w]+", " ", s).split())
+def split_title(title: str) -> tuple[str, list[tuple[str, str]]]:
+    """("Harry Potter and the ... Stone", [("Harry Potter", "1")]) of a goodbooks-style
+    title with its series note in brackets; series without a number have ""."""
+    m = _SERIES_NOTE.search(title or "")
+    if not m:
+        return (title or "").strip(), []
+    series = []
+    for part in m.group(1).split(";"):
+        name, _, num = part.partition("#")
+        name = name.strip().rstrip(",").strip()
+        if name:
+            series.append((name, num.strip()))
+    return title[:m.start()].strip(), series
 
 
-def book_document(book, ocr_text: str = "") -> list[str]:
-    """The analysed BM25 document of a book (title and authors weighted x3)."""
-    head = analyze(book.title) + analyze(" ".join(book.authors))
-    return (head * 3 + analyze(" ".join(book.tags + book.categories))
-            + analyze(book.description or "") + analyze(ocr_text or ""))
+def _initials(author: str) -> list[str]:
+    """"J.K. Rowling" -> ["jk"], "George R.R. Martin" -> ["rr"]: joined initials as typed."""
+    out = []
+    for run in re.findall(r"((?:\b[A-Za-z]\.\s*){2,})", author or ""):
+        out.append(re.sub(r"[^A-Za-z]", "", run).lower())
+    return out
+
+
+def name_document(book) -> tuple[list[str], list[float]]:
+    """Analysed title, series names and authors (+ joined initials) and their weights."""
+    main, series = split_title(book.title)
+    toks, wts = [], []
+    for text, w in ([(main, 1.0)] + [(s, 0.6) for s, _ in series]
+                    + [(a, 1.0) for a in book.authors]
+                    + [(" ".join(_initials(a)), 1.0) for a in book.authors]):
+        t = analyze(text)
+        toks += t
+        wts += [w] * len(t)
+    return toks, wts
+
+
+def book_document(book, ocr_text: str = "") -> tuple[list[str], list[float]]:
+    """The analysed BM25 document of a book and its token weights: title, series and
+    authors at 2, genres (tags, categories) at 0.5, description and cover OCR at 1."""
+    names, nw = name_document(book)
+    genres = analyze(" ".join(t.replace("-", " ") for t in book.tags + book.categories))
+    rest = analyze(book.description or "") + analyze(ocr_text or "")
+    return (names + genres + rest,
+            [2.0 * w for w in nw] + [0.5] * len(genres) + [1.0] * len(rest))
+
+
+@dataclass
+class Query:
+    """A query as the ranker sees it."""
+
+    text: str
+    norm: str
+    variants: list[str]              # norm, and with spoken numbers as digits
+    like: str | None                 # X of "books like X"
+    isbn: str | None
+    series_num: int | None
+    terms: list[str] = field(default_factory=list)
+    weights: list[float] = field(default_factory=list)
+    corrections: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Ranked:
+    """The outcome of ranking one query: candidate rows best first, and why."""
+
+    rows: np.ndarray
+    scores: np.ndarray
+    probs: dict[str, float]
+    query: Query
+    features: np.ndarray             # [len(rows), n_features], in the ranker's order
+    names: list[str]
+    exact: set[int] = field(default_factory=set)
 
 
 class TextSearch:
@@ -53,30 +133,62 @@ class TextSearch:
     def __init__(self, books: list, text_ids: np.ndarray | None = None,
                  text_vectors: np.ndarray | None = None,
                  embed_query: Callable[[str], np.ndarray] | None = None,
-                 ocr: dict[int, str] | None = None, bm25: BM25 | None = None):
+                 ocr: dict[int, str] | None = None, bm25: BM25 | None = None,
+                 names: BM25 | None = None, passages=None, tfidf=None, model=None):
         self.books = list(books)
         self.ids = np.asarray([b.id for b in self.books], np.int64)
         self.row = {int(b): i for i, b in enumerate(self.ids.tolist())}
-        self.titles = [norm_text(b.title) for b in self.books]
-        self.title_authors = [f"{t} {norm_text(' '.join(b.authors))}".strip()
-                              for t, b in zip(self.titles, self.books)]
+        n = len(self.books)
+        self.titles, self.shorts, self.series, self.authors = [], [], [], []
+        self.title_authors = []
+        self.exact: dict[str, list[int]] = {}
+        for i, b in enumerate(self.books):
+            main, series = split_title(b.title)
+            t = norm_text(main)
+            short = norm_text(main.split(":")[0]) if ":" in main else t
+            self.titles.append(t)
+            self.shorts.append(short)
+            self.series.append([(norm_text(s), num) for s, num in series])
+            au = [norm_text(a) for a in b.authors]
+            self.authors.append(au)
+            self.title_authors.append(" ".join([t, *(s for s, _ in self.series[-1]), *au[:2]]))
+            for key in {t, short}:
+                if key:
+                    self.exact.setdefault(key, []).append(i)
         pop = np.asarray([b.ratings_count or 0 for b in self.books], np.float64)
         self.popularity = np.log1p(pop)
+        self.pop_feature = (self.popularity / max(float(self.popularity.max(initial=0)), 1.0)
+                            ).astype(np.float32)
+        self.isbn: dict[str, list[int]] = {}
+        for i, b in enumerate(self.books):
+            if b.isbn13:
+                self.isbn.setdefault(str(b.isbn13), []).append(i)
         # authors -> rows, most read first
         self.author_rows: dict[str, list[int]] = {}
-        for i, b in enumerate(self.books):
-            for a in b.authors:
-                self.author_rows.setdefault(norm_text(a), []).append(i)
+        for i, au in enumerate(self.authors):
+            for a in au:
+                self.author_rows.setdefault(a, []).append(i)
         for rows in self.author_rows.values():
             rows.sort(key=lambda r: -self.popularity[r])
         self.author_names = list(self.author_rows)
-        # vocabulary of title/author words, for typo correction
         words: set[str] = set()
         for s in self.title_authors:
             words.update(w for w in s.split() if len(w) >= 3 and not w.isdigit())
         self.name_words = sorted(words)
-        self.bm25 = bm25 or BM25().fit([book_document(b, (ocr or {}).get(b.id, ""))
-                                        for b in self.books])
+        ocr = ocr or {}
+        if bm25 is None:
+            docs = [book_document(b, ocr.get(b.id, "")) for b in self.books]
+            bm25 = BM25().fit([d for d, _ in docs], [w for _, w in docs])
+        self.bm25 = bm25
+        if names is None:
+            docs = [name_document(b) for b in self.books]
+            names = BM25(k1=1.2, b=0.5).fit([d for d, _ in docs], [w for _, w in docs])
+        self.names = names
+        if tfidf is None and n:
+            from coverstory.search.tfidf import TfidfIndex, tfidf_text
+
+            tfidf = TfidfIndex([tfidf_text(b) for b in self.books])
+        self.tfidf = tfidf
         self.embed_query = embed_query
         self.sem_rows = None
         self.sem_vecs = None
@@ -86,8 +198,37 @@ class TextSearch:
             self.sem_rows = np.asarray([r for r, _ in keep], np.int64)
             self.sem_vecs = np.ascontiguousarray(
                 np.asarray(text_vectors, np.float32)[[j for _, j in keep]])
+        self.passages = passages.bind(self.row, n) if passages is not None else None
+        self._model = model
 
-    # ---- the four lists ---------------------------------------------------------------
+    @property
+    def model(self):
+        """The learned ranker: the one given (or made by the callable given) at first use,
+        else the packaged one."""
+        if self._model is None:
+            from coverstory.search.ranker import RankerModel
+
+            self._model = RankerModel.load()
+        elif callable(self._model) and not hasattr(self._model, "score"):
+            self._model = self._model()
+        return self._model
+
+    @model.setter
+    def model(self, value) -> None:
+        self._model = value
+
+    # ---- the query ----------------------------------------------------------------------
+    def parse(self, query: str) -> Query:
+        norm = norm_text(query)
+        variants = [norm]
+        digits = digits_for_number_words(norm)
+        if digits != norm:
+            variants.append(digits)
+        q = Query(query, norm, variants, like_target(query), isbn13_of(query),
+                  series_number(query))
+        q.terms, q.weights, q.corrections = self.corrected_terms(query)
+        return q
+
     def corrected_terms(self, query: str) -> tuple[list[str], list[float], dict[str, str]]:
         """Analysed query terms (+ typo corrections at weight 0.8) and the corrections made."""
         from rapidfuzz import fuzz, process
@@ -101,118 +242,332 @@ class TextSearch:
                 continue
             terms.append(t[0])
             weights.append(1.0)
-            if t[0] in self.bm25.vocab or len(w) < 4 or w.isdigit():
+            if t[0] in self.names.vocab or len(w) < 4 or w.isdigit():
                 continue
             for cand, score, _ in process.extract(w, self.name_words, scorer=fuzz.ratio,
                                                   limit=2, score_cutoff=75):
                 ct = analyze(cand)
-                if ct and ct[0] in self.bm25.vocab:
+                if ct and ct[0] in self.bm25.vocab and ct[0] != t[0]:
                     terms.append(ct[0])
                     weights.append(0.8 * score / 100)
                     fixes.setdefault(w, cand)
         return terms, weights, fixes
 
+    # ---- retrievers (every book scored) -------------------------------------------------
+    def minilm_scores(self, query: str, qvec: np.ndarray | None = None) -> np.ndarray | None:
+        """MiniLM cosine of every row (a book with several vectors: its best); None without
+        vectors or an encoder."""
+        if self.sem_vecs is None or (self.embed_query is None and qvec is None):
+            return None
+        q = qvec if qvec is not None else np.asarray(self.embed_query(query), np.float32)
+        s = self.sem_vecs @ np.asarray(q, np.float32).reshape(-1)
+        out = np.full(len(self.books), -1.0, np.float32)
+        np.maximum.at(out, self.sem_rows, s)
+        return out
+
+    def tfidf_scores(self, query: str) -> np.ndarray:
+        return (self.tfidf.scores(query) if self.tfidf is not None
+                else np.zeros(len(self.books), np.float32))
+
+    def retrieve(self, q: Query) -> dict[str, np.ndarray | None]:
+        qvec = None
+        if self.embed_query is not None and (self.sem_vecs is not None or self.passages is not None):
+            qvec = np.asarray(self.embed_query(q.text), np.float32).reshape(-1)
+        return {
+            "bm25": self.bm25.scores(q.terms, q.weights),
+            "names": self.names.scores(q.terms, q.weights),
+            "tfidf": self.tfidf_scores(q.text),
+            "minilm": self.minilm_scores(q.text, qvec) if qvec is not None else None,
+            "passage": (self.passages.scores(qvec) if self.passages is not None
+                        and qvec is not None and len(self.passages) else None),
+        }
+
+    # ---- compatibility: single lists (the bench scores each alone) -------------------------
     def lexical(self, query: str, depth: int = DEPTH) -> tuple[np.ndarray, dict]:
-        terms, weights, fixes = self.corrected_terms(query)
-        s = self.bm25.scores(terms, weights)
-        return _top(s, depth), {"corrections": fixes}
+        q = self.parse(query)
+        return _top(self.bm25.scores(q.terms, q.weights), depth), {"corrections": q.corrections}
 
     def semantic(self, query: str, depth: int = DEPTH) -> np.ndarray:
-        if self.sem_vecs is None or self.embed_query is None:
-            return np.zeros(0, np.int64)
-        q = np.asarray(self.embed_query(query), np.float32).reshape(-1)
-        s = self.sem_vecs @ q
-        top = _top(s, 3 * depth, positive_only=False)
-        rows = self.sem_rows[top]
-        _, first = np.unique(rows, return_index=True)     # a book may have several vectors
-        return rows[np.sort(first)][:depth]
+        s = self.minilm_scores(query)
+        return np.zeros(0, np.int64) if s is None else _top(s, depth, positive_only=False)
 
     def title_match(self, query: str, depth: int = 50,
                     candidates: np.ndarray | None = None) -> np.ndarray:
-        """Books whose title (or title + author) looks like the query, typos forgiven.
-
-        WRatio is scored on ``candidates`` (the lexical short list) plus the titles closest
-        by plain edit ratio over the whole catalog, which keeps a query near 20 ms.
-        """
-        from rapidfuzz import fuzz, process
-
-        q = norm_text(query)
-        if len(q) < 3:
-            return np.zeros(0, np.int64)
-        pool = set() if candidates is None else set(candidates.tolist())
-        for choices in (self.titles, self.title_authors):
-            pool.update(i for _, _, i in process.extract(q, choices, scorer=fuzz.ratio,
-                                                          limit=20, score_cutoff=60))
-        best: dict[int, float] = {}
-        for i in pool:
-            for s in (self.titles[i], self.title_authors[i]):
-                score = fuzz.WRatio(q, s, score_cutoff=72)
-                if not score:
-                    continue
-                # prefer titles of similar length (WRatio forgives partial matches)
-                score -= 8 * abs(math.log((len(s) + 5) / (len(q) + 5)))
-                best[i] = max(best.get(i, 0.0), score + 0.5 * self.popularity[i])
-        order = sorted(best, key=lambda i: -best[i])[:depth]
-        return np.asarray(order, np.int64)
+        """Books whose title (or title + author) looks like the query, typos forgiven."""
+        q = self.parse(query)
+        rows = self._name_candidates(q, candidates)
+        if not len(rows):
+            return rows
+        f = self._fuzzy(q, rows)
+        s = np.maximum(f["title_wratio"], f["title_tokenset"]) + 0.01 * self.pop_feature[rows]
+        keep = s >= 0.72
+        order = np.argsort(-s[keep], kind="stable")[:depth]
+        return rows[keep][order]
 
     def author_match(self, query: str, depth: int = 50,
                      candidates: np.ndarray | None = None) -> np.ndarray:
         """That author's books, most read first, when the query looks like an author name."""
+        rows, _ = self._author_candidates(norm_text(query), depth)
+        return rows
+
+    # ---- candidates and their features ---------------------------------------------------
+    def _name_candidates(self, q: Query, extra: np.ndarray | None = None) -> np.ndarray:
         from rapidfuzz import fuzz, process
 
-        q = norm_text(query)
-        if len(q) < 4 or not self.author_names:
-            return np.zeros(0, np.int64)
-        pool = {name for name, _, _ in process.extract(q, self.author_names, scorer=fuzz.ratio,
-                                                       limit=10, score_cutoff=60)}
-        if candidates is not None:
-            pool.update(norm_text(a) for r in candidates[:100].tolist()
-                        for a in self.books[r].authors)
-        scored = []
-        for name in pool:
-            if name not in self.author_rows:
-                continue
-            score = fuzz.WRatio(q, name, score_cutoff=85)
-            # the query must look like the name, not just contain a common word of it
-            if score and (fuzz.token_set_ratio(q, name) >= 80 or fuzz.partial_ratio(q, name) >= 85):
-                scored.append((score, name))
-        out: list[int] = []
-        for _, name in sorted(scored, reverse=True)[:3]:
-            out.extend(self.author_rows[name])
-        seen: set[int] = set()
-        return np.asarray([r for r in out if not (r in seen or seen.add(r))][:depth], np.int64)
+        pool: set[int] = set() if extra is None else set(np.asarray(extra).tolist())
+        if len(q.norm) >= 3:
+            for v in q.variants:
+                for choices in (self.titles, self.title_authors):
+                    pool.update(i for _, _, i in process.extract(
+                        v, choices, scorer=fuzz.ratio, limit=20, score_cutoff=55))
+        return np.asarray(sorted(pool), np.int64)
 
-    # ---- fusion ---------------------------------------------------------------------------
-    def search(self, query: str, k: int = 10, exclude: Iterable[int] = ()) -> list[Hit]:
-        """Top-``k`` books for ``query`` (reciprocal rank fusion of the four lists)."""
+    def _author_candidates(self, qn: str, depth: int = 30) -> tuple[np.ndarray, float]:
+        from rapidfuzz import fuzz, process
+
+        if len(qn) < 4 or not self.author_names:
+            return np.zeros(0, np.int64), 0.0
+        out: list[int] = []
+        best = 0.0
+        for name, score, _ in process.extract(qn, self.author_names, scorer=fuzz.WRatio,
+                                              limit=3, score_cutoff=85):
+            # the query must look like the name, not just contain a common word of it
+            if fuzz.token_set_ratio(qn, name) >= 80 or fuzz.partial_ratio(name, qn) >= 85:
+                best = max(best, score / 100)
+                out.extend(self.author_rows[name][:depth])
+        seen: set[int] = set()
+        return np.asarray([r for r in out if not (r in seen or seen.add(r))], np.int64), best
+
+    def _fuzzy(self, q: Query, rows: np.ndarray) -> dict[str, np.ndarray]:
+        """rapidfuzz similarities (0-1) of the query to each row's title, authors, series."""
+        from rapidfuzz import fuzz, process
+
+        n = len(rows)
+        titles = [self.titles[r] for r in rows.tolist()]
+        shorts = [self.shorts[r] for r in rows.tolist()]
+        tas = [self.title_authors[r] for r in rows.tolist()]
+        out = {k: np.zeros(n, np.float32) for k in
+               ("title_ratio", "title_wratio", "title_tokenset", "title_in_query",
+                "author_score", "series_score")}
+        if not n or not q.norm:
+            return out
+        for v in q.variants:
+            out["title_ratio"] = np.maximum(out["title_ratio"], np.maximum(
+                process.cdist([v], titles, scorer=fuzz.ratio)[0],
+                process.cdist([v], shorts, scorer=fuzz.ratio)[0]) / 100)
+            out["title_wratio"] = np.maximum(out["title_wratio"], process.cdist(
+                [v], titles, scorer=fuzz.WRatio)[0] / 100)
+            out["title_tokenset"] = np.maximum(out["title_tokenset"], process.cdist(
+                [v], tas, scorer=fuzz.token_set_ratio)[0] / 100)
+            # the short title inside the query ("the goldfinch dona tart")
+            out["title_in_query"] = np.maximum(out["title_in_query"], process.cdist(
+                shorts, [v], scorer=fuzz.partial_ratio)[:, 0] / 100)
+        # titles much shorter than the query are matched by partial ratios too easily
+        qlen = len(q.norm)
+        tlen = np.asarray([len(t) for t in shorts], np.float32)
+        out["title_in_query"] *= np.minimum(1.0, (tlen + 4) / (qlen + 4)) ** 0.5
+        for j, r in enumerate(rows.tolist()):
+            names = [a for a in self.authors[r] if len(a) >= 4]
+            if names:       # an author's name inside the query ("the goldfinch dona tart")
+                out["author_score"][j] = max(fuzz.partial_ratio(a, q.norm) for a in names) / 100
+            series = [s for s, _ in self.series[r] if len(s) >= 3]
+            if series:
+                out["series_score"][j] = max(fuzz.token_set_ratio(s, q.norm) for s in series) / 100
+        return out
+
+    def featurize(self, query: str) -> tuple[Query, np.ndarray, np.ndarray, dict[str, float],
+                                              set[int]]:
+        """(parsed query, candidate rows, candidate features [n, F], query features,
+        rows whose title is exactly the query) — everything the ranker needs."""
+        from coverstory.search.ranker import CANDIDATE_FEATURES
+
+        q = self.parse(query)
+        sc = self.retrieve(q)
+        n = len(self.books)
+        pool: set[int] = set()
+        ranks: dict[str, np.ndarray] = {}
+        for name in RETRIEVERS:
+            s = sc[name]
+            if s is None:
+                continue
+            top = _top(s, DEPTH, positive_only=name in ("bm25", "names", "tfidf"))
+            rk = np.full(n, DEPTH, np.float32)
+            rk[top] = np.arange(len(top), dtype=np.float32)
+            ranks[name] = rk
+            pool.update(top[: (50 if name == "names" else DEPTH)].tolist())
+        name_rows = self._name_candidates(q, None)
+        pool.update(name_rows.tolist())
+        author_rows, author_best = self._author_candidates(q.norm)
+        pool.update(author_rows.tolist())
+        isbn_rows = self.isbn.get(q.isbn, []) if q.isbn else []
+        pool.update(isbn_rows)
+        exact = self._exact_rows(q)
+        pool.update(exact)
+        rows = np.asarray(sorted(pool), np.int64)
+        fz = self._fuzzy(q, rows)
+        f: dict[str, np.ndarray] = {}
+        for name in RETRIEVERS:
+            s = sc[name]
+            if s is None or not len(rows):
+                for k in ("score", "gap", "lrank"):
+                    f[f"{name}_{k}"] = np.zeros(len(rows), np.float32)
+                continue
+            v = s[rows].astype(np.float32)
+            best = float(s.max()) if len(s) else 0.0
+            if name in ("bm25", "names"):
+                f[f"{name}_score"] = v / best if best > 0 else np.zeros_like(v)
+                f[f"{name}_gap"] = np.zeros_like(v)
+            else:
+                f[f"{name}_score"] = np.maximum(v, 0)
+                f[f"{name}_gap"] = np.where(v >= 0, v - best, -1.0).astype(np.float32)
+            f[f"{name}_lrank"] = (np.log1p(ranks[name][rows]) / math.log1p(DEPTH)).astype(np.float32)
+        f["has_passage"] = (sc["passage"][rows] > -1).astype(np.float32) if (
+            sc["passage"] is not None and len(rows)) else np.zeros(len(rows), np.float32)
+        f.update(fz)
+        f["exact_title"] = np.asarray([r in exact for r in rows.tolist()], np.float32)
+        f["isbn"] = np.asarray([r in isbn_rows for r in rows.tolist()], np.float32)
+        author_set = set(author_rows.tolist())
+        f["author_named"] = np.asarray([r in author_set for r in rows.tolist()], np.float32)
+        f["series_num"] = self._series_num_feature(q, rows, fz["series_score"])
+        f["popularity"] = self.pop_feature[rows] if len(rows) else np.zeros(0, np.float32)
+        X = np.stack([f[k] for k in CANDIDATE_FEATURES], axis=1) if len(rows) else np.zeros(
+            (0, len(CANDIDATE_FEATURES)), np.float32)
+        qf = self._query_features(q, sc, fz, author_best, bool(exact), bool(isbn_rows))
+        return q, rows, X.astype(np.float32), qf, set(exact)
+
+    def _series_num_feature(self, q: Query, rows: np.ndarray, series_score: np.ndarray):
+        out = np.zeros(len(rows), np.float32)
+        if q.series_num is None:
+            return out
+        for j, r in enumerate(rows.tolist()):
+            if series_score[j] < 0.8:
+                continue
+            for _, num in self.series[r]:
+                try:
+                    k = float(num)
+                except ValueError:
+                    continue
+                if q.series_num == -1:
+                    continue
+                out[j] = max(out[j], 1.0 if k == q.series_num else 0.0)
+        if q.series_num == -1:             # "the last one": highest number in the series
+            best: dict[str, tuple[float, int]] = {}
+            for j, r in enumerate(rows.tolist()):
+                if series_score[j] < 0.8:
+                    continue
+                for s, num in self.series[r]:
+                    try:
+                        k = float(num)
+                    except ValueError:
+                        continue
+                    if k == int(k) and (s not in best or k > best[s][0]):
+                        best[s] = (k, j)
+            for _, j in best.values():
+                out[j] = 1.0
+        return out
+
+    def _exact_rows(self, q: Query) -> list[int]:
+        """Rows whose title (or title before its subtitle) is the query, or the query is
+        that title plus one of its authors (either order)."""
+        from rapidfuzz import fuzz
+
+        out: list[int] = []
+        for v in q.variants:
+            out += self.exact.get(v, [])
+            words = v.split()
+            for cut in range(1, len(words)):
+                for title, rest in ((" ".join(words[:cut]), " ".join(words[cut:])),
+                                    (" ".join(words[cut:]), " ".join(words[:cut]))):
+                    for r in self.exact.get(title, []):
+                        if any(fuzz.ratio(rest, a) >= 90 or fuzz.ratio(rest, a.split()[-1]) >= 90
+                               for a in self.authors[r] if a):
+                            out.append(r)
+        seen: set[int] = set()
+        return [r for r in out if not (r in seen or seen.add(r))]
+
+    def _query_features(self, q: Query, sc: dict, fz: dict, author_best: float,
+                        exact: bool, isbn: bool) -> dict[str, float]:
+        words = q.norm.split()
+        content = [t for t, w in zip(q.terms, q.weights) if w == 1.0]   # not the corrections
+        in_names = [t in self.names.vocab for t in content]
+        in_bm25 = [t in self.bm25.vocab for t in content]
+        bm, nm = sc["bm25"], sc["names"]
+        bm_max = float(bm.max()) if len(bm) else 0.0
+        nm_max = float(nm.max()) if len(nm) else 0.0
+
+        def mx(a):
+            return float(a.max()) if a is not None and len(a) else 0.0
+
+        return {
+            "q_words": math.log1p(len(words)),
+            "q_stop_frac": (sum(w in STOPWORDS for w in words) / len(words)) if words else 0.0,
+            "q_like": float(q.like is not None),
+            "q_isbn": float(q.isbn is not None),
+            "q_isbn_found": float(isbn),
+            "q_series_words": float(bool(_SERIES_WORDS.search(q.text))),
+            "q_series_num": float(q.series_num is not None),
+            "q_by": float(bool(_BY.search(q.text))),
+            "q_desc_start": float(bool(_DESC_START.search(q.text))),
+            "q_digits": float(any(c.isdigit() for c in q.text)),
+            "q_names_frac": (sum(in_names) / len(in_names)) if in_names else 0.0,
+            "q_content_only_frac": (sum(b and not a for a, b in zip(in_names, in_bm25))
+                                    / len(in_bm25)) if in_bm25 else 0.0,
+            "q_names_vs_bm25": nm_max / (bm_max + 1e-6) if bm_max > 0 else 0.0,
+            "q_title_ratio": mx(fz["title_ratio"]),
+            "q_title_wratio": mx(fz["title_wratio"]),
+            "q_title_tokenset": mx(fz["title_tokenset"]),
+            "q_author": author_best,
+            "q_series": mx(fz["series_score"]),
+            "q_exact": float(exact),
+            "q_minilm_max": mx(sc["minilm"]),
+            "q_passage_max": mx(sc["passage"]),
+            "q_tfidf_max": mx(sc["tfidf"]),
+        }
+
+    # ---- ranking ------------------------------------------------------------------------
+    def rank(self, query: str, force_type: str | None = None) -> Ranked:
+        """All candidates of ``query``, best first (learned scores, exact title first)."""
+        from coverstory.search.ranker import CANDIDATE_FEATURES
+
+        q, rows, X, qf, exact = self.featurize(query)
+        probs = self.model.type_probs(qf) if force_type is None else {
+            t: float(t == force_type) for t in self.model.types}
+        s = self.model.score(X, probs) if len(rows) else np.zeros(0, np.float32)
+        s = s + 1e-6 * self.popularity[rows]           # ties: the more read first
+        order = np.argsort(-s, kind="stable")
+        rows, s, X = rows[order], s[order], X[order]
+        # the exact-title guarantee (and an ISBN): that book first, whatever the scores say
+        isbn_col = CANDIDATE_FEATURES.index("isbn")
+        first = [j for j in range(len(rows)) if X[j, isbn_col] > 0] or [
+            j for j in range(len(rows)) if int(rows[j]) in exact]
+        if first:
+            j = first[0]
+            idx = [j] + [i for i in range(len(rows)) if i != j]
+            rows, s, X = rows[idx], s[idx], X[idx]
+        return Ranked(rows, s, probs, q, X, list(CANDIDATE_FEATURES), exact)
+
+    def search(self, query: str, k: int = 10, exclude: Iterable[int] = (),
+               force_type: str | None = None) -> list[Hit]:
+        """Top-``k`` books for ``query``."""
         query = (query or "").strip()
         if not query or not self.books:
             return []
-        lex, info = self.lexical(query, depth=300)
-        lists = {"lexical": lex[:DEPTH], "semantic": self.semantic(query),
-                 "title": self.title_match(query, candidates=lex),
-                 "author": self.author_match(query, candidates=lex)}
-        fused: dict[int, float] = {}
-        ranks: dict[int, dict[str, int]] = {}
-        for name, rows in lists.items():
-            w = WEIGHTS[name]
-            for r, row in enumerate(rows.tolist()):
-                fused[row] = fused.get(row, 0.0) + w / (RRF_K + r + 1)
-                ranks.setdefault(row, {})[name] = r + 1
-        # a faint popularity prior breaks ties between equally matched books
-        for row in fused:
-            fused[row] += 1e-4 * self.popularity[row]
+        rk = self.rank(query, force_type=force_type)
         excl = {int(e) for e in exclude}
-        order = sorted(fused, key=lambda r: -fused[r])
+        kind = max(rk.probs, key=rk.probs.get)
         hits = []
-        for row in order:
+        for j, row in enumerate(rk.rows.tolist()):
             bid = int(self.ids[row])
             if bid in excl:
                 continue
-            rk = ranks[row]
-            hits.append(Hit(bid, round(float(fused[row]), 6), _reason(rk, info),
-                            {"ranks": rk, **({"corrections": info["corrections"]}
-                                             if info["corrections"] else {})}))
+            feats = dict(zip(rk.names, rk.features[j].tolist()))
+            details = {"query_type": kind,
+                       "type_probs": {t: round(p, 3) for t, p in rk.probs.items()},
+                       "features": {n: round(v, 3) for n, v in feats.items() if v}}
+            if rk.query.corrections:
+                details["corrections"] = rk.query.corrections
+            hits.append(Hit(bid, round(float(rk.scores[j]), 6),
+                            _reason(feats, rk.query, int(row) in rk.exact), details))
             if len(hits) >= k:
                 break
         return hits
@@ -228,16 +583,23 @@ def _top(scores: np.ndarray, depth: int, positive_only: bool = True) -> np.ndarr
     return pos[np.argsort(-scores[pos], kind="stable")].astype(np.int64)
 
 
-def _reason(ranks: dict[str, int], info: dict) -> str:
+def _reason(f: dict[str, float], q: Query, exact: bool) -> str:
     parts = []
-    if ranks.get("title", 99) <= 3:
+    if f.get("isbn"):
+        parts.append("the ISBN you gave")
+    elif exact:
+        parts.append("exactly the title you typed")
+    elif max(f.get("title_wratio", 0), f.get("title_ratio", 0)) >= 0.85:
         parts.append("title matches")
-    if ranks.get("author", 99) <= 10:
+    if f.get("author_named") or f.get("author_score", 0) >= 0.9:
         parts.append("by the author you named")
-    if ranks.get("lexical", 99) <= 10 and not parts:
-        parts.append("your words appear in its title, tags or description")
-    if ranks.get("semantic", 99) <= 10:
-        parts.append("close in meaning to your query")
-    if info.get("corrections"):
-        parts.append("read " + ", ".join(f"'{a}' as '{b}'" for a, b in info["corrections"].items()))
+    if f.get("series_score", 0) >= 0.9:
+        parts.append("in the series you named" + (" (that number)" if f.get("series_num") else ""))
+    if not parts:
+        if f.get("passage_lrank", 1) < 0.2 or f.get("minilm_lrank", 1) < 0.2:
+            parts.append("its description is close in meaning to yours")
+        if f.get("bm25_lrank", 1) < 0.2 or f.get("tfidf_lrank", 1) < 0.2:
+            parts.append("your words appear in its title, genres or description")
+    if q.corrections:
+        parts.append("read " + ", ".join(f"'{a}' as '{b}'" for a, b in q.corrections.items()))
     return "; ".join(parts) or "related to your query"
