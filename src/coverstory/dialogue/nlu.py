@@ -308,6 +308,10 @@ _YEAR = re.compile(r"\b(before|after|since|from|in|pre|post|older than|newer tha
                    r"(1[5-9]\d\d|20[0-3]\d|[2-9]0)('?s)?\b")
 
 
+_DECADES = ("twenties", "thirties", "forties", "fifties", "sixties", "seventies", "eighties",
+            "nineties")
+_DECADE_WORD = re.compile(r"\b(" + "|".join(_DECADES) + r")\b")
+_AROUND = re.compile(r"\b(?:around|about|circa|roughly|approximately)\s+(1[5-9]\d\d|20[0-3]\d)\b")
 _CENTURY = re.compile(r"\b(1[5-9]|20|21)(?:st|nd|rd|th)[ -]century\b")
 
 
@@ -318,6 +322,14 @@ def years_range(text: str) -> tuple[int, int] | None:
     if c:
         n = int(c.group(1))
         return (100 * (n - 1), 100 * n)
+    w = _DECADE_WORD.search(fold(text))
+    if w:                                                  # "from the seventies"
+        lo = 1900 + 10 * _DECADES.index(w.group(1)) + 20
+        return (lo, lo + 10)
+    a = _AROUND.search(fold(text))
+    if a:                                                  # "from around 1979"
+        y = int(a.group(1))
+        return (y - 5, y + 6)
     m = _YEAR.search(fold(text).replace("'", ""))
     if not m:
         return None

@@ -32,7 +32,7 @@ spirit style read reads next xxbreakxx actually gift present loves likes enjoys 
 year years old aged age pages page written birthday christmas gift present presents
 anniversary holiday holidays vacation beach flight trip commute hospital cheer plane train
 someone somebody person""".split())
-RARE_SHARE = 0.02   # outside descriptions, a stray word counts when it singles out few books
+RARE_SHARE = 0.02  # outside descriptions, a stray word counts when it singles out few books
 SUBJECT = ("genre", "author")
 SOFT_IN_PLOT = ("genre", "mood", "audience")   # in a plot description: preferences only
 DESCRIPTION_WORDS = 4        # this many unexplained words make a description of a story                  # kinds that name what a request is for
