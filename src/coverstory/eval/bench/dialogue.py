@@ -93,8 +93,9 @@ def _search(home: Path):
         return None, "SearchService not available: the dialogue's own text index only"
     sem = any((home / "features" / "text").glob("*.safetensors")) \
         if (home / "features" / "text").is_dir() else False
-    return SearchService(home), (f"SearchService.text ({'with' if sem else 'without'} text "
-                                 f"encoder features in this home)")
+    return SearchService(home), ("the dialogue's BM25 blended with MiniLM cosine over the "
+                                 "books' text features" if sem else
+                                 "the dialogue's BM25 only (no text features in this home)")
 
 
 def _engine(home: Path, policy: str, search, seed: int):
