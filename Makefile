@@ -24,10 +24,13 @@ install: $(BIN)/.installed
 system-deps:
 	@bash scripts/system-deps.sh
 
+# Serves as soon as the catalog and the lexical indexes exist (about a minute after the
+# install); embeddings, indexes and the recommender are built in the background and used as
+# each one is ready (the page and /healthz say what is still being prepared).
 demo: install
 	$(BIN)/coverstory import goodbooks $(DATA)/goodbooks10k
-	$(BIN)/coverstory build all
-	$(BIN)/coverstory serve --host $(HOST) --port $(PORT)
+	$(BIN)/coverstory build lexical
+	$(BIN)/coverstory serve --build --host $(HOST) --port $(PORT)
 
 test: install system-deps
 	$(BIN)/pytest -q

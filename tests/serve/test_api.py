@@ -27,7 +27,7 @@ def assert_error(r, status: int, contains: str = ""):
 def test_healthz(client):
     r = client.get("/healthz")
     assert r.status_code == 200
-    assert r.json()["status"] == "ok" and r.json()["books"] == 6
+    assert r.json()["status"] == "ready" and r.json()["books"] == 6
 
 
 def test_page_and_static_assets(client):

@@ -142,51 +142,40 @@ def build_index(args) -> dict:
     ``--method photo-head`` trains one), fused (when the fusion helper exported one) and
     cover_features (local features of every cover for photo search; ``--method local-only``
     stops after it, before the cover vectors).
+
+    One part alone, for build steps run side by side (``coverstory build lexical``, ``build
+    all --jobs N``, the server's background build): ``--method bm25`` (the lexical indexes),
+    ``passages``, ``local`` (cover_features) or ``vectors`` (text, fused, cover and photo:
+    the indexes made from the feature cache).
     """
     from coverstory.config import home_dir
     from coverstory.index import make_index
-    from coverstory.search.bm25 import BM25
-    from coverstory.search.service import (COVER_FEATURES_FILE, TEXT_FEATURE, SearchService,
-                                           _fused_feature)
-    from coverstory.search.text import DOC_VERSION, book_document, name_document
+    from coverstory.search.service import TEXT_FEATURE, SearchService, _fused_feature
 
     home = home_dir(getattr(args, "home", None))
+    parts = INDEX_PARTS.get(getattr(args, "method", None), INDEX_PARTS[None])
     out = home / "indexes"
     out.mkdir(parents=True, exist_ok=True)
     log = lambda m: print(f"[build index] {m}", file=sys.stderr, flush=True)  # noqa: E731
     svc = SearchService(home, log=log)
     report: dict = {}
-    t = time.time()
+
+    def done() -> dict:
+        return {**report, "folder": str(out),
+                "text": "\n".join(f"{k}: {v}" for k, v in report.items())}
+
     from coverstory.catalog import Catalog
 
-    cat = Catalog.open(home)
-    try:
-        ocr = {b: txt for b, (_, txt) in cat.ocr_texts("rapidocr").items()}
-    finally:
-        cat.close()
     books = list(svc.books.values())
-    docs = [book_document(b, ocr.get(b.id, "")) for b in books]
-    bm = BM25().fit([d for d, _ in docs], [w for _, w in docs])
-    bm.save(out / "bm25.npz")
-    docs = [name_document(b) for b in books]
-    BM25(k1=1.2, b=0.5).fit([d for d, _ in docs], [w for _, w in docs]).save(out / "bm25_names.npz")
-    (out / "bm25.json").write_text(json.dumps({"book_ids": [b.id for b in books],
-                                               "ocr_texts": len(ocr),
-                                               "doc_version": DOC_VERSION}))
-    report["bm25"] = {"books": len(books), "terms": len(bm.vocab), "seconds": round(time.time() - t, 1)}
-    log(f"bm25: {len(books)} books, {len(bm.vocab)} terms")
-    t = time.time()
-    from coverstory.search.passages import PassageIndex
-    from coverstory.search.service import PASSAGES_FILE
-
-    ppath = out / PASSAGES_FILE
-    old = PassageIndex.load(ppath) if ppath.exists() and not getattr(args, "force", False) else None
-    if old is None or old.stale(books):
-        PassageIndex.build(books, svc._encode_texts, log=log).save(ppath)
-    pidx = PassageIndex.load(ppath)
-    report["passages"] = {"passages": len(pidx), "books": len(pidx.hashes),
-                          "seconds": round(time.time() - t, 1)}
-    log(f"passages: {len(pidx)} description passages of {len(pidx.hashes)} books")
+    if "bm25" in parts:
+        cat = Catalog.open(home)
+        try:
+            ocr = {b: txt for b, (_, txt) in cat.ocr_texts("rapidocr").items()}
+        finally:
+            cat.close()
+        _build_bm25(out, books, ocr, report, log)
+    if "passages" in parts:
+        _build_passages(out, books, svc, args, report, log)
 
     def save_vectors(name, ids, vecs):
         t = time.time()
@@ -197,34 +186,21 @@ def build_index(args) -> dict:
                         "seconds": round(time.time() - t, 1)}
         log(f"{name}: {len(ids)} x {vecs.shape[1]} ({idx.kind})")
 
-    got = svc.features(TEXT_FEATURE, allow_compute=False)
-    if got is not None:
-        save_vectors("text", *got)
-    else:
-        report["text"] = f"skipped: run `coverstory build features` for {TEXT_FEATURE}"
-    fused = _fused_feature(home)
-    if fused and svc.features(fused, allow_compute=False) is not None:
-        save_vectors("fused", *svc.features(fused, allow_compute=False))
-    if getattr(args, "method", None) == "text-only":
-        return {**report, "folder": str(out), "text": "\n".join(f"{k}: {v}" for k, v in report.items())}
-    t = time.time()
-    from coverstory.search.local_features import CoverFeatures
-
-    covers = {b.id: b.cover_path for b in books if b.cover_path}
-    local_path = out / COVER_FEATURES_FILE
-    if local_path.exists() and not getattr(args, "force", False):
-        local = CoverFeatures.load(local_path)
-        if set(local.row) != set(covers):            # unchanged: no 0.9 GB rewrite
-            local.updated(covers, log=log).save(local_path)
-    else:
-        local = CoverFeatures.build(covers, log=log, workers=2)
-        local.save(local_path)
-    (out / "cover_words.npz").unlink(missing_ok=True)       # the visual-words index it replaces
-    report["cover_features"] = {"covers": len(local), "descriptors": local.descriptors,
-                                "kind": local.kind, "seconds": round(time.time() - t, 1)}
-    log(f"cover features: {len(local)} covers, {local.descriptors} descriptors ({local.kind})")
-    if getattr(args, "method", None) == "local-only":
-        return {**report, "folder": str(out), "text": "\n".join(f"{k}: {v}" for k, v in report.items())}
+    if "vectors" in parts:
+        got = svc.features(TEXT_FEATURE, allow_compute=False)
+        if got is not None:
+            save_vectors("text", *got)
+        else:
+            report["text"] = f"skipped: run `coverstory build features` for {TEXT_FEATURE}"
+        fused = _fused_feature(home)
+        if fused and svc.features(fused, allow_compute=False) is not None:
+            save_vectors("fused", *svc.features(fused, allow_compute=False))
+    if "local" not in parts and "gallery" not in parts:
+        return done()
+    if "local" in parts:
+        _build_local(out, books, args, report, log)
+    if "gallery" not in parts:
+        return done()
     ids, vecs, source = gallery_vectors(svc, log=log, quick=bool(getattr(args, "quick", False)))
     report["cover_source"] = source
     if len(ids):
@@ -238,8 +214,73 @@ def build_index(args) -> dict:
         head_dir = home.joinpath(*HEAD_DIR)
         if PhotoHead.exists(head_dir):
             save_vectors("photo", ids, PhotoHead.load(head_dir).project(vecs))
-    lines = [f"{k}: {v}" for k, v in report.items()]
-    return {**report, "folder": str(out), "text": "\n".join(lines)}
+    return done()
+
+
+# --method -> the parts of `build index` it builds (unknown or none: every part)
+INDEX_PARTS: dict[str | None, set[str]] = {
+    None: {"bm25", "passages", "vectors", "local", "gallery"},
+    "photo-head": {"bm25", "passages", "vectors", "local", "gallery"},
+    "text-only": {"bm25", "passages", "vectors"},
+    "local-only": {"bm25", "passages", "vectors", "local"},
+    "bm25": {"bm25"},
+    "passages": {"passages"},
+    "local": {"local"},
+    "vectors": {"vectors", "gallery"},
+}
+
+
+def _build_bm25(out, books, ocr, report, log) -> None:
+    from coverstory.search.bm25 import BM25
+    from coverstory.search.text import DOC_VERSION, book_document, name_document
+
+    t = time.time()
+    docs = [book_document(b, ocr.get(b.id, "")) for b in books]
+    bm = BM25().fit([d for d, _ in docs], [w for _, w in docs])
+    bm.save(out / "bm25.npz")
+    docs = [name_document(b) for b in books]
+    BM25(k1=1.2, b=0.5).fit([d for d, _ in docs], [w for _, w in docs]).save(out / "bm25_names.npz")
+    (out / "bm25.json").write_text(json.dumps({"book_ids": [b.id for b in books],
+                                               "ocr_texts": len(ocr),
+                                               "doc_version": DOC_VERSION}))
+    report["bm25"] = {"books": len(books), "terms": len(bm.vocab), "seconds": round(time.time() - t, 1)}
+    log(f"bm25: {len(books)} books, {len(bm.vocab)} terms")
+
+
+def _build_passages(out, books, svc, args, report, log) -> None:
+    from coverstory.search.passages import PassageIndex
+    from coverstory.search.service import PASSAGES_FILE
+
+    t = time.time()
+    ppath = out / PASSAGES_FILE
+    old = PassageIndex.load(ppath) if ppath.exists() and not getattr(args, "force", False) else None
+    if old is None or old.stale(books):
+        PassageIndex.build(books, svc._encode_texts, log=log).save(ppath)
+    pidx = PassageIndex.load(ppath)
+    report["passages"] = {"passages": len(pidx), "books": len(pidx.hashes),
+                          "seconds": round(time.time() - t, 1)}
+    log(f"passages: {len(pidx)} description passages of {len(pidx.hashes)} books")
+
+
+def _build_local(out, books, args, report, log) -> None:
+    from coverstory.encoders.base import default_threads
+    from coverstory.search.local_features import CoverFeatures
+    from coverstory.search.service import COVER_FEATURES_FILE
+
+    t = time.time()
+    covers = {b.id: b.cover_path for b in books if b.cover_path}
+    local_path = out / COVER_FEATURES_FILE
+    if local_path.exists() and not getattr(args, "force", False):
+        local = CoverFeatures.load(local_path)
+        if set(local.row) != set(covers):            # unchanged: no 0.9 GB rewrite
+            local.updated(covers, log=log).save(local_path)
+    else:
+        local = CoverFeatures.build(covers, log=log, workers=default_threads())
+        local.save(local_path)
+    (out / "cover_words.npz").unlink(missing_ok=True)       # the visual-words index it replaces
+    report["cover_features"] = {"covers": len(local), "descriptors": local.descriptors,
+                                "kind": local.kind, "seconds": round(time.time() - t, 1)}
+    log(f"cover features: {len(local)} covers, {local.descriptors} descriptors ({local.kind})")
 
 
 def gallery_vectors(svc, log=print, quick: bool = False, sample: int = 8,

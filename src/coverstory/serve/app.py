@@ -10,6 +10,7 @@ write wait (catalog writes give up after a moment: 503), CORS (only when origins
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from pathlib import Path
 
@@ -27,12 +28,16 @@ Admin endpoints need `Authorization: Bearer <COVERSTORY_ADMIN_TOKEN>`.
 
 def create_app(home=None, admin_token: str | None = None, *, settings: ServeSettings | None = None,
                catalog=None, search=None, recommend=None, dialogue=None,
-               policy: str = "default"):
+               policy: str = "default", warm: bool = False, build: bool = False):
     """Build the FastAPI app serving the data home ``home``.
 
     ``admin_token``: None reads $COVERSTORY_ADMIN_TOKEN; empty disables the admin endpoints.
     ``catalog``/``search``/``recommend``/``dialogue``: objects that implement the contracts
     in docs/api.md, used instead of the real ones (which are built lazily from ``home``).
+    ``warm``: at start-up, load the services in the background (requests are answered from
+    what is ready meanwhile; ``/healthz`` says what is loading). ``build``: also build what
+    the data home lacks (features, indexes, recommender) in background processes, and load
+    each result when its step finishes (implies ``warm``).
     """
     from fastapi import FastAPI
     from fastapi.staticfiles import StaticFiles
@@ -52,8 +57,21 @@ def create_app(home=None, admin_token: str | None = None, *, settings: ServeSett
     if admin_token is None:
         admin_token = setting("admin_token")
 
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        if warm or build:
+            app.state.services.start_warmup()
+        if build:
+            app.state.jobs.submit_build(
+                on_step=lambda step, result: step.reloads and app.state.services.reload(
+                    step.reloads))
+        try:
+            yield
+        finally:
+            app.state.jobs.stop()
+
     app = FastAPI(title="coverstory", version=__version__, description=DESCRIPTION,
-                  docs_url="/docs", redoc_url=None)
+                  docs_url="/docs", redoc_url=None, lifespan=lifespan)
     app.state.home = home
     app.state.settings = settings
     app.state.admin_token = admin_token or ""

@@ -17,47 +17,27 @@ def add_serve_arguments(p) -> None:
     p.add_argument("--cors-origin", action="append", default=[],
                    help="allow browser calls from this origin (repeatable; default: none)")
     p.add_argument("--preload", action="store_true",
-                   help="load the models before accepting requests "
-                        "(slower start, fast first reply)")
+                   help="wait until the models are loaded before accepting requests "
+                        "(by default the server answers at once, from what is loaded)")
+    p.add_argument("--build", action="store_true",
+                   help="also build what the data home lacks (features, indexes, "
+                        "recommender) in the background; each is used as soon as it is "
+                        "built (`make demo` does this)")
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
 
 
-def preload(svc) -> None:
-    """Load the services (and their models) now rather than on the first request."""
+def wait_until_loaded(services, log=print) -> None:
+    """Block until the warm start has loaded every part (``--preload``)."""
     import time
 
-    from coverstory.serve.errors import ApiError
-
-    for name in ("search", "recommend", "dialogue"):
-        t0 = time.time()
-        try:
-            obj = getattr(svc, name)
-        except ApiError as e:
-            print(f"{name}: {e.message}", flush=True)
-            continue
-        try:
-            _warm(name, obj)
-        except Exception as e:  # noqa: BLE001 - a failed warm-up shows on first use instead
-            print(f"{name}: warm-up failed ({type(e).__name__}: {e})", flush=True)
-            continue
-        print(f"{name} loaded in {time.time() - t0:.1f} s", flush=True)
-
-
-def _warm(name: str, obj) -> None:
-    """Make a lazy service load its models: its own warm_up(), else one small query."""
-    warm = getattr(obj, "warm_up", None)
-    if callable(warm):
-        warm()
-    if name == "search":  # a query of each kind loads the query encoders too
-        from PIL import Image
-
-        obj.text("a book", k=1)
-        obj.photo(Image.new("RGB", (64, 96), (120, 90, 60)), k=1)
-    elif name == "recommend":
-        getattr(obj, "model", None)
-    elif name == "dialogue":
-        for part in ("index", "nlu"):
-            getattr(obj, part, None)
+    warm = services.start_warmup()
+    t0 = time.time()
+    while warm.busy():
+        time.sleep(0.2)
+    for part, st in warm.status().items():
+        note = f" ({st['note']})" if st.get("note") else ""
+        log(f"{part}: {st['state']}{note}")
+    log(f"loaded in {time.time() - t0:.1f} s")
 
 
 def serve(args) -> dict:
@@ -79,9 +59,10 @@ def serve(args) -> dict:
     if args.cors_origin:
         overrides["cors_origins"] = tuple(args.cors_origin)
     settings = dataclasses.replace(ServeSettings(), **overrides)
-    app = create_app(home, admin_token=args.admin_token, settings=settings, policy=args.policy)
+    app = create_app(home, admin_token=args.admin_token, settings=settings, policy=args.policy,
+                     warm=True, build=args.build)
     if args.preload:
-        preload(app.state.services)
+        wait_until_loaded(app.state.services, log=lambda m: print(m, flush=True))
 
     sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -90,6 +71,10 @@ def serve(args) -> dict:
     shown = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
     print(f"coverstory is serving {home} at http://{shown}:{port}/  (API docs: "
           f"http://{shown}:{port}/docs; Ctrl-C stops)", flush=True)
+    if not args.preload:
+        print("models are loading in the background" + (
+            "; what the data home lacks is being built (progress: the page, /healthz)"
+            if args.build else "; /healthz says when they are ready"), flush=True)
     config = uvicorn.Config(app, log_level=args.log_level, access_log=False,
                             timeout_graceful_shutdown=5)
     server = uvicorn.Server(config)

@@ -2,6 +2,11 @@
 
 Arguments are parsed by the CLI's own parser before the job is accepted, so a bad
 argument is a 422 at once, not a failed job later. ``--home`` is always the server's.
+
+The background build (``coverstory serve --build``) is a job too: the build plan
+(``coverstory.build.PLAN``) run as side-by-side subprocesses at a lower CPU priority; the
+services are reloaded after each step that makes something new (``on_step``), and the
+job's ``steps`` say what is still being prepared and how far along it is.
 """
 
 from __future__ import annotations
@@ -52,8 +57,9 @@ class JobRunner:
         args = self.parse(command)
         with self._lock:
             if any(j["state"] in ("queued", "running") for j in self.jobs.values()):
-                raise ApiError(409, "another admin job is still running; wait for it "
-                                    "(GET /api/admin/jobs/{id}) and try again")
+                raise ApiError(409, "another admin job (or the background build) is still "
+                                    "running; wait for it (GET /api/admin/jobs/{id}) and try "
+                                    "again")
             job = {"id": secrets.token_hex(6), "command": list(command), "state": "running",
                    "created": time.time(), "finished": None, "result": None, "error": None}
             self.jobs[job["id"]] = job
@@ -81,11 +87,66 @@ class JobRunner:
         finally:
             job["finished"] = time.time()
 
+    def submit_build(self, on_step=None, jobs: int | None = None, nice: int = 10) -> dict:
+        """Start the background build of what the data home lacks (see the module
+        docstring); ``on_step(step, result)`` runs after each successful step."""
+        from coverstory.build import PlanRun
+
+        with self._lock:
+            if any(j["state"] in ("queued", "running") for j in self.jobs.values()):
+                raise ApiError(409, "another admin job is still running")
+            plan = PlanRun(self.home, jobs=jobs, nice=nice, on_step=on_step)
+            job = {"id": secrets.token_hex(6), "command": ["build", "all", "--background"],
+                   "state": "running", "created": time.time(), "finished": None,
+                   "result": None, "error": None}
+            self.jobs[job["id"]] = job
+            self.plan, self.plan_job = plan, job
+        threading.Thread(target=self._run_plan, args=(job, plan), daemon=True,
+                         name="background-build").start()
+        return self.get(job["id"])
+
+    def _run_plan(self, job: dict, plan) -> None:
+        try:
+            steps = plan.run()
+            bad = [s["name"] for s in steps if s["state"] in ("failed", "skipped")]
+            job["state"] = "failed" if bad else "done"
+            job["error"] = (f"not built: {', '.join(bad)} (logs in {plan.logs})" if bad
+                            else None)
+            job["result"] = "; ".join(f"{s['name']}: {s['state']}" for s in steps)
+        except Exception as e:  # noqa: BLE001 - reported, not raised
+            log.exception("background build failed")
+            job["state"], job["error"] = "failed", f"{type(e).__name__}: {e}"[:2000]
+        finally:
+            job["finished"] = time.time()
+
+    def build_status(self) -> dict | None:
+        """The background build: state, seconds and its steps (None when never started)."""
+        job = getattr(self, "plan_job", None)
+        if job is None:
+            return None
+        end = job["finished"] or time.time()
+        return {"state": job["state"], "seconds": round(end - job["created"], 1),
+                "steps": self.plan.status(), "error": job["error"]}
+
+    def stop(self) -> None:
+        """Stop the background build's running steps (server shutdown)."""
+        plan = getattr(self, "plan", None)
+        if plan is not None and plan.running:
+            plan.stop()
+
     def get(self, job_id: str) -> dict:
         job = self.jobs.get(job_id)
         if job is None:
             raise ApiError(404, f"no admin job {job_id!r}; list them with GET /api/admin/stats")
-        return dict(job)
+        return self._shown(job)
 
     def list(self) -> list[dict]:
-        return [dict(j) for j in self.jobs.values()]
+        return [self._shown(j) for j in self.jobs.values()]
+
+    def _shown(self, job: dict) -> dict:
+        out = dict(job)
+        if job is getattr(self, "plan_job", None) and out["result"] is None:
+            out["result"] = "; ".join(
+                f"{s['name']}: {s['state']}" + (f" {s['percent']}%" if "percent" in s else "")
+                for s in self.plan.status())
+        return out

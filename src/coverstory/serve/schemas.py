@@ -107,10 +107,22 @@ class FeedbackResponse(BaseModel):
 
 
 class Health(BaseModel):
-    status: Literal["ok"]
+    status: Literal["loading", "ready"] = Field(
+        description="loading: models are still being loaded or the background build is "
+                    "running (the chat answers meanwhile, from what is ready); ready: "
+                    "everything the data home holds is loaded")
     version: str
     books: int
     loaded: dict[str, bool]
+    parts: dict[str, dict] | None = Field(
+        None, description="warm start: each part (chat, search, recommend, dialogue, photo) "
+                          "with its state (waiting, loading, ready, missing, failed), "
+                          "seconds and a note")
+    build: dict | None = Field(
+        None, description="the background build (`coverstory serve --build`): state, seconds "
+                          "and its steps with state, seconds and progress (done, total, "
+                          "percent) of the running ones")
+    message: str | None = Field(None, description="what is still being prepared, in words")
 
 
 class CommandRequest(BaseModel):

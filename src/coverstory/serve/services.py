@@ -1,5 +1,20 @@
-"""The library objects the handlers call, created lazily (first request), once, and
-shared by every request. Any of them may be passed in instead (tests, embedding).
+"""The library objects the handlers call, shared by every request. Any of them may be
+passed in instead (tests, embedding).
+
+Two ways to make them:
+
+- lazily, on first use (``create_app`` by default): the first request that needs a model
+  waits for it;
+- warm (``coverstory serve``: :meth:`Services.start_warmup`): a background thread loads what
+  the data home holds, in the order a reader needs it: the chat on words alone (the
+  dialogue's book index and intent classifier: a few seconds), then the search service
+  (text features, query encoder, cover index), the recommender, and the chat that uses
+  them. Each is published once it has answered a warm-up call, so no request waits for a
+  model load: until then the chat answers from words alone (the dialogue engine without
+  search and recommender), text search is lexical (:class:`LexicalSearch`), and photo
+  requests and recommendations answer 503 with Retry-After after at most
+  ``wait_seconds``. After a build step (the server's background build) or an admin job,
+  :meth:`Services.reload` loads new objects beside the old ones and swaps them in when warm.
 
 Handlers never hold logic of their own: they validate input, call one of these and shape
 the answer (see docs/api.md).
@@ -9,12 +24,26 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import logging
+import queue
 import threading
+import time
 import weakref
 from pathlib import Path
 from typing import Any
 
 from coverstory.serve.errors import ApiError
+
+log = logging.getLogger("coverstory.serve")
+RETRY_AFTER = 5            # seconds, on a 503 for a part that is still loading
+# the parts of a warm start, in loading order, with what a reader sees of each
+PARTS: dict[str, str] = {
+    "chat": "the chat (words: titles, authors, tags, descriptions)",
+    "search": "text search with book embeddings",
+    "recommend": "the recommender",
+    "dialogue": "the chat with embeddings and the recommender",
+    "photo": "photo search",
+}
 
 # name -> (module, class, what to do when missing)
 FACTORIES = {
@@ -28,16 +57,20 @@ class Services:
     """Lazy holder of the catalog, SearchService, RecommendService and DialogueEngine."""
 
     def __init__(self, home: Path, *, catalog=None, search=None, recommend=None,
-                 dialogue=None, policy: str = "default", photo_concurrency: int = 2):
+                 dialogue=None, policy: str = "default", photo_concurrency: int = 2,
+                 wait_seconds: float = 4.0):
         self.home = Path(home)
         self.photo_slots = threading.BoundedSemaphore(max(1, photo_concurrency))
         self.policy = policy
+        self.wait_seconds = wait_seconds
         self._given = {"catalog": catalog, "search": search, "recommend": recommend,
                        "dialogue": dialogue}
         self._made: dict[str, Any] = {}
         self._lock = threading.RLock()
         self._session_locks: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
         self._session_locks_guard = threading.Lock()
+        self._warm: Warmup | None = None
+        self._lexical_search = None
 
     # ---- the objects -----------------------------------------------------------------
     @property
@@ -53,19 +86,79 @@ class Services:
 
     @property
     def search(self):
-        return self._get("search")
+        """The search service; during a warm start, until it is loaded, :class:`LexicalSearch`
+        (words only; photo search and similar books answer 503)."""
+        if self._warm is None or self._given["search"] is not None:
+            return self._get("search")
+        got = self._warm.wait("search", self.wait_seconds)
+        if got is not None:
+            return got
+        with self._lock:
+            if self._lexical_search is None:
+                self._lexical_search = LexicalSearch(self.home)
+            return self._lexical_search
 
     @property
     def recommend(self):
-        return self._get("recommend")
+        if self._warm is None or self._given["recommend"] is not None:
+            return self._get("recommend")
+        return self._warm.require("recommend", self.wait_seconds)
 
     @property
     def dialogue(self):
-        return self._get("dialogue")
+        """The dialogue engine; during a warm start, until the search service and the
+        recommender are loaded, the same engine without them (words only)."""
+        if self._warm is None or self._given["dialogue"] is not None:
+            return self._get("dialogue")
+        full = self._warm.ready.get("dialogue")
+        if full is not None:
+            return full
+        return self._warm.require("chat", self.wait_seconds)
+
+    def photo_dialogue(self):
+        """The dialogue engine for a photo turn: 503 (Retry-After) while photo search loads."""
+        if self._warm is None or self._given["dialogue"] is not None:
+            return self.dialogue
+        self._warm.require("photo", self.wait_seconds)
+        return self._warm.require("dialogue", self.wait_seconds)
+
+    def photo_search(self):
+        """The search service for a photo query: 503 (Retry-After) while photo search loads."""
+        if self._warm is None or self._given["search"] is not None:
+            return self.search
+        self._warm.require("photo", self.wait_seconds)
+        return self._warm.require("search", self.wait_seconds)
 
     def loaded(self) -> dict[str, bool]:
+        if self._warm is not None:
+            ready = self._warm.ready
+            return {"catalog": True,
+                    **{k: self._given.get(k) is not None or k in ready
+                       for k in ("search", "recommend", "dialogue")}}
         return {k: self._given.get(k) is not None or k in self._made
                 for k in ("catalog", "search", "recommend", "dialogue")}
+
+    # ---- warm start ------------------------------------------------------------------------
+    def start_warmup(self) -> "Warmup":
+        """Load every service in a background thread (see the module docstring)."""
+        with self._lock:
+            if self._warm is None:
+                self._warm = Warmup(self)
+                self._warm.start()
+            return self._warm
+
+    @property
+    def warmup(self) -> "Warmup | None":
+        return self._warm
+
+    def reload(self, parts: tuple[str, ...] = ("search", "recommend")) -> None:
+        """Load new search / recommend services from the data home beside the old ones and
+        swap them in when warm (warm start), else forget them (lazy: the next request
+        loads them)."""
+        if self._warm is not None:
+            self._warm.reload(parts)
+        else:
+            self.reset()
 
     def _get(self, name: str):
         if self._given[name] is not None:
@@ -104,7 +197,11 @@ class Services:
 
     def reset(self) -> None:
         """Forget the services built so far (after an import or a rebuild): the next request
-        loads them again from the data home."""
+        loads them again from the data home (with a warm start: loaded again in the
+        background, the old ones answering meanwhile)."""
+        if self._warm is not None:
+            self._warm.reload(("chat", "search", "recommend"))
+            return
         with self._lock:
             made, self._made = self._made, {}
         for obj in made.values():
@@ -133,6 +230,207 @@ class Services:
                 lock = SessionLock()
                 self._session_locks[session_id] = lock
             return lock
+
+
+class Warmup:
+    """Loads the services of a :class:`Services` in one background thread; ``ready`` holds
+    what is published (part -> object), ``status()`` says what is loading and how long."""
+
+    def __init__(self, services: Services):
+        self.svc = services
+        self.ready: dict[str, Any] = {}
+        self.states: dict[str, dict] = {p: {"state": "waiting"} for p in PARTS}
+        self._events = {p: threading.Event() for p in PARTS}
+        self._tasks: queue.Queue = queue.Queue()
+        self._thread = threading.Thread(target=self._loop, name="coverstory-warmup",
+                                        daemon=True)
+        self.started = time.time()
+
+    def start(self) -> None:
+        self._tasks.put(("chat", "search", "recommend"))
+        self._thread.start()
+
+    def reload(self, parts) -> None:
+        self._tasks.put(tuple(parts))
+
+    # ---- what requests use -----------------------------------------------------------------
+    def wait(self, part: str, seconds: float):
+        """The published object of a part, waiting at most ``seconds`` for a first load."""
+        got = self.ready.get(part)
+        if got is None and self.states[part]["state"] in ("waiting", "loading"):
+            self._events[part].wait(seconds)
+            got = self.ready.get(part)
+        return got
+
+    def require(self, part: str, seconds: float):
+        got = self.wait(part, seconds)
+        if got is not None:
+            return got
+        st = self.states[part]
+        if st["state"] in ("missing", "failed"):
+            raise ApiError(503, f"{PARTS[part]} is not available: {st.get('note', '')}".strip())
+        since = time.time() - st.get("since", self.started)
+        raise ApiError(503, f"{PARTS[part]} is still loading ({since:.0f} s so far); the chat "
+                            f"answers from words meanwhile; try again in a few seconds",
+                       headers={"Retry-After": str(RETRY_AFTER)})
+
+    def busy(self) -> bool:
+        return (any(s["state"] in ("waiting", "loading") for s in self.states.values())
+                or not self._tasks.empty())
+
+    def status(self) -> dict[str, dict]:
+        now = time.time()
+        out = {}
+        for part, st in self.states.items():
+            d = {k: v for k, v in st.items() if k != "since"}
+            if st["state"] == "loading":
+                d["seconds"] = round(now - st["since"], 1)
+            out[part] = d
+        return out
+
+    # ---- the loading thread --------------------------------------------------------------
+    def _set(self, part: str, state: str, **info) -> None:
+        prev = self.states[part]
+        st = {"state": state, "since": time.time() if state == "loading" else prev.get("since")}
+        if state != "loading" and prev.get("since"):
+            st["seconds"] = round(time.time() - prev["since"], 1)
+        st.update(info)
+        if state == "loading" and part in self.ready:
+            st["note"] = "reloading; the loaded one answers meanwhile"
+        self.states[part] = st
+        if state in ("ready", "missing", "failed"):
+            self._events[part].set()
+
+    def _publish(self, part: str, obj, **info) -> None:
+        self.ready[part] = obj
+        self._set(part, "ready", **info)
+
+    def _loop(self) -> None:
+        while True:
+            parts = set(self._tasks.get())
+            while not self._tasks.empty():          # several reloads queued: load once
+                parts |= set(self._tasks.get_nowait())
+            try:
+                self._load(parts)
+            except Exception:  # noqa: BLE001 - the loader must survive for the next reload
+                log.exception("warm-up failed")
+            finally:
+                _release_memory()
+
+    def _load(self, parts: set[str]) -> None:
+        if "chat" in parts or "chat" not in self.ready:
+            self._step("chat", self._load_chat)
+        search = self.ready.get("search")
+        if "search" in parts or search is None:
+            search = self._step("search", self._load_search) or search
+        rec = self.ready.get("recommend")
+        if "recommend" in parts or rec is None:
+            rec = self._step("recommend", self._load_recommend) or rec
+        if "search" in parts or "recommend" in parts or "dialogue" not in self.ready:
+            self._step("dialogue", lambda: self._load_dialogue(search, rec))
+        for part, st in self.states.items():        # nothing stays "loading" forever
+            if st["state"] in ("waiting", "loading"):
+                self._set(part, "missing" if part in self.ready or part == "photo" else "failed",
+                          note=st.get("note") or "not loaded: see the server log")
+
+    def _step(self, part: str, fn):
+        self._set(part, "loading")
+        t0 = time.time()
+        try:
+            got = fn()
+        except ApiError as e:
+            self._set(part, "missing", note=e.message)
+            return None
+        except FileNotFoundError as e:
+            self._set(part, "missing", note=str(e))
+            return None
+        except Exception as e:  # noqa: BLE001 - shown in /healthz and the log
+            log.exception("loading %s failed", part)
+            self._set(part, "failed", note=f"{type(e).__name__}: {e}"[:300])
+            return None
+        log.info("%s ready in %.1f s", part, time.time() - t0)
+        return got
+
+    def _load_chat(self):
+        from coverstory.dialogue.engine import DialogueEngine
+
+        eng = DialogueEngine(self.svc.home, policy=self.svc.policy, search=False,
+                             recommend=False, catalog=self.svc.catalog)
+        eng.index
+        eng.nlu
+        self._publish("chat", eng, note="words only until the models are loaded")
+        return eng
+
+    def _load_search(self):
+        from PIL import Image
+
+        from coverstory.search.service import TEXT_FEATURE
+
+        search = self.svc._given["search"] or self.svc._build("search")
+        search.text("warm up", k=1)
+        semantic = search.features(TEXT_FEATURE, allow_compute=False) is not None
+        if semantic:
+            search.embed_query("warm up")
+        photo_note = None
+        self._set("photo", "loading")
+        try:
+            search.photo(Image.new("RGB", (64, 96), (120, 90, 60)), k=1)
+        except Exception as e:  # noqa: BLE001 - photo search may be unbuilt; text still works
+            photo_note = f"{type(e).__name__}: {e}"[:300]
+        self._publish("search", search, note=None if semantic else
+                      "words only: the book text embeddings are not built yet")
+        if photo_note is None:
+            self._publish("photo", search)
+        else:
+            self.ready.pop("photo", None)
+            self._set("photo", "missing", note=photo_note)
+        return search
+
+    def _load_recommend(self):
+        rec = self.svc._given["recommend"] or self.svc._build("recommend")
+        getattr(rec, "model", None)
+        self._publish("recommend", rec)
+        return rec
+
+    def _load_dialogue(self, search, rec):
+        from coverstory.dialogue.engine import DialogueEngine
+
+        if self.svc._given["dialogue"] is not None:
+            eng = self.svc._given["dialogue"]
+        else:
+            eng = DialogueEngine(self.svc.home, policy=self.svc.policy,
+                                 search=search if search is not None else False,
+                                 recommend=rec if rec is not None else False,
+                                 catalog=self.svc.catalog)
+            eng.index
+            eng.nlu
+        missing = [PARTS[p] for p, o in (("search", search), ("recommend", rec)) if o is None]
+        self._publish("dialogue", eng, note=f"without {' and '.join(missing)}" if missing
+                      else None)
+        return eng
+
+
+class LexicalSearch:
+    """Text search on words alone (BM25, titles, authors) while the search service loads;
+    photo search and similar books answer 503 with Retry-After."""
+
+    def __init__(self, home: Path):
+        from coverstory.search.service import SearchService
+
+        class Words(SearchService):
+            def features(self, feature, allow_compute=True):
+                return None
+
+        self._svc = Words(home, log=lambda m: None)
+
+    def text(self, query: str, k: int = 10, **kw):
+        return self._svc.text(query, k=k, **kw)
+
+    def _loading(self, *a, **kw):
+        raise ApiError(503, "book vectors are still loading; try again in a few seconds",
+                       headers={"Retry-After": str(RETRY_AFTER)})
+
+    photo = similar = _loading
 
 
 class SessionLock:

@@ -37,16 +37,16 @@ VOICE_BODY = {
         }}}}}}
 
 
-def _turn(svc, session_id: str, **inputs):
+def _turn(svc, session_id: str, engine=None, **inputs):
     with svc.session_lock(session_id):
-        return call(svc.dialogue.turn, session_id, **inputs)
+        return call((engine or svc.dialogue).turn, session_id, **inputs)
 
 
-def _photo_turn(svc, cfg, session_id: str, data: bytes, text: str | None):
+def _photo_turn(svc, cfg, session_id: str, data: bytes, text: str | None, engine=None):
     """Under a photo slot: the upload is decoded (small), re-encoded and analysed."""
     photo = check_image(data, max_bytes=cfg.max_upload_bytes, max_pixels=cfg.max_image_pixels,
                         max_side=cfg.photo_max_side).jpeg_bytes()
-    return _turn(svc, session_id, text=text, photo=photo)
+    return _turn(svc, session_id, engine, text=text, photo=photo)
 
 
 @router.post("/api/chat", response_model=ChatReply, responses=errors(400, 503),
@@ -71,7 +71,9 @@ async def chat_photo(request: Request, response: Response, svc=Depends(services)
     data = await form_file(form)
     text = form_text(form, "text", max_chars=cfg.max_text_chars)
     sid, _ = resolve_session(request, form_text(form, "session_id", max_chars=64), cfg)
-    reply = await run_in_threadpool(svc.photo_work, _photo_turn, svc, cfg, sid, data, text)
+    engine = await run_in_threadpool(svc.photo_dialogue)   # 503 while photo search loads
+    reply = await run_in_threadpool(svc.photo_work, _photo_turn, svc, cfg, sid, data, text,
+                                    engine)
     set_session_cookie(request, response, sid, cfg)
     return await run_in_threadpool(reply_dict, reply, sid, svc.catalog)
 

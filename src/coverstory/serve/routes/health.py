@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse
 
 from coverstory import __version__
@@ -17,13 +17,41 @@ STATIC = Path(__file__).resolve().parents[1] / "static"
 
 
 @router.get("/healthz", response_model=Health, responses=errors(503), tags=["health"],
-            summary="Liveness and readiness: the catalog answers")
-def healthz(svc=Depends(services)) -> dict:
+            summary="Liveness and readiness: the catalog answers; what is still loading")
+def healthz(request: Request, svc=Depends(services)) -> dict:
     try:
         n = svc.catalog.conn.execute("SELECT COUNT(*) FROM books").fetchone()[0]
     except Exception as e:  # noqa: BLE001 - any failure here means "not ready"
         raise ApiError(503, f"catalog not readable: {type(e).__name__}: {e}") from None
-    return {"status": "ok", "version": __version__, "books": n, "loaded": svc.loaded()}
+    warm = svc.warmup
+    parts = warm.status() if warm is not None else None
+    build = request.app.state.jobs.build_status()
+    loading = bool((warm is not None and warm.busy())
+                   or (build is not None and build["state"] == "running"))
+    return {"status": "loading" if loading else "ready", "version": __version__, "books": n,
+            "loaded": svc.loaded(), "parts": parts, "build": build,
+            "message": preparing(parts, build) if loading else None}
+
+
+def preparing(parts: dict | None, build: dict | None) -> str:
+    """What is still being prepared, for the page: 'Still preparing: book text embeddings
+    (34%), recommender. Meanwhile the chat answers from words alone.'"""
+    from coverstory.serve.services import PARTS
+
+    todo = []
+    for s in (build or {}).get("steps", []):
+        if s["state"] in ("waiting", "running"):
+            todo.append(s["name"] + (f" ({s['percent']}%)" if "percent" in s else
+                                     " (running)" if s["state"] == "running" else ""))
+    for name, st in (parts or {}).items():
+        if st["state"] in ("waiting", "loading") and name != "dialogue":
+            todo.append(f"loading {PARTS[name]}")
+    text = "Still preparing: " + ", ".join(todo) + "." if todo else "Almost ready."
+    if parts and parts.get("dialogue", {}).get("state") != "ready":
+        text += " Meanwhile the chat answers from titles, authors, tags and descriptions."
+    if parts and parts.get("photo", {}).get("state") != "ready":
+        text += " Photo search is not ready yet."
+    return text
 
 
 @router.get("/", include_in_schema=False)

@@ -47,16 +47,17 @@ async def search_photo(request: Request, svc=Depends(services), cfg=Depends(sett
     data = await form_file(form)
     k = form_int(form, "k", 10, 1, cfg.max_k)
     extra = {"use_ocr": True} if form_bool(form, "ocr") else {}
-    result = await run_in_threadpool(svc.photo_work, _decode_and_search, svc, cfg, data, k,
-                                     extra)
+    search = await run_in_threadpool(svc.photo_search)     # 503 while photo search loads
+    result = await run_in_threadpool(svc.photo_work, _decode_and_search, search, cfg, data,
+                                     k, extra)
     return await run_in_threadpool(_photo_dict, svc.catalog, result)
 
 
-def _decode_and_search(svc, cfg, data: bytes, k: int, extra: dict):
+def _decode_and_search(search, cfg, data: bytes, k: int, extra: dict):
     """Under a photo slot: decoding a big photo is as heavy as searching it."""
     checked = check_image(data, max_bytes=cfg.max_upload_bytes, max_pixels=cfg.max_image_pixels,
                           max_side=cfg.photo_max_side)
-    return call(svc.search.photo, checked.image, k=k, **extra)
+    return call(search.photo, checked.image, k=k, **extra)
 
 
 def _photo_dict(catalog, result) -> dict:

@@ -158,6 +158,23 @@
     finally { setTyping(false); photo.value = ""; }
   }
 
+  // what the server is still preparing (models loading, background build): /healthz
+  const status = document.getElementById("status");
+  async function pollStatus() {
+    let h = null;
+    try { h = await api("/healthz"); } catch (e) { h = null; }
+    if (h && h.status === "loading") {
+      status.textContent = h.message || "Still preparing…";
+      status.hidden = false;
+      setTimeout(pollStatus, 3000);
+    } else if (h) {
+      status.hidden = true;
+    } else {
+      setTimeout(pollStatus, 5000);
+    }
+  }
+  pollStatus();
+
   form.addEventListener("submit", (ev) => {
     ev.preventDefault();
     const text = input.value.trim();
