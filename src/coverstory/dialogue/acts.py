@@ -34,13 +34,18 @@ EXPLAIN = re.compile(
     r"(?:like|similar)|\bwhat makes (?:it|that|this|them)\b|\bexplain\b|"
     r"\bwhat do (?:they|these) have in common\b|\bin what way\b")
 ASK = {
-    "author": r"\bwho (?:wrote|is the author|writes|is it by)\b|\bwho'?s the author\b|"
+    "author": r"\bwho (?:wrote|is the author|writes|is it by|drew|illustrated)\b|\bwho'?s the author\b|"
               r"\bwhat author\b|\bwho is (?:it|that) by\b",
     "year": r"\bwhen (?:was|did) (?:it|that|this|the \w+(?: one)?) (?:come out|published|written|"
             r"out|released)|\bwhat year\b|\bhow old is\b|\bwhen did it come out\b",
     "pages": r"\bhow (?:long|many pages|big|thick)\b|\bpage count\b|\bnumber of pages\b",
     "series": r"\bis (?:it|that|this|the \w+(?: one)?) (?:part of )?(?:a|in a) series\b|"
-              r"\bwhich series\b|\bwhat series\b|\bis it the first\b|\bwhich book in\b",
+              r"\bwhich series\b|\bwhat series\b|\bis it the first\b|\bwhich book in\b|"
+              r"\bare (?:any|they|these|those|all|some)(?: of (?:them|these|those))? "
+              r"(?:part of|in) (?:a )?series\b",
+    "compare": r"\bwhich (?:one|of (?:them|these|those))(?: is| was)? (?:the )?(?:shortest|longest|"
+               r"newest|oldest|most recent|earliest|latest|quickest)\b|\b(?:the )?(?:shortest|"
+               r"longest|newest|oldest) (?:one|of (?:them|these|those))\b",
     "about": r"\bwhat(?:'s| is| are) (?:it|that|this|the \w+(?: one)?|they) about\b|"
              r"\bwhat happens in\b|\btell me (?:more )?about (?:it|that|this|the \w+)|"
              r"\bwhat(?:'s| is) the (?:plot|story)\b|\bwhat kind of book is\b|\bis it any good\b",

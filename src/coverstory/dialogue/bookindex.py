@@ -358,7 +358,7 @@ class BookIndex:
 
 _CACHE: dict[str, BookIndex] = {}
 _LOCK = threading.Lock()
-FORMAT = 8
+FORMAT = 9
 TITLE_WEIGHT = 0.3
 
 
@@ -405,6 +405,10 @@ def _tag_hits(books) -> dict[tuple[str, str], set[str]]:
         for v in facet.values:
             out[(facet.name, v.name)] = {t for t in distinct
                                          if t in v.tags or any(s in t for s in v.tag_contains)}
+    # "sci-fi-fantasy", "fantasy-scifi": a shelf that names both says neither
+    both = out[("genre", "fantasy")] & out[("genre", "science fiction")]
+    out[("genre", "fantasy")] -= both
+    out[("genre", "science fiction")] -= both
     return out
 
 

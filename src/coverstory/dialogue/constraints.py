@@ -98,7 +98,20 @@ def exclusion_mask(idx: BookIndex, st: SessionState) -> np.ndarray:
                 ok &= ~tag_family_mask(idx, v)
             elif kind == "author":
                 ok &= ~author_mask(idx, v)
+            elif kind == "word":
+                ok &= ~word_mask(idx, v)
     return ok
+
+
+def word_mask(idx: BookIndex, word: str) -> np.ndarray:
+    """Books whose text (shelves, description) uses a word's stem."""
+    from coverstory.dialogue.bookindex import stem
+
+    m = np.zeros(len(idx), bool)
+    j = idx.term_vocab.get(stem(word))
+    if j is not None:
+        m[idx.terms.indices[idx.terms.indptr[j]:idx.terms.indptr[j + 1]]] = True
+    return m
 
 
 def tag_family_mask(idx: BookIndex, tag: str) -> np.ndarray:

@@ -46,7 +46,9 @@ _BY = re.compile(r"\bby\s+([a-z][a-z .'-]+?)\s*(?:$|[,.!?]| but | and | that | f
                  r" under | before | after | please| for )")
 _OTHER_AUTHOR = re.compile(r"\b(?:different|other|another|new) (?:author|writer)s?\b|"
                            r"\bsomeone else\b|\bwho else\b|\bnot (?:him|her|them) again\b|"
-                           r"\b(?:read|has|have|owns?|own) (?:everything|all)\b")
+                           r"\b(?:read|has|have|owns?|own) (?:everything|all)\b|\bother than\b|"
+                           r"\bbesides\b|\bapart from\b|\bwrites? like\b|\bauthors? like\b|"
+                           r"\bsimilar (?:authors?|writers?)\b")
 _NOT_BY = re.compile(r"\b(?:nothing|not|no|except|anything but|never|none)\s+(?:\w+\s+)?"
                      r"(?:by|from)\s")
 
@@ -219,7 +221,7 @@ class DialogueEngine:
         other_author = bool(_OTHER_AUTHOR.search(fold(text)))
         before = [a for b in st.last_books[:3] for a in self.index.authors[self.index.row[b]][:1]
                   if b in self.index.row]
-        named = [s for s in p.slots if s.kind == "author" and not s.negated]
+        named = [s for s in p.slots if s.kind == "author"]
         read_all = other_author and named
         if read_all:          # "I've read everything Dan Brown wrote, who else writes like that?"
             for s in named:
@@ -351,6 +353,18 @@ class DialogueEngine:
             return Reply(st.session_id, tpl.say(key), act.kind, parse=p.to_dict())
         r = idx.row[target]
         st.focus = target
+        if act.sub == "compare":
+            return self._compare(st, tpl, text)
+        if act.sub == "series" and re.search(r"\b(?:any|them|they|these|those|all)\b", fold(text)):
+            found = [(b, idx.series.position(idx.row[b])) for b in st.last_books if b in idx.row]
+            found = [(b, pos) for b, pos in found if pos]
+            if not found:
+                return Reply(st.session_id, tpl.say("series_none_of_them"), "ask_about")
+            said = "; ".join(f"{idx.titles[idx.row[b]]} is #{replies._num(pos[1])} of {pos[0]}"
+                             for b, pos in found)
+            return Reply(st.session_id, said + ".", "ask_about",
+                         books=[card(idx, idx.row[b], 1.0, f"#{replies._num(pos[1])} of {pos[0]}")
+                                for b, pos in found])
         if act.kind == "explain":
             versus = next((idx.row.get(int(s.value)) for s in p.slots if s.kind == "title"
                            and int(s.value) != target and s.score >= 0.85), None)
@@ -359,6 +373,28 @@ class DialogueEngine:
         text_out = replies.answer(idx, r, act.sub or "about", tpl)
         return Reply(st.session_id, text_out, "ask_about",
                      books=[card(idx, r, 1.0, "The book you asked about")], parse=p.to_dict())
+
+    def _compare(self, st: SessionState, tpl: Templates, text: str) -> Reply:
+        """'which one is the shortest?' among the books just shown."""
+        idx = self.index
+        rows = [idx.row[b] for b in st.last_books if b in idx.row]
+        t = fold(text)
+        pages = any(w in t for w in ("shortest", "longest", "quickest"))
+        vals = idx.pages if pages else idx.years
+        known = [r for r in rows if not np.isnan(vals[r])]
+        if not known:
+            return Reply(st.session_id, tpl.say("compare_unknown", what="lengths" if pages
+                                                else "years"), "ask_about")
+        low = any(w in t for w in ("shortest", "quickest", "oldest", "earliest"))
+        r = min(known, key=lambda x: vals[x]) if low else max(known, key=lambda x: vals[x])
+        word = next(w for w in ("shortest", "quickest", "longest", "newest", "most recent",
+                                "latest", "oldest", "earliest") if w in t)
+        fact = f"{int(vals[r])} pages" if pages else f"published {int(vals[r])}"
+        note = "" if len(known) == len(rows) else tpl.say("compare_partial", n=len(known),
+                                                           m=len(rows))
+        st.focus = int(idx.ids[r])
+        return Reply(st.session_id, tpl.say("compare", word=word, title=idx.titles[r], fact=fact)
+                     + note, "ask_about", books=[card(idx, r, 1.0, "The book you asked about")])
 
     def _lookup(self, st: SessionState, tpl: Templates, query: str) -> Reply:
         """'do you have X?': X first (then books like it), or the closest titles."""

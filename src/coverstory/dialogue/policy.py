@@ -25,7 +25,7 @@ ASKABLE = ("genre", "audience", "era", "mood", "length", "theme", "about", "them
 OPEN = {"about": "ABOUT_BITS", "themes": "THEMES_BITS"}       # open questions (no options)
 W = {"text": 2.0, "facet": 1.0, "tag": 0.8, "author": 0.9, "anchor": 1.0, "profile": 0.15,
      "pop": 0.4,
-     "known": 0.3}
+     "known": 0.3, "strength": 0.5}
 # W["text"] (2.0) and signals.BM25_SHARE (0.5) were chosen by a grid on the first 40
 # descriptive queries only (Hit@5 0.80 there; 2026-12-01). Weights and the constants below
 # were set on development data only: simulated readers of
@@ -88,6 +88,15 @@ def hybrid_scores(idx: BookIndex, st: SessionState, sig: Signals) -> tuple[np.nd
         # "like X but Y": Y counts among the books like X
         prefs = prefs * (0.25 + 0.75 * sig.anchor)
     score = prefs + W["pop"] * idx.popularity
+    if idx.strength is not None:
+        # books that many shelves call what was asked for (a young reader's book, real
+        # science fiction rather than fantasy shelved "sci-fi" once or twice) come first
+        asked = [("genre", v) for v in st.prefs.get("genre", {})]
+        if st.audience in ("children", "young adult"):
+            asked.append(("audience", st.audience))
+        for facet, v in asked:
+            s = np.minimum(idx.strength[:, idx.column(facet, v)], 6) / 6.0
+            score = score + W["strength"] * s / len(asked)
     if st.pages is not None:                 # a length was asked for: known lengths first
         score = score + W["known"] * ~np.isnan(idx.pages)
     if sig.text is not None:

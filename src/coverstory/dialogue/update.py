@@ -102,15 +102,16 @@ def apply(idx: BookIndex, st: SessionState, p: Parse, act: Act, pending: dict | 
                 used.difference_update(range(s.start, s.end))   # just words, then
             elif s.negated:
                 st.rejected.append(int(s.value))
-            elif p.intent in ("similar_to", "recommend", "refine", "describe") \
-                    and int(s.value) not in st.anchors:
-                st.anchors = (st.anchors + [int(s.value)])[-2:]
+            elif p.intent in ("similar_to", "recommend", "refine", "describe"):
+                book = series_start(idx, s.surface) or int(s.value)   # "like Harry Potter"
+                if book not in st.anchors:
+                    st.anchors = (st.anchors + [book])[-2:]
         elif s.kind == "refine":
             _refine(idx, st, *str(s.value).split(":"))
     _implied_tone(st)
-    for i, word in negated_shelf_words(idx, p, used):
+    for i, word, shelf in negated_words(idx, p, used):
         used.add(i)
-        st.exclude("tag", word)
+        st.exclude("tag" if shelf else "word", word)      # "no zombies", "nothing too gory"
     if act.audience:
         st.audience = act.audience
         st.age = act.age
@@ -143,9 +144,9 @@ def _implied_tone(st: SessionState) -> None:
         st.prefer("genre", "horror")
 
 
-def negated_shelf_words(idx: BookIndex, p: Parse, used: set[int]) -> list[tuple[int, str]]:
-    """Words after a negation that name shelves without being one ("not russian ones",
-    "no zombies"): (token position, word) to exclude as a shelf family."""
+def negated_words(idx: BookIndex, p: Parse, used: set[int]) -> list[tuple[int, str, bool]]:
+    """Words right after a negation that no slot explains ("not russian ones", "nothing too
+    gory"): (token position, word, names a shelf family) — excluded, never searched for."""
     from coverstory.dialogue.bookindex import stem
 
     parts = idx.__dict__.get("_tag_stems")
@@ -154,11 +155,21 @@ def negated_shelf_words(idx: BookIndex, p: Parse, used: set[int]) -> list[tuple[
     toks = tokens(p.text)
     out = []
     for i, t in enumerate(toks):
-        if i in used or t in FILLER or t in _STOP or len(t) < 4:
+        if i in used or t in FILLER or t in _STOP or len(t) < 4 or t in _SENTIMENT:
             continue
-        if any(toks[j] in NEGATION_WORDS for j in range(max(0, i - 2), i)) and stem(t) in parts:
-            out.append((i, t))
+        j = i - 1
+        while j >= 0 and toks[j] in ("too", "so", "very", "any", "much", "overly"):
+            j -= 1
+        if j >= 0 and toks[j] in NEGATION_WORDS:
+            out.append((i, t, stem(t) in parts))
     return out
+
+
+def series_start(idx: BookIndex, phrase: str) -> int | None:
+    """The first book of the series a phrase names ("harry potter"), else None."""
+    key = idx.series.find(phrase) if len(phrase) >= 4 else None
+    rows = idx.series.in_order(key) if key else []
+    return int(idx.ids[rows[0]]) if rows else None
 
 
 def _refine(idx: BookIndex, st: SessionState, facet: str, val: str) -> None:
