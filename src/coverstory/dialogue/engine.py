@@ -39,6 +39,8 @@ from coverstory.dialogue.state import SessionState, SessionStore
 log = logging.getLogger(__name__)
 
 __all__ = ["DialogueEngine", "Reply", "ab_arms", "engine_for"]
+_LIKE_THEM = re.compile(r"\blike (?:his|her|their|him|them)\b|\bsimilar\b|\bwho else\b|"
+                        r"\bwrites? like\b|\bin (?:his|her|their) (?:style|vein)\b")
 _WORKS = frozenset({"ones", "books", "novels", "stuff", "mysteries", "titles"})
 _NAME_FILLER = frozenset("""more some any books book novels novel stuff something anything else
 by from please of the what about how else other others again like""".split())
@@ -222,7 +224,10 @@ class DialogueEngine:
         before = [a for b in st.last_books[:3] for a in self.index.authors[self.index.row[b]][:1]
                   if b in self.index.row]
         named = [s for s in p.slots if s.kind == "author"]
-        read_all = other_author and named
+        # "I've read everything Dan Brown wrote, who else?", "other than King, but like his
+        # books": not X, but like X; "nothing by King, I've read all of his": just not X
+        read_all = other_author and named and (
+            any(not s.negated for s in named) or bool(_LIKE_THEM.search(fold(text))))
         if read_all:          # "I've read everything Dan Brown wrote, who else writes like that?"
             for s in named:
                 s.negated = True
