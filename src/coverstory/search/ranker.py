@@ -33,7 +33,7 @@ CANDIDATE_FEATURES = (
     "bm25_score", "bm25_lrank", "names_score", "names_lrank",
     "tfidf_score", "tfidf_gap", "tfidf_lrank",
     "minilm_score", "minilm_gap", "minilm_lrank",
-    "passage_score", "passage_gap", "passage_lrank", "has_passage",
+    "passage_score", "passage_gap", "passage_lrank", "has_passage", "min_lrank", "n_top10",
     "title_ratio", "title_wratio", "title_tokenset", "title_in_query",
     "author_score", "author_named", "series_score", "series_num",
     "exact_title", "isbn", "popularity",

@@ -307,7 +307,9 @@ class TextSearch:
     def author_match(self, query: str, depth: int = 50,
                      candidates: np.ndarray | None = None) -> np.ndarray:
         """That author's books, most read first, when the query looks like an author name."""
-        rows, _ = self._author_candidates(norm_text(query), depth)
+        q = self.parse(query)
+        rows, _ = self._author_candidates(q.norm, depth,
+                                          near=_top(self.names.scores(q.terms, q.weights), 20))
         return rows
 
     # ---- candidates and their features ---------------------------------------------------
@@ -322,19 +324,30 @@ class TextSearch:
                         v, choices, scorer=fuzz.ratio, limit=20, score_cutoff=55))
         return np.asarray(sorted(pool), np.int64)
 
-    def _author_candidates(self, qn: str, depth: int = 30) -> tuple[np.ndarray, float]:
+    def _author_candidates(self, qn: str, depth: int = 30,
+                           near: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+        """Books of the authors the query names (typos forgiven), most read first, and how
+        well the best name matched (0-1). Names are looked for among all authors by plain
+        edit ratio and among the authors of ``near`` (the name-BM25 short list) by WRatio."""
         from rapidfuzz import fuzz, process
 
         if len(qn) < 4 or not self.author_names:
             return np.zeros(0, np.int64), 0.0
+        pool = {name for name, _, _ in process.extract(qn, self.author_names, scorer=fuzz.ratio,
+                                                       limit=5, score_cutoff=70)}
+        if near is not None:
+            pool.update(a for r in near[:20].tolist() for a in self.authors[r])
+        scored = []
+        for name in pool:
+            score = fuzz.WRatio(qn, name, score_cutoff=85)
+            # the query must look like the name, not just contain a common word of it
+            if score and (fuzz.token_set_ratio(qn, name) >= 80 or fuzz.partial_ratio(name, qn) >= 85):
+                scored.append((score, name))
         out: list[int] = []
         best = 0.0
-        for name, score, _ in process.extract(qn, self.author_names, scorer=fuzz.WRatio,
-                                              limit=3, score_cutoff=85):
-            # the query must look like the name, not just contain a common word of it
-            if fuzz.token_set_ratio(qn, name) >= 80 or fuzz.partial_ratio(name, qn) >= 85:
-                best = max(best, score / 100)
-                out.extend(self.author_rows[name][:depth])
+        for score, name in sorted(scored, reverse=True)[:3]:
+            best = max(best, score / 100)
+            out.extend(self.author_rows[name][:depth])
         seen: set[int] = set()
         return np.asarray([r for r in out if not (r in seen or seen.add(r))], np.int64), best
 
@@ -397,7 +410,8 @@ class TextSearch:
             pool.update(top[: (50 if name == "names" else DEPTH)].tolist())
         name_rows = self._name_candidates(q, None)
         pool.update(name_rows.tolist())
-        author_rows, author_best = self._author_candidates(q.norm)
+        names_top = _top(sc["names"], 20)
+        author_rows, author_best = self._author_candidates(q.norm, near=names_top)
         pool.update(author_rows.tolist())
         isbn_rows = self.isbn.get(q.isbn, []) if q.isbn else []
         pool.update(isbn_rows)
@@ -421,6 +435,12 @@ class TextSearch:
                 f[f"{name}_score"] = np.maximum(v, 0)
                 f[f"{name}_gap"] = np.where(v >= 0, v - best, -1.0).astype(np.float32)
             f[f"{name}_lrank"] = (np.log1p(ranks[name][rows]) / math.log1p(DEPTH)).astype(np.float32)
+        lr = np.stack([f[f"{k}_lrank"] for k in ("bm25", "tfidf", "minilm", "passage")
+                       if sc[k] is not None], axis=1) if len(rows) else np.zeros((0, 1))
+        f["min_lrank"] = lr.min(1) if lr.size else np.ones(len(rows), np.float32)
+        top10 = math.log1p(10) / math.log1p(DEPTH)
+        f["n_top10"] = (lr < top10).sum(1).astype(np.float32) if lr.size else np.zeros(
+            len(rows), np.float32)
         f["has_passage"] = (sc["passage"][rows] > -1).astype(np.float32) if (
             sc["passage"] is not None and len(rows)) else np.zeros(len(rows), np.float32)
         f.update(fz)

@@ -36,6 +36,7 @@ KIND_ORDER = ("typo", "title", "author", "series", "isbn", "description", "like"
 GROUPS = {"known item": ("typo", "title", "author", "series", "isbn"),
           "description": ("description",), "like X": ("like",)}
 FUSED = "fused search (GET /api/search)"
+NO_PRIOR = "fused, popularity weight set to 0 (ablation, in process)"
 
 
 def load_queries(svc):
@@ -112,8 +113,23 @@ def methods(svc, http) -> dict:
         m = ts.minilm_scores(q)
         return top(m + 0.5 * ts.tfidf_scores(q), positive=False)
 
+    def no_prior(q):                 # ablation: the same ranker with the popularity weight at 0
+        import copy
+
+        from coverstory.search.ranker import CANDIDATE_FEATURES
+
+        m = copy.deepcopy(ts.model)
+        for w in m.weights.values():
+            w[CANDIDATE_FEATURES.index("popularity")] = 0.0
+        saved, ts.model = ts.model, m
+        try:
+            return [h.book_id for h in svc.text(q, k=10)]
+        finally:
+            ts.model = saved
+
     out = {
         FUSED: fused,
+        NO_PRIOR: no_prior,
         "BM25 (typo-corrected)": lambda q: rows_to_ids(ts.lexical(q, depth=10)[0]),
         "BM25 names only": names,
         "TF-IDF 1-2 grams (baseline)": lambda q: top(ts.tfidf_scores(q)),
@@ -185,6 +201,26 @@ def tables(res: dict, kinds: list[str]) -> tuple[list[dict], list[dict]]:
     return by_group, by_kind
 
 
+def _popularity_strata(svc, qs: list[dict], res: dict) -> list[dict]:
+    """Hit@1 / Hit@5 of description queries split by how read the wanted book is."""
+    order = sorted(svc.books.values(), key=lambda b: -(b.ratings_count or 0))
+    rank = {b.id: i for i, b in enumerate(order)}
+    bands = [(0, 500, "top 500"), (500, 2000, "500-2,000"), (2000, 10 ** 9, "beyond 2,000")]
+    desc = [(i, q) for i, q in enumerate(qs) if q["kind"] == "description"]
+    rows = []
+    for name in (FUSED, NO_PRIOR, "MiniLM + 0.5 x TF-IDF (baseline)"):
+        if name not in res:
+            continue
+        hits = res[name]["hits"].get("description", [])
+        row = {"method": name}
+        for lo, hi, label in bands:
+            v = [hits[j] for j, (_, q) in enumerate(desc)
+                 if lo <= min(rank.get(b, 10 ** 9) for b in q["ids"]) < hi]
+            row[f"{label} (n={len(v)})"] = (f"{_rate(v, 1):.2f} / {_rate(v, 5):.2f}" if v else "")
+        rows.append(row)
+    return rows
+
+
 def run(ctx: BenchContext) -> BenchResult:
     import httpx
 
@@ -234,6 +270,10 @@ def run(ctx: BenchContext) -> BenchResult:
                    f"textsearch_queries_more.json, {sets['dialogue']} of the dialogue's "
                    "descriptive_queries.jsonl).", "",
                    md_table(by_group), "", "Hit@1 / Hit@5 by kind:", "", md_table(by_kind), ""]
+            strata = _popularity_strata(svc, qs, res)
+            out["splits"][split]["popularity_strata"] = strata
+            md += ["Description queries by the popularity of the wanted book (its ratings count "
+                   "rank in the catalog), Hit@1 / Hit@5:", "", md_table(strata), ""]
             misses = [p for p in per_query.values() if p["rank"] is None or p["rank"] > 5]
             md += [f"Fused search misses (not in the top 5), {len(misses)}:", ""]
             md += [f"- `{p['query']}` ({p['kind']}): got "
