@@ -148,3 +148,15 @@ def test_more_like_a_shown_book_by_ordinal(engine):
     second = r.book_ids[1]
     r = engine.turn("o", text="more like the second one")
     assert engine.store.load("o").anchors == [second] and second not in r.book_ids
+
+
+@pytest.mark.parametrize("text,age,audience", [
+    ("my nephew is 15 and only reads manga", 15, "young adult"),
+    ("a book for my son, he's 10", 10, "children"),
+    ("my 12 yo son loves Percy Jackson", 12, "children"),
+    ("something for my 4 year old", 4, "picture book"),
+    ("a 400 page novel for my dad", None, "adult"),
+])
+def test_ages_and_recipients(text, age, audience):
+    a = acts.classify(text)
+    assert (a.age, a.audience) == (age, audience)

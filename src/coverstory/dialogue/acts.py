@@ -124,6 +124,9 @@ _RECIPIENT = re.compile(
 _INTEREST = re.compile(r"\b(?:who|that)\s+(?:really\s+)?(?:loves?|likes?|enjoys?|is into|"
                        r"are into|is obsessed with|is crazy about|adores?)\s+(.+?)(?:[.,;!?]|$)")
 _MY = re.compile(r"\bmy\s+(" + "|".join(sorted(RECIPIENTS, key=len, reverse=True)) + r")\b")
+_PERSON_AGE = re.compile(r"\b(?:" + "|".join(sorted(RECIPIENTS, key=len, reverse=True)) +
+                         r")(?:'s| is| just turned| turns| turned| who is| aged?)\s+(\d{1,2}|" +
+                         "|".join(_NUM) + r")\b(?! (?:pages|books|minutes))")
 _PAGES_PLUS = re.compile(r"\b(\d{2,4})\s*\+?\s*pages?\s*(?:plus|or more|and up|or longer)|"
                          r"\b(\d{2,4})\+\s*pages?\b")
 _PAGES = re.compile(r"\b(under|less than|fewer than|no more than|at most|max(?:imum)?|below|"
@@ -251,6 +254,12 @@ def _constraints(t: str, act: Act) -> None:
     if m:
         n = m.group(1) or m.group(2)
         act.age = int(n) if n.isdigit() else _NUM.get(n)
+        act.masked.append(m.span())
+    m = _PERSON_AGE.search(t)
+    if m and act.age is None:                   # "my nephew is 15"
+        n = m.group(1)
+        act.age = int(n) if n.isdigit() else _NUM.get(n)
+        act.masked.append(m.span(1))
     for m in _MY.finditer(t):                   # "my boyfriend", "my sister's birthday"
         act.masked.append(m.span(1))
         if act.audience is None and RECIPIENTS.get(m.group(1)):
@@ -267,8 +276,6 @@ def _constraints(t: str, act: Act) -> None:
     if act.age is not None:
         act.audience = ("picture book" if act.age <= 5 else "children" if act.age <= 12
                         else "young adult" if act.age <= 17 else "adult")
-        m = _AGE.search(t)
-        act.masked.append(m.span())
     for m in _INTEREST.finditer(t):
         act.interests.append(m.group(1).strip())
     m = _PAGES_PLUS.search(t)
@@ -290,8 +297,11 @@ def _constraints(t: str, act: Act) -> None:
 
 
 def masked_text(text: str, spans: list[tuple[int, int]]) -> str:
-    """The utterance with the given (lower-cased, normalised) spans blanked out."""
-    t = norm(text)
+    """The utterance with the given spans (offsets in ``norm(text)``) blanked out; letter
+    case is kept ("The Road" is a title, "the road" may not be)."""
+    t = re.sub(r"\s+", " ", (text or "").replace("\u2019", "'").strip())
+    if len(t) != len(norm(text)):
+        t = norm(text)
     for a, b in sorted(spans, reverse=True):
         t = t[:a] + " " * (b - a) + t[b:]
     return t

@@ -44,7 +44,7 @@ _LIKE_THEM = re.compile(r"\blike (?:his|her|their|him|them)\b|\bsimilar\b|\bwho 
 _WORKS = frozenset({"ones", "books", "novels", "stuff", "mysteries", "titles"})
 _NAME_FILLER = frozenset("""more some any books book novels novel stuff something anything else
 by from please of the what about how else other others again like""".split())
-_BY = re.compile(r"\bby\s+([a-z][a-z .'-]+?)\s*(?:$|[,.!?]| but | and | that | from | with | in |"
+_BY = re.compile(r"\b(?:by|from)\s+([a-z][a-z .'-]+?)\s*(?:$|[,.!?]| but | and | that | from | with | in |"
                  r" under | before | after | please| for )")
 _OTHER_AUTHOR = re.compile(r"\b(?:different|other|another|new) (?:author|writer)s?\b|"
                            r"\bsomeone else\b|\bwho else\b|\bnot (?:him|her|them) again\b|"

@@ -212,7 +212,8 @@ NEGATORS = ("don't want", "do not want", "don't like", "didn't like", "not into"
             "hated", "dislike", "don't", "dont", "do not", "didn't", "anything but", "less",
             "rather not", "can't stand", "cannot stand", "not too", "not so", "no more",
             "nothing too", "nothing with", "skip", "minus", "free of", "sick of", "tired of",
-            "enough of", "instead of", "other than")
+            "enough of", "instead of", "other than", "isn't", "isnt", "aren't", "arent",
+            "wasn't", "not really")
 # Words that end the scope of a negation ("no romance but funny").
 SCOPE_BREAK = ("but", "and", "just", "only", "rather", "though", "yet", "however", "instead",
                "prefer", "want", "like", "more", "please", "with", "something")

@@ -26,6 +26,7 @@ NUMBER_REF = {"one": 0, "two": 1, "three": 2, "four": 3, "five": 4, "1": 0, "2":
               "4": 3, "5": 4}
 TITLE_TRIGGERS = ("like", "liked", "loved", "love", "read", "called", "titled", "enjoyed",
                   "to", "than", "hated", "finished", "reread", "wrote")
+COMMON_TITLE = 0.5       # a one-word title that is an everyday word ("Road", "It")
 PRIORITY = {"title": 5, "author": 4, "refine": 3, "facet": 2, "tag": 1}
 
 
@@ -114,6 +115,8 @@ class SlotMatcher:
             if len(toks) >= 2 or (len(toks) == 1 and len(nt) >= 4 and nt not in common
                                   and nt not in known):
                 add(nt, "title", ids[0], 1.0 if len(toks) >= 2 else 0.7)
+            elif len(toks) == 1 and len(nt) >= 4:
+                add(nt, "title", ids[0], COMMON_TITLE)     # "The Road": only when capitalised
         self.phrases = phrases
         self.max_len = max(len(k) for k in phrases)
         self._title_choices = list(self.title_ids)
@@ -125,17 +128,22 @@ class SlotMatcher:
     # ---- matching -------------------------------------------------------------------
     def match(self, text: str, allow_fuzzy_titles: bool = True) -> tuple[list[Slot], list[str]]:
         toks = tokens(text)
+        capital = capitalised(text, len(toks))
         cands: list[Slot] = []
         for i in range(len(toks)):
             for n in range(min(self.max_len, len(toks) - i), 0, -1):
                 key = tuple(toks[i:i + n])
                 for kind, value, score in self.phrases.get(key, ()):
-                    if kind == "title" and n == 1 and not _title_context(toks, i):
+                    named = kind == "title" and n == 1 and capital[i] and i > 0 and \
+                        toks[i - 1] != BREAK           # "I hated Twilight", "like The Road"
+                    if kind == "title" and n == 1 and not _title_context(toks, i) and not named:
                         continue
                     if kind == "title" and all(t.isdigit() for t in key):
                         continue                       # years are not titles
-                    if kind == "title" and n == 1 and not self._rare(key[0]):
+                    if kind == "title" and n == 1 and not self._rare(key[0]) and not named:
                         continue                       # "read next" is no title
+                    if kind == "title" and score <= COMMON_TITLE and not named:
+                        continue
                     if kind == "author" and n == 1 and not _author_context(toks, i):
                         continue
                     if kind == "title":                # named as a title ("like X") or not
@@ -175,6 +183,20 @@ class SlotMatcher:
                 out.append(Slot("title", self.title_ids[title][0], False, a, b,
                                 " ".join(toks[a:b]), score / 100.0))
         return out
+
+
+def capitalised(text: str, n: int) -> list[bool]:
+    """Per token of ``tokens(text)``: was it written with a capital letter? (all False when
+    the two tokenisations do not line up)."""
+    import unicodedata
+
+    t = text.replace("\u2019", "'").replace("'s ", " ").replace("'", "")
+    t = re.sub(r"[.!?;]+(\s|$)", f" {BREAK} ", t)
+    t = "".join(c for c in unicodedata.normalize("NFKD", t) if not unicodedata.combining(c))
+    cased = re.findall(r"[A-Za-z0-9]+(?:'[A-Za-z]+)?", t)
+    if len(cased) != n:
+        return [False] * n
+    return [c[:1].isupper() for c in cased]
 
 
 def phrases_keys(phrases) -> set[str]:

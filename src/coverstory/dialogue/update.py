@@ -9,8 +9,11 @@ adds to them; a negation removes or excludes. Every constraint records the turn 
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
+from coverstory.catalog.normalize import fold
 from coverstory.dialogue.acts import Act
 from coverstory.dialogue.bookindex import _STOP, BookIndex
 from coverstory.dialogue.lexicon import FACETS, NEGATIVE, NEGATORS, POSITIVE
@@ -31,7 +34,8 @@ think guess care matter matters whatever surprise sounds looks seems similar ali
 spirit style read reads next xxbreakxx actually gift present loves likes enjoys into
 year years old aged age pages page written birthday christmas gift present presents
 anniversary holiday holidays vacation beach flight trip commute hospital cheer plane train
-someone somebody person""".split())
+someone somebody person though anyway fancy after kinda sorta ideally preferably
+maybe probably""".split())
 RARE_SHARE = 0.02  # outside descriptions, a stray word counts when it singles out few books
 SUBJECT = ("genre", "author")
 SOFT_IN_PLOT = ("genre", "mood", "audience")   # in a plot description: preferences only
@@ -109,7 +113,8 @@ def apply(idx: BookIndex, st: SessionState, p: Parse, act: Act, pending: dict | 
         elif s.kind == "refine":
             _refine(idx, st, *str(s.value).split(":"))
     _implied_tone(st)
-    for i, word, shelf in negated_words(idx, p, used):
+    for i, word, shelf in ([] if describe else negated_words(idx, p, used)):  # "no memory"
+        # in a plot ("a boy wakes up in a maze with no memory") is part of the story
         used.add(i)
         st.exclude("tag" if shelf else "word", word)      # "no zombies", "nothing too gory"
     if act.audience:
@@ -130,13 +135,24 @@ def apply(idx: BookIndex, st: SessionState, p: Parse, act: Act, pending: dict | 
 
 
 LIGHT = ("funny", "cosy", "uplifting")
+_SETTING = re.compile(r"\b(?:set in|takes place in|taking place in|located in|set during|"
+                      r"about|featuring|involving|with)\s+((?:the\s+)?[a-z]+(?:\s+[a-z]+)?)")
 NEGATION_WORDS = frozenset({"not", "no", "without", "nothing", "avoid", "except", "never",
-                            "dont", "none", "skip"})
+                            "dont", "none", "skip", "isnt", "arent", "wasnt"})
 
 
 def _implied_tone(st: SessionState) -> None:
-    """"funny" / "cosy" / "uplifting" rule out dark books; "scary" means horror."""
+    """"funny" / "cosy" / "uplifting" rule out dark books (the later of "dark" and a light
+    tone wins: "a dark thriller" then "lighter than that"); "scary" means horror."""
     moods = st.prefs.get("mood", {})
+    light = [m for m in LIGHT if m in moods]
+    if light and "dark" in moods:
+        newest = max(st.source.get(f"mood:{m}", 0) for m in light)
+        if newest >= st.source.get("mood:dark", 0):
+            moods.pop("dark")
+        else:
+            for m in light:
+                moods.pop(m)
     if any(m in moods for m in LIGHT) and "dark" not in moods \
             and "dark" not in st.excl.get("mood", []):
         st.exclude("mood", "dark")
@@ -158,7 +174,8 @@ def negated_words(idx: BookIndex, p: Parse, used: set[int]) -> list[tuple[int, s
         if i in used or t in FILLER or t in _STOP or len(t) < 4 or t in _SENTIMENT:
             continue
         j = i - 1
-        while j >= 0 and toks[j] in ("too", "so", "very", "any", "much", "overly"):
+        while j >= 0 and toks[j] in ("too", "so", "very", "any", "much", "overly", "a", "an",
+                                     "the", "really"):
             j -= 1
         if j >= 0 and toks[j] in NEGATION_WORDS:
             out.append((i, t, stem(t) in parts))
@@ -208,5 +225,7 @@ def about_words(idx: BookIndex, p: Parse, used: set[int], pending: dict | None) 
     if len(rest) >= DESCRIPTION_WORDS:                       # a story, in the reader's words
         return " ".join(rest)
     rare = max(3, RARE_SHARE * len(idx))                     # "venice", not "next"
-    rest = [t for t in rest if 0 < idx.df_of(t) <= rare]
+    m = _SETTING.search(fold(p.text))
+    setting = set(m.group(1).split()) if m else set()        # "set in england": always
+    rest = [t for t in rest if t in setting or 0 < idx.df_of(t) <= rare]
     return " ".join(rest)
