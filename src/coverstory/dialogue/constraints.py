@@ -100,6 +100,10 @@ def exclusion_mask(idx: BookIndex, st: SessionState) -> np.ndarray:
                 ok &= ~author_mask(idx, v)
             elif kind == "word":
                 ok &= ~word_mask(idx, v)
+            elif kind == "series":
+                for r in idx.series.members.get(v, []) + [
+                        r for r, (k, _) in idx.series.of_row.items() if k == v]:
+                    ok[r] = False
     return ok
 
 

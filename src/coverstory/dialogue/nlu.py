@@ -150,7 +150,11 @@ class SlotMatcher:
                         score = 0.95 if _title_context(toks, i) else min(score, 0.6)
                     cands.append(Slot(kind, value, False, i, i + n, " ".join(key), score))
         if allow_fuzzy_titles:
-            cands += self._fuzzy_titles(toks)
+            exact = [(c.start, c.end) for c in cands if c.kind == "title" and c.score >= 0.95]
+            # "similar to Pride and Prejudice but modern" names Pride and Prejudice, not
+            # (fuzzily) Pride and Prejudice and Zombies
+            cands += [f for f in self._fuzzy_titles(toks)
+                      if not any(f.start <= a and b <= f.end for a, b in exact)]
         cands += _ref_slots(toks)
         chosen = _non_overlapping(cands)
         _negate(chosen, toks)
@@ -340,6 +344,10 @@ _CENTURY = re.compile(r"\b(1[5-9]|20|21)(?:st|nd|rd|th)[ -]century\b")
 def years_range(text: str) -> tuple[int, int] | None:
     """'after 2010' -> (2010, 3000); 'from the 80s' -> (1980, 1990); 'before 1950' -> (-3000,
     1950); '19th century' -> (1800, 1900)."""
+    if re.search(r"\bthis century\b|\b21st century\b", fold(text)):
+        return (2000, 3000)
+    if re.search(r"\blast century\b", fold(text)):
+        return (1900, 2000)
     c = _CENTURY.search(fold(text))
     if c:
         n = int(c.group(1))

@@ -113,6 +113,9 @@ def apply(idx: BookIndex, st: SessionState, p: Parse, act: Act, pending: dict | 
         elif s.kind == "refine":
             _refine(idx, st, *str(s.value).split(":"))
     _implied_tone(st)
+    for i, j, key in ([] if describe else negated_series(idx, p, used)):  # "not James Bond"
+        used.update(range(i, j))
+        st.exclude("series", key)
     for i, word, shelf in ([] if describe else negated_words(idx, p, used)):  # "no memory"
         # in a plot ("a boy wakes up in a maze with no memory") is part of the story
         used.add(i)
@@ -130,6 +133,9 @@ def apply(idx: BookIndex, st: SessionState, p: Parse, act: Act, pending: dict | 
     if pending and pending["facet"] not in st.asked:
         st.asked.append(pending["facet"])
     about = about_words(idx, p, used, pending)
+    extra = qualifier_words(p)                 # "spy novels", "ghost story": spy, ghost
+    if extra:
+        about = (about + " " + " ".join(extra)).strip()
     if about and p.intent not in ("dont_care",):
         st.about.append(about)
 
@@ -182,6 +188,24 @@ def negated_words(idx: BookIndex, p: Parse, used: set[int]) -> list[tuple[int, s
     return out
 
 
+def negated_series(idx: BookIndex, p: Parse, used: set[int]) -> list[tuple[int, int, str]]:
+    """A series named right after a negation ("spy novels but not James Bond"):
+    (first token, end token, series key)."""
+    toks = tokens(p.text)
+    out = []
+    for i, t in enumerate(toks):
+        if t not in NEGATION_WORDS:
+            continue
+        for n in (4, 3, 2, 1):
+            span = toks[i + 1:i + 1 + n]
+            if len(span) == n and not used & set(range(i + 1, i + 1 + n)):
+                key = idx.series.find(" ".join(span))
+                if key is not None and idx.series.find(" ".join(span)) == " ".join(span).removeprefix("the "):
+                    out.append((i + 1, i + 1 + n, key))
+                    break
+    return out
+
+
 def series_start(idx: BookIndex, phrase: str) -> int | None:
     """The first book of the series a phrase names ("harry potter"), else None."""
     key = idx.series.find(phrase) if len(phrase) >= 4 else None
@@ -209,6 +233,22 @@ def _refine(idx: BookIndex, st: SessionState, facet: str, val: str) -> None:
         st.exclude(facet, val[1:])
     else:
         st.prefer(facet, val)
+
+
+GENERIC_FORMS = frozenset("""novel novels story stories book books fiction thriller thrillers
+mystery mysteries romance romances""".split())
+
+
+def qualifier_words(p: Parse) -> list[str]:
+    """The words of a genre phrase beyond the genre itself ("spy" in "spy novels",
+    "ghost" in "ghost story"): what the book should be about, too."""
+    out = []
+    for s in p.slots:
+        if s.kind == "genre" and not s.negated and " " in s.surface:
+            words = [w for w in s.surface.split() if w not in GENERIC_FORMS and w not in _STOP
+                     and w != str(s.value) and len(w) > 2]
+            out += words
+    return out
 
 
 def story_words(p: Parse, used: set[int]) -> list[str]:
