@@ -16,7 +16,7 @@ def test_recommend_excludes_rated_and_explains(tiny_home):
     cat = Catalog.open(tiny_home)
     uid = cat.user_id("tiny:0")
     rated = {b for b, _ in cat.user_ratings(uid)}
-    svc = RecommendService(tiny_home)
+    svc = RecommendService(tiny_home, fit_missing=True)
     hits = svc.recommend(uid, k=10)
     assert hits and not {h.book_id for h in hits} & rated
     assert all(h.reason and h.details["driver"] in ("collaborative", "content", "popularity")
@@ -31,7 +31,7 @@ def test_recommend_excludes_rated_and_explains(tiny_home):
 def test_feedback_updates_profile_at_once(tiny_home):
     cat = Catalog.open(tiny_home)
     uid = cat.ensure_user("web:newcomer")
-    svc = RecommendService(tiny_home)
+    svc = RecommendService(tiny_home, fit_missing=True)
     first = svc.recommend(uid, k=3)
     assert first[0].details["driver"] == "popularity"
     liked = first[0].book_id
@@ -53,7 +53,7 @@ def test_feedback_updates_profile_at_once(tiny_home):
 
 
 def test_score_and_similar(tiny_home):
-    svc = RecommendService(tiny_home)
+    svc = RecommendService(tiny_home, fit_missing=True)
     uid = Catalog.open(tiny_home).user_id("tiny:1")
     s = svc.score(uid, [1, 2, 99999])
     assert s.dtype == np.float32 and s.shape == (3,) and s[2] == -1e6
@@ -78,3 +78,43 @@ def test_build_then_cli(tiny_home, capsys):
     assert len(rec["hits"]) == 3 and 2 not in [h["book_id"] for h in rec["hits"]]
     assert main(["--home", str(tiny_home), "recommend", "web:nobody"]) == 2
     assert main(["--home", str(tiny_home), "rate", "web:cli", "2", "7"]) == 2
+
+
+def test_without_a_saved_model_nothing_is_fitted(tiny_home, monkeypatch):
+    """No saved recommender: popular unseen books, no profile, feedback saved without a
+    fold-in; nothing is ever fitted."""
+    import coverstory.recommend.service as service
+
+    def no_fit(*a, **k):
+        raise AssertionError("a request fitted a model")
+
+    monkeypatch.setattr(service, "fit_catalog_model", no_fit)
+    cat = Catalog.open(tiny_home)
+    uid = cat.user_id("tiny:0")
+    rated = {b for b, _ in cat.user_ratings(uid)}
+    svc = RecommendService(tiny_home)
+    hits = svc.recommend(uid, k=10)
+    assert svc.model is None and svc.missing
+    assert hits and not {h.book_id for h in hits} & rated
+    assert all(h.details["driver"] == "popularity" for h in hits)
+    counts = cat.rating_counts(min_rating=4.0)
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    assert hits[0].score == max(counts.get(b, 0) for b in cat.book_ids() if b not in rated)
+    newcomer = cat.ensure_user("web:nomodel")
+    svc.feedback(newcomer, hits[0].book_id, "like")
+    assert dict(cat.user_ratings(newcomer))[hits[0].book_id] == 5.0
+    assert load_profile(cat, newcomer, PROFILE_MODEL) is None
+    assert (svc.score(newcomer, [1, 2]) == -1e6).all()
+    assert svc.similar_items(1, k=3) == []
+    assert hits[0].book_id not in {h.book_id for h in svc.recommend(newcomer, k=10)}
+
+
+def test_a_saved_model_is_used_once_built(tiny_home):
+    from coverstory.cli import main
+
+    assert main(["--home", str(tiny_home), "build", "recommender"]) == 0
+    svc = RecommendService(tiny_home)
+    assert svc.model is not None and not svc.missing and svc.stamp not in ("none", "light")
+    uid = Catalog.open(tiny_home).ensure_user("web:withmodel")
+    svc.feedback(uid, 2, "like")
+    assert load_profile(Catalog.open(tiny_home), uid, PROFILE_MODEL) is not None

@@ -41,12 +41,15 @@ def recommend(args) -> dict:
     ms = (time.perf_counter() - t0) * 1000
     books = {b.id: b for b in svc.catalog.books([h.book_id for h in hits])}
     lines = [f"Recommendations for user {uid} ({len(svc.catalog.user_ratings(uid))} ratings):"]
+    if svc.missing:
+        lines.insert(0, "note: no saved recommender, so these are popular books; build one "
+                        "with `coverstory build recommender`")
     for n, h in enumerate(hits, 1):
         b = books.get(h.book_id)
         title = f"{b.title} — {b.author}" if b else f"book {h.book_id}"
         lines.append(f"{n:>2}. [{h.book_id}] {title}\n      {h.reason}")
     return {"user_id": uid, "hits": [h.to_dict() for h in hits], "ms": round(ms, 1),
-            "text": "\n".join(lines)}
+            "model": svc.stamp, "text": "\n".join(lines)}
 
 
 def add_rate_arguments(p) -> None:

@@ -6,10 +6,15 @@
     svc.similar_items(book_id, k=10)               # collaborative neighbours
 
 Lazy: the fitted model under ``<home>/models/recommender/`` is loaded on first use (built by
-``coverstory build recommender``); when none is saved, a light hybrid is fitted in memory
-from the catalog's ratings and tag features. Readers are always scored from their *current*
-ratings in the catalog (fold-in), with their ALS profile vector cached in the ``profiles``
-table, so feedback changes the next answer without refitting.
+``coverstory build recommender``). A service never fits a model by itself unless asked to
+(``fit_missing=True``: a light hybrid fitted in memory, for scripts): without a saved model
+it answers from what exists, popular books the reader has not rated, with no profile
+(``score`` knows nothing, feedback is saved without a fold-in), and ``missing`` is True;
+building one is a job's work (``coverstory build recommender``; the server's jobs: after an
+import into a home without one, serve/jobs.py). Readers
+are always scored from their *current* ratings in the catalog (fold-in), with their ALS
+profile vector cached in the ``profiles`` table, so feedback changes the next answer
+without refitting.
 """
 
 from __future__ import annotations
@@ -32,7 +37,8 @@ UNSCORABLE = -1e6      # score of books the model knows nothing about
 class RecommendService:
     """Recommendations for catalog readers (ids from ``Catalog.ensure_user``)."""
 
-    def __init__(self, home, *, model=None, book_ids: np.ndarray | None = None, log=None):
+    def __init__(self, home, *, model=None, book_ids: np.ndarray | None = None, log=None,
+                 fit_missing: bool = False):
         from coverstory.config import home_dir
 
         self.home = home_dir(home)
@@ -41,6 +47,10 @@ class RecommendService:
         self._lock = threading.RLock()
         self._catalog = None
         self._titles: dict[int, str] = {}
+        self._col: dict[int, int] | None = None
+        self._popular: np.ndarray | None = None
+        self.fit_missing = fit_missing
+        self.missing = False          # no saved model: popular books, no profiles
         self.log = log or (lambda msg: None)
 
     # ---- lazy state --------------------------------------------------------------------------
@@ -54,22 +64,42 @@ class RecommendService:
 
     @property
     def model(self):
+        """The recommender (loaded once); None when no model is saved and ``fit_missing``
+        is off (then the service answers with popular books and keeps no profiles)."""
+        if self._col is not None:
+            return self._model
         with self._lock:
+            if self._col is not None:
+                return self._model
             if self._model is None:
                 path = self.home / MODEL_DIR
                 if (path / "config.json").exists():
                     self._model, self._book_ids, self.stamp = load_model(path)
-                else:
+                elif self.fit_missing:
                     self.log("no saved recommender: fitting a light one "
                              "(run `coverstory build recommender` for the full model)")
                     self._model, self._book_ids = fit_catalog_model(self.home, light=True)
                     self.stamp = "light"
+                else:
+                    self._use_popular()
+                    return None
             if self._book_ids is None:
                 raise ValueError("RecommendService(model=...) also needs book_ids")
             if not hasattr(self, "stamp"):
                 self.stamp = "given"
             self._col = {int(b): i for i, b in enumerate(self._book_ids)}
             return self._model
+
+    def _use_popular(self) -> None:
+        """No saved model: score books by how many readers liked them (one catalog query;
+        nothing is fitted)."""
+        self.missing, self.stamp = True, "none"
+        self._book_ids = np.asarray(self.catalog.book_ids(), np.int64)
+        counts = self.catalog.rating_counts(min_rating=4.0)
+        self._popular = np.array([counts.get(int(b), 0) for b in self._book_ids], np.float32)
+        self._col = {int(b): i for i, b in enumerate(self._book_ids)}
+        self.log("no saved recommender: popular books until one is built "
+                 "(`coverstory build recommender`)")
 
     @property
     def book_ids(self) -> np.ndarray:
@@ -99,6 +129,8 @@ class RecommendService:
 
         model = self.model
         row, ratings = self._row(user_id)
+        if model is None:
+            return self._popular, row, ratings
         if hasattr(model, "score_with_profile") and row.nnz:
             fp = fingerprint([b for b, _ in ratings], [r for _, r in ratings])
             got = load_profile(self.catalog, user_id, PROFILE_MODEL)
@@ -130,8 +162,11 @@ class RecommendService:
             return self._hits(row, ids, sc)
 
     def score(self, user_id: int, book_ids: list[int]) -> np.ndarray:
-        """Scores (float32) of the given books for the reader; unknown books get -1e6."""
+        """Scores (float32) of the given books for the reader; unknown books get -1e6, and
+        every book does while no model is saved (no profile)."""
         with self._lock:
+            if self.model is None:
+                return np.full(len(book_ids), UNSCORABLE, np.float32)
             S, _, _ = self._scores(user_id)
             cols = self._columns(book_ids)
             out = np.full(len(cols), UNSCORABLE, np.float32)
@@ -149,17 +184,18 @@ class RecommendService:
         if self.catalog.book(int(book_id)) is None:
             raise ValueError(f"no book with id {book_id} in the catalog")
         value = float(rating) if rating is not None else FEEDBACK_RATINGS[kind]
+        self.catalog.set_rating(int(user_id), int(book_id), value, source="feedback", shelf=kind)
+        self.catalog.log_event(kind, user_id=int(user_id), book_id=int(book_id),
+                               payload={"rating": value})
         with self._lock:
-            self.catalog.set_rating(int(user_id), int(book_id), value, source="feedback", shelf=kind)
-            self.catalog.log_event(kind, user_id=int(user_id), book_id=int(book_id),
-                                   payload={"rating": value})
-            self._scores(user_id)           # fold-in now: the profile is current
+            if self.model is not None:
+                self._scores(user_id)       # fold-in now: the profile is current
 
     def similar_items(self, book_id: int, k: int = 10) -> list[Hit]:
         """Books whose readers overlap with this one's (content-regressed for unrated books)."""
         with self._lock:
             col = self._col.get(int(book_id)) if self.model is not None else None
-            if col is None:
+            if col is None:             # an unknown book, or no saved model
                 return []
             ids, sc = self.model.similar_items(col, k)
             keep = ids >= 0
@@ -179,8 +215,9 @@ class RecommendService:
 
     def _hits(self, row, ids, scores) -> list[Hit]:
         model = self.model
+        name = model.name if model is not None else "popularity"
         expl = (model.explain(row, ids) if hasattr(model, "explain") and len(ids)
-                else [{"driver": model.name, "because_of": -1, "parts": {}} for _ in ids])
+                else [{"driver": name, "because_of": -1, "parts": {}} for _ in ids])
         hits = []
         for i, s, e in zip(ids, scores, expl):
             b = int(self._book_ids[i])

@@ -78,7 +78,8 @@ def create_app(home=None, admin_token: str | None = None, *, settings: ServeSett
     app.state.services = Services(home, catalog=catalog, search=search, recommend=recommend,
                                   dialogue=dialogue, policy=policy,
                                   photo_concurrency=settings.photo_concurrency)
-    app.state.jobs = JobRunner(home, on_success=app.state.services.reset)
+    app.state.jobs = JobRunner(home, on_success=app.state.services.reset,
+                               rebuild_recommender=recommend is None)
     app.state.stats = ServerStats()
     app.state.bucket = TokenBucket(settings.rate_per_minute, settings.rate_burst)
 

@@ -7,14 +7,25 @@ The background build (``coverstory serve --build``) is a job too: the build plan
 (``coverstory.build.PLAN``) run as side-by-side subprocesses at a lower CPU priority; the
 services are reloaded after each step that makes something new (``on_step``), and the
 job's ``steps`` say what is still being prepared and how far along it is.
+
+Requests never fit models. The saved recommender is rebuilt by a job of its own
+(``coverstory build recommender`` in a child process at a lower CPU priority, so a fit's
+memory goes back to the system when it ends): after an import into a home without one
+(meanwhile requests answer with popular books and keep no profiles), and after a reader's
+data is erased (so the next model holds nothing of them). A rebuild asked for while
+another job runs starts when that job ends; several asks make one rebuild.
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
+import json
 import logging
+import os
 import secrets
+import subprocess
+import sys
 import threading
 import time
 from collections import OrderedDict
@@ -26,16 +37,25 @@ log = logging.getLogger("coverstory.serve")
 FORBIDDEN = ("--home", "--json", "-h", "--help", "--out")
 
 
+REBUILD = ["build", "recommender"]
+RECOMMENDER_CONFIG = Path("models") / "recommender" / "config.json"
+
+
 class JobRunner:
-    def __init__(self, home: Path, on_success=None, keep: int = 50):
+    def __init__(self, home: Path, on_success=None, keep: int = 50,
+                 rebuild_recommender: bool = True, nice: int = 10):
         self.home = Path(home)
         self.on_success = on_success
         self.keep = keep
+        self.rebuild_recommender = rebuild_recommender   # off: the recommender is given
+        self.nice = nice
         self.jobs: OrderedDict[str, dict] = OrderedDict()
         self._lock = threading.Lock()
+        self._pending: dict[str, float] = {}   # why a rebuild is waiting -> since when
+        self._child: subprocess.Popen | None = None
 
     def parse(self, command: list[str]):
-        from coverstory.cli import build_parser
+        from coverstory.cli import build_parser, no_abbreviations
 
         for a in command[1:]:
             if a.split("=", 1)[0] in FORBIDDEN:
@@ -44,7 +64,9 @@ class JobRunner:
         err = io.StringIO()
         try:
             with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
-                args = build_parser().parse_args(["--home", str(self.home), *command])
+                # options only in full: an abbreviation (--hom, --ho=) would pass FORBIDDEN
+                args = no_abbreviations(build_parser()).parse_args(
+                    ["--home", str(self.home), *command])
         except SystemExit:
             last = (err.getvalue().strip().splitlines() or ["invalid arguments"])[-1]
             raise ApiError(422, f"invalid request: args: {last}") from None
@@ -86,6 +108,83 @@ class JobRunner:
             job["state"], job["error"] = "failed", f"{type(e).__name__}: {e}"[:2000]
         finally:
             job["finished"] = time.time()
+        if job["state"] == "done" and job["command"][:1] == ["import"] and \
+                not self.has_recommender():
+            self.request_rebuild("an import into a home without a saved recommender")
+        self._start_pending()
+
+    # ---- the recommender's rebuild ------------------------------------------------------------
+    def has_recommender(self) -> bool:
+        return (self.home / RECOMMENDER_CONFIG).exists()
+
+    def request_rebuild(self, reason: str) -> dict | None:
+        """Rebuild the saved recommender in a job: now, or when the running job ends (one
+        rebuild for every ask made meanwhile). Returns the job when it starts now."""
+        if not self.rebuild_recommender:
+            return None
+        with self._lock:
+            self._pending.setdefault(reason, time.time())
+            if self._busy():
+                log.info("recommender rebuild waits for the running job (%s)", reason)
+                return None
+            job = self._take_pending()
+        return self.get(job["id"]) if job else None
+
+    def _busy(self) -> bool:
+        return any(j["state"] in ("queued", "running") for j in self.jobs.values())
+
+    def _start_pending(self) -> None:
+        with self._lock:
+            if self._pending and not self._busy():
+                self._take_pending()
+
+    def _take_pending(self) -> dict | None:
+        """Start the rebuild for the pending asks (the caller holds the lock)."""
+        reasons, self._pending = self._pending, {}
+        only_missing = all("without a saved recommender" in r for r in reasons)
+        if not reasons or (only_missing and self.has_recommender()):
+            return None                  # built meanwhile (by the background build)
+        job = {"id": secrets.token_hex(6), "command": list(REBUILD), "state": "running",
+               "created": time.time(), "finished": None, "result": None, "error": None,
+               "reason": "; ".join(reasons)}
+        self.jobs[job["id"]] = job
+        while len(self.jobs) > self.keep:
+            self.jobs.popitem(last=False)
+        threading.Thread(target=self._run_rebuild, args=(job,), daemon=True,
+                         name=f"rebuild-job-{job['id']}").start()
+        log.info("rebuilding the recommender (job %s): %s", job["id"], job["reason"])
+        return job
+
+    def _run_rebuild(self, job: dict) -> None:
+        """``coverstory build recommender`` as a child process at a lower CPU priority."""
+        cmd = [sys.executable, "-m", "coverstory.cli", "--home", str(self.home), "--json",
+               *REBUILD]
+        nice = self.nice
+        try:
+            self._child = proc = subprocess.Popen(
+                cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                stdin=subprocess.DEVNULL, preexec_fn=(lambda: os.nice(nice)) if nice else None)
+            out, err = proc.communicate()
+            lines = [ln for ln in out.splitlines() if ln.startswith("{")]
+            got = json.loads(lines[-1]) if lines else {}
+            if proc.returncode == 0:
+                job["state"] = "done"
+                job["result"] = (f"recommender rebuilt: {got.get('built', {}).get('recommender', got)}"
+                                 [:4000])
+                if self.on_success:
+                    self.on_success()
+            else:
+                tail = (got.get("error") or err.strip().splitlines()[-1:] or ["no output"])
+                job["state"] = "failed"
+                job["error"] = (f"build recommender exited with {proc.returncode}: "
+                                f"{tail if isinstance(tail, str) else tail[0]}")[:2000]
+        except Exception as e:  # noqa: BLE001 - reported, not raised
+            log.exception("recommender rebuild failed")
+            job["state"], job["error"] = "failed", f"{type(e).__name__}: {e}"[:2000]
+        finally:
+            job["finished"] = time.time()
+            self._child = None
+        self._start_pending()
 
     def submit_build(self, on_step=None, jobs: int | None = None, nice: int = 10) -> dict:
         """Start the background build of what the data home lacks (see the module
@@ -118,6 +217,7 @@ class JobRunner:
             job["state"], job["error"] = "failed", f"{type(e).__name__}: {e}"[:2000]
         finally:
             job["finished"] = time.time()
+        self._start_pending()
 
     def build_status(self) -> dict | None:
         """The background build: state, seconds and its steps (None when never started)."""
@@ -129,10 +229,14 @@ class JobRunner:
                 "steps": self.plan.status(), "error": job["error"]}
 
     def stop(self) -> None:
-        """Stop the background build's running steps (server shutdown)."""
+        """Stop the background build's running steps and a recommender rebuild (server
+        shutdown)."""
         plan = getattr(self, "plan", None)
         if plan is not None and plan.running:
             plan.stop()
+        child = self._child
+        if child is not None and child.poll() is None:
+            child.terminate()
 
     def get(self, job_id: str) -> dict:
         job = self.jobs.get(job_id)

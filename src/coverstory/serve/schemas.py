@@ -145,6 +145,9 @@ class Job(BaseModel):
     finished: float | None = None
     result: str | None = None
     error: str | None = None
+    reason: str | None = Field(
+        None, description="why the server started this job itself (a recommender rebuild "
+                          "after an import into a home without one, or after an erasure)")
 
 
 class Stats(BaseModel):
