@@ -46,20 +46,23 @@ class Step:
 
     ``outputs`` (paths under the home): the step is skipped when they all exist and no
     step it needs changed anything; steps without outputs always run (they are
-    incremental). ``reloads``: the server's services to load again afterwards."""
+    incremental). ``reloads``: the server's services to load again afterwards.
+    ``all_cpus``: the step on the critical path gets every CPU thread, not a share (the
+    others beside it then run on what is left over)."""
 
     name: str
     argv: tuple[str, ...]
     needs: tuple[str, ...] = ()
     outputs: tuple[str, ...] = ()
     reloads: tuple[str, ...] = ()
+    all_cpus: bool = False
 
 
 TEXT = ("text/minilm-l6.pretrained", "title/minilm-l6.pretrained")
 COVER = "cover/efficientnet-lite0.imagenet"
 PLAN: tuple[Step, ...] = (
     Step("book text embeddings", ("features", "--encoder", TEXT[0], "--encoder", TEXT[1]),
-         reloads=("search",)),
+         reloads=("search",), all_cpus=True),
     Step("cover embeddings", ("features", "--encoder", COVER)),
     Step("cover keypoints", ("index", "--method", "local"), reloads=("search",)),
     Step("description passages", ("index", "--method", "passages"), reloads=("search",)),
@@ -222,7 +225,8 @@ class PlanRun:
     def _start(self, step: Step) -> None:
         running = len(self._procs) + 1
         pending = sum(1 for st in self.state.values() if st["state"] == "waiting") - 1
-        share = max(1, self.cpus // max(1, min(self.jobs, running + max(0, pending))))
+        share = self.cpus if step.all_cpus else max(
+            1, self.cpus // max(1, min(self.jobs, running + max(0, pending))))
         env = dict(os.environ, COVERSTORY_THREADS=str(share), OMP_NUM_THREADS=str(share),
                    OPENBLAS_NUM_THREADS=str(share), MKL_NUM_THREADS=str(share),
                    HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", PYTHONUNBUFFERED="1")

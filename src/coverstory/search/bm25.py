@@ -13,6 +13,7 @@ import json
 import os
 import re
 import tempfile
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -31,16 +32,17 @@ def raw_tokens(text: str) -> list[str]:
 _STEM_CACHE: dict[str, str] = {}
 
 
+_STEMMERS = threading.local()   # a Snowball stemmer keeps state while stemming: one per thread
+
+
 def stem(word: str) -> str:
     s = _STEM_CACHE.get(word)
     if s is None:
-        import snowballstemmer
+        st = getattr(_STEMMERS, "english", None)
+        if st is None:
+            import snowballstemmer
 
-        global _STEMMER
-        try:
-            st = _STEMMER
-        except NameError:
-            st = _STEMMER = snowballstemmer.stemmer("english")
+            st = _STEMMERS.english = snowballstemmer.stemmer("english")
         s = _STEM_CACHE[word] = st.stemWord(word)
     return s
 

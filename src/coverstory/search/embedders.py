@@ -32,13 +32,25 @@ class Lite0Embedder:
     """RGB images -> unit 1280-d Lite0 vectors, identical to the cached cover feature."""
 
     def __init__(self, home, threads: int | None = None):
-        from coverstory.encoders.registry import get_encoder
+        from coverstory.encoders.base import default_threads
+        from coverstory.encoders.registry import encoder_config
 
         self.home = Path(home)
-        self.encoder = get_encoder(BASE_ENCODER, home)
+        self.config = encoder_config(BASE_ENCODER, home)
         self.path = self.home.joinpath(*ONNX_FILE)
-        self.threads = threads or int(os.environ.get("COVERSTORY_THREADS", "2"))
+        self.threads = threads or default_threads()
         self._session = None
+        self._encoder = None
+
+    @property
+    def encoder(self):
+        """The torch encoder (built only to export or to compare: a server whose export
+        exists never imports torch)."""
+        if self._encoder is None:
+            from coverstory.encoders.registry import get_encoder
+
+            self._encoder = get_encoder(BASE_ENCODER, self.home)
+        return self._encoder
 
     @property
     def session(self):
@@ -58,8 +70,12 @@ class Lite0Embedder:
     def arrays(self, images) -> np.ndarray:
         from PIL import Image
 
+        from coverstory.encoders.images import IMAGENET_MEAN, IMAGENET_STD, image_array
+
         items = [Image.fromarray(a) if isinstance(a, np.ndarray) else a for a in images]
-        return self.encoder.arrays(items)
+        cfg = self.config         # the encoder's own preprocessing (TorchImageEncoder.arrays)
+        return image_array(items, int(cfg.get("image_size", 224)), cfg.get("mean", IMAGENET_MEAN),
+                           cfg.get("std", IMAGENET_STD))
 
     def __call__(self, images, batch_size: int = 16) -> np.ndarray:
         from coverstory.index import normalize

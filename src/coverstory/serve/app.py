@@ -48,7 +48,7 @@ def create_app(home=None, admin_token: str | None = None, *, settings: ServeSett
     from coverstory.serve.jobs import JobRunner
     from coverstory.serve.limits import (BodySizeLimit, Metrics, RateLimit, SecurityHeaders,
                                          ServerStats, TokenBucket, WriteWait)
-    from coverstory.serve.routes import admin, books, chat, health, users
+    from coverstory.serve.routes import admin, books, chat, docs, health, users
     from coverstory.serve.routes import search as search_routes
     from coverstory.serve.services import Services
 
@@ -60,18 +60,18 @@ def create_app(home=None, admin_token: str | None = None, *, settings: ServeSett
     @contextlib.asynccontextmanager
     async def lifespan(app):
         if warm or build:
-            app.state.services.start_warmup()
+            app.state.services.start_warmup(building=build)
         if build:
-            app.state.jobs.submit_build(
-                on_step=lambda step, result: step.reloads and app.state.services.reload(
-                    step.reloads))
+            on_step = _reloader(app)
+            app.state.jobs.submit_build(on_step=on_step, on_done=on_step.flush)
         try:
             yield
         finally:
             app.state.jobs.stop()
 
+    # /docs is served by routes/docs.py with local Swagger UI files (no CDN)
     app = FastAPI(title="coverstory", version=__version__, description=DESCRIPTION,
-                  docs_url="/docs", redoc_url=None, lifespan=lifespan)
+                  docs_url=None, redoc_url=None, lifespan=lifespan)
     app.state.home = home
     app.state.settings = settings
     app.state.admin_token = admin_token or ""
@@ -84,8 +84,8 @@ def create_app(home=None, admin_token: str | None = None, *, settings: ServeSett
     app.state.bucket = TokenBucket(settings.rate_per_minute, settings.rate_burst)
 
     install_error_handlers(app)
-    for r in (health.router, chat.router, search_routes.router, books.router, users.router,
-              admin.router):
+    for r in (health.router, docs.router, chat.router, search_routes.router, books.router,
+              users.router, admin.router):
         app.include_router(r)
     app.mount("/static", StaticFiles(directory=health.STATIC), name="static")
 
@@ -101,3 +101,33 @@ def create_app(home=None, admin_token: str | None = None, *, settings: ServeSett
     app.add_middleware(Metrics, stats=app.state.stats)
     logging.getLogger("coverstory.serve").setLevel(logging.INFO)
     return app
+
+
+# steps whose result a reader notices at once: their services are reloaded when they finish
+URGENT_STEPS = ("book text embeddings", "recommender")
+
+
+def _reloader(app):
+    """After a background build step: reload the services it feeds, at once for
+    ``URGENT_STEPS``, else when no step still to finish feeds the same service (each reload
+    loads a new copy beside the old one; fewer reloads, less memory churn)."""
+    dirty: set[str] = set()
+
+    def on_step(step, result) -> None:
+        dirty.update(step.reloads)
+        plan = app.state.jobs.plan
+        later = {p for s in plan.status() if s["state"] in ("waiting", "running")
+                 for p in plan.steps[s["name"]].reloads}
+        now = set(step.reloads) if step.name in URGENT_STEPS else set()
+        now |= dirty - later
+        if now:
+            dirty.difference_update(now)
+            app.state.services.reload(tuple(sorted(now)))
+
+    def flush() -> None:                  # the build ended (a step may have failed)
+        if dirty:
+            app.state.services.reload(tuple(sorted(dirty)))
+            dirty.clear()
+
+    on_step.flush = flush
+    return on_step

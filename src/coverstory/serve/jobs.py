@@ -186,9 +186,11 @@ class JobRunner:
             self._child = None
         self._start_pending()
 
-    def submit_build(self, on_step=None, jobs: int | None = None, nice: int = 10) -> dict:
+    def submit_build(self, on_step=None, jobs: int | None = None, nice: int = 10,
+                     on_done=None) -> dict:
         """Start the background build of what the data home lacks (see the module
-        docstring); ``on_step(step, result)`` runs after each successful step."""
+        docstring); ``on_step(step, result)`` runs after each successful step, ``on_done()``
+        after the last one."""
         from coverstory.build import PlanRun
 
         with self._lock:
@@ -200,24 +202,28 @@ class JobRunner:
                    "result": None, "error": None}
             self.jobs[job["id"]] = job
             self.plan, self.plan_job = plan, job
-        threading.Thread(target=self._run_plan, args=(job, plan), daemon=True,
+        threading.Thread(target=self._run_plan, args=(job, plan, on_done), daemon=True,
                          name="background-build").start()
         return self.get(job["id"])
 
-    def _run_plan(self, job: dict, plan) -> None:
+    def _run_plan(self, job: dict, plan, on_done=None) -> None:
+        state, error, result = "failed", None, None
         try:
             steps = plan.run()
             bad = [s["name"] for s in steps if s["state"] in ("failed", "skipped")]
-            job["state"] = "failed" if bad else "done"
-            job["error"] = (f"not built: {', '.join(bad)} (logs in {plan.logs})" if bad
-                            else None)
-            job["result"] = "; ".join(f"{s['name']}: {s['state']}" for s in steps)
+            state = "failed" if bad else "done"
+            error = f"not built: {', '.join(bad)} (logs in {plan.logs})" if bad else None
+            result = "; ".join(f"{s['name']}: {s['state']}" for s in steps)
         except Exception as e:  # noqa: BLE001 - reported, not raised
             log.exception("background build failed")
-            job["state"], job["error"] = "failed", f"{type(e).__name__}: {e}"[:2000]
+            error = f"{type(e).__name__}: {e}"[:2000]
         finally:
-            job["finished"] = time.time()
-        self._start_pending()
+            if on_done is not None:        # queue the last reloads before saying "done"
+                try:
+                    on_done()
+                except Exception:  # noqa: BLE001
+                    log.exception("after the background build")
+            job.update(state=state, error=error, result=result, finished=time.time())
 
     def build_status(self) -> dict | None:
         """The background build: state, seconds and its steps (None when never started)."""

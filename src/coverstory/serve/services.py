@@ -11,9 +11,8 @@ Two ways to make them:
   (text features, query encoder, cover index), the recommender, and the chat that uses
   them. Each is published once it has answered a warm-up call, so no request waits for a
   model load: until then the chat answers from words alone (the dialogue engine without
-  search and recommender), text search is lexical (:class:`LexicalSearch`), and photo
-  requests and recommendations answer 503 with Retry-After after at most
-  ``wait_seconds``. After a build step (the server's background build) or an admin job,
+  search and recommender), and search, photo and recommendation requests wait at most
+  ``wait_seconds`` (4 s), then answer 503 with Retry-After. After a build step (the server's background build) or an admin job,
   :meth:`Services.reload` loads new objects beside the old ones and swaps them in when warm.
 
 Handlers never hold logic of their own: they validate input, call one of these and shape
@@ -70,7 +69,6 @@ class Services:
         self._session_locks: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
         self._session_locks_guard = threading.Lock()
         self._warm: Warmup | None = None
-        self._lexical_search = None
 
     # ---- the objects -----------------------------------------------------------------
     @property
@@ -86,17 +84,11 @@ class Services:
 
     @property
     def search(self):
-        """The search service; during a warm start, until it is loaded, :class:`LexicalSearch`
-        (words only; photo search and similar books answer 503)."""
+        """The search service; during a warm start, until it is loaded, a 503 with
+        Retry-After after at most ``wait_seconds`` (the chat answers on words meanwhile)."""
         if self._warm is None or self._given["search"] is not None:
             return self._get("search")
-        got = self._warm.wait("search", self.wait_seconds)
-        if got is not None:
-            return got
-        with self._lock:
-            if self._lexical_search is None:
-                self._lexical_search = LexicalSearch(self.home)
-            return self._lexical_search
+        return self._warm.require("search", self.wait_seconds)
 
     @property
     def recommend(self):
@@ -139,11 +131,13 @@ class Services:
                 for k in ("catalog", "search", "recommend", "dialogue")}
 
     # ---- warm start ------------------------------------------------------------------------
-    def start_warmup(self) -> "Warmup":
-        """Load every service in a background thread (see the module docstring)."""
+    def start_warmup(self, building: bool = False) -> "Warmup":
+        """Load every service in a background thread (see the module docstring);
+        ``building``: a background build is making what is missing (the recommender is then
+        not fitted in here meanwhile)."""
         with self._lock:
             if self._warm is None:
-                self._warm = Warmup(self)
+                self._warm = Warmup(self, building=building)
                 self._warm.start()
             return self._warm
 
@@ -236,8 +230,9 @@ class Warmup:
     """Loads the services of a :class:`Services` in one background thread; ``ready`` holds
     what is published (part -> object), ``status()`` says what is loading and how long."""
 
-    def __init__(self, services: Services):
+    def __init__(self, services: Services, building: bool = False):
         self.svc = services
+        self.building = building          # a background build will make what is missing
         self.ready: dict[str, Any] = {}
         self.states: dict[str, dict] = {p: {"state": "waiting"} for p in PARTS}
         self._events = {p: threading.Event() for p in PARTS}
@@ -315,6 +310,9 @@ class Warmup:
             except Exception:  # noqa: BLE001 - the loader must survive for the next reload
                 log.exception("warm-up failed")
             finally:
+                import gc
+
+                gc.collect()                # the replaced services sit in reference cycles
                 _release_memory()
 
     def _load(self, parts: set[str]) -> None:
@@ -387,6 +385,12 @@ class Warmup:
         return search
 
     def _load_recommend(self):
+        if self.building and self.svc._given["recommend"] is None:
+            from coverstory.recommend.service import MODEL_DIR
+
+            if not (self.svc.home / MODEL_DIR / "config.json").exists():
+                # not fitted yet: the background build fits it (no stop-gap model in here)
+                raise ApiError(503, "not built yet: the background build fits it")
         rec = self.svc._given["recommend"] or self.svc._build("recommend")
         getattr(rec, "model", None)
         self._publish("recommend", rec)
@@ -408,29 +412,6 @@ class Warmup:
         self._publish("dialogue", eng, note=f"without {' and '.join(missing)}" if missing
                       else None)
         return eng
-
-
-class LexicalSearch:
-    """Text search on words alone (BM25, titles, authors) while the search service loads;
-    photo search and similar books answer 503 with Retry-After."""
-
-    def __init__(self, home: Path):
-        from coverstory.search.service import SearchService
-
-        class Words(SearchService):
-            def features(self, feature, allow_compute=True):
-                return None
-
-        self._svc = Words(home, log=lambda m: None)
-
-    def text(self, query: str, k: int = 10, **kw):
-        return self._svc.text(query, k=k, **kw)
-
-    def _loading(self, *a, **kw):
-        raise ApiError(503, "book vectors are still loading; try again in a few seconds",
-                       headers={"Retry-After": str(RETRY_AFTER)})
-
-    photo = similar = _loading
 
 
 class SessionLock:
