@@ -160,3 +160,12 @@ def test_more_like_a_shown_book_by_ordinal(engine):
 def test_ages_and_recipients(text, age, audience):
     a = acts.classify(text)
     assert (a.age, a.audience) == (age, audience)
+
+
+def test_typos_in_facets_and_that_author(engine):
+    p = engine.nlu.parse("recomend me a mistery novel")
+    assert ("genre", "mystery") in [(s.kind, s.value) for s in p.slots]
+    r = engine.turn("ta", text="a book about a wizard school")
+    author = r.books[0]["authors"][0]
+    r = engine.turn("ta", text="anything else by that author?")
+    assert r.books and all(author in b["authors"] for b in r.books)

@@ -202,6 +202,17 @@ class BookIndex:
             m |= self.strength[:, c] >= 1
         return m
 
+    def mainly(self, facet: str, value: str) -> np.ndarray:
+        """Books for which the value is a main one (most of the facet's shelves agree)."""
+        if self.strength is None:
+            return self.has(facet, value)
+        cols = [j for j, (f, _) in enumerate(self.values) if f == facet]
+        st = self.strength[:, cols].astype(np.float32)
+        floor = np.where(st.sum(axis=1) >= 4, 2, 1)        # few shelves: one is enough
+        c = self.column(facet, value)
+        return self.has(facet, value) & (
+            self.strength[:, c] >= np.maximum(floor, np.ceil(0.5 * st.max(axis=1))))
+
     def main_values(self, i: int, facet: str) -> list[str]:
         """The values of a facet most of a book's shelves agree on (its main genres)."""
         cols = [j for j, (f, _) in enumerate(self.values) if f == facet]

@@ -88,12 +88,16 @@ def seen_mask(idx: BookIndex, st: SessionState, shown: bool = True) -> np.ndarra
     return ok
 
 
-def exclusion_mask(idx: BookIndex, st: SessionState) -> np.ndarray:
+def exclusion_mask(idx: BookIndex, st: SessionState, level: int = 0) -> np.ndarray:
+    """Books none of the exclusions rule out. Level 0: a single shelf of an excluded value
+    rules a book out ("no romance"); 1: the value itself (two shelves); 2: only books
+    mainly of that value (used when nothing else fits)."""
     ok = np.ones(len(idx), bool)
     for kind, vals in st.excl.items():
         for v in vals:
             if kind in FACETS:
-                ok &= ~idx.any_shelf(kind, v)      # "no romance": not even one romance shelf
+                ok &= ~(idx.any_shelf(kind, v) if level == 0 else idx.has(kind, v)
+                        if level == 1 else idx.mainly(kind, v))
             elif kind == "tag":
                 ok &= ~tag_family_mask(idx, v)
             elif kind == "author":
@@ -176,21 +180,26 @@ def positive_masks(idx: BookIndex, st: SessionState, k: int) -> dict[str, np.nda
     return out
 
 
-def build(idx: BookIndex, st: SessionState, k: int, allow_seen: bool = False) -> Filter:
+def build(idx: BookIndex, st: SessionState, k: int, allow_seen: bool = False,
+          level: int = 0) -> Filter:
     """The books that may be shown, relaxing stated constraints only when none fit. With
     ``allow_seen`` (a new explicit request, not "more"), books shown earlier in the session
     (never rejected or read ones) come back before any stated constraint is relaxed."""
-    base = seen_mask(idx, st) & exclusion_mask(idx, st)
+    base = seen_mask(idx, st) & exclusion_mask(idx, st, level)
     masks = positive_masks(idx, st, k)
     ok = base.copy()
     for m in masks.values():
         ok &= m
     if not ok.any() and allow_seen and masks:
-        again = exclusion_mask(idx, st) & seen_mask(idx, st, shown=False)
+        again = exclusion_mask(idx, st, level) & seen_mask(idx, st, shown=False)
         for m in masks.values():
             again &= m
         if again.any():
             base, ok = again | base, again
+    if not ok.any() and st.excl and level < 2:
+        # "by Stephen King that isn't horror": even one horror shelf was too strict; then
+        # only books that are mainly horror are out
+        return build(idx, st, k, allow_seen=allow_seen, level=level + 1)
     relaxed: list[str] = []
     mood = masks.get("mood")
     if mood is not None and ok.sum() < k:                 # tone is a filter only while it can be

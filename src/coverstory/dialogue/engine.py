@@ -39,6 +39,9 @@ from coverstory.dialogue.state import SessionState, SessionStore
 log = logging.getLogger(__name__)
 
 __all__ = ["DialogueEngine", "Reply", "ab_arms", "engine_for"]
+_THAT_AUTHOR = re.compile(r"\b(?:that|this|the same|same|her|his|their) (?:author|writer)\b|"
+                          r"\b(?:more|anything|something|others?|books?) (?:else )?(?:by|from) "
+                          r"(?:him|her|them)\b")
 _LIKE_THEM = re.compile(r"\blike (?:his|her|their|him|them)\b|\bsimilar\b|\bwho else\b|"
                         r"\bwrites? like\b|\bin (?:his|her|their) (?:style|vein)\b")
 _WORKS = frozenset({"ones", "books", "novels", "stuff", "mysteries", "titles"})
@@ -196,6 +199,13 @@ class DialogueEngine:
         sid = st.session_id
         p = self.nlu.parse(acts.masked_text(text, act.masked))
         self._fuzzy_author(p)
+        if not p.of("author") and _THAT_AUTHOR.search(fold(text)):   # "more by that author"
+            b = self._target(st, p, text)
+            r = self.index.row.get(b) if b is not None else None
+            if r is not None and self.index.authors[r]:
+                toks = tokens(p.text)
+                p.slots.append(Slot("author", self.index.authors[r][0], False, len(toks),
+                                    len(toks), "that author", 1.0))
         content = [s for s in p.slots if s.kind != "ref"]
         intent = p.intent
         pending = st.question

@@ -241,6 +241,7 @@ REFINE = {
     "deeper": ("mood", "thought-provoking"), "more romantic": ("mood", "romantic"),
     "less dark": ("mood", "-dark"), "not so dark": ("mood", "-dark"),
     "less scary": ("mood", "-scary"), "less romance": ("genre", "-romance"),
+    "fiction": ("genre", "-non-fiction"), "a novel": ("genre", "-non-fiction"),
     "less violent": ("mood", "-dark"), "less gory": ("mood", "-dark"),
     "less gruesome": ("mood", "-dark"), "less intense": ("mood", "-dark"),
     "less depressing": ("mood", "-dark"), "less sad": ("mood", "-dark"),

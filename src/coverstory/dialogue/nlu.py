@@ -121,13 +121,32 @@ class SlotMatcher:
         self.max_len = max(len(k) for k in phrases)
         self._title_choices = list(self.title_ids)
 
+    def spell(self, toks: list[str]) -> list[str]:
+        """'mistery' -> 'mystery': a word the catalog's text never uses, one edit or two
+        from a facet word readers use ("romance", "thriller", "biography")."""
+        from rapidfuzz import fuzz, process
+
+        vocab = self.__dict__.get("_facet_words")
+        if vocab is None:
+            vocab = self._facet_words = sorted({w for k in self.phrases if len(k) == 1
+                                                for w in k if len(w) >= 5 and any(
+                                                    kind in FACETS for kind, _, _ in self.phrases[k])})
+        out = []
+        for t in toks:
+            if len(t) >= 5 and t not in vocab and self.index.df_of(t) == 0 and t.isalpha():
+                got = process.extractOne(t, vocab, scorer=fuzz.ratio, score_cutoff=80)
+                if got:
+                    t = got[0]
+            out.append(t)
+        return out
+
     def _rare(self, word: str) -> bool:
         """A word few books use (so, alone, it may name a title)."""
         return self.index.df_of(word) <= max(3, 0.003 * len(self.index))
 
     # ---- matching -------------------------------------------------------------------
     def match(self, text: str, allow_fuzzy_titles: bool = True) -> tuple[list[Slot], list[str]]:
-        toks = tokens(text)
+        toks = self.spell(tokens(text))
         capital = capitalised(text, len(toks))
         cands: list[Slot] = []
         for i in range(len(toks)):
@@ -228,6 +247,8 @@ def _is_trigger(toks: list[str], j: int) -> bool:
         return False
     if toks[j] == "like" and j > 0 and toks[j - 1] in ("id", "would", "d", "wed", "youd"):
         return False
+    if toks[j] == "read" and j > 0 and toks[j - 1] in ("to", "can", "could", "should", "will"):
+        return False                               # "something to read on the beach"
     if toks[j] == "to" and not (j > 0 and toks[j - 1] in ("similar", "close", "closest",
                                                           "compared", "sequel", "next")):
         return False                               # "from 1960 to 1999" is no title

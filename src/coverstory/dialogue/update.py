@@ -208,7 +208,11 @@ def negated_series(idx: BookIndex, p: Parse, used: set[int]) -> list[tuple[int, 
 
 def series_start(idx: BookIndex, phrase: str) -> int | None:
     """The first book of the series a phrase names ("harry potter"), else None."""
+    from coverstory.dialogue.series import key as series_key
+
     key = idx.series.find(phrase) if len(phrase) >= 4 else None
+    if key is not None and key != series_key(phrase):      # "alchemist" is no series name
+        key = None
     rows = idx.series.in_order(key) if key else []
     return int(idx.ids[rows[0]]) if rows else None
 
@@ -239,6 +243,9 @@ GENERIC_FORMS = frozenset("""novel novels story stories book books fiction thril
 mystery mysteries romance romances""".split())
 
 
+FRAGMENTS = frozenset("sci fi sf non ya rom com lit chick pop popular literary".split())
+
+
 def qualifier_words(p: Parse) -> list[str]:
     """The words of a genre phrase beyond the genre itself ("spy" in "spy novels",
     "ghost" in "ghost story"): what the book should be about, too."""
@@ -246,7 +253,7 @@ def qualifier_words(p: Parse) -> list[str]:
     for s in p.slots:
         if s.kind == "genre" and not s.negated and " " in s.surface:
             words = [w for w in s.surface.split() if w not in GENERIC_FORMS and w not in _STOP
-                     and w != str(s.value) and len(w) > 2]
+                     and w not in FRAGMENTS and w not in str(s.value) and len(w) > 2]
             out += words
     return out
 
