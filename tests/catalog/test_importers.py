@@ -294,3 +294,66 @@ def test_out_of_range_numbers_in_jsonl_goodbooks_and_goodreads(tmp_path):
     assert len(rep.problems) == 2     # both details reported, left empty
     kept = cat.book(cat.find_book(source=("goodreads", "7")))
     assert kept.pages is None and kept.year is None
+
+
+def test_jsonl_refuses_values_of_the_wrong_kind_row_by_row(tmp_path):
+    """Issue 15 (9): a list as a title, NUL characters, negative pages, objects where text
+    belongs, true/NaN ids: each such row is reported and skipped; the good rows land (an
+    object as the language used to abort the whole import with a traceback)."""
+    rows = [
+        {"id": "1", "title": "Good One", "authors": ["Ann Lee"], "pages": 200},
+        {"id": "2", "title": ["a", "list"]},
+        {"id": "3", "title": "Nul\u0000Title"},
+        {"id": "4", "title": "Negative", "pages": -5},
+        {"id": "5", "title": "Nested", "authors": [["x"]]},
+        {"id": "6", "title": "Object", "language": {"en": 1}},
+        {"id": True, "title": "True id"},
+        {"id": "8", "title": "Tag NUL", "tags": ["ok", "b\u0000d"]},
+        {"id": 9, "title": "Numeric id is fine", "description": "text"},
+    ]
+    text = "\n".join(json.dumps(r) for r in rows) + '\n{"id": NaN, "title": "NaN id"}\n'
+    f = write(tmp_path / "b.jsonl", text)
+    cat = Catalog.open(tmp_path / "home")
+    rep = run_import(cat, "jsonl", [f], progress=False)
+    reasons = {p.line: p.reason for p in rep.problems}
+    assert set(reasons) == {2, 3, 4, 5, 6, 7, 8, 10}, reasons
+    assert "title must be text, not a list" in reasons[2]
+    assert "NUL" in reasons[3] and "NUL" in reasons[8]
+    assert "pages is out of range" in reasons[4]
+    assert "language must be text" in reasons[6]
+    assert "true/false" in reasons[7] and "finite" in reasons[10]
+    assert rep.added == 2 and rep.skipped == 8
+    titles = sorted(b.title for b in cat.books())
+    assert titles == ["Good One", "Numeric id is fine"]
+    assert "\x00" not in json.dumps([b.to_dict() for b in cat.books()])
+
+
+def test_csv_row_with_a_nul_byte_is_skipped(tmp_path):
+    f = write(tmp_path / "n.csv", (HEADER + "1,Nul\x00Title,A,,,,\n2,Fine,B,,,,\n").encode())
+    cat = Catalog.open(tmp_path / "home")
+    rep = run_import(cat, "csv", [f], progress=False)
+    assert [(p.line, "NUL" in p.reason) for p in rep.problems] == [(2, True)]
+    assert [b.title for b in cat.books()] == ["Fine"]
+
+
+def test_utf16_jsonl_is_named_as_such(tmp_path):
+    f = write(tmp_path / "u.jsonl", '{"id": "1", "title": "One"}\n'.encode("utf-16"))
+    with pytest.raises(ImportError_, match="UTF-16.*UTF-8"):
+        run_import(Catalog.open(tmp_path / "home"), "jsonl", [f], progress=False)
+
+
+def test_a_refused_header_is_described_not_quoted(tmp_path):
+    """The importer may read any file the process can (an admin names a server path):
+    its refusal says what is wrong with the first line without repeating it."""
+    cat = Catalog.open(tmp_path / "home")
+    secret = write(tmp_path / "shadow", "root:$6$salt$SECRETHASH:19000:0:99999:7:::\n")
+    with pytest.raises(ImportError_) as e:
+        run_import(cat, "csv", [secret], progress=False)
+    assert "missing required column(s) id, title" in str(e.value)
+    assert "SECRETHASH" not in str(e.value) and "root:" not in str(e.value)
+    semi = write(tmp_path / "semi.csv", "id;title\n1;x\n")
+    with pytest.raises(ImportError_, match="semicolons"):
+        run_import(cat, "csv", [semi], progress=False)
+    cased = write(tmp_path / "cased.csv", "ID,Title\n1,x\n")
+    with pytest.raises(ImportError_, match="'ID' should be 'id', 'Title' should be 'title'"):
+        run_import(cat, "csv", [cased], progress=False)

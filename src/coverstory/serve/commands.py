@@ -16,6 +16,10 @@ def add_serve_arguments(p) -> None:
                    help="requests a client may send at once (default 60)")
     p.add_argument("--cors-origin", action="append", default=[],
                    help="allow browser calls from this origin (repeatable; default: none)")
+    p.add_argument("--trust-forwarded-for", action="store_true",
+                   help="behind a reverse proxy on this machine: take the client address "
+                        "from X-Forwarded-For and the scheme from X-Forwarded-Proto "
+                        "(default: ignore those headers)")
     p.add_argument("--preload", action="store_true",
                    help="wait until the models are loaded before accepting requests "
                         "(by default the server answers at once, from what is loaded)")
@@ -58,6 +62,8 @@ def serve(args) -> dict:
         overrides["rate_burst"] = args.rate_burst
     if args.cors_origin:
         overrides["cors_origins"] = tuple(args.cors_origin)
+    if args.trust_forwarded_for:
+        overrides["trust_forwarded_for"] = True
     settings = dataclasses.replace(ServeSettings(), **overrides)
     app = create_app(home, admin_token=args.admin_token, settings=settings, policy=args.policy,
                      warm=True, build=args.build)
@@ -75,8 +81,11 @@ def serve(args) -> dict:
         print("models are loading in the background" + (
             "; what the data home lacks is being built (progress: the page, /healthz)"
             if args.build else "; /healthz says when they are ready"), flush=True)
+    # uvicorn's proxy headers would let any local client set its address (and so its
+    # rate-limit bucket) with X-Forwarded-For: only behind a proxy we were told about
     config = uvicorn.Config(app, log_level=args.log_level, access_log=False,
-                            timeout_graceful_shutdown=5)
+                            timeout_graceful_shutdown=5,
+                            proxy_headers=settings.trust_forwarded_for)
     server = uvicorn.Server(config)
     try:
         server.run(sockets=[sock])

@@ -9,6 +9,8 @@ and answered with a 500 that carries a request id but never the traceback.
 from __future__ import annotations
 
 import logging
+import os
+import re
 import secrets
 import sqlite3
 
@@ -29,6 +31,30 @@ class ApiError(Exception):
         self.status = status
         self.message = message
         self.headers = headers
+
+
+_PATH = re.compile(r"(?<![\w.~/-])(/[^\s'\"`,;:()\[\]{}<>|*?]+)")
+
+
+def public_message(message: str, home=None) -> str:
+    """``message`` without the server's absolute file paths: a path inside the data home
+    becomes ``<data home>/relative/path``, any other one its file name (``…/books.csv``).
+    URL paths (``/api/...``) stay: only paths whose first folder exists on this machine
+    are file paths."""
+    home = str(home).rstrip("/") if home else None
+
+    def shown(m: re.Match) -> str:
+        path = m.group(1)
+        if home and (path == home or path.startswith(home + "/")):
+            rel = path[len(home):].lstrip("/")
+            return "<data home>" + (f"/{rel}" if rel else "")
+        top = path.split("/")[1]
+        if not top or not os.path.isdir("/" + top):
+            return path
+        name = path.rstrip("/").rsplit("/", 1)[-1]
+        return f"…/{name}" if name else "…"
+
+    return _PATH.sub(shown, message)
 
 
 def error_body(status: int, message: str) -> dict:
@@ -69,7 +95,10 @@ def _validation_message(exc: RequestValidationError) -> str:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError):
-        return error_response(exc.status, exc.message, exc.headers)
+        message = exc.message
+        if exc.status >= 500:   # "not built / not ready": no server paths to anyone
+            message = public_message(message, getattr(request.app.state, "home", None))
+        return error_response(exc.status, message, exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError):

@@ -88,14 +88,19 @@ class RecommendationsResponse(BaseModel):
 
 
 class FeedbackRequest(BaseModel):
-    book_id: int = Field(ge=1, le=MAX_ID)
+    # strict: true is not book 1, "2" and 2.0 are not ids, NaN and Infinity are no rating
+    book_id: int = Field(ge=1, le=MAX_ID, strict=True)
     kind: FeedbackKind
-    rating: float | None = Field(None, ge=1, le=5, description="optional 1-5 stars")
+    rating: float | None = Field(None, ge=1, le=5, strict=True, allow_inf_nan=False,
+                                 description="optional 1-5 stars")
     session_id: str | None = Field(
         None, pattern=SESSION_PATTERN, description="defaults to the cs_session cookie")
     user_id: int | None = Field(
-        None, ge=1, le=MAX_ID,
+        None, ge=1, le=MAX_ID, strict=True,
         description="a known catalog user instead of the session's reader (admin token needed)")
+    reply: bool = Field(True, strict=True, description=(
+        "false: only save the feedback (no chat answer is computed; about 20x more writes "
+        "per second)"))
 
 
 class FeedbackResponse(BaseModel):

@@ -126,7 +126,7 @@ def read_csv(path: Path, report: ImportReport, *, required: list[str],
     missing = [c for c in required if c not in (names or [])]
     if missing:
         raise ImportError_(f"{path}: missing required column(s) {', '.join(missing)}; "
-                           f"found {', '.join(names or [])}")
+                           + header_hint(names or [], missing))
     bar = _bar(total_lines, desc or path.name) if progress else None
     shown = lines.line
     while True:
@@ -165,9 +165,30 @@ def read_csv(path: Path, report: ImportReport, *, required: list[str],
         if any(_has_surrogates(f) for f in fields):
             report.problem(path, start, "not valid UTF-8")
             continue
+        if any("\x00" in f for f in fields):
+            report.problem(path, start, "contains a NUL byte (\\0); text fields cannot")
+            continue
         yield Row(start, dict(zip(names, fields)))
     if bar is not None:
         bar.close()
+
+
+def header_hint(names: list[str], missing: list[str]) -> str:
+    """What the header line holds, without quoting it (the file may be anything the
+    importing process can read, e.g. a server path named through the admin API): how many
+    columns, a likely wrong separator, and names that differ only in case."""
+    line = ",".join(names)
+    hint = (f"the first line has {len(names)} comma-separated column(s)"
+            if line.strip() else "the first line is empty")
+    sep = next((name for ch, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "bars"))
+                if ch in line), None)
+    if sep and len(names) == 1:
+        hint += f" and contains {sep}: save the file with commas between columns"
+    cased = {n.strip().lower(): n for n in names}
+    near = [f"{cased[m]!r} should be {m!r}" for m in missing if m in cased]
+    if near:
+        hint += "; column names are lowercase: " + ", ".join(near)
+    return hint + " (docs/import.md lists the columns)"
 
 
 class _Lines:

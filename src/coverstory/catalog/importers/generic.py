@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from pathlib import Path
 
 from coverstory.catalog.importers.base import (
-    PAGES, YEARS, ImportContext, Row, check_cover, read_csv, to_int,
+    PAGES, YEARS, ImportContext, ImportError_, Row, check_cover, read_csv, to_int,
 )
 from coverstory.catalog.normalize import isbn13, split_authors
 
@@ -34,7 +35,13 @@ def import_path(ctx: ImportContext, path: Path) -> None:
 
 
 def _jsonl(ctx: ImportContext, path: Path):
-    raw = path.read_bytes().split(b"\n")
+    data = path.read_bytes()
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or data[:200].count(b"\x00") > 20:
+        raise ImportError_(f"{path}: this file is UTF-16 (or another 2-byte encoding); "
+                           "save it as UTF-8 and import it again")
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    raw = data.split(b"\n")
     for i, line in enumerate(raw, start=1):
         if not line.strip():
             continue
@@ -56,12 +63,38 @@ def _jsonl(ctx: ImportContext, path: Path):
         yield Row(i, obj)
 
 
-def _list(value, sep: str) -> list[str]:
+def _text(value, what: str, *, number_ok: bool = False) -> str:
+    """A JSON/CSV value as text: strings (numbers too when ``number_ok``); lists, objects,
+    true/false and text with NUL bytes are refused."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        text = value
+    elif number_ok and isinstance(value, (int, float)) and not isinstance(value, bool):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"{what} must be a finite number, not {value}")
+        text = str(value)
+    else:
+        raise ValueError(f"{what} must be {'text or a number' if number_ok else 'text'}, "
+                         f"not {_kind(value)}")
+    if "\x00" in text:
+        raise ValueError(f"{what} contains a NUL character (\\u0000)")
+    return text
+
+
+def _kind(value) -> str:
+    return {bool: "true/false", list: "a list", dict: "an object", type(None): "null"}.get(
+        type(value), type(value).__name__)
+
+
+def _list(value, sep: str, what: str = "value") -> list[str]:
+    """'a|b' or ["a", "b"] -> ["a", "b"]; list items must be text."""
     if value is None:
         return []
     if isinstance(value, list):
-        return [str(v).strip() for v in value if str(v).strip()]
-    return [v.strip() for v in str(value).split(sep) if v.strip()]
+        items = [_text(v, f"{what} item") for v in value]
+        return [v.strip() for v in items if v.strip()]
+    return [v.strip() for v in _text(value, what).split(sep) if v.strip()]
 
 
 def _scalar(value, what: str) -> str:
@@ -77,27 +110,31 @@ def _one(ctx: ImportContext, file: Path, row: Row) -> None:
     rep, d = ctx.report, row.data
     rep.read += 1
     try:
-        if not str(d.get("title") or "").strip() or not str(d.get("id") or "").strip():
+        book_id = _text(d.get("id"), "id", number_ok=True).strip()
+        title = _text(d.get("title"), "title").strip()
+        if not title or not book_id:
             raise ValueError("empty id or title")
         authors = d.get("authors")
-        authors = _list(authors, ";") if isinstance(authors, list) or ";" in str(authors or "") \
-            else split_authors(str(authors or ""))
-        raw_isbn = str(d.get("isbn13") or "").strip()
+        authors = _list(authors, ";", "authors") if isinstance(authors, list) or \
+            ";" in _text(authors, "authors") else split_authors(_text(authors, "authors"))
+        raw_isbn = _text(d.get("isbn13"), "isbn13", number_ok=True).strip()
         isbn = isbn13(raw_isbn) if raw_isbn else None
         if raw_isbn and not isbn:
             raise ValueError(f"invalid ISBN-13 {raw_isbn!r}")
         fields = {
-            "title": str(d["title"]).strip(), "authors": authors,
+            "title": title, "authors": authors,
             "year": to_int(_scalar(d.get("year"), "year"), "year", low=YEARS[0], high=YEARS[1]),
-            "isbn13": isbn, "language": d.get("language") or None,
-            "description": (str(d.get("description") or "").strip() or None),
+            "isbn13": isbn, "language": _text(d.get("language"), "language").strip() or None,
+            "description": _text(d.get("description"), "description").strip() or None,
             "pages": to_int(_scalar(d.get("pages"), "pages"), "pages", low=PAGES[0],
                             high=PAGES[1]),
         }
+        tags = _list(d.get("tags"), "|", "tags")
+        categories = _list(d.get("categories"), "|", "categories")
+        cover = _text(d.get("cover"), "cover").strip()
     except ValueError as e:
         rep.problem(file, row.line, str(e))
         return
-    cover = str(d.get("cover") or "").strip()
     if cover:
         local = _fetch(ctx, cover, file, row.line) if cover.startswith(("http://", "https://")) \
             else (Path(cover) if Path(cover).is_absolute() else file.parent / cover)
@@ -106,9 +143,8 @@ def _one(ctx: ImportContext, file: Path, row: Row) -> None:
             if path:
                 fields.update(cover_path=path, cover_sha256=sha)
     source = ctx.options.get("source_name") or ctx.source
-    _, outcome = ctx.catalog.upsert_book(source, str(d["id"]).strip(), fields,
-                                         tags=_list(d.get("tags"), "|"),
-                                         categories=_list(d.get("categories"), "|"))
+    _, outcome = ctx.catalog.upsert_book(source, book_id, fields, tags=tags,
+                                         categories=categories)
     rep.count(outcome)
 
 

@@ -12,7 +12,7 @@ from coverstory.serve.errors import ApiError
 from coverstory.serve.routes.deps import call, errors, services, settings
 from coverstory.serve.schemas import ChatReply, ChatRequest
 from coverstory.serve.sessions import resolve_session, set_session_cookie
-from coverstory.serve.uploads import (check_image, form_file, form_text, read_form,
+from coverstory.serve.uploads import (check_image, form_file, form_int, form_text, read_form,
                                       sniff_audio)
 
 router = APIRouter(tags=["chat"])
@@ -25,6 +25,9 @@ UPLOAD_BODY = {
                      "description": "the photo (JPEG, PNG, WebP, GIF or BMP; at most 10 MB)"},
             "text": {"type": "string", "maxLength": 2000,
                      "description": "optional words sent with the photo"},
+            "k": {"type": "integer", "minimum": 1, "maximum": 50,
+                  "description": "at most this many books in the reply (default: as many "
+                                 "as the chat chooses)"},
             "session_id": {"type": "string", "pattern": "^[A-Za-z0-9_-]{8,64}$"},
         }}}}}}
 VOICE_BODY = {
@@ -70,12 +73,15 @@ async def chat_photo(request: Request, response: Response, svc=Depends(services)
     form = await read_form(request)
     data = await form_file(form)
     text = form_text(form, "text", max_chars=cfg.max_text_chars)
+    k = form_int(form, "k", cfg.max_k, 1, cfg.max_k)     # checked before any work
     sid, _ = resolve_session(request, form_text(form, "session_id", max_chars=64), cfg)
     engine = await run_in_threadpool(svc.photo_dialogue)   # 503 while photo search loads
     reply = await run_in_threadpool(svc.photo_work, _photo_turn, svc, cfg, sid, data, text,
                                     engine)
     set_session_cookie(request, response, sid, cfg)
-    return await run_in_threadpool(reply_dict, reply, sid, svc.catalog)
+    out = await run_in_threadpool(reply_dict, reply, sid, svc.catalog)
+    out["books"] = out["books"][:k]
+    return out
 
 
 def voice_available() -> bool:

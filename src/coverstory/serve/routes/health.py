@@ -54,7 +54,7 @@ def preparing(parts: dict | None, build: dict | None) -> str:
     return text
 
 
-@router.get("/", include_in_schema=False)
+@router.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)
 def page():
     return FileResponse(STATIC / "index.html", media_type="text/html",
                         headers={"Cache-Control": "no-cache"})

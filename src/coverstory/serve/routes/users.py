@@ -60,10 +60,25 @@ def feedback(body: FeedbackRequest, request: Request, response: Response,
     sid, _ = resolve_session(request, body.session_id, cfg)
     with svc.session_lock(sid):
         uid = session_user(catalog, sid)
-        # the dialogue engine saves the feedback (rating + event) and answers with more books
-        reply = call(svc.dialogue.feedback, sid, body.book_id, body.kind)
+        if body.reply:
+            # the dialogue engine saves the feedback (rating + event) and answers with more
+            # books (that answer is most of a feedback's cost)
+            reply = call(svc.dialogue.feedback, sid, body.book_id, body.kind)
+        else:
+            reply = None
+            save_feedback(catalog, uid, sid, body.book_id, body.kind)
         if body.rating is not None:  # explicit stars replace the ones implied by the kind
             catalog.set_rating(uid, body.book_id, float(body.rating), source="app")
     set_session_cookie(request, response, sid, cfg)
     return {"ok": True, "user_id": uid, "book_id": body.book_id, "kind": body.kind,
             "reply": reply_dict(reply, sid, catalog) if reply is not None else None}
+
+
+def save_feedback(catalog, user_id: int, session_id: str, book_id: int, kind: str) -> None:
+    """Feedback without a chat answer: the rating the kind implies and the event, as the
+    dialogue engine saves them (the reader's profile follows from the rating)."""
+    from coverstory.recommend.service import FEEDBACK_RATINGS
+
+    catalog.set_rating(user_id, book_id, FEEDBACK_RATINGS[kind], source="feedback", shelf=kind)
+    catalog.log_event(kind, user_id=user_id, session_id=session_id, book_id=book_id,
+                      payload={"via": "api", "reply": False})
