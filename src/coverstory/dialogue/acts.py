@@ -43,12 +43,14 @@ ASK = {
               r"\bwhich series\b|\bwhat series\b|\bis it the first\b|\bwhich book in\b|"
               r"\bare (?:any|they|these|those|all|some)(?: of (?:them|these|those))? "
               r"(?:part of|in) (?:a )?series\b",
-    "compare": r"\bwhich (?:one|of (?:them|these|those))(?: is| was)? (?:the )?(?:shortest|longest|"
-               r"newest|oldest|most recent|earliest|latest|quickest)\b|\b(?:the )?(?:shortest|"
+    "compare": r"\bwhich (?:one|of (?:them|these|those)|is)(?: is| was)? (?:the |her |his |their )?"
+               r"(?:shortest|longest|newest|oldest|most recent|earliest|latest|quickest|most famous|"
+               r"most popular|best known|best)\b|\b(?:the )?(?:shortest|"
                r"longest|newest|oldest) (?:one|of (?:them|these|those))\b",
     "about": r"\bwhat(?:'s| is| are) (?:it|that|this|the \w+(?: one)?|they) about\b|"
              r"\bwhat happens in\b|\btell me (?:more )?about (?:it|that|this|the \w+)|"
-             r"\bwhat(?:'s| is) the (?:plot|story)\b|\bwhat kind of book is\b|\bis it any good\b",
+             r"\bwhat(?:'s| is) the (?:plot|story)\b|\bwhat kind of book is\b|\bis it any good\b|"
+             r"^what(?:'s| is) .{3,60} about\??$",
 }
 MORE = re.compile(
     r"^(?:any|some|show me|give me|got any|anything|something|what)?\s*(?:more|others?|else|"
@@ -60,7 +62,8 @@ MORE = re.compile(
 READ_THOSE = re.compile(
     r"\b(?:i'?ve|i have|ive|already|i) (?:already )?read (?:those|these|them|all (?:of )?(?:those|"
     r"these|them|three|five)|both|it all|every one)\b|\bread (?:them|those|these) all\b|"
-    r"\bread all (?:of )?(?:those|these|them)\b")
+    r"\bread all (?:of )?(?:those|these|them)\b|"
+    r"\b(?:i'?ve|i have|ive|already|i) (?:already )?read the (?:first|top) (two|three|four|2|3|4)\b")
 LOOKUP = re.compile(
     r"^(?:do you (?:have|carry|stock|know)|have you got|have you (?:read|heard of)|is there|"
     r"got|i'?m looking for|im looking for|looking for|find(?: me)?|search for|"
@@ -83,6 +86,9 @@ SERIES_FIRST = re.compile(
     r"\b(?:first|1st) (?:book |one |novel )?(?:in|of) (?:the )?(.+?)(?: series)?\??$|"
     r"\b(?:where|which one) (?:do|should) i start\b.*?(?:with |series )?(.*)$|"
     r"\b(.+?) (?:series )?in order\??$")
+STRONG_CHANGE = re.compile(r"^(?:forget (?:that|it|those|about that|all that)|never ?mind|"
+                           r"scratch that|change of plans?|on second thought)\b|"
+                           r"\bsomething (?:completely|totally|entirely) different\b")
 TOPIC_CHANGE = re.compile(
     r"^(?:actually|instead|forget (?:that|it|those|about that|all that)|never ?mind|"
     r"scratch that|change of plans?|on second thought|what about|how about|new (?:request|"
@@ -150,6 +156,7 @@ class Act:
     pages: tuple[int, int] | None = None       # [lo, hi)
     language: str | None = None
     topic_change: bool = False
+    strong_change: bool = False                # "forget that": even without a new subject
     refine_cue: bool = False
     masked: list[tuple[int, int]] = field(default_factory=list)   # char spans not to match
     interests: list[str] = field(default_factory=list)
@@ -173,8 +180,11 @@ def classify(text: str) -> Act:
     if RESET.match(bare):
         act.kind = "reset"
         return act
-    if READ_THOSE.search(t) and len(bare.split()) <= 7:
+    m = READ_THOSE.search(t)
+    if m and len(bare.split()) <= 7:
         act.kind = "read_those"
+        if m.lastindex:                              # "I've read the first two"
+            act.number = {"two": 2, "three": 3, "four": 4}.get(m.group(1)) or int(m.group(1))
         return act
     if EXPLAIN.search(t) and not re.search(r"\bwhy not\b", t):
         act.kind = "explain"
@@ -224,6 +234,7 @@ def classify(text: str) -> Act:
         return act
     m = TOPIC_CHANGE.search(t)
     act.topic_change = bool(m)
+    act.strong_change = bool(STRONG_CHANGE.search(t))
     if m and m.start() == 0:
         act.masked.append(m.span())              # "never mind, ..." negates nothing
     act.refine_cue = bool(REFINE_CUE.search(t))

@@ -121,8 +121,11 @@ class BookIndex:
         # one stray shelf ("children" from Earth's Children, "horror" on 1984) does not make
         # an audience, a genre or a tone when a book has many shelves
         many = np.array([len(b.tags) >= 8 for b in books])
-        aud = np.array([f in ("audience", "genre", "mood") for f, _ in values])
-        need = np.where(many[:, None] & aud[None, :], 2, 1)
+        # ... where the catalog has several shelves for the value: "dystopian" has only
+        # "ya-dystopia" in goodbooks, so one shelf is all a book can have
+        family = np.array([f in ("audience", "genre", "mood") and
+                           len(tag_hits[(f, v)]) >= 3 for f, v in values])
+        need = np.where(many[:, None] & family[None, :], 2, 1)
         member |= strength >= need
         for i, b in enumerate(books):
             if b.description:
@@ -369,7 +372,7 @@ class BookIndex:
 
 _CACHE: dict[str, BookIndex] = {}
 _LOCK = threading.Lock()
-FORMAT = 9
+FORMAT = 10
 TITLE_WEIGHT = 0.3
 
 

@@ -39,6 +39,9 @@ from coverstory.dialogue.state import SessionState, SessionStore
 log = logging.getLogger(__name__)
 
 __all__ = ["DialogueEngine", "Reply", "ab_arms", "engine_for"]
+_WHATS_X_ABOUT = re.compile(r"^(?:so )?what(?:'s| is) (.{3,60}?) about\??$")
+_PRONOUNS = frozenset({"it", "that", "this", "they", "that one", "this one", "the first one",
+                       "the second one", "the third one", "the last one"})
 _THAT_AUTHOR = re.compile(r"\b(?:that|this|the same|same|her|his|their) (?:author|writer)\b|"
                           r"\b(?:more|anything|something|others?|books?) (?:else )?(?:by|from) "
                           r"(?:him|her|them)\b")
@@ -184,7 +187,7 @@ class DialogueEngine:
         if act.kind in ("explain", "ask"):
             return self._about_book(st, tpl, text, act)
         if act.kind == "read_those":
-            self._record(st, list(st.last_books), "read")
+            self._record(st, list(st.last_books)[: act.number or len(st.last_books)], "read")
             return self._recommend_reply(st, tpl, "more", None, head=tpl.say("read_those"))
         if act.kind == "more":
             st.question = None
@@ -278,7 +281,7 @@ class DialogueEngine:
         m = _BY.search(t)
         rest = [w for w in t.split() if w not in _NAME_FILLER]
         f = finder(self.index)
-        if m:
+        if m and not re.match(r"(?:a|an|the|some|any)\b", m.group(1)):
             said = m.group(1)
         elif 0 < len(rest) <= 3 and not [s for s in p.slots if s.kind != "ref"]:
             said = " ".join(rest)                                   # just a name: "orwell"
@@ -363,6 +366,11 @@ class DialogueEngine:
         idx = self.index
         p = self.nlu.parse(text)
         target = self._target(st, p, text, prefer_shown=act.kind == "explain")
+        m = _WHATS_X_ABOUT.match(acts.norm(text))
+        if act.kind == "ask" and m and m.group(1) not in _PRONOUNS:   # "what's Rebecca about?"
+            got = finder(idx).title(acts.title_query(m.group(1)))
+            if got is not None:
+                target = int(idx.ids[got[0]])
         if target is None or target not in idx.row:
             key = "explain_none" if act.kind == "explain" else "no_books"
             return Reply(st.session_id, tpl.say(key), act.kind, parse=p.to_dict())
@@ -395,7 +403,8 @@ class DialogueEngine:
         rows = [idx.row[b] for b in st.last_books if b in idx.row]
         t = fold(text)
         pages = any(w in t for w in ("shortest", "longest", "quickest"))
-        vals = idx.pages if pages else idx.years
+        fame = any(w in t for w in ("famous", "popular", "best"))
+        vals = idx.popularity if fame else idx.pages if pages else idx.years
         known = [r for r in rows if not np.isnan(vals[r])]
         if not known:
             return Reply(st.session_id, tpl.say("compare_unknown", what="lengths" if pages
@@ -403,8 +412,10 @@ class DialogueEngine:
         low = any(w in t for w in ("shortest", "quickest", "oldest", "earliest"))
         r = min(known, key=lambda x: vals[x]) if low else max(known, key=lambda x: vals[x])
         word = next(w for w in ("shortest", "quickest", "longest", "newest", "most recent",
-                                "latest", "oldest", "earliest") if w in t)
-        fact = f"{int(vals[r])} pages" if pages else f"published {int(vals[r])}"
+                                "latest", "oldest", "earliest", "most famous", "most popular",
+                                "best known", "best") if w in t)
+        fact = ("the most read of them here" if fame else
+                f"{int(vals[r])} pages" if pages else f"published {int(vals[r])}")
         note = "" if len(known) == len(rows) else tpl.say("compare_partial", n=len(known),
                                                            m=len(rows))
         st.focus = int(idx.ids[r])

@@ -140,6 +140,7 @@ AUDIENCE = Facet("audience", "Who is it for — {options}?", (
           categories=("Teen-Young-Adult",),
           say=("young adult", "ya", "teen", "teens", "teenager", "teenage", "my teenager",
                "high school", "15 year old", "sixteen year old", "16 year old", "teenagers",
+               "younger readers", "younger reader",
                "for teens", "adolescents", "teenage readers")),
     Value("adult", say=("adult", "adults", "grown-up", "grown up", "for me", "grownups",
                         "for adults", "adult fiction")),
@@ -220,7 +221,8 @@ NEGATORS = ("don't want", "do not want", "don't like", "didn't like", "not into"
 SCOPE_BREAK = ("but", "and", "just", "only", "rather", "though", "yet", "however", "instead",
                "prefer", "want", "like", "more", "please", "with", "something")
 
-POSITIVE = ("love", "loved", "like", "liked", "enjoy", "enjoyed", "great", "amazing",
+POSITIVE = ("love", "loved", "like", "liked", "enjoy", "enjoyed", "great", "amazing", "lovely",
+            "intriguing", "promising", "appealing",
             "brilliant", "wonderful", "fantastic", "favourite", "favorite", "perfect",
             "adore", "adored", "good", "excellent", "gripping", "beautiful", "yes", "awesome",
             "sounds good", "sounds great", "interesting", "fun")

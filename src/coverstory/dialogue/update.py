@@ -35,7 +35,8 @@ spirit style read reads next xxbreakxx actually gift present loves likes enjoys 
 year years old aged age pages page written birthday christmas gift present presents
 anniversary holiday holidays vacation beach flight trip commute hospital cheer plane train
 someone somebody person though anyway fancy after kinda sorta ideally preferably
-maybe probably""".split())
+maybe probably top rated highly best one two three four five six seven eight nine ten
+twenty""".split())
 RARE_SHARE = 0.02  # outside descriptions, a stray word counts when it singles out few books
 SUBJECT = ("genre", "author")
 SOFT_IN_PLOT = ("genre", "mood", "audience")   # in a plot description: preferences only
@@ -57,11 +58,11 @@ def is_new_topic(st: SessionState, p: Parse, act: Act) -> bool:
     """Does this request replace the session's constraints rather than refine them?"""
     if not st.stated():
         return False
-    if act.topic_change:
+    new = subjects(p, act)
+    if act.strong_change or (act.topic_change and new):  # "what about something newer": refine
         return True
     if act.refine_cue or p.intent == "refine":
         return False
-    new = subjects(p, act)
     if not new:
         return False
     old = {f"{k}:{v}" for k in SUBJECT for v in st.prefs.get(k, {})}
@@ -128,8 +129,14 @@ def apply(idx: BookIndex, st: SessionState, p: Parse, act: Act, pending: dict | 
         st.pages = list(act.pages)
     if act.language:
         st.language = act.language
-    if p.years:
+    titled = " ".join(s.surface for s in p.slots if s.kind == "title" and s.score >= 0.85)
+    if p.years and not re.search(rf"\b{p.years[0]}\b", titled):   # "like 1984" is a title
         st.years = list(p.years)
+    m = _LAST_YEARS.search(fold(p.text))
+    if m:                                       # "from the last ten years": of this catalog
+        n = int(m.group(1)) if m.group(1).isdigit() else _NUM_WORDS.get(m.group(1), 10)
+        newest = int(np.nanmax(idx.years)) if np.isfinite(idx.years).any() else 2020
+        st.years = [newest - n + 1, 3000]
     if pending and pending["facet"] not in st.asked:
         st.asked.append(pending["facet"])
     about = about_words(idx, p, used, pending)
@@ -141,6 +148,8 @@ def apply(idx: BookIndex, st: SessionState, p: Parse, act: Act, pending: dict | 
 
 
 LIGHT = ("funny", "cosy", "uplifting")
+_LAST_YEARS = re.compile(r"\b(?:last|past) (\d{1,2}|two|three|five|ten|twenty) years\b")
+_NUM_WORDS = {"two": 2, "three": 3, "five": 5, "ten": 10, "twenty": 20}
 _SETTING = re.compile(r"\b(?:set in|takes place in|taking place in|located in|set during|"
                       r"about|featuring|involving|with)\s+((?:the\s+)?[a-z]+(?:\s+[a-z]+)?)")
 NEGATION_WORDS = frozenset({"not", "no", "without", "nothing", "avoid", "except", "never",
