@@ -34,8 +34,8 @@ CANDIDATE_FEATURES = (
     "tfidf_score", "tfidf_gap", "tfidf_lrank",
     "minilm_score", "minilm_gap", "minilm_lrank",
     "passage_score", "passage_gap", "passage_lrank", "has_passage", "min_lrank", "n_top10",
-    "title_ratio", "title_wratio", "title_tokenset", "title_in_query",
-    "author_score", "author_named", "series_score", "series_num",
+    "title_ratio", "title_wratio", "title_tokenset", "title_in_query", "combo_ratio",
+    "author_score", "author_named", "series_score", "series_cover", "series_num",
     "exact_title", "isbn", "popularity",
 )
 QUERY_FEATURES = (
@@ -314,7 +314,7 @@ def cross_validate(samples: list[Sample], C_rank: float, C_clf: float, mixing: s
 
 
 def fit(samples: list[Sample], log=print, seed: int = 0,
-        grid_rank=(0.003, 0.03, 0.3, 3.0), grid_clf=(0.1, 1.0, 10.0),
+        grid_rank=(0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 3.0), grid_clf=(0.1, 1.0, 10.0),
         mixings=("mixture", "argmax")) -> tuple[RankerModel, dict]:
     """Choose C's and the mixing by 5-fold CV on ``samples`` (dev only), refit on all."""
     t0 = time.time()

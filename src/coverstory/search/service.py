@@ -233,14 +233,13 @@ class SearchService:
         from coverstory.search.query import like_target
 
         ts = self.text_search
-        target = like_target(query or "")
-        if target:
-            _, _, _, qf, _ = ts.featurize(query)
-            probs = ts.model.type_probs(qf)
-            if max(probs, key=probs.get) == "like":
-                hits = self._like(target, k, exclude, probs)
+        if (query or "").strip() and like_target(query):
+            rk = ts.rank(query.strip())
+            if max(rk.probs, key=rk.probs.get) == "like":
+                hits = self._like(like_target(query), k, exclude, rk.probs)
                 if hits:
                     return hits
+            return ts.hits(rk, k, exclude)
         return ts.search(query, k=k, exclude=exclude)
 
     def _like(self, target: str, k: int, exclude: Iterable[int], probs: dict) -> list[Hit]:

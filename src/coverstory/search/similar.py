@@ -33,6 +33,16 @@ class Similar:
         self.weights = {**WEIGHTS, **(weights or {})}
         self.depth = depth
 
+    def _books_by_author(self) -> dict[str, set[int]]:
+        """lower-cased author -> their books (built once)."""
+        if getattr(self, "_by_author", None) is None:
+            by: dict[str, set[int]] = {}
+            for b, names in self.authors.items():
+                for a in names:
+                    by.setdefault(a.lower(), set()).add(b)
+            self._by_author = by
+        return self._by_author
+
     def similar(self, book_id: int, k: int = 10, exclude: Iterable[int] = ()) -> list[Hit]:
         book_id = int(book_id)
         parts: dict[str, dict[int, float]] = {}
@@ -56,9 +66,8 @@ class Similar:
         floor = {m: min(v.values()) for m, v in parts.items()}
         cand = set().union(*[set(v) for v in parts.values()]) if parts else set()
         if mine:
-            same = {b for b, names in self.authors.items()
-                    if b != book_id and mine & {a.lower() for a in names}}
-            cand |= same
+            by_author = self._books_by_author()
+            cand |= set().union(*(by_author.get(a, set()) for a in mine)) - {book_id}
         excl = {int(e) for e in exclude} | {book_id}
         scored = []
         for b in cand:

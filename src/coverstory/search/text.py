@@ -198,6 +198,8 @@ class TextSearch:
             self.sem_rows = np.asarray([r for r, _ in keep], np.int64)
             self.sem_vecs = np.ascontiguousarray(
                 np.asarray(text_vectors, np.float32)[[j for _, j in keep]])
+        self._sem_unique = (self.sem_rows is not None
+                            and len(np.unique(self.sem_rows)) == len(self.sem_rows))
         self.passages = passages.bind(self.row, n) if passages is not None else None
         self._model = model
 
@@ -262,7 +264,10 @@ class TextSearch:
         q = qvec if qvec is not None else np.asarray(self.embed_query(query), np.float32)
         s = self.sem_vecs @ np.asarray(q, np.float32).reshape(-1)
         out = np.full(len(self.books), -1.0, np.float32)
-        np.maximum.at(out, self.sem_rows, s)
+        if self._sem_unique:
+            out[self.sem_rows] = s
+        else:
+            np.maximum.at(out, self.sem_rows, s)
         return out
 
     def tfidf_scores(self, query: str) -> np.ndarray:
@@ -317,11 +322,13 @@ class TextSearch:
         from rapidfuzz import fuzz, process
 
         pool: set[int] = set() if extra is None else set(np.asarray(extra).tolist())
-        if len(q.norm) >= 3:
+        # a title is rarely longer than 12 words: longer queries describe, and the
+        # name-BM25 short list covers the titles they mention
+        if len(q.norm) >= 3 and len(q.norm.split()) <= 12:
             for v in q.variants:
                 for choices in (self.titles, self.title_authors):
                     pool.update(i for _, _, i in process.extract(
-                        v, choices, scorer=fuzz.ratio, limit=20, score_cutoff=55))
+                        v, choices, scorer=fuzz.ratio, limit=20, score_cutoff=60))
         return np.asarray(sorted(pool), np.int64)
 
     def _author_candidates(self, qn: str, depth: int = 30,
@@ -361,7 +368,7 @@ class TextSearch:
         tas = [self.title_authors[r] for r in rows.tolist()]
         out = {k: np.zeros(n, np.float32) for k in
                ("title_ratio", "title_wratio", "title_tokenset", "title_in_query",
-                "author_score", "series_score")}
+                "combo_ratio", "author_score", "series_score", "series_cover")}
         if not n or not q.norm:
             return out
         for v in q.variants:
@@ -375,6 +382,18 @@ class TextSearch:
             # the short title inside the query ("the goldfinch dona tart")
             out["title_in_query"] = np.maximum(out["title_in_query"], process.cdist(
                 shorts, [v], scorer=fuzz.partial_ratio)[:, 0] / 100)
+        # the whole query against title + series / author, either order, typos and all
+        # ("the hunger gaems mockinjay", "the goldfinch dona tart")
+        combos = []
+        for r in rows.tolist():
+            t = self.titles[r]
+            s = self.series[r][0][0] if self.series[r] else ""
+            a = self.authors[r][0] if self.authors[r] else ""
+            combos.append([f"{t} {s}", f"{s} {t}", f"{t} {a}", f"{a} {t}"])
+        for v in q.variants:
+            for c in range(4):
+                out["combo_ratio"] = np.maximum(out["combo_ratio"], process.cdist(
+                    [v], [x[c] for x in combos], scorer=fuzz.ratio)[0] / 100)
         # titles much shorter than the query are matched by partial ratios too easily
         qlen = len(q.norm)
         tlen = np.asarray([len(t) for t in shorts], np.float32)
@@ -386,6 +405,11 @@ class TextSearch:
             series = [s for s, _ in self.series[r] if len(s) >= 3]
             if series:
                 out["series_score"][j] = max(fuzz.token_set_ratio(s, q.norm) for s in series) / 100
+                # how much of the query the series name is ("gone" in "gone gurl": half)
+                out["series_cover"][j] = max(
+                    min(1.0, len(s) / max(len(q.norm), 1)) for s in series
+                    if fuzz.partial_ratio(s, q.norm) >= 90) if any(
+                    fuzz.partial_ratio(s, q.norm) >= 90 for s in series) else 0.0
         return out
 
     def featurize(self, query: str) -> tuple[Query, np.ndarray, np.ndarray, dict[str, float],
@@ -572,7 +596,10 @@ class TextSearch:
         query = (query or "").strip()
         if not query or not self.books:
             return []
-        rk = self.rank(query, force_type=force_type)
+        return self.hits(self.rank(query, force_type=force_type), k, exclude)
+
+    def hits(self, rk: Ranked, k: int = 10, exclude: Iterable[int] = ()) -> list[Hit]:
+        """The first ``k`` books of a ranking as Hits (reason and details)."""
         excl = {int(e) for e in exclude}
         kind = max(rk.probs, key=rk.probs.get)
         hits = []
