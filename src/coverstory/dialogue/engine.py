@@ -39,6 +39,8 @@ from coverstory.dialogue.state import SessionState, SessionStore
 log = logging.getLogger(__name__)
 
 __all__ = ["DialogueEngine", "Reply", "ab_arms", "engine_for"]
+_LIKE_THAT = re.compile(r"\b(?:like|similar to) (?:that|this|it|those|these|them|the (?:first|"
+                        r"second|third|fourth|fifth|last) one)\b|^more like\b")
 _WHATS_X_ABOUT = re.compile(r"^(?:so )?what(?:'s| is) (.{3,60}?) about\??$")
 _PRONOUNS = frozenset({"it", "that", "this", "they", "that one", "this one", "the first one",
                        "the second one", "the third one", "the last one"})
@@ -260,7 +262,7 @@ class DialogueEngine:
         if act.interests:
             st.about.append(" ".join(act.interests))
         if intent == "similar_to" and st.last_books and (
-                not st.anchors or any(x.kind == "ref" for x in p.slots)):
+                any(x.kind == "ref" for x in p.slots) or _LIKE_THAT.search(fold(text))):
             ref = self._target(st, p, text)            # "more like the second one"
             st.anchors = [ref if ref is not None else st.last_books[0]]
         intent = p.intent                      # a long story turns a request into "describe"

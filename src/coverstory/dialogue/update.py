@@ -36,7 +36,7 @@ year years old aged age pages page written birthday christmas gift present prese
 anniversary holiday holidays vacation beach flight trip commute hospital cheer plane train
 someone somebody person though anyway fancy after kinda sorta ideally preferably
 maybe probably top rated highly best one two three four five six seven eight nine ten
-twenty""".split())
+twenty totally completely entirely random club""".split())
 RARE_SHARE = 0.02  # outside descriptions, a stray word counts when it singles out few books
 SUBJECT = ("genre", "author")
 SOFT_IN_PLOT = ("genre", "mood", "audience")   # in a plot description: preferences only
@@ -150,7 +150,8 @@ def apply(idx: BookIndex, st: SessionState, p: Parse, act: Act, pending: dict | 
 LIGHT = ("funny", "cosy", "uplifting")
 _LAST_YEARS = re.compile(r"\b(?:last|past) (\d{1,2}|two|three|five|ten|twenty) years\b")
 _NUM_WORDS = {"two": 2, "three": 3, "five": 5, "ten": 10, "twenty": 20}
-_SETTING = re.compile(r"\b(?:set in|takes place in|taking place in|located in|set during|"
+_SETTING = re.compile(r"\b(?:set in|set on|set at|takes place in|takes place on|taking place in|"
+                      r"located in|set during|aboard|"
                       r"about|featuring|involving|with)\s+((?:the\s+)?[a-z]+(?:\s+[a-z]+)?)")
 NEGATION_WORDS = frozenset({"not", "no", "without", "nothing", "avoid", "except", "never",
                             "dont", "none", "skip", "isnt", "arent", "wasnt"})
@@ -274,14 +275,18 @@ def story_words(p: Parse, used: set[int]) -> list[str]:
 
 
 def about_words(idx: BookIndex, p: Parse, used: set[int], pending: dict | None) -> str:
-    """Words no slot explained: what the book should be about."""
+    """Words no slot explained: what the book should be about ("set on a train": the
+    setting counts even when it is a word that is usually just context)."""
     rest = story_words(p, used)
+    m = _SETTING.search(fold(p.text))
+    if m:
+        rest += [w for w in re.findall(r"[a-z]+", fold(p.text)[m.start(1):]) if w not in _STOP
+                 and len(w) > 2 and w not in rest and w not in ("please", "something")][:4]
     if p.intent == "describe" or (pending and pending["facet"] in ("about", "themes")):
         return p.text if p.intent == "describe" else " ".join(rest)
     if len(rest) >= DESCRIPTION_WORDS:                       # a story, in the reader's words
         return " ".join(rest)
     rare = max(3, RARE_SHARE * len(idx))                     # "venice", not "next"
-    m = _SETTING.search(fold(p.text))
     setting = set(m.group(1).split()) if m else set()        # "set in england": always
     rest = [t for t in rest if t in setting or 0 < idx.df_of(t) <= rare]
     return " ".join(rest)
