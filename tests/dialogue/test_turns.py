@@ -169,3 +169,11 @@ def test_typos_in_facets_and_that_author(engine):
     author = r.books[0]["authors"][0]
     r = engine.turn("ta", text="anything else by that author?")
     assert r.books and all(author in b["authors"] for b in r.books)
+
+
+def test_follow_up_repeats_the_question(engine):
+    r = engine.turn("f", text="a fantasy book")
+    shown = [b["title"] for b in r.books]
+    assert shown[0] in engine.turn("f", text="why the first one?").text
+    r = engine.turn("f", text="and the second?")
+    assert r.intent == "explain" and shown[1] in r.text

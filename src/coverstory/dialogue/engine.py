@@ -39,6 +39,9 @@ from coverstory.dialogue.state import SessionState, SessionStore
 log = logging.getLogger(__name__)
 
 __all__ = ["DialogueEngine", "Reply", "ab_arms", "engine_for"]
+_FOLLOW_UP = re.compile(r"^(?:and|what about|how about|and what about|also|ok and)?\s*(?:the\s+)?"
+                        r"(?:first|second|third|fourth|fifth|last|1st|2nd|3rd|4th|5th|other)"
+                        r"(?:\s+one)?\s*\??$")
 _LIKE_THAT = re.compile(r"\b(?:like|similar to) (?:that|this|it|those|these|them|the (?:first|"
                         r"second|third|fourth|fifth|last) one)\b|^more like\b")
 _WHATS_X_ABOUT = re.compile(r"^(?:so )?what(?:'s| is) (.{3,60}?) about\??$")
@@ -179,6 +182,9 @@ class DialogueEngine:
     def _text_turn(self, st: SessionState, tpl: Templates, text: str) -> Reply:
         sid = st.session_id
         act = acts.classify(text)
+        prev, st.last_act = st.last_act, ""
+        if act.kind == "request" and prev and _FOLLOW_UP.match(acts.norm(text)):
+            act.kind, _, act.sub = prev.partition(":")           # "and the third?"
         if act.kind == "smalltalk":
             key = {"empty": "help"}.get(act.sub, act.sub)
             intent = {"help": "help", "capabilities": "help", "greeting": "greeting"}.get(key)
@@ -378,6 +384,7 @@ class DialogueEngine:
             return Reply(st.session_id, tpl.say(key), act.kind, parse=p.to_dict())
         r = idx.row[target]
         st.focus = target
+        st.last_act = f"{act.kind}:{act.sub}"
         if act.sub == "compare":
             return self._compare(st, tpl, text)
         if act.sub == "series" and re.search(r"\b(?:any|them|they|these|those|all)\b", fold(text)):

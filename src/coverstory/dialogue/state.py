@@ -26,6 +26,7 @@ class SessionState:
     source: dict[str, int] = field(default_factory=dict)              # "kind:value" -> turn
     soft: list[str] = field(default_factory=list)     # "kind:value" said in a plot: preferences
     reasons: dict[str, str] = field(default_factory=dict)             # book id -> why shown
+    last_act: str = ""                  # "explain" / "ask:author"...: "and the third?" repeats it
     shown: list[int] = field(default_factory=list)
     rejected: list[int] = field(default_factory=list)
     liked: list[int] = field(default_factory=list)
