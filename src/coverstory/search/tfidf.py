@@ -37,3 +37,24 @@ class TfidfIndex:
             a, b = self.XT.indptr[j], self.XT.indptr[j + 1]
             out[self.XT.indices[a:b]] += w * self.XT.data[a:b]
         return out
+
+
+class CharGrams:
+    """Character 3-gram TF-IDF over each row's title and "title series authors" (the row
+    scores the better of the two): the typo-tolerant short list of titles for a query."""
+
+    def __init__(self, long: list[str], short: list[str]):
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        self.vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 3),
+                                          sublinear_tf=True, dtype=np.float32)
+        self.vectorizer.fit(long)
+        self.mats = [self.vectorizer.transform(x).tocsc() for x in (long, short)]
+        self.n = len(long)
+
+    def scores(self, query: str) -> np.ndarray:
+        q = self.vectorizer.transform([query]).T.tocsc()          # [n_terms, 1]
+        out = np.zeros(self.n, np.float32)
+        for X in self.mats:
+            np.maximum(out, (X @ q).toarray().ravel(), out=out)
+        return out
