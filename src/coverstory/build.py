@@ -47,8 +47,8 @@ class Step:
     ``outputs`` (paths under the home): the step is skipped when they all exist and no
     step it needs changed anything; steps without outputs always run (they are
     incremental). ``reloads``: the server's services to load again afterwards.
-    ``all_cpus``: the step on the critical path gets every CPU thread, not a share (the
-    others beside it then run on what is left over)."""
+    ``all_cpus``: a step on the critical path (the text features, then the recommender)
+    gets every CPU thread, not a share; the others beside it run on what is left over."""
 
     name: str
     argv: tuple[str, ...]
@@ -70,7 +70,7 @@ PLAN: tuple[Step, ...] = (
          needs=("book text embeddings", "cover embeddings"),
          outputs=("indexes/text.npz", "indexes/cover.npz"), reloads=("search",)),
     Step("recommender", ("recommender",), needs=("book text embeddings", "cover embeddings"),
-         outputs=("models/recommender/config.json",), reloads=("recommend",)),
+         outputs=("models/recommender/config.json",), reloads=("recommend",), all_cpus=True),
 )
 
 

@@ -52,8 +52,10 @@ def serve(args) -> dict:
 
     from coverstory.config import home_dir
     from coverstory.serve.app import create_app
+    from coverstory.serve.services import tune_malloc
     from coverstory.serve.settings import ServeSettings
 
+    tune_malloc()
     home = home_dir(getattr(args, "home", None))
     overrides = {}
     if args.rate_per_minute is not None:

@@ -430,6 +430,23 @@ class SessionLock:
         self._lock.release()
 
 
+def tune_malloc() -> None:
+    """For a long-running server that swaps big services in and out (glibc only): large
+    blocks always from mmap (glibc's default threshold grows after big frees, and the
+    heap then keeps what reloads free) and at most 2 malloc arenas for the threads. On the
+    demo catalog, three reloads grew the process by 270-340 MB with it vs 340-410 MB
+    without (one run each)."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.mallopt(-3, 1 << 20)           # M_MMAP_THRESHOLD: 1 MB, fixed
+        libc.mallopt(-8, 2)                 # M_ARENA_MAX
+    except (OSError, AttributeError):
+        pass
+
+
 def _release_memory() -> None:
     """Return freed heap memory to the system (glibc keeps it per thread otherwise, so a
     burst of big uploads would leave the server hundreds of MB larger); no-op elsewhere."""
