@@ -293,13 +293,20 @@ def quality_rows(ctx: BenchContext) -> tuple[list[dict], list[dict]]:
             ids, vecs, source = _all_text_vectors(ctx, enc)
             svc = _service(ctx.home, ids, vecs, enc)
             ctx.progress(f"text-search queries with {label} vectors")
-            ts = _text_search_hits(svc, ids, vecs, enc)
+            try:
+                ts = _text_search_hits(svc, ids, vecs, enc)
+            except Exception as e:  # noqa: BLE001 - the speed figures are kept either way
+                ts = {"queries": 0, **{n: {"error": f"{type(e).__name__}: {e}"[:200]}
+                                       for n in ("hybrid", "MiniLM alone")}}
             for name in ("hybrid", "MiniLM alone"):
                 search_rows.append({"runtime": label, "search": name, **ts[name],
                                     "queries": ts["queries"], "book vectors": source})
             ctx.progress(f"descriptive queries through the chat with {label} vectors")
-            chat_rows.append({"runtime": label, **_descriptive_hits(ctx, scratch, svc, label),
-                              "book vectors": source})
+            try:
+                hits = _descriptive_hits(ctx, scratch, svc, label)
+            except Exception as e:  # noqa: BLE001
+                hits = {"error": f"{type(e).__name__}: {e}"[:200]}
+            chat_rows.append({"runtime": label, **hits, "book vectors": source})
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return search_rows, chat_rows
