@@ -47,3 +47,10 @@ def test_bench_encoders_throughput_on_an_empty_home_says_what_to_import(tmp_path
     assert r.returncode == 2, r.stderr
     err = json.loads(r.stdout)["error"]               # exactly one JSON object on stdout
     assert "import goodbooks" in err and "Traceback" not in r.stderr
+
+
+def test_build_lexical_and_parallel_all_on_an_empty_home_say_what_to_import(tmp_path):
+    for args in (("build", "lexical"), ("build", "all", "--jobs", "2")):
+        r = run("--json", *args, home=tmp_path / "h")
+        assert r.returncode == 2, r.stderr
+        assert "import" in json.loads(r.stdout)["error"] and "Traceback" not in r.stderr
