@@ -18,6 +18,12 @@ import sys
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "import": ("coverstory.catalog.commands", "import_", "import books, covers and ratings"),
     "info": ("coverstory.catalog.commands", "info", "catalog counts and what has been built"),
+    "user-data": ("coverstory.catalog.commands", "user_data",
+                  "everything kept about one reader"),
+    "forget": ("coverstory.catalog.commands", "forget",
+               "erase one reader's data (ratings, events, profiles, chats)"),
+    "purge-chats": ("coverstory.catalog.commands", "purge_chats",
+                    "delete chat turns older than the retention setting"),
     "encoders": ("coverstory.encoders.commands", "encoders", "list encoders and what is built"),
     "build": ("coverstory.build", "build", "build features, OCR, models and indexes"),
     "train": ("coverstory.train.commands", "train", "train an encoder or a fusion model"),

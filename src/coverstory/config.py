@@ -32,6 +32,10 @@ SETTINGS: tuple[Setting, ...] = (
             "Optional OpenAI-compatible chat endpoint used to rephrase replies; empty = off."),
     Setting("llm_model", "COVERSTORY_LLM_MODEL", "",
             "Model name sent to the optional chat endpoint."),
+    Setting("chat_retention_days", "COVERSTORY_CHAT_RETENTION_DAYS", "30",
+            "Days chat turns (turn events, accepted suggestions, chat session state) are "
+            "kept; the server purges older ones hourly, `coverstory purge-chats` on demand; "
+            "0 keeps them forever. Ratings and likes stay until the reader erases them."),
 )
 
 

@@ -1,4 +1,5 @@
-"""CLI: ``coverstory import`` and ``coverstory info``."""
+"""CLI: ``coverstory import``, ``coverstory info``, and a reader's data: ``coverstory
+user-data USER``, ``coverstory forget USER``, ``coverstory purge-chats``."""
 
 from __future__ import annotations
 
@@ -81,3 +82,73 @@ def built_artifacts(home: Path) -> dict[str, list[str]]:
             out[sub] = sorted(str(p.relative_to(d)) for p in d.rglob("*")
                               if p.is_file() and p.suffix in (".json",))
     return out
+
+
+# ---- a reader's data (catalog/privacy.py) -------------------------------------------------
+def _reader(cat, spec: str) -> int:
+    from coverstory.catalog.privacy import resolve_user
+
+    try:
+        return resolve_user(cat, spec)
+    except (KeyError, ValueError) as e:
+        raise CommandError(str(e).strip("'\"")) from None
+
+
+def add_user_data_arguments(p) -> None:
+    p.add_argument("user", help="catalog user id or external id (goodbooks:58, session:<cookie>)")
+
+
+def user_data(args) -> dict:
+    """Everything kept about one reader (ratings, events, profiles, chat sessions)."""
+    import json
+
+    from coverstory.catalog import Catalog
+    from coverstory.catalog.privacy import reader_data
+
+    cat = Catalog.open(args.home)
+    data = reader_data(cat, _reader(cat, args.user))
+    return {**data, "text": json.dumps(data, indent=2, ensure_ascii=False, default=str)}
+
+
+def add_forget_arguments(p) -> None:
+    p.add_argument("user", help="catalog user id or external id (goodbooks:58, session:<cookie>)")
+
+
+def forget(args) -> dict:
+    """Erase one reader: their user row, ratings, events, profiles and chat sessions."""
+    from coverstory.catalog import Catalog
+    from coverstory.catalog.privacy import forget_reader
+
+    cat = Catalog.open(args.home)
+    uid = _reader(cat, args.user)
+    counts = forget_reader(cat, uid)
+    saved = (cat.home / "models" / "recommender" / "config.json").exists()
+    text = (f"user {uid} forgotten: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+    if saved and counts["ratings"]:
+        text += ("\nthe saved recommender was fitted on the catalog's ratings and may still "
+                 "hold theirs: run `coverstory build recommender` (a running server rebuilds "
+                 "it by itself after DELETE /api/admin/users/ID)")
+    return {"user_id": uid, "deleted": counts, "rebuild_needed": bool(saved and counts["ratings"]),
+            "text": text}
+
+
+def add_purge_chats_arguments(p) -> None:
+    p.add_argument("--days", type=float, default=None,
+                   help="keep this many days (default: the chat_retention_days setting, 30)")
+
+
+def purge_chats(args) -> dict:
+    """Delete chat turns and chat sessions older than the retention period."""
+    from coverstory.catalog import Catalog
+    from coverstory.catalog.privacy import purge_chats as purge
+
+    if args.days is not None and not args.days >= 0:
+        raise CommandError(f"--days must be >= 0, got {args.days}")
+    try:
+        counts = purge(Catalog.open(args.home), args.days)
+    except ValueError as e:
+        raise CommandError(str(e)) from None
+    if counts["days"] <= 0:
+        return {**counts, "text": "chat turns are kept forever (retention 0 days): nothing purged"}
+    return {**counts, "text": f"purged {counts['events']} chat events and {counts['sessions']} "
+                              f"chat sessions older than {counts['days']:g} days"}

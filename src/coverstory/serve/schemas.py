@@ -111,6 +111,29 @@ class FeedbackResponse(BaseModel):
     reply: ChatReply | None = Field(None, description="the chat's answer, for session feedback")
 
 
+class ReaderData(BaseModel):
+    """Everything coverstory keeps about one reader."""
+
+    user: dict | None = Field(description="id, external_id, name, created_at; null when "
+                                          "nothing is kept about this reader")
+    ratings: list[dict] = Field(description="book_id, title, rating, source, shelf, created_at")
+    events: list[dict] = Field(description="feedback, chat turns and accepted suggestions: "
+                                           "id, ts, kind, book_id, session_id, payload")
+    profiles: list[dict] = Field(description="the reader's profile vector per recommender")
+    sessions: list[dict] = Field(description="chat sessions: id, policy, created_at, "
+                                             "updated_at, state (what was asked, books shown)")
+    chat_retention_days: float = Field(description="chat turns and sessions older than this "
+                                                   "are deleted (0: kept)")
+
+
+class Erasure(BaseModel):
+    erased: bool = Field(description="false when nothing was kept about this reader")
+    user_id: int | None = None
+    deleted: dict[str, int] = Field(description="rows deleted per table")
+    rebuild: str | None = Field(None, description="the recommender rebuild that removes the "
+                                                  "reader's ratings from the saved model")
+
+
 class Health(BaseModel):
     status: Literal["loading", "ready"] = Field(
         description="loading: models are still being loaded or the background build is "

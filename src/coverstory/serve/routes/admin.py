@@ -1,11 +1,13 @@
-"""Admin endpoints (token required): import, rebuild, jobs, stats."""
+"""Admin endpoints (token required): import, rebuild, jobs, stats; a reader's data."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path as PathParam, Request
 
+from coverstory.serve.errors import ApiError
 from coverstory.serve.routes.deps import errors, require_admin, services
-from coverstory.serve.schemas import CommandRequest, Job, RebuildRequest, Stats
+from coverstory.serve.schemas import (MAX_ID, CommandRequest, Erasure, Job, ReaderData,
+                                      RebuildRequest, Stats)
 
 router = APIRouter(prefix="/api/admin", tags=["admin"], dependencies=[Depends(require_admin)])
 ADMIN_ERRORS = errors(401, 403, 409)
@@ -34,3 +36,26 @@ def stats(request: Request, svc=Depends(services)) -> dict:
     server["rate_limited"] = request.app.state.bucket.refused
     return {"catalog": svc.catalog.stats(), "server": server, "loaded": svc.loaded(),
             "jobs": request.app.state.jobs.list()}
+
+
+def _known(svc, user_id: int) -> int:
+    if svc.catalog.conn.execute("SELECT 1 FROM users WHERE id=?", (user_id,)).fetchone() is None:
+        raise ApiError(404, f"no user with id {user_id}")
+    return user_id
+
+
+@router.get("/users/{user_id}/data", response_model=ReaderData, responses=errors(401, 403, 404),
+            summary="Everything kept about a catalog user (`coverstory user-data USER`)")
+def user_data(user_id: int = PathParam(ge=1, le=MAX_ID), svc=Depends(services)) -> dict:
+    from coverstory.catalog.privacy import reader_data
+
+    return reader_data(svc.catalog, _known(svc, user_id))
+
+
+@router.delete("/users/{user_id}", response_model=Erasure, responses=errors(401, 403, 404),
+               summary="Erase a catalog user's data (`coverstory forget USER`)")
+def forget_user(request: Request, user_id: int = PathParam(ge=1, le=MAX_ID),
+                svc=Depends(services)) -> dict:
+    from coverstory.serve.routes.users import erase
+
+    return erase(request, svc, _known(svc, user_id))

@@ -10,12 +10,13 @@ from starlette.concurrency import run_in_threadpool
 from coverstory.serve.cards import reply_dict
 from coverstory.serve.errors import ApiError
 from coverstory.serve.routes.deps import call, errors, services, settings
+from coverstory.serve.retention import chat_retention
 from coverstory.serve.schemas import ChatReply, ChatRequest
 from coverstory.serve.sessions import resolve_session, set_session_cookie
 from coverstory.serve.uploads import (check_image, form_file, form_int, form_text, read_form,
                                       sniff_audio)
 
-router = APIRouter(tags=["chat"])
+router = APIRouter(tags=["chat"], dependencies=[Depends(chat_retention)])
 
 UPLOAD_BODY = {
     "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {

@@ -175,6 +175,18 @@
   }
   pollStatus();
 
+  // your data: /api/users/me/data (the link downloads it); "Forget me" erases it
+  document.getElementById("forget").addEventListener("click", async () => {
+    if (!window.confirm("Erase everything coverstory keeps about you (ratings, likes, chat " +
+                        "turns, profile)? This cannot be undone.")) return;
+    try {
+      const out = await api("/api/users/me", { method: "DELETE" });
+      const n = Object.values(out.deleted || {}).reduce((a, b) => a + b, 0);
+      addMessage("bot", out.erased ? "Done: I have forgotten you (" + n + " records erased)."
+                                   : "I had nothing stored about you.");
+    } catch (err) { showError(err); }
+  });
+
   form.addEventListener("submit", (ev) => {
     ev.preventDefault();
     const text = input.value.trim();
