@@ -221,6 +221,9 @@ class DialogueEngine:
         intent = p.intent
         pending = st.question
         st.question = None
+        if intent == "help" and re.search(r"\b(?:recommend|suggest|read next|should i read)\b",
+                                          fold(text)):
+            intent = p.intent = "recommend"            # "what do you recommend?" wants books
         if intent in ("greeting", "help") and not content and not act.audience:
             return Reply(sid, tpl.say(intent), intent, parse=p.to_dict())
         if intent == "reset" and not content:
