@@ -341,10 +341,13 @@ def run_throughput(ctx: BenchContext) -> BenchResult:
     if search_rows:
         md += ["\n## Retrieval with each MiniLM runtime's vectors (every catalog book)\n",
                "Hand-written text-search queries (src/coverstory/search/data/"
-               "textsearch_queries.json):\n", md_table(search_rows),
+               "textsearch_queries.json):\n",
+               md_table(search_rows, ["runtime", "search", "Hit@1", "Hit@5", "Hit@10", "queries",
+                                      "book vectors", "error"]),
                "\nHand-written descriptive queries through the chat (src/coverstory/dialogue/"
                "data/descriptive_queries.jsonl; one fresh session each; recommender off):\n",
-               md_table(chat_rows)]
+               md_table(chat_rows, ["runtime", "queries", "Hit@1", "Hit@5", "book vectors",
+                                    "error"])]
     return BenchResult(results={"speed": rows, "text_search": search_rows,
                                 "descriptive": chat_rows, "texts": len(texts),
                                 "covers": len(covers), "threads": default_threads(),

@@ -15,8 +15,10 @@ and re-encoded); every answer's status and seconds are kept. Reported: when the 
 answered ``/healthz`` (serving), the first chat answer with books, each background build
 step's seconds (from ``/healthz``), when ``/healthz`` said ``ready``; then, after ready,
 the seconds of the first chat reply of a new session and of 10 more messages, and the
-server's resident memory (VmRSS). ``--quick``: the server without ``--build`` (serving on
-words alone, then ready), no build steps.
+server's resident memory (VmRSS). Then the server is stopped and started again on the
+built home (a warm start: a chat message every 0.5 s while it loads, when it is ready, the
+first reply after that, resident memory after warm-up). ``--quick``: the first server
+without ``--build`` (serving on words alone, then ready), no build steps.
 """
 
 from __future__ import annotations
@@ -142,6 +144,10 @@ def run(ctx: BenchContext) -> BenchResult:
         rss = _rss_mb(server.pid)
         steps = (health.get("build") or {}).get("steps", [])
         parts = health.get("parts") or {}
+        client.close()
+        _stop(server)
+        ctx.progress("restarting the server on the built home (warm start)")
+        restart = _restart(cli, env, logs, photo)
     except BaseException:
         ctx.progress(f"failed; the home and the logs are kept in {work}")
         raise
@@ -149,11 +155,7 @@ def run(ctx: BenchContext) -> BenchResult:
         shutil.rmtree(work, ignore_errors=True)
     finally:
         if server is not None:
-            server.terminate()
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.kill()
+            _stop(server)
     load1 = os.getloadavg()[0]
     during = [r for r in requests]
     results = {
@@ -176,9 +178,69 @@ def run(ctx: BenchContext) -> BenchResult:
                         "statuses": sorted({r["status"] for r in after}),
                         "photo_s": after_photo["seconds"], "photo_status": after_photo["status"]},
         "server_rss_mb_after_warmup": rss,
+        "restart": restart,
         "load_average": [round(load0, 1), round(load1, 1)],
     }
     return BenchResult(results, _markdown(ctx, results))
+
+
+def _stop(proc) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def _restart(cli: list[str], env: dict, logs: Path, photo: bytes) -> dict:
+    """``coverstory serve`` again on the built home: serving, ready, a chat message every
+    0.5 s while it loads, the first reply after ready, resident memory after warm-up."""
+    import httpx
+
+    port = _free_port()
+    t0 = time.time()
+    proc = subprocess.Popen(cli + ["serve", "--host", "127.0.0.1", "--port", str(port),
+                                   "--log-level", "warning", "--rate-per-minute", "0"],
+                            stdout=open(logs / "serve-restart.log", "w"),
+                            stderr=subprocess.STDOUT, env=env)
+    out: dict = {}
+    asked: list[dict] = []
+    try:
+        client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60)
+        i = 0
+        while time.time() - t0 < 600:
+            if proc.poll() is not None:
+                raise RuntimeError(f"the restarted server exited: see {logs}")
+            try:
+                h = client.get("/healthz", timeout=5).json()
+            except httpx.HTTPError:
+                time.sleep(0.05)
+                continue
+            out.setdefault("serving_s", round(time.time() - t0, 2))
+            if h["status"] == "ready":
+                out["ready_s"] = round(time.time() - t0, 2)
+                break
+            asked.append(_ask(client, "chat", 3000 + i, photo, t0))
+            i += 1
+            time.sleep(0.5)
+        first = _ask(client, "chat", 4000, photo, t0, text=QUESTIONS[0])
+        more = [_ask(client, "chat", 4001 + j, photo, t0, text=q)
+                for j, q in enumerate(QUESTIONS[1:])]
+        out.update({
+            "while_loading": {"chat_requests": len(asked),
+                              "statuses": sorted({r["status"] for r in asked}),
+                              "max_s": max((r["seconds"] for r in asked), default=None)},
+            "first_chat_after_ready_s": first["seconds"],
+            "chat_p50_s": float(np.median([r["seconds"] for r in more])),
+            "chat_max_s": max(r["seconds"] for r in more),
+            "rss_mb_after_warmup": _rss_mb(proc.pid),
+            "parts": {p: {"state": v["state"], "seconds": v.get("seconds")}
+                      for p, v in (h.get("parts") or {}).items()}})
+        client.close()
+    finally:
+        _stop(proc)
+    return out
 
 
 def _ask(client, kind: str, i: int, photo: bytes, t0: float, text: str | None = None) -> dict:
@@ -223,5 +285,15 @@ def _markdown(ctx: BenchContext, r: dict) -> str:
            f"\nAfter ready: first chat reply of a new session {a['first_chat_s']} s; 10 more "
            f"messages p50 {a['chat_p50_s']:.3f} s, max {a['chat_max_s']} s (statuses "
            f"{a['statuses']}); a photo {a['photo_s']} s (status {a['photo_status']}). Server "
-           f"resident memory after warm-up: {r['server_rss_mb_after_warmup']} MB.\n"]
+           f"resident memory after the build and its reloads: "
+           f"{r['server_rss_mb_after_warmup']} MB.\n"]
+    x = r["restart"]
+    w = x["while_loading"]
+    md += [f"\n## Restart on the built home (warm start)\n\n`coverstory serve` again: serving "
+           f"after {x['serving_s']} s, `/healthz` ready after {x['ready_s']} s; while it loaded, "
+           f"{w['chat_requests']} chat messages (one every 0.5 s): statuses {w['statuses']}, "
+           f"slowest {w['max_s']} s. After ready: first chat reply {x['first_chat_after_ready_s']} "
+           f"s, 10 more p50 {x['chat_p50_s']:.3f} s, max {x['chat_max_s']} s. Server resident "
+           f"memory after warm-up: {x['rss_mb_after_warmup']} MB.\n",
+           md_table([{"part": p, **v} for p, v in x["parts"].items()])]
     return "\n".join(md)
