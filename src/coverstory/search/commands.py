@@ -19,6 +19,9 @@ def add_search_arguments(p) -> None:
                    help="fit-text: write the packaged default model "
                         "(src/coverstory/search/data/textsearch_ranker.json) instead of "
                         "<home>/models/textsearch_ranker.json")
+    p.add_argument("--also-home", action="append", default=[], metavar="HOME",
+                   help="fit-text: also featurise the dev queries on this home's catalog "
+                        "(one model for catalogs of different make-up; repeatable)")
     p.add_argument("-k", type=int, default=10, help="how many books (default 10)")
     p.add_argument("--ocr", action="store_true",
                    help="photo: also read the cover's text when the image match is ambiguous "
@@ -99,27 +102,37 @@ def fit_text(args) -> dict:
     """Fit the text ranker (query types + per-type weights) on the dev split only."""
     from coverstory.catalog import Catalog
     from coverstory.search import querysets, ranker
+    from coverstory.search.service import SearchService
 
-    svc = _service(args)
     log = lambda m: print(f"[fit-text] {m}", file=sys.stderr, flush=True)  # noqa: E731
-    cat = Catalog.open(svc.home)
-    try:
-        def by_gid(gid):
-            bid = cat.find_book(source=("goodbooks", str(gid)))
-            return svc.books.get(bid) if bid is not None else None
+    homes = [getattr(args, "home", None), *getattr(args, "also_home", [])]
+    samples = []
+    for i, home in enumerate(homes):
+        s = SearchService(home, log=log)
+        if i == 0:
+            svc = s
+        cat = Catalog.open(s.home)
+        try:
+            def by_gid(gid, s=s, cat=cat):
+                bid = cat.find_book(source=("goodbooks", str(gid)))
+                return s.books.get(bid) if bid is not None else None
 
-        queries = querysets.load(books_by_source=by_gid)
-    finally:
-        cat.close()
-    dev = [q for q in querysets.resolve(queries, svc.books) if q["split"] == "dev" and q["ids"]]
+            queries = querysets.load(books_by_source=by_gid)
+        finally:
+            cat.close()
+        dev = [q for q in querysets.resolve(queries, s.books) if q["split"] == "dev" and q["ids"]]
+        ts = s.text_search
+        t = time.time()
+        samples += ranker.samples_from(ts, dev, log=log) + ranker.like_samples(ts, dev)
+        log(f"{len(dev)} dev queries featurised on {s.home} ({len(s.books)} books) in "
+            f"{time.time() - t:.0f} s")
     ts = svc.text_search
-    t = time.time()
-    samples = ranker.samples_from(ts, dev, log=log) + ranker.like_samples(ts, dev)
-    log(f"{len(samples)} dev queries featurised in {time.time() - t:.0f} s")
     model, meta = ranker.fit(samples, log=log)
-    meta.update({"home": str(svc.home), "books": len(svc.books),
+    meta.update({"home": ", ".join(str(SearchService(h, log=log).home) for h in homes),
+                 "books": len(svc.books),
                  "passages": bool(ts.passages is not None), "minilm": ts.sem_vecs is not None,
-                 "command": "coverstory search fit-text" + (" --package" if args.package else "")})
+                 "command": "coverstory search fit-text" + (" --package" if args.package else "")
+                 + "".join(f" --also-home {h}" for h in getattr(args, "also_home", []))})
     from coverstory.search.ranker import HOME_MODEL, PACKAGED
 
     path = PACKAGED if args.package else svc.home.joinpath(*HOME_MODEL)

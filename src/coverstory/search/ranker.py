@@ -36,7 +36,7 @@ CANDIDATE_FEATURES = (
     "passage_score", "passage_gap", "passage_lrank", "has_passage", "min_lrank", "n_top10",
     "title_ratio", "title_wratio", "title_tokenset", "title_in_query", "combo_ratio",
     "author_score", "author_named", "series_score", "series_cover", "series_num",
-    "exact_title", "isbn", "popularity",
+    "exact_title", "isbn", "rated", "shelves", "popularity",
 )
 QUERY_FEATURES = (
     "q_words", "q_stop_frac", "q_like", "q_isbn", "q_isbn_found", "q_series_words",
@@ -289,9 +289,12 @@ def evaluate(model: RankerModel, samples: list[Sample]) -> dict:
 
 def cross_validate(samples: list[Sample], C_rank: float, C_clf: float, mixing: str,
                    folds: int = 5, seed: int = 0) -> dict:
-    """Out-of-fold Hit@1/@5 per type over the dev samples (folds by a seeded shuffle)."""
+    """Out-of-fold Hit@1/@5 per type over the dev samples (folds by a seeded shuffle of
+    the query ids: the same query featurised on two catalogs stays in one fold)."""
     rng = np.random.default_rng(seed)
-    fold = rng.permutation(len(samples)) % folds
+    qids = sorted({s.qid for s in samples})          # one query on several catalogs: one fold
+    of = dict(zip(qids, rng.permutation(len(qids)) % folds))
+    fold = np.asarray([of[s.qid] for s in samples])
     per: dict[str, list] = {}
     acc = []
     for f in range(folds):
@@ -331,7 +334,7 @@ def fit(samples: list[Sample], log=print, seed: int = 0,
     best = max(rows, key=lambda r: (r["objective"], -abs(np.log10(r["C_rank"]))))
     model = build(samples, best["C_rank"], best["C_clf"], best["mixing"], seed)
     model.meta = {"fitted": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "seed": seed,
-                  "dev_queries": len(samples),
+                  "dev_queries": len({s.qid for s in samples}), "dev_samples": len(samples),
                   "dev_by_type": {t: sum(s.type == t for s in samples) for t in TYPES},
                   "chosen": {k: best[k] for k in ("C_rank", "C_clf", "mixing")},
                   "cv": best, "grid": rows, "seconds": round(time.time() - t0, 1)}

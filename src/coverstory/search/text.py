@@ -163,6 +163,10 @@ class TextSearch:
         self.popularity = np.log1p(pop)
         self.pop_feature = (self.popularity / max(float(self.popularity.max(initial=0)), 1.0)
                             ).astype(np.float32)
+        # how complete a record is (a shop listing vs a book readers have shelved)
+        self.rated = np.asarray([bool(b.ratings_count) for b in self.books], np.float32)
+        self.shelves = np.asarray([math.log1p(len(b.tags) + len(b.categories)) / math.log(50)
+                                   for b in self.books], np.float32)
         self.isbn: dict[str, list[int]] = {}
         for i, b in enumerate(self.books):
             if b.isbn13:
@@ -493,52 +497,57 @@ class TextSearch:
         f["author_named"] = np.asarray([r in author_set for r in rows.tolist()], np.float32)
         f["series_num"] = self._series_num_feature(q, rows, fz["series_score"])
         f["popularity"] = self.pop_feature[rows] if len(rows) else np.zeros(0, np.float32)
+        f["rated"] = self.rated[rows] if len(rows) else np.zeros(0, np.float32)
+        f["shelves"] = self.shelves[rows] if len(rows) else np.zeros(0, np.float32)
         X = np.stack([f[k] for k in CANDIDATE_FEATURES], axis=1) if len(rows) else np.zeros(
             (0, len(CANDIDATE_FEATURES)), np.float32)
         qf = self._query_features(q, sc, fz, author_best, bool(exact), bool(isbn_rows))
         return q, rows, X.astype(np.float32), qf, set(exact)
 
     def _series_num_feature(self, q: Query, rows: np.ndarray, series_score: np.ndarray):
+        """1 for the book at the position the query asks for ("book 3", "the last") in a
+        series the query names; the number must belong to that series, not to a second
+        series of the same book ("Moving Pictures (Discworld, #10; Industrial Revolution, #1)")."""
+        from rapidfuzz import fuzz
+
         out = np.zeros(len(rows), np.float32)
         if q.series_num is None:
             return out
+        named: list[tuple[int, str, float]] = []        # (candidate, series, number)
         for j, r in enumerate(rows.tolist()):
             if series_score[j] < 0.8:
                 continue
-            for _, num in self.series[r]:
+            for s, num in self.series[r]:
                 try:
                     k = float(num)
                 except ValueError:
                     continue
-                if q.series_num == -1:
-                    continue
-                out[j] = max(out[j], 1.0 if k == q.series_num else 0.0)
-        if q.series_num == -1:             # "the last one": highest number in the series
+                if len(s) >= 3 and fuzz.token_set_ratio(s, q.norm) >= 80:
+                    named.append((j, s, k))
+        if q.series_num == -1:             # "the last one": highest whole number per series
             best: dict[str, tuple[float, int]] = {}
-            for j, r in enumerate(rows.tolist()):
-                if series_score[j] < 0.8:
-                    continue
-                for s, num in self.series[r]:
-                    try:
-                        k = float(num)
-                    except ValueError:
-                        continue
-                    if k == int(k) and (s not in best or k > best[s][0]):
-                        best[s] = (k, j)
+            for j, s, k in named:
+                if k == int(k) and (s not in best or k > best[s][0]):
+                    best[s] = (k, j)
             for _, j in best.values():
                 out[j] = 1.0
+        else:
+            for j, _, k in named:
+                if k == q.series_num:
+                    out[j] = 1.0
         return out
 
     def _exact_rows(self, q: Query) -> list[int]:
         """Rows whose title is the query, or the query is that title plus one of its
         authors (either order); the title before a subtitle counts too ("wild" for "Wild:
-        From Lost to Found"), unless the query is a series name ("harry potter" is not
-        "Harry Potter: Film Wizardry")."""
+        From Lost to Found"), unless the query is a series or author name ("harry potter"
+        is not "Harry Potter: Film Wizardry", "roald dahl" not "Roald Dahl: Whizzpopping
+        Joke Book")."""
         from rapidfuzz import fuzz
 
         def titled(key: str) -> list[int]:
             rows = list(self.exact.get(key, []))
-            if key not in self.series_names:
+            if key not in self.series_names and key not in self.author_rows:
                 rows += self.short_exact.get(key, [])
             return rows
 
