@@ -90,3 +90,21 @@ def test_admin_job_options_must_be_spelled_in_full(client, tmp_path, bad):
     assert "unrecognized arguments" in r.json()["error"]
     assert not elsewhere.exists()
     assert client.get("/api/admin/stats", headers=AUTH).json()["jobs"] == []
+
+
+def test_no_rebuild_for_a_catalog_without_ratings(tmp_path):
+    """Books alone: nothing to fit, so an import starts no recommender rebuild."""
+    from fastapi.testclient import TestClient
+
+    from coverstory.serve.app import create_app
+    from tests.conftest import build_tiny_home
+
+    home = build_tiny_home(tmp_path, ratings=False)
+    csv = tmp_path / "more.csv"
+    csv.write_text("id,title,authors\nx1,The Lighthouse Keeper,Ada North\n")
+    with TestClient(create_app(home, admin_token=ADMIN)) as c:
+        job = c.post("/api/admin/import", json={"args": ["csv", str(csv), "--no-progress"]},
+                     headers=AUTH).json()
+        assert wait_job(c, job["id"])["state"] == "done"
+        jobs = c.get("/api/admin/stats", headers=AUTH).json()["jobs"]
+        assert [j["command"][0] for j in jobs] == ["import"]

@@ -274,6 +274,9 @@ class Catalog:
         arr = np.fromiter(itertools.chain.from_iterable(cur), dtype=np.float64).reshape(-1, 3)
         return arr[:, 0].astype(np.int64), arr[:, 1].astype(np.int64), arr[:, 2].astype(np.float32)
 
+    def has_ratings(self) -> bool:
+        return self.conn.execute("SELECT 1 FROM ratings LIMIT 1").fetchone() is not None
+
     def rating_counts(self, min_rating: float | None = None) -> dict[int, int]:
         """book id -> how many readers rated it (at least ``min_rating``, when given)."""
         sql = "SELECT book_id, COUNT(*) FROM ratings"

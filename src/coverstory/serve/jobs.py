@@ -109,13 +109,22 @@ class JobRunner:
         finally:
             job["finished"] = time.time()
         if job["state"] == "done" and job["command"][:1] == ["import"] and \
-                not self.has_recommender():
+                not self.has_recommender() and self._has_ratings():
             self.request_rebuild("an import into a home without a saved recommender")
         self._start_pending()
 
     # ---- the recommender's rebuild ------------------------------------------------------------
     def has_recommender(self) -> bool:
         return (self.home / RECOMMENDER_CONFIG).exists()
+
+    def _has_ratings(self) -> bool:
+        from coverstory.catalog import Catalog
+
+        cat = Catalog.open(self.home)
+        try:
+            return cat.has_ratings()
+        finally:
+            cat.close()
 
     def request_rebuild(self, reason: str) -> dict | None:
         """Rebuild the saved recommender in a job: now, or when the running job ends (one
