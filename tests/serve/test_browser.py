@@ -110,3 +110,50 @@ def test_error_is_shown_in_the_chat(browser, live_server, artifacts, tmp_path):
     page.wait_for_selector(".msg.error")
     assert "JPEG" in page.locator(".msg.error").inner_text()
     page.screenshot(path=str(artifacts / "06-error.png"))
+
+
+def test_api_docs_render_with_no_network(browser, live_server, artifacts):
+    """/docs loads Swagger UI from this server: with every other host unreachable (an
+    offline reader), the operations still render (issue 15: a blank page before)."""
+    page = browser.new_page()
+    outside, errors = [], []
+    local = live_server.url
+
+    def only_local(route):
+        if route.request.url.startswith(local):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_local)
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(local + "/docs")
+    page.wait_for_selector(".opblock", timeout=30_000)
+    assert page.locator(".opblock").count() >= 15
+    assert "coverstory" in page.locator(".title").first.inner_text()
+    page.screenshot(path=str(artifacts / "07-docs-offline.png"))
+    assert outside == [] and errors == []
+
+
+def test_your_data_and_forget_me(browser, live_server, stack, artifacts):
+    cat = stack["catalog"]
+    page = browser.new_page()
+    page.goto(live_server.url + "/")
+    page.fill("#text", "dragons and fantasy adventure")
+    page.press("#text", "Enter")
+    page.wait_for_selector(".card")
+    page.locator(".card").first.locator(".fb-like").click()
+    page.wait_for_selector(".card.liked")
+    cookie = next(c["value"] for c in page.context.cookies() if c["name"] == "cs_session")
+    uid = cat.user_id(f"session:{cookie}")
+    assert cat.user_ratings(uid)
+    data = page.evaluate("() => fetch(document.getElementById('mydata').href)"
+                         ".then(r => r.json())")
+    assert data["user"]["id"] == uid and len(data["ratings"]) == 1
+    page.on("dialog", lambda d: d.accept())
+    page.click("#forget")
+    page.wait_for_function("() => document.querySelector('#log').innerText"
+                           ".includes('forgotten you')")
+    assert cat.user_id(f"session:{cookie}") is None and cat.user_ratings(uid) == []
+    page.screenshot(path=str(artifacts / "08-forget-me.png"))
