@@ -9,6 +9,7 @@ popular book cannot attach it to everything.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 
 import numpy as np
@@ -66,12 +67,15 @@ class SignalBuilder:
         self._broken: dict[str, float] = {}        # service call -> retry after (monotonic)
         self._text_cache: dict[str, np.ndarray] = {}   # query -> semantic relevance
         self._coreaders: CoReaders | None = None
+        self._lock = threading.Lock()
 
     @property
     def coreaders(self) -> CoReaders:
-        if self._coreaders is None or self._coreaders.m.shape[0] != len(self.engine.index):
-            self._coreaders = CoReaders(self.engine.index, self.engine.catalog)
-        return self._coreaders
+        """Built once (under a lock: concurrent first likes must not each build it)."""
+        with self._lock:
+            if self._coreaders is None or self._coreaders.m.shape[0] != len(self.engine.index):
+                self._coreaders = CoReaders(self.engine.index, self.engine.catalog)
+            return self._coreaders
 
     def _call(self, name: str, fn):
         if self._broken.get(name, 0) > time.monotonic():
