@@ -356,6 +356,7 @@ class Warmup:
                              recommend=False, catalog=self.svc.catalog)
         eng.index
         eng.nlu
+        eng.signals.coreaders               # built before the first "like", not during it
         self._publish("chat", eng, note="words only until the models are loaded")
         return eng
 
@@ -408,6 +409,7 @@ class Warmup:
                                  catalog=self.svc.catalog)
             eng.index
             eng.nlu
+            eng.signals.coreaders
         missing = [PARTS[p] for p, o in (("search", search), ("recommend", rec)) if o is None]
         self._publish("dialogue", eng, note=f"without {' and '.join(missing)}" if missing
                       else None)
