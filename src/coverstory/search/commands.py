@@ -133,15 +133,20 @@ def fit_text(args) -> dict:
                  "passages": bool(ts.passages is not None), "minilm": ts.sem_vecs is not None,
                  "command": "coverstory search fit-text" + (" --package" if args.package else "")
                  + "".join(f" --also-home {h}" for h in getattr(args, "also_home", []))})
-    from coverstory.search.ranker import HOME_MODEL, PACKAGED
+    from coverstory.search.ranker import HOME_MODEL, NO_PRIOR_SUFFIX, PACKAGED
 
     path = PACKAGED if args.package else svc.home.joinpath(*HOME_MODEL)
     model.save(path)
+    model.ablation.save(path.with_name(path.name.replace(".json", NO_PRIOR_SUFFIX)))
     cv = meta["cv"]
     lines = [f"model: {path}", f"chosen: {meta['chosen']}",
              f"dev 5-fold CV: " + ", ".join(f"{t} Hit@1 {cv[t]['hit@1']:.3f} Hit@5 {cv[t]['hit@5']:.3f} (n={cv[t]['n']})"
                                              for t in ranker.RANKED_TYPES if t in cv),
-             f"type accuracy {cv['type_accuracy']:.3f}"]
+             f"type accuracy {cv['type_accuracy']:.3f}",
+             "without the popularity prior (ablation, same folds): " + ", ".join(
+                 f"{t} Hit@1 {meta['no_prior_cv'][t]['hit@1']:.3f} Hit@5 "
+                 f"{meta['no_prior_cv'][t]['hit@5']:.3f}" for t in ranker.RANKED_TYPES
+                 if t in meta["no_prior_cv"])]
     return {"model": str(path), **meta, "text": "\n".join(lines)}
 
 

@@ -48,6 +48,8 @@ QUERY_FEATURES = (
 TYPES = ("known", "description", "like")
 RANKED_TYPES = ("known", "description")
 PACKAGED = Path(__file__).resolve().parent / "data" / "textsearch_ranker.json"
+NO_PRIOR_SUFFIX = ".no-prior.json"          # the ablation: refitted without the prior
+PRIOR_FEATURES = ("popularity", "rated")
 HOME_MODEL = ("models", "textsearch_ranker.json")
 KIND_TYPE = {"typo": "known", "title": "known", "author": "known", "series": "known",
              "isbn": "known", "description": "description", "like": "like"}
@@ -113,10 +115,18 @@ class RankerModel:
             raise ValueError(f"{path} was fitted on other features; refit it with "
                              "`coverstory search fit-text`")
         a = lambda k: np.asarray(d[k], np.float64)  # noqa: E731
-        return cls(a("cand_mean"), a("cand_scale"),
-                   {t: np.asarray(w, np.float64) for t, w in d["weights"].items()},
-                   a("q_mean"), a("q_scale"), a("clf_coef"), a("clf_intercept"),
-                   d.get("mixing", "mixture"), d.get("meta", {}), tuple(d["types"]))
+        m = cls(a("cand_mean"), a("cand_scale"),
+                {t: np.asarray(w, np.float64) for t, w in d["weights"].items()},
+                a("q_mean"), a("q_scale"), a("clf_coef"), a("clf_intercept"),
+                d.get("mixing", "mixture"), d.get("meta", {}), tuple(d["types"]))
+        m.meta["path"] = str(path)
+        return m
+
+    def no_prior(self) -> "RankerModel":
+        """The ablation fitted beside this model without the popularity prior (popularity
+        and rated features), from ``<model>.no-prior.json``."""
+        path = Path(self.meta["path"])
+        return RankerModel.load(path.with_name(path.name.replace(".json", NO_PRIOR_SUFFIX)))
 
     @classmethod
     def for_home(cls, home: Path) -> "RankerModel":
@@ -253,6 +263,17 @@ def build(samples: list[Sample], C_rank: float, C_clf: float, mixing: str,
     return RankerModel(cand_mean, cand_scale, weights, q_mean, q_scale, coef, icpt, mixing)
 
 
+def without_prior(samples: list[Sample]) -> list[Sample]:
+    """Copies of ``samples`` with the prior features (popularity, rated) set to 0."""
+    cols = [CANDIDATE_FEATURES.index(k) for k in PRIOR_FEATURES]
+    out = []
+    for s in samples:
+        X = s.X.copy()
+        X[:, cols] = 0.0
+        out.append(Sample(s.qid, s.kind, s.qf, X, s.y, s.n_expected))
+    return out
+
+
 def ranked_positions(model: RankerModel, s: Sample) -> tuple[int | None, str]:
     """(0-based position of the first expected book, predicted type) for one sample, with
     the exact-title / ISBN guarantee applied as ``TextSearch.rank`` does."""
@@ -338,4 +359,13 @@ def fit(samples: list[Sample], log=print, seed: int = 0,
                   "dev_by_type": {t: sum(s.type == t for s in samples) for t in TYPES},
                   "chosen": {k: best[k] for k in ("C_rank", "C_clf", "mixing")},
                   "cv": best, "grid": rows, "seconds": round(time.time() - t0, 1)}
+    # the ablation: same settings, no popularity prior (its CV on the same folds)
+    bare = without_prior(samples)
+    ablation = build(bare, best["C_rank"], best["C_clf"], best["mixing"], seed)
+    ablation.meta = {"fitted": model.meta["fitted"], "ablation_of": "textsearch ranker",
+                     "without": list(PRIOR_FEATURES), "chosen": model.meta["chosen"],
+                     "cv": cross_validate(bare, best["C_rank"], best["C_clf"], best["mixing"],
+                                          seed=seed)}
+    model.meta["no_prior_cv"] = ablation.meta["cv"]
+    model.ablation = ablation
     return model, model.meta

@@ -36,7 +36,7 @@ KIND_ORDER = ("typo", "title", "author", "series", "isbn", "description", "like"
 GROUPS = {"known item": ("typo", "title", "author", "series", "isbn"),
           "description": ("description",), "like X": ("like",)}
 FUSED = "fused search (GET /api/search)"
-NO_PRIOR = "fused, popularity weight set to 0 (ablation, in process)"
+NO_PRIOR = "fused without the popularity prior (ablation: refitted on dev without it)"
 
 
 def load_queries(svc):
@@ -88,6 +88,7 @@ def methods(svc, http) -> dict:
 
     ts = svc.text_search
     ids = ts.ids
+    ablation = ts.model.no_prior()
 
     def rows_to_ids(rows):
         return [int(ids[r]) for r in np.asarray(rows).tolist()]
@@ -113,15 +114,8 @@ def methods(svc, http) -> dict:
         m = ts.minilm_scores(q)
         return top(m + 0.5 * ts.tfidf_scores(q), positive=False)
 
-    def no_prior(q):                 # ablation: the same ranker with the popularity weight at 0
-        import copy
-
-        from coverstory.search.ranker import CANDIDATE_FEATURES
-
-        m = copy.deepcopy(ts.model)
-        for w in m.weights.values():
-            w[CANDIDATE_FEATURES.index("popularity")] = 0.0
-        saved, ts.model = ts.model, m
+    def no_prior(q):                 # ablation: the ranker refitted without the prior
+        saved, ts.model = ts.model, ablation
         try:
             return [h.book_id for h in svc.text(q, k=10)]
         finally:
