@@ -372,10 +372,15 @@ class Warmup:
             search.embed_query("warm up")
         photo_note = None
         self._set("photo", "loading")
-        try:
-            search.photo(Image.new("RGB", (64, 96), (120, 90, 60)), k=1)
-        except Exception as e:  # noqa: BLE001 - photo search may be unbuilt; text still works
-            photo_note = f"{type(e).__name__}: {e}"[:300]
+        if self.building and not (self.svc.home / "indexes" / "cover.npz").exists():
+            # the build makes the cover index; building one in here would import torch to
+            # export the photo embedder (hundreds of MB the server keeps)
+            photo_note = "the background build is making the cover index"
+        else:
+            try:
+                search.photo(Image.new("RGB", (64, 96), (120, 90, 60)), k=1)
+            except Exception as e:  # noqa: BLE001 - photo search may be unbuilt; text still works
+                photo_note = f"{type(e).__name__}: {e}"[:300]
         self._publish("search", search, note=None if semantic else
                       "words only: the book text embeddings are not built yet")
         if photo_note is None:

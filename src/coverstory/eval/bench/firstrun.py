@@ -55,6 +55,15 @@ def _rss_mb(pid: int) -> float | None:
     return None
 
 
+def _has_torch(pid: int) -> bool | None:
+    """Whether the process has loaded libtorch (the server should not need it)."""
+    try:
+        with open(f"/proc/{pid}/maps") as f:
+            return any("libtorch" in line for line in f)
+    except OSError:
+        return None
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -142,6 +151,7 @@ def run(ctx: BenchContext) -> BenchResult:
                  for j, q in enumerate(QUESTIONS)]
         after_photo = _ask(client, "photo", 2000, photo, t0)
         rss = _rss_mb(server.pid)
+        torch_loaded = _has_torch(server.pid)
         steps = (health.get("build") or {}).get("steps", [])
         parts = health.get("parts") or {}
         client.close()
@@ -178,6 +188,7 @@ def run(ctx: BenchContext) -> BenchResult:
                         "statuses": sorted({r["status"] for r in after}),
                         "photo_s": after_photo["seconds"], "photo_status": after_photo["status"]},
         "server_rss_mb_after_warmup": rss,
+        "server_loaded_torch": torch_loaded,
         "restart": restart,
         "load_average": [round(load0, 1), round(load1, 1)],
     }
@@ -235,6 +246,7 @@ def _restart(cli: list[str], env: dict, logs: Path, photo: bytes) -> dict:
             "chat_p50_s": float(np.median([r["seconds"] for r in more])),
             "chat_max_s": max(r["seconds"] for r in more),
             "rss_mb_after_warmup": _rss_mb(proc.pid),
+            "loaded_torch": _has_torch(proc.pid),
             "parts": {p: {"state": v["state"], "seconds": v.get("seconds")}
                       for p, v in (h.get("parts") or {}).items()}})
         client.close()
@@ -286,7 +298,8 @@ def _markdown(ctx: BenchContext, r: dict) -> str:
            f"messages p50 {a['chat_p50_s']:.3f} s, max {a['chat_max_s']} s (statuses "
            f"{a['statuses']}); a photo {a['photo_s']} s (status {a['photo_status']}). Server "
            f"resident memory after the build and its reloads: "
-           f"{r['server_rss_mb_after_warmup']} MB.\n"]
+           f"{r['server_rss_mb_after_warmup']} MB (libtorch loaded: "
+           f"{r['server_loaded_torch']}).\n"]
     x = r["restart"]
     w = x["while_loading"]
     md += [f"\n## Restart on the built home (warm start)\n\n`coverstory serve` again: serving "
@@ -294,6 +307,7 @@ def _markdown(ctx: BenchContext, r: dict) -> str:
            f"{w['chat_requests']} chat messages (one every 0.5 s): statuses {w['statuses']}, "
            f"slowest {w['max_s']} s. After ready: first chat reply {x['first_chat_after_ready_s']} "
            f"s, 10 more p50 {x['chat_p50_s']:.3f} s, max {x['chat_max_s']} s. Server resident "
-           f"memory after warm-up: {x['rss_mb_after_warmup']} MB.\n",
+           f"memory after warm-up: {x['rss_mb_after_warmup']} MB (libtorch loaded: "
+           f"{x['loaded_torch']}).\n",
            md_table([{"part": p, **v} for p, v in x["parts"].items()])]
     return "\n".join(md)
