@@ -111,7 +111,8 @@ class Query:
     series_num: int | None
     terms: list[str] = field(default_factory=list)
     weights: list[float] = field(default_factory=list)
-    corrections: dict[str, str] = field(default_factory=dict)
+    corrections: dict[str, str] = field(default_factory=dict)       # word -> best reading
+    candidates: dict[str, list[str]] = field(default_factory=dict)  # word -> every reading
 
 
 @dataclass
@@ -236,11 +237,17 @@ class TextSearch:
             variants.append(digits)
         q = Query(query, norm, variants, like_target(query), isbn13_of(query),
                   series_number(query))
-        q.terms, q.weights, q.corrections = self.corrected_terms(query)
+        if q.isbn is None:                 # an ISBN's "isbn" is not a misspelt "lisbon"
+            q.terms, q.weights, q.corrections = self.corrected_terms(query, q.candidates)
+        else:
+            q.terms = [t for w in raw_tokens(norm) if w not in STOPWORDS for t in analyze(w)]
+            q.weights = [1.0] * len(q.terms)
         return q
 
-    def corrected_terms(self, query: str) -> tuple[list[str], list[float], dict[str, str]]:
-        """Analysed query terms (+ typo corrections at weight 0.8) and the corrections made."""
+    def corrected_terms(self, query: str, candidates: dict[str, list[str]] | None = None
+                        ) -> tuple[list[str], list[float], dict[str, str]]:
+        """Analysed query terms (+ typo corrections at weight 0.8) and the corrections made
+        (every reading of a word is added to ``candidates`` when given)."""
         from rapidfuzz import fuzz, process
 
         terms, weights, fixes = [], [], {}
@@ -261,6 +268,8 @@ class TextSearch:
                     terms.append(ct[0])
                     weights.append(0.8 * score / 100)
                     fixes.setdefault(w, cand)
+                    if candidates is not None:
+                        candidates.setdefault(w, []).append(cand)
         return terms, weights, fixes
 
     # ---- retrievers (every book scored) -------------------------------------------------
@@ -650,7 +659,8 @@ class TextSearch:
             if rk.query.corrections:
                 details["corrections"] = rk.query.corrections
             hits.append(Hit(bid, round(float(rk.scores[j]), 6),
-                            _reason(feats, rk.query, int(row) in rk.exact), details))
+                            _reason(feats, rk.query, int(row) in rk.exact,
+                                    self.title_authors[row]), details))
             if len(hits) >= k:
                 break
         return hits
@@ -666,23 +676,28 @@ def _top(scores: np.ndarray, depth: int, positive_only: bool = True) -> np.ndarr
     return pos[np.argsort(-scores[pos], kind="stable")].astype(np.int64)
 
 
-def _reason(f: dict[str, float], q: Query, exact: bool) -> str:
+def _reason(f: dict[str, float], q: Query, exact: bool, names: str = "") -> str:
+    top10 = math.log1p(10) / math.log1p(DEPTH)         # log rank of the 10th place
     parts = []
     if f.get("isbn"):
         parts.append("the ISBN you gave")
     elif exact:
         parts.append("exactly the title you typed")
-    elif max(f.get("title_wratio", 0), f.get("title_ratio", 0)) >= 0.85:
+    elif max(f.get("title_ratio", 0), f.get("combo_ratio", 0)) >= 0.85:
         parts.append("title matches")
     if f.get("author_named") or f.get("author_score", 0) >= 0.9:
         parts.append("by the author you named")
     if f.get("series_score", 0) >= 0.9:
         parts.append("in the series you named" + (" (that number)" if f.get("series_num") else ""))
     if not parts:
-        if f.get("passage_lrank", 1) < 0.2 or f.get("minilm_lrank", 1) < 0.2:
+        if min(f.get("passage_lrank", 1), f.get("minilm_lrank", 1)) < top10:
             parts.append("its description is close in meaning to yours")
-        if f.get("bm25_lrank", 1) < 0.2 or f.get("tfidf_lrank", 1) < 0.2:
+        if min(f.get("bm25_lrank", 1), f.get("tfidf_lrank", 1)) < top10:
             parts.append("your words appear in its title, genres or description")
-    if q.corrections:
-        parts.append("read " + ", ".join(f"'{a}' as '{b}'" for a, b in q.corrections.items()))
+    # the corrections this book bears out ("poter" read as "potter", not "porter")
+    fixes = {w: next((c for c in cands if c in names.split()), None)
+             for w, cands in q.candidates.items()}
+    fixes = {w: c for w, c in fixes.items() if c}
+    if fixes:
+        parts.append("read " + ", ".join(f"'{a}' as '{b}'" for a, b in fixes.items()))
     return "; ".join(parts) or "related to your query"
