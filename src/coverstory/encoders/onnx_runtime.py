@@ -127,8 +127,8 @@ _session = session  # the name older callers use
 def run_parallel(fn, batches: list, workers: int | None = None) -> list:
     """``[fn(b) for b in batches]`` over ``workers`` threads (default: the machine's threads),
     each calling a single-threaded session: on 2 cores two 1-thread runs of small batches
-    beat one 2-thread run of big ones (Lite0: ~180 vs ~45 covers/s, MiniLM int8: ~180 vs
-    ~160 texts/s, measured side by side). ONNX Runtime and PIL release the GIL."""
+    beat one 2-thread run of big ones in development trials (figures of the result:
+    docs/benchmarks/encoders-throughput.md). ONNX Runtime and PIL release the GIL."""
     workers = min(workers or default_threads(), len(batches))
     if workers <= 1:
         return [fn(b) for b in batches]

@@ -9,14 +9,15 @@ Two runtimes, one meaning of the vectors:
   (int8 weights per output channel; refused when its mean cosine with the reference on
   the check sentences falls below ``INT8_MIN_COSINE``). Tokenised by the model's own
   ``tokenizer.json`` (``tokenizers``, in Rust), truncated to ``max_seq_length`` word pieces
-  (256, the model's own limit: 45% of the goodbooks texts are longer than 128).
+  (256, the model's own limit; many goodbooks texts, tags plus description, are longer
+  than 128).
 
 Bulk encoding sorts the texts by token count and cuts them into batches padded only to
 their longest member, run by ``default_threads()`` worker threads on one single-threaded
-session (two 1-thread workers beat one 2-thread run on 2 cores). An int8 model quantises
-its activations with one scale per call, so it runs one text per call: a text's vector then
-never depends on the texts batched with it (and it was the fastest setting measured; see
-docs/benchmarks/encoders-throughput.md). The int8 model has its own identity
+session (two 1-thread workers beat one 2-thread run on 2 cores in development trials). An
+int8 model quantises its activations with one scale per call, so it runs one text per call:
+a text's vector then never depends on the texts batched with it (it was also the fastest
+setting in those trials; the resulting speed: docs/benchmarks/encoders-throughput.md). The int8 model has its own identity
 (``minilm-l6.pretrained[onnx-int8]``), so a feature cache built by the reference is rebuilt,
 never mixed with it.
 """

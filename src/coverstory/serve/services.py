@@ -440,9 +440,9 @@ class SessionLock:
 def tune_malloc() -> None:
     """For a long-running server that swaps big services in and out (glibc only): large
     blocks always from mmap (glibc's default threshold grows after big frees, and the
-    heap then keeps what reloads free) and at most 2 malloc arenas for the threads. On the
-    demo catalog, three reloads grew the process by 270-340 MB with it vs 340-410 MB
-    without (one run each)."""
+    heap then keeps what reloads free) and at most 2 malloc arenas for the threads (reloads
+    grew the process less with it in development trials; the server's RSS after a build
+    and after a restart: docs/benchmarks/firstrun.md)."""
     import ctypes
     import ctypes.util
 
