@@ -5,7 +5,6 @@ leaves the catalog as it was, and imports into one home never race."""
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 import time
 from pathlib import Path

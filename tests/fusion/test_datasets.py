@@ -1,6 +1,5 @@
 """Splits by book (dedup groups never straddle splits) and the reader-need mapping."""
 
-import numpy as np
 
 from coverstory.catalog.models import Book
 from coverstory.fusion.datasets import group_keys, split_books

@@ -137,7 +137,6 @@ def purge_chats(catalog, days: float | None = None) -> dict:
     if days <= 0:
         return counts
     t0 = time.perf_counter()
-    conn = catalog.conn
     kinds = _in(CHAT_EVENTS)
     for table, sql, args in (
         ("events", f"SELECT id FROM events WHERE kind IN ({kinds}) AND ts < strftime("

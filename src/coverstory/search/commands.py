@@ -140,7 +140,7 @@ def fit_text(args) -> dict:
     model.ablation.save(path.with_name(path.name.replace(".json", NO_PRIOR_SUFFIX)))
     cv = meta["cv"]
     lines = [f"model: {path}", f"chosen: {meta['chosen']}",
-             f"dev 5-fold CV: " + ", ".join(f"{t} Hit@1 {cv[t]['hit@1']:.3f} Hit@5 {cv[t]['hit@5']:.3f} (n={cv[t]['n']})"
+             "dev 5-fold CV: " + ", ".join(f"{t} Hit@1 {cv[t]['hit@1']:.3f} Hit@5 {cv[t]['hit@5']:.3f} (n={cv[t]['n']})"
                                              for t in ranker.RANKED_TYPES if t in cv),
              f"type accuracy {cv['type_accuracy']:.3f}",
              "without the popularity prior (ablation, same folds): " + ", ".join(

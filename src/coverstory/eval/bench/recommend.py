@@ -25,7 +25,6 @@ Protocol (seed = --seed, default 0):
 
 from __future__ import annotations
 
-import itertools
 import os
 import time
 import warnings
