@@ -86,14 +86,13 @@ SERIES_FIRST = re.compile(
     r"\b(?:first|1st) (?:book |one |novel )?(?:in|of) (?:the )?(.+?)(?: series)?\??$|"
     r"\b(?:where|which one) (?:do|should) i start\b.*?(?:with |series )?(.*)$|"
     r"\b(.+?) (?:series )?in order\??$")
-STRONG_CHANGE = re.compile(r"^(?:forget (?:that|it|those|about that|all that)|never ?mind|"
-                           r"scratch that|change of plans?|on second thought)\b|"
-                           r"\bsomething (?:completely|totally|entirely) different\b")
-TOPIC_CHANGE = re.compile(
-    r"^(?:actually|instead|forget (?:that|it|those|about that|all that)|never ?mind|"
-    r"scratch that|change of plans?|on second thought|what about|how about|new (?:request|"
-    r"search|idea)|let'?s try|different (?:idea|question)|ok(?:ay)? (?:now|then)|now)\b|"
-    r"\binstead\b|\bsomething (?:completely|totally|entirely) different\b")
+_STRONG = (r"^(?:forget (?:that|it|those|about that|all that)|never ?mind|scratch that|"
+           r"change of plans?|on second thought)\b|\bsomething (?:completely|totally|entirely) "
+           r"different\b")
+STRONG_CHANGE = re.compile(_STRONG)          # a new topic even without a new subject
+TOPIC_CHANGE = re.compile(                   # a new topic when a new subject comes with it
+    _STRONG + r"|^(?:actually|instead|what about|how about|new (?:request|search|idea)|"
+    r"let'?s try|different (?:idea|question)|ok(?:ay)? (?:now|then)|now)\b|\binstead\b")
 REFINE_CUE = re.compile(
     r"^(?:and|but|also|plus|only|preferably|ideally|maybe|make it|same but|more|less|not|no|"
     r"nothing|without|with|set in|something (?:shorter|longer|newer|older|lighter|darker|"

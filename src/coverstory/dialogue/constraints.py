@@ -43,10 +43,7 @@ def author_mask(idx: BookIndex, name: str) -> np.ndarray:
 
 def audience_mask(idx: BookIndex, audience: str) -> np.ndarray:
     if audience == "picture book":
-        pic = np.zeros(len(idx), bool)
-        for t in idx.tag_names:
-            if "picture-book" in t:
-                pic |= idx.tag_mask(t)
+        pic = tag_family_mask(idx, "picture-book")      # children-s-picture-books, ...
         return pic if pic.any() else idx.has("audience", "children")
     if audience == "adult":                  # for adults: not even one children's/YA shelf
         strict = ~idx.any_shelf("audience", "children") & ~idx.any_shelf("audience", "young adult")

@@ -214,9 +214,7 @@ class DialogueEngine:
             b = self._target(st, p, text)
             r = self.index.row.get(b) if b is not None else None
             if r is not None and self.index.authors[r]:
-                toks = tokens(p.text)
-                p.slots.append(Slot("author", self.index.authors[r][0], False, len(toks),
-                                    len(toks), "that author", 1.0))
+                _add_author(p, self.index.authors[r][0], False, "that author")
         content = [s for s in p.slots if s.kind != "ref"]
         intent = p.intent
         pending = st.question
@@ -256,7 +254,7 @@ class DialogueEngine:
             for s in named:
                 s.negated = True
         if update.is_new_topic(st, p, act) or read_all:
-            st.new_topic()
+            st.forget_preferences()
         if read_all:
             rows = np.flatnonzero(author_mask(self.index, str(named[0].value)))
             if len(rows):
@@ -268,8 +266,6 @@ class DialogueEngine:
                                           int(s.value) not in st.anchors for s in p.slots):
             st.forget_preferences()               # "like X" starts a new search
         update.apply(self.index, st, p, act, pending)
-        if act.interests:
-            st.about.append(" ".join(act.interests))
         if intent == "similar_to" and st.last_books and (
                 any(x.kind == "ref" for x in p.slots) or _LIKE_THAT.search(fold(text))):
             ref = self._target(st, p, text)            # "more like the second one"
@@ -304,9 +300,7 @@ class DialogueEngine:
                 return
         name = f.author(said)
         if name:
-            toks = tokens(p.text)
-            p.slots.append(Slot("author", name, bool(_NOT_BY.search(t)), len(toks), len(toks),
-                                said, 0.9))
+            _add_author(p, name, bool(_NOT_BY.search(t)), said)
 
     def _names_a_title(self, p: Parse) -> bool:
         """The whole utterance is a title (typos allowed): 'harry poter and the prisoner of azkban'."""
@@ -329,7 +323,7 @@ class DialogueEngine:
         idx = self.index
         if getattr(res, "in_catalog", False) and best is not None and best.book_id in idx.row:
             r = idx.row[best.book_id]
-            st.new_topic()
+            st.forget_preferences()
             st.anchors = [best.book_id]
             st.shown.append(best.book_id)
             st.focus = best.book_id
@@ -442,7 +436,7 @@ class DialogueEngine:
         got = f.title(q)
         author = f.author(q) if got is None or got[1] < 95 else None
         if author is not None:
-            st.new_topic()
+            st.forget_preferences()
             st.prefer("author", author)
             return self._recommend_reply(st, tpl, "recommend", None, may_ask=False,
                                          head=tpl.say("author_books", author=author))
@@ -455,7 +449,7 @@ class DialogueEngine:
             return Reply(st.session_id, tpl.say(key, query=query.strip(" ?")), "lookup", books=books)
         r = got[0]
         bid = int(idx.ids[r])
-        st.new_topic()
+        st.forget_preferences()
         st.anchors, st.focus = [bid], bid
         first = card(idx, r, 1.0, "The book you asked about")
         st.shown.append(bid)
@@ -470,8 +464,8 @@ class DialogueEngine:
         idx = self.index
         ser = idx.series
         row, key = None, None
-        if act.query in ("the series", "series", "it", "that", "this", "this one", "that one",
-                         "this series", "that series", "the one"):
+        if act.query in _PRONOUNS or act.query in ("the series", "series", "this series",
+                                                    "that series", "the one"):
             act.query = ""
         if act.query:
             key = ser.find(act.query)
@@ -685,6 +679,12 @@ class DialogueEngine:
             "intent": reply.intent, "policy": st.policy, "turn": st.turns,
             "books": reply.book_ids, "question": reply.question_facet, "ms": reply.ms})
         return reply
+
+
+def _add_author(p: Parse, name: str, negated: bool, surface: str) -> None:
+    """An author slot the matcher could not see (a typo, a surname, "that author")."""
+    end = len(tokens(p.text))
+    p.slots.append(Slot("author", name, negated, end, end, surface, 0.9))
 
 
 def ab_arms(policy: str) -> list[str]:

@@ -55,7 +55,8 @@ class SessionState:
         self.prefs.get(kind, {}).pop(value, None)
 
     def forget_preferences(self) -> None:
-        """'start over': preferences go, but rejected books stay rejected."""
+        """'start over' or a new topic: what was asked for goes; books shown, rejected or read
+        stay so."""
         self.prefs, self.excl, self.about, self.anchors, self.years = {}, {}, [], [], None
         self.pages, self.language, self.audience, self.age, self.source = None, None, None, None, {}
         self.soft = []
@@ -66,10 +67,6 @@ class SessionState:
         return (sum(len(v) for v in self.prefs.values()) + sum(len(v) for v in self.excl.values())
                 + len(self.about) + 3 * len(self.anchors) + (self.years is not None)
                 + (self.pages is not None) + (self.audience is not None))
-
-    def new_topic(self) -> None:
-        """A new request replaces what the last one asked for (books seen stay seen)."""
-        self.forget_preferences()
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))

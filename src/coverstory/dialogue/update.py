@@ -140,7 +140,7 @@ def apply(idx: BookIndex, st: SessionState, p: Parse, act: Act, pending: dict | 
     if pending and pending["facet"] not in st.asked:
         st.asked.append(pending["facet"])
     about = about_words(idx, p, used, pending)
-    extra = qualifier_words(p)                 # "spy novels", "ghost story": spy, ghost
+    extra = qualifier_words(p) + act.interests  # "spy novels": spy; "who loves horses"
     if extra:
         about = (about + " " + " ".join(extra)).strip()
     if about and p.intent not in ("dont_care",):

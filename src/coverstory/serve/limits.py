@@ -250,10 +250,11 @@ class ServerStats:
                 "rss_mb": rss_mb()}
 
 
-def rss_mb() -> float | None:
-    """Resident memory of this process in MB (from /proc; None where unavailable)."""
+def rss_mb(pid: int | str = "self") -> float | None:
+    """Resident memory of a process (this one by default) in MB, from /proc; None where
+    unavailable."""
     try:
-        with open("/proc/self/status") as f:
+        with open(f"/proc/{pid}/status") as f:
             for line in f:
                 if line.startswith("VmRSS:"):
                     return round(int(line.split()[1]) / 1024, 1)

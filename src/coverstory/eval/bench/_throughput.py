@@ -27,7 +27,6 @@ import json
 import os
 import re
 import shutil
-import tempfile
 import time
 from pathlib import Path
 
@@ -263,29 +262,15 @@ def _descriptive_hits(ctx: BenchContext, scratch: Path, svc, label: str) -> dict
     return {"queries": len(queries), "Hit@1": hits1 / n, "Hit@5": hits5 / n}
 
 
-def _scratch(home: Path) -> Path:
-    """A copy of the catalog (the chat writes sessions) beside links to the home's caches."""
-    import sqlite3
-
-    scratch = Path(tempfile.mkdtemp(prefix="coverstory-throughput-"))
-    src = sqlite3.connect(home / "catalog.sqlite")
-    dst = sqlite3.connect(scratch / "catalog.sqlite")
-    with dst:
-        src.backup(dst)
-    src.close()
-    dst.close()
-    for entry in home.iterdir():
-        if not entry.name.startswith("catalog.sqlite"):
-            (scratch / entry.name).symlink_to(entry)
-    return scratch
-
 
 def quality_rows(ctx: BenchContext) -> tuple[list[dict], list[dict]]:
     from coverstory.encoders.registry import build_encoder, presets
 
     cfg = presets()["minilm-l6.pretrained"]
     search_rows, chat_rows = [], []
-    scratch = _scratch(ctx.home)
+    from coverstory.eval.scratch import scratch_home
+
+    scratch = scratch_home(ctx.home)
     try:
         for label, vcfg in [("torch", {**cfg, "runtime": "torch"}),
                             ("onnx int8", {**cfg, "runtime": "onnx", "quantize": "int8"})]:

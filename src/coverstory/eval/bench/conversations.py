@@ -494,23 +494,6 @@ class _Recorder:
         return events, changed
 
 
-def scratch_home(home: Path, into: Path) -> Path:
-    """A home whose catalog is a copy (sessions are written there) and whose other files
-    are links to the real home's."""
-    from coverstory.catalog import Catalog
-
-    cat = Catalog.open(home)
-    cat.conn.execute("PRAGMA wal_checkpoint(FULL)")
-    cat.close()
-    into.mkdir(parents=True, exist_ok=True)
-    for p in Path(home).iterdir():
-        if p.name.startswith("catalog.sqlite"):
-            continue
-        (into / p.name).symlink_to(p.resolve())
-    shutil.copy(Path(home) / "catalog.sqlite", into / "catalog.sqlite")
-    return into
-
-
 def make_engine(home: Path, seed: int):
     import inspect
 
@@ -738,6 +721,8 @@ def run(ctx: BenchContext) -> BenchResult:
                            f"`coverstory --home {home} import goodbooks {ctx.data / 'goodbooks10k'}`")
     tmp = Path(tempfile.mkdtemp(prefix="coverstory-conversations-"))
     try:
+        from coverstory.eval.scratch import scratch_home
+
         scratch = scratch_home(home, tmp / "home")
         catalog = Catalog.open(scratch)
         n_books = catalog.conn.execute("SELECT COUNT(*) FROM books").fetchone()[0]

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import tempfile
 import time
 from pathlib import Path
 
@@ -76,16 +75,6 @@ def check_home(cat, ctx: BenchContext) -> list[int]:
     return pool
 
 
-def _scratch_home(cat, home: Path) -> Path:
-    scratch = Path(tempfile.mkdtemp(prefix="coverstory-dialogue-bench-"))
-    cat.conn.execute("PRAGMA wal_checkpoint(FULL)")
-    shutil.copy(cat.path, scratch / cat.path.name)
-    for entry in home.iterdir():                 # caches and features, read as they are
-        if not entry.name.startswith(cat.path.name):
-            (scratch / entry.name).symlink_to(entry)
-    return scratch
-
-
 def _search(home: Path):
     try:
         from coverstory.search.service import SearchService
@@ -128,7 +117,9 @@ def run(ctx: BenchContext) -> BenchResult:
     audit = leaks.Audit(tag_df, tagged, (b.description for b in cat.books()),
                         own_words=simulator.vocabulary(), seed=ctx.seed)
     search, search_note = _search(ctx.home)
-    scratch = _scratch_home(cat, ctx.home)
+    from coverstory.eval.scratch import scratch_home
+
+    scratch = scratch_home(ctx.home)
     results, examples = {}, {}
     try:
         for pol in POLICIES:

@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from coverstory.eval.runner import BenchContext, BenchResult, md_table
+from coverstory.serve.limits import rss_mb
 
 QUESTIONS = ["a cosy mystery set in Venice, nothing too dark", "something funny",
              "books like The Hunger Games", "a gift for my dad who likes cooking",
@@ -42,17 +43,6 @@ QUESTIONS = ["a cosy mystery set in Venice, nothing too dark", "something funny"
              "books by Agatha Christie", "a short classic under 200 pages",
              "a thriller with a twist ending", "science fiction about first contact",
              "a romance set in Paris"]
-
-
-def _rss_mb(pid: int) -> float | None:
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return round(int(line.split()[1]) / 1024, 1)
-    except OSError:
-        return None
-    return None
 
 
 def _has_torch(pid: int) -> bool | None:
@@ -150,7 +140,7 @@ def run(ctx: BenchContext) -> BenchResult:
         after = [_ask(client, "chat", 1000 + j, photo, t0, text=q)
                  for j, q in enumerate(QUESTIONS)]
         after_photo = _ask(client, "photo", 2000, photo, t0)
-        rss = _rss_mb(server.pid)
+        rss = rss_mb(server.pid)
         torch_loaded = _has_torch(server.pid)
         steps = (health.get("build") or {}).get("steps", [])
         parts = health.get("parts") or {}
@@ -245,7 +235,7 @@ def _restart(cli: list[str], env: dict, logs: Path, photo: bytes) -> dict:
             "first_chat_after_ready_s": first["seconds"],
             "chat_p50_s": float(np.median([r["seconds"] for r in more])),
             "chat_max_s": max(r["seconds"] for r in more),
-            "rss_mb_after_warmup": _rss_mb(proc.pid),
+            "rss_mb_after_warmup": rss_mb(proc.pid),
             "loaded_torch": _has_torch(proc.pid),
             "parts": {p: {"state": v["state"], "seconds": v.get("seconds")}
                       for p, v in (h.get("parts") or {}).items()}})
