@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from coverstory.errors import CommandError
+
 
 def add_serve_arguments(p) -> None:
     p.add_argument("--host", default="127.0.0.1",
@@ -44,6 +46,30 @@ def wait_until_loaded(services, log=print) -> None:
     log(f"loaded in {time.time() - t0:.1f} s")
 
 
+def count_books(home) -> int:
+    """Books in the home's catalog, without creating or migrating anything (0: no catalog)."""
+    import sqlite3
+    from pathlib import Path
+
+    path = Path(home) / "catalog.sqlite"
+    if not path.exists():
+        return 0
+    try:
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+        try:
+            return con.execute("SELECT COUNT(*) FROM books").fetchone()[0]
+        finally:
+            con.close()
+    except sqlite3.DatabaseError:       # no books table yet (never imported into)
+        return 0
+
+
+def import_first(home) -> str:
+    return (f"the catalog in {home} has no books: import first: coverstory --home {home} "
+            "import goodbooks ../shared/data/goodbooks10k (a shop's own catalog: "
+            "coverstory import csv FILE.csv or jsonl FILE.jsonl; docs/import.md)")
+
+
 def serve(args) -> dict:
     import dataclasses
     import socket
@@ -57,6 +83,11 @@ def serve(args) -> dict:
 
     tune_malloc()
     home = home_dir(getattr(args, "home", None))
+    if not count_books(home):
+        if args.build:          # nothing to build from: no failed build steps, exit 2
+            raise CommandError(import_first(home))
+        print(f"note: {import_first(home)}; until then the server answers 503 "
+              "(an admin import job can fill it)", flush=True)
     overrides = {}
     if args.rate_per_minute is not None:
         overrides["rate_per_minute"] = args.rate_per_minute

@@ -44,6 +44,9 @@ PARTS: dict[str, str] = {
     "photo": "photo search",
 }
 
+NO_BOOKS = ("the catalog has no books: import first: coverstory import goodbooks|csv|jsonl "
+            "PATH (docs/import.md)")
+
 # name -> (module, class, what to do when missing)
 FACTORIES = {
     "search": ("coverstory.search.service", "SearchService"),
@@ -316,6 +319,13 @@ class Warmup:
                 _release_memory()
 
     def _load(self, parts: set[str]) -> None:
+        if not self._has_books():
+            # nothing to load (an empty home): say what to do, no model tracebacks; an
+            # import (admin job) reloads every part
+            for part in PARTS:
+                self.ready.pop(part, None)
+                self._set(part, "missing", note=NO_BOOKS)
+            return
         if "chat" in parts or "chat" not in self.ready:
             self._step("chat", self._load_chat)
         search = self.ready.get("search")
@@ -330,6 +340,13 @@ class Warmup:
             if st["state"] in ("waiting", "loading"):
                 self._set(part, "missing" if part in self.ready or part == "photo" else "failed",
                           note=st.get("note") or "not loaded: see the server log")
+
+    def _has_books(self) -> bool:
+        try:
+            return self.svc.catalog.conn.execute("SELECT 1 FROM books LIMIT 1").fetchone() \
+                is not None
+        except Exception:  # noqa: BLE001 - an unreadable catalog: the loaders say why
+            return True
 
     def _step(self, part: str, fn):
         self._set(part, "loading")
