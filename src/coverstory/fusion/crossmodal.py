@@ -75,7 +75,7 @@ def train_projection(img: np.ndarray, txt: np.ndarray, img_val: np.ndarray,
     from tqdm import tqdm
 
     from coverstory.fusion.strategies.adversarial import grad_reverse
-    from coverstory.train.trainer import set_seed
+    from coverstory.seeds import set_seed
 
     set_seed(seed)
 

@@ -161,7 +161,7 @@ def assemble(home: Path, task: Task, inputs: dict[str, str]):
     a feature-cache name ("title/minilm-l6.pretrained") or "maps" (the cover's multi-scale
     maps, giving inputs NAME@c1, NAME@c2, NAME@c3)."""
     from coverstory.fusion.maps import load_cover_maps
-    from coverstory.train.trainer import FeatureSet
+    from coverstory.fusion.features import FeatureSet
 
     x, mask = {}, {}
     for name, source in inputs.items():
