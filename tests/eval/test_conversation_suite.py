@@ -48,6 +48,16 @@ def test_split_is_stable_and_both_parts_are_used(suite):
     assert {cs.split_of(f"x{i}") for i in range(20)} == {"dev", "test"}
 
 
+def test_development_extension_never_reaches_the_test_part(suite):
+    extra = cs.load_suite(cs.DEV_EXTRA)
+    assert len(extra) >= 100 and all(c["id"].startswith(cs.DEV_PREFIX) for c in extra)
+    assert {cs.split_of(c["id"]) for c in extra} == {"dev"}
+    main = cs.load_suite(cs.SUITE)
+    assert not any(c["id"].startswith(cs.DEV_PREFIX) for c in main)
+    # the test part is the conversations written before any tuning, frozen
+    assert sum(cs.split_of(c["id"]) == "test" for c in suite) == 125
+
+
 def test_validation_catches_bad_conversations(groups):
     good = {"id": "ok", "tags": ["author"], "turns": [
         {"say": "books by Agatha Christie", "checks": [{"books_min": 1}, {"all_by": "Agatha Christie"}]},
