@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+
 from coverstory.errors import CommandError
 
 
@@ -29,7 +31,14 @@ def add_serve_arguments(p) -> None:
                    help="also build what the data home lacks (features, indexes, "
                         "recommender) in the background; each is used as soon as it is "
                         "built (`make demo` does this)")
+    p.add_argument("--workers", type=int, default=1,
+                   help="worker processes answering on the same port (default 1); each loads "
+                        "its own models (memory grows with N; docs/serve.md); a built home "
+                        "only (not with --build)")
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    # a worker of `serve --workers N` (started by the supervisor, not by hand)
+    p.add_argument("--worker-fd", type=int, default=None, help=argparse.SUPPRESS)
+    p.add_argument("--worker-index", type=int, default=None, help=argparse.SUPPRESS)
 
 
 def wait_until_loaded(services, log=print) -> None:
@@ -74,20 +83,22 @@ def serve(args) -> dict:
     import dataclasses
     import socket
 
-    import uvicorn
-
     from coverstory.config import home_dir
-    from coverstory.serve.app import create_app
-    from coverstory.serve.services import tune_malloc
     from coverstory.serve.settings import ServeSettings
 
-    tune_malloc()
     home = home_dir(getattr(args, "home", None))
-    if not count_books(home):
+    worker = getattr(args, "worker_index", None)
+    workers = getattr(args, "workers", 1) or 1
+    if workers < 1:
+        raise CommandError("--workers must be at least 1")
+    if worker is None and not count_books(home):
         if args.build:          # nothing to build from: no failed build steps, exit 2
             raise CommandError(import_first(home))
         print(f"note: {import_first(home)}; until then the server answers 503 "
               "(an admin import job can fill it)", flush=True)
+    if workers > 1 and args.build:
+        raise CommandError("--workers serves a built home: build it first (`coverstory "
+                           "build all`), or serve --build with one worker (the default)")
     overrides = {}
     if args.rate_per_minute is not None:
         overrides["rate_per_minute"] = args.rate_per_minute
@@ -98,22 +109,72 @@ def serve(args) -> dict:
     if args.trust_forwarded_for:
         overrides["trust_forwarded_for"] = True
     settings = dataclasses.replace(ServeSettings(), **overrides)
-    app = create_app(home, admin_token=args.admin_token, settings=settings, policy=args.policy,
-                     warm=True, build=args.build)
-    if args.preload:
-        wait_until_loaded(app.state.services, log=lambda m: print(m, flush=True))
+
+    if worker is not None:              # one of several processes (serve --workers)
+        sock = socket.socket(fileno=args.worker_fd)
+        _run_app(args, home, settings, sock, worker=worker)
+        return None
 
     sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((args.host, args.port))
     port = sock.getsockname()[1]
     shown = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
-    print(f"coverstory is serving {home} at http://{shown}:{port}/  (API docs: "
-          f"http://{shown}:{port}/docs; Ctrl-C stops)", flush=True)
-    if not args.preload:
-        print("models are loading in the background" + (
-            "; what the data home lacks is being built (progress: the page, /healthz)"
-            if args.build else "; /healthz says when they are ready"), flush=True)
+    url = f"http://{shown}:{port}/"
+    if workers == 1:
+        _run_app(args, home, settings, sock, url=url)
+        return {"url": url, "text": "coverstory server stopped"}
+
+    import os
+
+    from coverstory.serve.workers import Supervisor, worker_command
+
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    env = dict(os.environ)
+    if args.admin_token is not None:     # not on the command line (visible in ps)
+        env["COVERSTORY_ADMIN_TOKEN"] = args.admin_token
+    print(f"coverstory is serving {home} at {url}  with {workers} worker processes (API "
+          f"docs: {url}docs; Ctrl-C stops)", flush=True)
+    print("each worker loads the models" + (" before it answers" if args.preload else
+          " in the background; /healthz says when they are ready"), flush=True)
+    sup = Supervisor(lambda i, fd: worker_command(args, home, i, fd), workers,
+                     sock.fileno(), env=env, out=lambda m: print(m, flush=True))
+    sup.run()
+    return {"url": url, "text": f"coverstory server stopped ({sup.restarts} worker restarts)"}
+
+
+def _run_app(args, home, settings, sock, url: str | None = None,
+             worker: int | None = None) -> None:
+    """Create the app and run it under uvicorn on ``sock`` until Ctrl-C / SIGTERM."""
+    import os
+
+    import uvicorn
+
+    from coverstory.serve.app import create_app
+    from coverstory.serve.services import tune_malloc
+
+    tune_malloc()
+    app = create_app(home, admin_token=args.admin_token, settings=settings, policy=args.policy,
+                     warm=True, build=args.build)
+    if worker is not None:
+        from coverstory.serve.workers import ReloadWatch, announce_reload, exit_with_parent
+
+        exit_with_parent(os.getppid())
+        services = app.state.services
+        services.on_reload.append(lambda parts: announce_reload(home, parts))
+        ReloadWatch(home, services).start()
+    say = (lambda m: print(f"[worker {worker}] {m}", flush=True)) if worker is not None else \
+        (lambda m: print(m, flush=True))
+    if args.preload:
+        wait_until_loaded(app.state.services, log=say)
+    if url is not None:
+        print(f"coverstory is serving {home} at {url}  (API docs: {url}docs; Ctrl-C stops)",
+              flush=True)
+        if not args.preload:
+            print("models are loading in the background" + (
+                "; what the data home lacks is being built (progress: the page, /healthz)"
+                if args.build else "; /healthz says when they are ready"), flush=True)
     # uvicorn's proxy headers would let any local client set its address (and so its
     # rate-limit bucket) with X-Forwarded-For: only behind a proxy we were told about
     config = uvicorn.Config(app, log_level=args.log_level, access_log=False,
@@ -124,4 +185,3 @@ def serve(args) -> dict:
         server.run(sockets=[sock])
     except KeyboardInterrupt:  # uvicorn re-raises the Ctrl-C it handled: a normal stop
         pass
-    return {"url": f"http://{shown}:{port}/", "text": "coverstory server stopped"}

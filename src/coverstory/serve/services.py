@@ -72,6 +72,7 @@ class Services:
         self._session_locks: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
         self._session_locks_guard = threading.Lock()
         self._warm: Warmup | None = None
+        self.on_reload: list = []        # callables(parts): other worker processes reload
 
     # ---- the objects -----------------------------------------------------------------
     @property
@@ -109,6 +110,20 @@ class Services:
         if full is not None:
             return full
         return self._warm.require("chat", self.wait_seconds)
+
+    def text_search(self):
+        """What answers ``GET /api/search``: the search service; while it loads (warm
+        start), text search on words alone (BM25 and the ranker, no embeddings), so a
+        search is answered at once rather than with a 503."""
+        if self._warm is None or self._given["search"] is not None:
+            return self.search
+        full = self._warm.ready.get("search")
+        if full is not None:
+            return full
+        words = self._warm.wait("lexical", self.wait_seconds)
+        if words is not None and self._warm.ready.get("search") is None:
+            return words
+        return self._warm.require("search", self.wait_seconds)
 
     def photo_dialogue(self):
         """The dialogue engine for a photo turn: 503 (Retry-After) while photo search loads."""
@@ -148,14 +163,24 @@ class Services:
     def warmup(self) -> "Warmup | None":
         return self._warm
 
-    def reload(self, parts: tuple[str, ...] = ("search", "recommend")) -> None:
+    def reload(self, parts: tuple[str, ...] = ("search", "recommend"),
+               announce: bool = True) -> None:
         """Load new search / recommend services from the data home beside the old ones and
         swap them in when warm (warm start), else forget them (lazy: the next request
-        loads them)."""
+        loads them). ``announce``: also tell the other worker processes (``on_reload``)."""
         if self._warm is not None:
             self._warm.reload(parts)
         else:
-            self.reset()
+            self.reset(announce=False)
+        if announce:
+            self._announce(parts)
+
+    def _announce(self, parts) -> None:
+        for hook in list(self.on_reload):
+            try:
+                hook(tuple(parts))
+            except Exception:  # noqa: BLE001 - the others reload at their next change
+                log.exception("announcing a reload")
 
     def _get(self, name: str):
         if self._given[name] is not None:
@@ -192,10 +217,12 @@ class Services:
             kwargs["catalog"] = self.catalog
         return cls(self.home, **kwargs)
 
-    def reset(self) -> None:
+    def reset(self, announce: bool = True) -> None:
         """Forget the services built so far (after an import or a rebuild): the next request
         loads them again from the data home (with a warm start: loaded again in the
         background, the old ones answering meanwhile)."""
+        if announce:
+            self._announce(("chat", "search", "recommend"))
         if self._warm is not None:
             self._warm.reload(("chat", "search", "recommend"))
             return
@@ -237,8 +264,9 @@ class Warmup:
         self.svc = services
         self.building = building          # a background build will make what is missing
         self.ready: dict[str, Any] = {}
-        self.states: dict[str, dict] = {p: {"state": "waiting"} for p in PARTS}
-        self._events = {p: threading.Event() for p in PARTS}
+        # PARTS, and "lexical": words-only text search while "search" loads (internal)
+        self.states: dict[str, dict] = {p: {"state": "waiting"} for p in (*PARTS, "lexical")}
+        self._events = {p: threading.Event() for p in self.states}
         self._tasks: queue.Queue = queue.Queue()
         self._thread = threading.Thread(target=self._loop, name="coverstory-warmup",
                                         daemon=True)
@@ -280,6 +308,8 @@ class Warmup:
         now = time.time()
         out = {}
         for part, st in self.states.items():
+            if part not in PARTS:
+                continue
             d = {k: v for k, v in st.items() if k != "since"}
             if st["state"] == "loading":
                 d["seconds"] = round(now - st["since"], 1)
@@ -322,15 +352,20 @@ class Warmup:
         if not self._has_books():
             # nothing to load (an empty home): say what to do, no model tracebacks; an
             # import (admin job) reloads every part
-            for part in PARTS:
+            for part in self.states:
                 self.ready.pop(part, None)
                 self._set(part, "missing", note=NO_BOOKS)
             return
         if "chat" in parts or "chat" not in self.ready:
             self._step("chat", self._load_chat)
         search = self.ready.get("search")
+        if search is None and "lexical" not in self.ready:
+            self._set("search", "loading")         # its first, words-only stage
+            self._step("lexical", self._load_lexical)
         if "search" in parts or search is None:
             search = self._step("search", self._load_search) or search
+            if search is not None:
+                self.ready.pop("lexical", None)      # the full one answers from now on
         rec = self.ready.get("recommend")
         if "recommend" in parts or rec is None:
             rec = self._step("recommend", self._load_recommend) or rec
@@ -376,6 +411,25 @@ class Warmup:
         eng.signals.coreaders               # built before the first "like", not during it
         self._publish("chat", eng, note="words only until the models are loaded")
         return eng
+
+    def _load_lexical(self):
+        """Text search on words alone (the saved BM25 indexes and the ranker; no embeddings,
+        no passages): answers /api/search while the search service loads."""
+        from coverstory.search.service import (DESCRIPTION_FEATURE, TEXT_FEATURE,
+                                               TITLE_FEATURE)
+
+        if self.svc._given["search"] is not None:
+            raise ApiError(503, "a search service is given")
+        module, cls_name = FACTORIES["search"]
+        search = getattr(importlib.import_module(module), cls_name)(self.svc.home,
+                                                                    log=lambda m: None)
+        for feature in (TEXT_FEATURE, TITLE_FEATURE, DESCRIPTION_FEATURE):
+            search._vectors[feature] = None   # words only: no feature is loaded or computed
+        search.passages = lambda books=None: None
+        words = WordsOnly(search.text_search)
+        words.text("warm up", k=1)
+        self._publish("lexical", words, note="words only while the search service loads")
+        return words
 
     def _load_search(self):
         from PIL import Image
@@ -436,6 +490,17 @@ class Warmup:
         self._publish("dialogue", eng, note=f"without {' and '.join(missing)}" if missing
                       else None)
         return eng
+
+
+class WordsOnly:
+    """Text search on words alone (``Warmup._load_lexical``): the search contract's
+    ``text``, nothing else."""
+
+    def __init__(self, text_search):
+        self.ts = text_search
+
+    def text(self, query: str, k: int = 10, exclude=()) -> list:
+        return self.ts.search(query, k=k, exclude=exclude)
 
 
 class SessionLock:
