@@ -288,6 +288,20 @@ def update_features(home: str | os.PathLike, feature: str, *, encoder=None,
         bar = tqdm(total=len(todo), desc=feature, unit="book", dynamic_ncols=True)
     new_failed: dict[int, str] = {}
     since_save = 0
+    reused_members = 0
+    if todo and getattr(enc, "members", None):
+        # an ensemble: rows whose every member vector is cached for the same input are
+        # combined from those, not encoded again
+        got = _from_member_caches(home, inp, enc, todo)
+        if got:
+            for bid, _, h in todo:
+                if bid in got:
+                    keep[bid] = (got[bid], h)
+            todo = [t for t in todo if t[0] not in got]
+            reused_members = len(got)
+            log(f"{feature}: {reused_members} rows combined from the members' cached features")
+            if bar is not None:
+                bar.update(reused_members)
 
     def flush() -> None:
         bids = list(keep)
@@ -331,7 +345,7 @@ def update_features(home: str | os.PathLike, feature: str, *, encoder=None,
     if bar is not None:
         bar.close()
     flush()
-    computed = len(todo) - len(new_failed)
+    computed = len(todo) - len(new_failed) + reused_members
     secs = time.time() - t0
     return {"feature": feature, "rows": len(keep), "computed": computed,
             "reused": len(keep) - computed, "removed": removed,
@@ -341,3 +355,35 @@ def update_features(home: str | os.PathLike, feature: str, *, encoder=None,
                      f"{len(keep) - computed} reused, {removed} removed, "
                      f"{len(new_failed) + skipped} failed) in {secs:.1f} s"
                      + (f"; replaced the rows of {rebuilt_from}" if rebuilt_from else ""))}
+
+
+def _from_member_caches(home: Path, inp: str, enc, todo) -> dict[int, np.ndarray]:
+    """{book id: ensemble vector} for the rows of ``todo`` whose every member feature
+    (``<inp>/<member>``, built by the same member identity) holds a vector of the same
+    input hash."""
+    from coverstory.encoders.image_ensemble import combine_members
+    from coverstory.encoders.registry import encoder_class, encoder_config
+
+    need = {bid: h for bid, _, h in todo}
+    per_member = []
+    for m in enc.members:
+        path = feature_path(home, f"{inp}/{m}")
+        if not path.exists():
+            return {}
+        ids, vecs, meta = _read(path)
+        mcfg = encoder_config(m, home)
+        if (meta.get("identity") or m) != encoder_class(mcfg["kind"]).identity_of(mcfg):
+            return {}
+        hashes = json.loads(meta.get("hashes", "[]"))
+        per_member.append({int(i): r for r, (i, h) in enumerate(zip(ids.tolist(), hashes))
+                           if need.get(int(i)) == h})
+        per_member[-1]["_vecs"] = vecs
+    common = set(need)
+    for rows in per_member:
+        common &= set(k for k in rows if k != "_vecs")
+    if not common:
+        return {}
+    order = sorted(common)
+    parts = [rows["_vecs"][[rows[b] for b in order]] for rows in per_member]
+    out = combine_members(parts, enc.combine, enc.member_weights)
+    return {b: out[i] for i, b in enumerate(order)}

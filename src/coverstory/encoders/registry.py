@@ -23,6 +23,8 @@ PRESETS_DIR = Path(__file__).with_name("presets")
 # kind -> "module:Class"
 KINDS: dict[str, str] = {
     "efficientnet_lite0": "coverstory.encoders.image_pretrained:EfficientNetLite0",
+    "efficientnet_lite": "coverstory.encoders.image_pretrained:EfficientNetLite",
+    "image_ensemble": "coverstory.encoders.image_ensemble:ImageEnsemble",
     "torchvision": "coverstory.encoders.image_cnn:TorchvisionCNN",
     "triple_cnn": "coverstory.encoders.image_cnn:TripleCNN",
     "vgg16_attention": "coverstory.encoders.image_cnn:VGG16Attention",

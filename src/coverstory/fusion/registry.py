@@ -15,6 +15,7 @@ STRATEGIES: dict[str, str] = {
     "cbam": "coverstory.fusion.strategies.cbam:CBAMFusion",
     "transformer": "coverstory.fusion.strategies.transformer:TransformerFusion",
     "adversarial": "coverstory.fusion.strategies.adversarial:AdversarialFusion",
+    "textgate": "coverstory.fusion.strategies.textgate:TextGatedCover",
 }
 
 
