@@ -156,3 +156,34 @@ def catalog_item_features(home: str | Path, book_ids: np.ndarray, *,
         raise FileNotFoundError("no item features available: build them with "
                                 "`coverstory build features` (or include the 'tags' block)")
     return feats
+
+
+# ---- day-one features: what a publisher or shop knows before anyone has read the book ------
+DAY_ONE_BLOCKS = ("d1_text", "d1_cover", "d1_meta")
+
+
+def day_one_text(title: str, authors: str, description: str = "") -> str:
+    """The text a new book is described by on day one: title, authors, blurb (never shelf
+    tags, ratings or reviews, which readers create after reading)."""
+    parts = [str(title or "").strip(), f"by {authors.strip()}" if authors else "",
+             " ".join(str(description or "").split())]
+    return ". ".join(p for p in parts if p)
+
+
+def meta_vectors(years: np.ndarray, pages: np.ndarray) -> np.ndarray:
+    """A small dense block from publication year and page count (NaN = unknown): one-hot
+    decade-like bins of the year and of log pages, plus "known" flags. Rows of books with
+    neither are zero."""
+    years = np.asarray(years, np.float64)
+    pages = np.asarray(pages, np.float64)
+    yb = np.array([-1e9, 1800, 1900, 1950, 1970, 1980, 1990, 1995, 2000, 2003, 2006, 2008,
+                   2010, 2012, 2014, 1e9])
+    pb = np.array([0, 100, 200, 250, 300, 350, 400, 500, 650, 1e9])
+    out = np.zeros((len(years), len(yb) - 1 + len(pb) - 1), np.float32)
+    ky = np.isfinite(years)
+    out[np.flatnonzero(ky), np.clip(np.searchsorted(yb, years[ky], side="right") - 1, 0,
+                                    len(yb) - 2)] = 1.0
+    kp = np.isfinite(pages) & (pages > 0)
+    out[np.flatnonzero(kp), len(yb) - 1 + np.clip(np.searchsorted(pb, pages[kp], side="right") - 1,
+                                                   0, len(pb) - 2)] = 1.0
+    return out

@@ -8,8 +8,16 @@ Parts (each standardised per reader over the books it can score):
 - **popularity**: for readers with (almost) nothing rated.
 
 Blend: ``c_u * cf + (w_content + w_content_new * (1 - c_u)) * content + w_pop * (1 - c_u) * pop``
-with the reader's confidence ``c_u = n_u / (n_u + kappa)`` (n_u = liked books). ``explain``
-says which part drove each suggestion and which liked book it came from.
+with the reader's confidence ``c_u = n_u / (n_u + kappa)`` (n_u = liked books); a cold
+book's blended score becomes ``w_cold * score + b_cold`` (its scores come from regressed
+factors and content only, so they need their own scale against the rated books').
+``explain`` says which part drove each suggestion and which liked book it came from.
+
+Cold books: the mapping content -> ALS factors (:mod:`coverstory.recommend.coldstart`:
+ridge, k-nearest rated books or an MLP) reads the ``cold_blocks`` feature blocks only
+(None: the content blocks), so it can be restricted to what a shop knows on day one.
+The default weights and cold-start settings are read from ``hybrid_defaults.json``
+(written by ``coverstory.recommend.tune``, chosen on a validation split).
 """
 
 from __future__ import annotations
@@ -24,7 +32,20 @@ from coverstory.recommend.ease import EASE
 from coverstory.recommend.features import ItemFeatures
 
 PARTS = ("ease", "als", "content", "pop")
-WEIGHT_KEYS = ("w_ease", "w_als", "w_content", "w_content_new", "w_pop", "kappa")
+WEIGHT_KEYS = ("w_ease", "w_als", "w_content", "w_content_new", "w_pop", "kappa", "w_cold",
+               "b_cold")
+DEFAULTS_FILE = "hybrid_defaults.json"
+
+
+def defaults() -> dict:
+    """The packaged default parameters (tune.py writes them; validation-chosen)."""
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).with_name(DEFAULTS_FILE)
+    if not path.exists():
+        return {}
+    return json.loads(path.read_text()).get("params", {})
 
 
 def zscore(S: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
@@ -38,12 +59,16 @@ def zscore(S: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
     return Z.astype(np.float32)
 
 
-def blend(parts: dict[str, np.ndarray], n_liked: np.ndarray, w: dict[str, float]) -> np.ndarray:
-    """The hybrid score from standardised parts (see the module docstring)."""
+def blend(parts: dict[str, np.ndarray], n_liked: np.ndarray, w: dict[str, float],
+          cold: np.ndarray | None = None) -> np.ndarray:
+    """The hybrid score from standardised parts (see the module docstring); ``cold``: bool
+    over items, the books without ratings (rescaled by w_cold, shifted by b_cold)."""
     c = (n_liked / (n_liked + w["kappa"]))[:, None].astype(np.float32)
     S = c * (w["w_ease"] * parts["ease"] + w["w_als"] * parts["als"])
     S += (w["w_content"] + w["w_content_new"] * (1 - c)) * parts["content"]
     S += w["w_pop"] * (1 - c) * parts["pop"]
+    if cold is not None and cold.any():
+        S[:, cold] = w.get("w_cold", 1.0) * S[:, cold] + w.get("b_cold", 0.0)
     return S
 
 
@@ -58,14 +83,33 @@ class Hybrid(Recommender):
 
     def __init__(self, l2: float = 100.0, factors: int = 128, alpha: float = 10.0,
                  content_blocks: list[str] | None = None, content_m: int = 50,
-                 reg_l2: float = 10.0, w_ease: float = 1.0, w_als: float = 0.4,
-                 w_content: float = 0.5, w_content_new: float = 0.0, w_pop: float = 2.0,
-                 kappa: float = 1.0, use_ease: bool = True, threshold: float | None = 4.0,
-                 seed: int = 0):
+                 reg_l2: float | None = None, w_ease: float | None = None,
+                 w_als: float | None = None, w_content: float | None = None,
+                 w_content_new: float | None = None, w_pop: float | None = None,
+                 kappa: float | None = None, use_ease: bool = True,
+                 threshold: float | None = 4.0, seed: int = 0,
+                 cold_blocks: list[str] | None = None, cold_mapper: str | None = None,
+                 cold_k: int | None = None, cold_rescale: bool | None = None,
+                 w_cold: float | None = None, b_cold: float | None = None):
+        d = {"reg_l2": 10.0, "w_ease": 1.0, "w_als": 0.4, "w_content": 0.5,
+             "w_content_new": 0.0, "w_pop": 2.0, "kappa": 1.0, "cold_mapper": "ridge",
+             "cold_k": 50, "cold_rescale": True, "w_cold": 1.0, "b_cold": 0.0, **defaults()}
+
+        def pick(name, v):
+            return d[name] if v is None else v
+
         self.l2, self.factors, self.alpha = float(l2), int(factors), float(alpha)
-        self.content_blocks, self.content_m, self.reg_l2 = content_blocks, int(content_m), float(reg_l2)
-        self.w_ease, self.w_als, self.w_content = float(w_ease), float(w_als), float(w_content)
-        self.w_content_new, self.w_pop, self.kappa = float(w_content_new), float(w_pop), float(kappa)
+        self.content_blocks, self.content_m = content_blocks, int(content_m)
+        self.reg_l2 = float(pick("reg_l2", reg_l2))
+        self.w_ease, self.w_als = float(pick("w_ease", w_ease)), float(pick("w_als", w_als))
+        self.w_content = float(pick("w_content", w_content))
+        self.w_content_new = float(pick("w_content_new", w_content_new))
+        self.w_pop, self.kappa = float(pick("w_pop", w_pop)), float(pick("kappa", kappa))
+        self.w_cold, self.b_cold = float(pick("w_cold", w_cold)), float(pick("b_cold", b_cold))
+        self.cold_blocks = cold_blocks
+        self.cold_mapper = str(pick("cold_mapper", cold_mapper))
+        self.cold_k = int(pick("cold_k", cold_k))
+        self.cold_rescale = bool(pick("cold_rescale", cold_rescale))
         self.use_ease, self.threshold, self.seed = bool(use_ease), threshold, int(seed)
 
     def params(self) -> dict:
@@ -74,7 +118,9 @@ class Hybrid(Recommender):
                 "reg_l2": self.reg_l2, "w_ease": self.w_ease, "w_als": self.w_als,
                 "w_content": self.w_content, "w_content_new": self.w_content_new,
                 "w_pop": self.w_pop, "kappa": self.kappa, "use_ease": self.use_ease,
-                "threshold": self.threshold, "seed": self.seed}
+                "threshold": self.threshold, "seed": self.seed, "cold_blocks": self.cold_blocks,
+                "cold_mapper": self.cold_mapper, "cold_k": self.cold_k,
+                "cold_rescale": self.cold_rescale, "w_cold": self.w_cold, "b_cold": self.b_cold}
 
     @property
     def weights(self) -> dict[str, float]:
@@ -101,28 +147,31 @@ class Hybrid(Recommender):
         self._fit_cold(X)
 
     def _fit_cold(self, X: sp.csr_matrix) -> None:
-        """Regress ALS item factors from content for items without interactions."""
-        F = self.content_.F_
+        """Map content to ALS item factors (rated books) and place the unrated ones."""
+        from coverstory.recommend.coldstart import FactorMapper
+
+        blocks = [b for b in (self.cold_blocks or self.content_.blocks)
+                  if b in self.content_.features_.blocks]
+        F = self.content_.features_.matrix(blocks) if blocks else self.content_.F_
         warm = np.diff(X.tocsc().indptr) > 0
-        has = self.content_.has_
+        has = np.linalg.norm(F, axis=1) > 0
         train = warm & has
         V = self.als_.item_factors_.copy()
         self.warm_ = warm
-        if train.sum() > 10:
-            A = np.hstack([F[train], np.ones((train.sum(), 1), np.float32)]).astype(np.float64)
-            W = np.linalg.solve(A.T @ A + self.reg_l2 * np.eye(A.shape[1]), A.T @ V[train])
-            cold = ~warm & has
-            Fc = np.hstack([F, np.ones((len(F), 1), np.float32)])
-            pred = (Fc @ W).astype(np.float32)
-            # rescale so regressed factors have the typical norm of learned ones
-            scale = (np.linalg.norm(V[train], axis=1).mean()
-                     / max(np.linalg.norm(pred[train], axis=1).mean(), 1e-9))
-            V[cold] = pred[cold] * scale
-            self.reg_W_ = W.astype(np.float32)
-            self.reg_scale_ = float(scale)
+        cold = ~warm & has
+        if train.sum() > 10 and cold.any():
+            mapper = FactorMapper(self.cold_mapper, l2=self.reg_l2, k=self.cold_k,
+                                  seed=self.seed).fit(F[train], V[train])
+            pred = mapper.predict(F[cold])
+            if self.cold_rescale:   # the typical norm of learned factors
+                scale = (np.linalg.norm(V[train], axis=1).mean()
+                         / max(np.linalg.norm(pred, axis=1).mean(), 1e-9))
+                pred = pred * scale
+            V[cold] = pred
+        self.cold_has_ = has
         self.V_ = V
         self.pop_ = np.log1p(np.asarray(X.sum(0)).ravel()).astype(np.float32)
-        self.known_ = warm | has
+        self.known_ = warm | has | self.content_.has_
 
     def can_score(self) -> np.ndarray:
         return self.known_
@@ -155,7 +204,7 @@ class Hybrid(Recommender):
     def _score(self, X: sp.csr_matrix, users, als_vectors: np.ndarray | None = None
                ) -> np.ndarray:
         n_liked = np.diff(X.indptr).astype(np.float32)
-        S = blend(self.parts(X, users, als_vectors), n_liked, self.weights)
+        S = blend(self.parts(X, users, als_vectors), n_liked, self.weights, ~self.warm_)
         S[:, ~self.known_] = -np.inf
         return S
 

@@ -8,19 +8,29 @@ goodbooks shelf tags.
 Protocol (seed = --seed, default 0):
 - A rating >= 4 is a positive. Per user, a random 20% of positives is held out (test); a
   random 20% of the user's other ratings is held out too, for RMSE only.
-- Ranking over all 10k books; top-K excludes the user's training positives (the protocol the
-  issue's reference figures were measured with; "excl. rated" columns also exclude training
-  books rated < 4). Recall@10/20, NDCG@10/20, HR@10, coverage@20, novelty@20.
-- RMSE on every held-out rating for the explicit-rating models.
-- Cold books: 10% of the books that have a cover or a description lose all their ratings in
-  training (and 10% of users are held out as new readers). For every user with positives on
-  cold books: Recall/NDCG@20 ranking the cold books only (primary) and all books (secondary).
+- Warm: ranking over all 10k books; top-K excludes the user's training positives ("excl.
+  rated" columns also exclude training books rated < 4). Recall@10/20, NDCG@10/20, HR@10,
+  coverage@20, novelty@20. RMSE on every held-out rating for the explicit-rating models.
+- Cold books (``cold_split``): 10% of all rated books, drawn at random, lose all their
+  ratings in training (and 10% of users are held out as new readers). A cold book carries
+  only day-one data (``day_one_features``: title + authors + description, cover, year,
+  pages); the reader-made blocks (shelf tags, and the catalog text, which contains them)
+  are zero for cold books. Every non-new reader with a held-out positive is ranked over
+  the FULL catalog (only their training positives excluded), one list per reader and
+  method: cold Recall/NDCG@20 on their positives on cold books, warm Recall@20 on their
+  held-out positives on rated books in the same list. All methods rank the same
+  candidates; a method that knows nothing of a book scores it -inf.
 - New readers: users absent from training who tell us 1, 3 or 5 of their liked books
-  (random); the rest of their positives (on warm books) is the truth; ranking over all books.
-- The hybrid's blend weights are chosen on a validation split carved from the warm training
-  data (10% of each user's training positives, seed+1), never on the test split.
+  (random); the rest of their positives (on rated books) is the truth; ranking over all
+  books. "Cold readers (<= 3 ratings)" are the 1- and 3-rating rows.
+- The hybrid's blend weights and cold-start mapping are chosen by
+  ``coverstory.recommend.tune`` on a validation carve of the cold split's training data
+  (validation cold books + 10% of each reader's liked books, seed+1); the test ratings and
+  the test cold books are never seen by tuning. The same settings serve both protocols.
 - Latency: one user's recommend() (fold-in from their rating row, top-10 over all books),
   p50/p95 over 200 users.
+- ``COVERSTORY_BENCH_ONLY=a,b``: only the methods whose label contains a or b (the hybrid
+  always runs).
 """
 
 from __future__ import annotations
@@ -98,6 +108,58 @@ def truth_lists(R: Ratings, mask: np.ndarray, rows: np.ndarray | None = None) ->
     return [M.indices[M.indptr[u]:M.indptr[u + 1]] for u in rows]
 
 
+# ---- splits ---------------------------------------------------------------------------------------
+@dataclass
+class ColdSplit:
+    """The cold-start protocol's split (see the module docstring)."""
+
+    cold_items: np.ndarray     # columns of the cold books
+    is_cold: np.ndarray        # bool over columns
+    new_users: np.ndarray      # held-out readers
+    fit: np.ndarray            # bool over ratings: what the cold-split models are fitted on
+    users: np.ndarray          # evaluated readers (not new, with a held-out positive)
+    truth_cold: list           # per evaluated reader: positives on cold books
+    truth_warm: list           # per evaluated reader: held-out positives on rated books
+    seen: sp.csr_matrix        # per evaluated reader: training positives (excluded)
+
+
+def cold_split(R: Ratings, train: np.ndarray, test: np.ndarray, seed: int) -> ColdSplit:
+    pos = R.ratings >= 4
+    rng_c = np.random.default_rng(seed + 100)
+    rated = np.flatnonzero(np.bincount(R.items[train], minlength=R.n_items) > 0)
+    cold_items = np.sort(rng_c.choice(rated, int(round(0.1 * len(rated))), replace=False))
+    is_cold = np.zeros(R.n_items, bool)
+    is_cold[cold_items] = True
+    new_users = np.sort(rng_c.choice(R.n_users, int(round(0.1 * R.n_users)), replace=False))
+    is_new = np.isin(R.users, new_users)
+    fit = train & ~is_cold[R.items] & ~is_new
+    tc = truth_lists(R, ~is_new & is_cold[R.items] & pos)
+    tw = truth_lists(R, ~is_new & test & ~is_cold[R.items])
+    users = np.array([u for u in range(R.n_users) if len(tc[u]) or len(tw[u])], np.int64)
+    seen = R.matrix(fit & pos, binary=True)[users]
+    return ColdSplit(cold_items, is_cold, new_users, fit, users, [tc[u] for u in users],
+                     [tw[u] for u in users], seen)
+
+
+D1_WEIGHTS = {"d1_meta": 0.1}               # block weights in the fused vector
+READER_BLOCKS = ("text", "tags")            # made from reader data: never on a cold book
+DAY_ONE = ("d1_text", "cover", "d1_meta")   # what a shop knows on day one
+
+
+def cold_features(feats, is_cold: np.ndarray):
+    """The features the cold-split models see: reader-made blocks zeroed for cold books."""
+    from coverstory.recommend.features import ItemFeatures
+
+    out = ItemFeatures()
+    for k, V in feats.blocks.items():
+        if k in READER_BLOCKS:
+            V = V.copy()
+            V[is_cold] = 0.0
+        out.blocks[k] = V
+        out.weights[k] = feats.weights[k]
+    return out
+
+
 # ---- features -----------------------------------------------------------------------------------
 def bench_features(ctx, R: Ratings):
     """ItemFeatures over the benchmark's columns (goodbooks books) from the catalog's cache."""
@@ -143,15 +205,69 @@ def bench_features(ctx, R: Ratings):
     return feats, notes
 
 
-def content_books(ctx, R: Ratings) -> np.ndarray:
-    """bool over columns: the book has a cover or a description (goodbooks joins)."""
+def _cached_encode(texts: list[str], encoder: str = "minilm-l6.pretrained") -> np.ndarray:
+    """MiniLM vectors of texts, cached on disk by a hash of the texts (bench runs reuse them)."""
+    import hashlib
+    import tempfile
+    from pathlib import Path
+
+    from coverstory.encoders.registry import get_encoder
+
+    enc = get_encoder(encoder)
+    key = hashlib.sha256(("\x00".join(texts) + enc.identity).encode()).hexdigest()[:20]
+    cache = Path(os.environ.get("COVERSTORY_BENCH_CACHE",
+                                Path(tempfile.gettempdir()) / "coverstory-bench-cache"))
+    f = cache / f"text-{key}.npy"
+    if f.exists():
+        return np.load(f)
+    V = enc.encode(texts)
+    cache.mkdir(parents=True, exist_ok=True)
+    np.save(f, V)
+    return V
+
+
+def day_one_features(ctx, R: Ratings, cover: np.ndarray | None = None):
+    """ItemFeatures of what a shop knows about a book on day one (no reader data): MiniLM of
+    title + authors + description (descriptions.csv, else descriptions_more.csv), the cover's
+    EfficientNet-Lite0 vector (catalog cache), publication year and page count bins.
+    Categories: the shop categories (Book Depository) join only 81 of the 10k goodbooks
+    books by ISBN-13, so no category block. Returns (features, notes)."""
     import csv
 
-    have = set()
-    for fn in ("covers.csv", "descriptions.csv"):
-        with open(ctx.data / "goodbooks10k" / fn, newline="") as f:
-            have |= {int(r["book_id"]) for r in csv.DictReader(f)}
-    return np.isin(R.book_ids, list(have))
+    from coverstory.recommend.features import ItemFeatures, day_one_text, meta_vectors
+
+    gb = ctx.data / "goodbooks10k"
+    info = {}
+    with open(gb / "books.csv", newline="") as f:
+        for r in csv.DictReader(f):
+            y = r["original_publication_year"]
+            info[int(r["book_id"])] = (r["title"], r["authors"], float(y) if y else np.nan)
+    desc = {}
+    for fn in ("descriptions_more.csv", "descriptions.csv"):       # descriptions.csv wins
+        with open(gb / fn, newline="") as f:
+            desc.update({int(r["book_id"]): r["description"] for r in csv.DictReader(f)})
+    pages = {}
+    with open(gb / "pages.csv", newline="") as f:
+        for r in csv.DictReader(f):
+            try:
+                pages[int(r["book_id"])] = float(r["pages"])
+            except ValueError:
+                pass
+    texts = [day_one_text(*info.get(int(b), ("", "", np.nan))[:2], desc.get(int(b), ""))
+             for b in R.book_ids]
+    V = _cached_encode(texts)
+    feats = ItemFeatures().add("d1_text", V)
+    notes = [f"day one: text (title + authors + description) for {len(texts)} books, "
+             f"{sum(int(b) in desc for b in R.book_ids)} with a description"]
+    if cover is not None and np.abs(cover).sum() > 0:
+        feats.add("d1_cover", cover)
+        notes.append(f"day one: cover for {int((np.abs(cover).sum(1) > 0).sum())} books")
+    years = np.array([info.get(int(b), ("", "", np.nan))[2] for b in R.book_ids])
+    pg = np.array([pages.get(int(b), np.nan) for b in R.book_ids])
+    feats.add("d1_meta", meta_vectors(years, pg))
+    notes.append(f"day one: year for {int(np.isfinite(years).sum())}, pages for "
+                 f"{int(np.isfinite(pg).sum())} books")
+    return feats, notes
 
 
 # ---- methods ------------------------------------------------------------------------------------
@@ -218,6 +334,10 @@ def run(ctx) -> BenchResult:
     R = load_ratings(ctx.data, ctx.quick, seed)
     ctx.progress(f"{len(R.ratings)} ratings, {R.n_users} users, {R.n_items} books")
     feats, feat_notes = bench_features(ctx, R)
+    d1, d1_notes = day_one_features(ctx, R)
+    for k in ("d1_text", "d1_meta"):
+        feats.blocks[k], feats.weights[k] = d1.blocks[k], D1_WEIGHTS.get(k, 1.0)
+    feat_notes += d1_notes
     for n in feat_notes:
         ctx.progress(n)
     rng = np.random.default_rng(seed)
@@ -235,20 +355,12 @@ def run(ctx) -> BenchResult:
     rmse_mask = test | test_neg
 
     # cold books and new users
-    rng_c = np.random.default_rng(seed + 100)
-    eligible = np.flatnonzero(content_books(ctx, R) & (np.bincount(R.items, minlength=R.n_items) > 0))
-    cold_items = np.sort(rng_c.choice(eligible, int(round(0.1 * R.n_items)) if not ctx.quick
-                                      else int(round(0.1 * len(eligible))), replace=False))
-    is_cold = np.zeros(R.n_items, bool)
-    is_cold[cold_items] = True
-    new_users = np.sort(rng_c.choice(R.n_users, int(round(0.1 * R.n_users)), replace=False))
+    cs = cold_split(R, train, test, seed)
+    feats_cold = cold_features(feats, cs.is_cold)
+    X_cold = R.matrix(cs.fit)
+    is_cold = cs.is_cold
+    new_users = cs.new_users
     is_new = np.isin(R.users, new_users)
-    cold_train = ~is_cold[R.items] & ~is_new
-    X_cold = R.matrix(cold_train)
-    cold_truth_all = truth_lists(R, ~is_new & is_cold[R.items] & pos)
-    cold_users = np.array([u for u in range(R.n_users) if len(cold_truth_all[u])])
-    cold_truth = [cold_truth_all[u] for u in cold_users]
-    cold_seen = R.matrix(cold_train & pos, binary=True)[cold_users]
     new_splits = {}
     rng_n = np.random.default_rng(seed + 200)
     for n_known in (1, 3, 5):
@@ -260,13 +372,15 @@ def run(ctx) -> BenchResult:
         hist = R.matrix(known)[new_users]
         tr = truth_lists(R, is_new & pos & ~known & ~is_cold[R.items], new_users)
         new_splits[n_known] = (hist, tr)
-    ctx.progress(f"cold split: {len(cold_items)} cold books, {len(cold_users)} users with cold "
-                 f"positives; {len(new_users)} new users")
+    ctx.progress(f"cold split: {len(cs.cold_items)} cold books, {len(cs.users)} readers "
+                 f"evaluated; {len(new_users)} new users")
 
     rows, raw = [], {}
     fitted: dict[str, object] = {}
     only = os.environ.get("COVERSTORY_BENCH_ONLY")      # development: a subset of methods
     for label, make in methods(ctx.quick, seed, list(feats.blocks)):
+        if label.startswith("content:") and "fused" not in label and label[9:] not in SINGLE_BLOCKS:
+            continue
         if only and not any(o.strip() in label for o in only.split(",")):
             continue
         ctx.progress(f"{label}: warm")
@@ -274,8 +388,7 @@ def run(ctx) -> BenchResult:
             row, model = eval_warm(label, make, X_train, feats, R, truth, seen_pos, seen_all,
                                    item_users, rmse_mask)
             ctx.progress(f"{label}: cold / new users")
-            row.update(eval_cold(make, X_cold, feats, cold_users, cold_items, cold_truth,
-                                 cold_seen, new_splits))
+            row.update(eval_cold(make, X_cold, feats_cold, cs, new_splits))
         except Exception as e:          # one broken method must not lose the whole run
             ctx.progress(f"{label}: FAILED {type(e).__name__}: {e}")
             rows.append({"method": label, "error": f"{type(e).__name__}: {e}"})
@@ -285,15 +398,17 @@ def run(ctx) -> BenchResult:
         ctx.progress(f"{label}: {fmt_row(row)}")
 
     # the hybrid: blend weights tuned on a validation split of the training data
-    ctx.progress("hybrid: tuning blend weights on a validation split")
-    weights, tune_log = tune_hybrid(X_train, feats, seen_pos, seed, ctx)
+    ctx.progress("hybrid: tuning blend weights and cold start on a validation carve")
+    from coverstory.recommend.tune import tune
+
+    weights, tune_log = tune(X_cold, feats_cold, seed=seed, cold_blocks=list(DAY_ONE),
+                             content_blocks=HYBRID_CONTENT, log=ctx.progress)
     for label, w in hybrid_variants(weights):
         ctx.progress(f"{label}: warm")
         make = hybrid_factory(w, seed)
         row, model = eval_warm(label, make, X_train, feats, R, truth, seen_pos, seen_all,
                                item_users, rmse_mask)
-        row.update(eval_cold(make, X_cold, feats, cold_users, cold_items, cold_truth,
-                             cold_seen, new_splits))
+        row.update(eval_cold(make, X_cold, feats_cold, cs, new_splits))
         rows.append(row)
         fitted[label] = model
         ctx.progress(f"{label}: {fmt_row(row)}")
@@ -306,8 +421,9 @@ def run(ctx) -> BenchResult:
     results = {"rows": rows, "latency": lat, "hybrid_weights": weights,
                "hybrid_tuning": tune_log, "features": feat_notes, "acceptance": acceptance,
                "data": {"ratings": int(len(R.ratings)), "users": R.n_users, "books": R.n_items,
-                        "test_positives": int(test.sum()), "cold_books": int(len(cold_items)),
-                        "cold_users": int(len(cold_users)), "new_users": int(len(new_users))}}
+                        "test_positives": int(test.sum()), "cold_books": int(len(cs.cold_items)),
+                        "cold_users": int(len(cs.users)), "new_users": int(len(new_users)),
+                        "cold_positives": int(sum(len(t) for t in cs.truth_cold))}}
     return BenchResult(results=results, markdown=markdown(results, ctx))
 
 
@@ -393,19 +509,24 @@ def eval_warm(label, make, X_train, feats, R, truth, seen_pos, seen_all, item_us
     return row, model
 
 
-def eval_cold(make, X_cold, feats, cold_users, cold_items, cold_truth, cold_seen, new_splits):
+def eval_cold(make, X_cold, feats_cold, cs: ColdSplit, new_splits):
+    """Fit on the cold split; one list per reader over the full catalog (see the docstring)."""
     model = make()
     t0 = time.perf_counter()
-    model.fit(X_cold, feats if model.uses_content else None)
+    model.fit(X_cold, feats_cold if model.uses_content else None)
     out = {"cold_train_s": round(time.perf_counter() - t0, 2)}
     ok = model.can_score()
-    S = scores_batched(model, cold_users)
+    S = scores_batched(model, cs.users)
     S[:, ~ok] = -np.inf                       # a model cannot recommend what it knows nothing of
-    top_c = top_k(S.copy(), K, seen=cold_seen, candidates=cold_items)
-    out["cold_recall@20"] = recall_at_k(top_c, cold_truth, K)
-    out["cold_ndcg@20"] = ndcg_at_k(top_c, cold_truth, K)
-    top_f = top_k(S, K, seen=cold_seen)
-    out["cold_full_recall@20"] = recall_at_k(top_f, cold_truth, K)
+    top = top_k(S, K, seen=cs.seen)
+    has_c = np.array([len(t) > 0 for t in cs.truth_cold])
+    has_w = np.array([len(t) > 0 for t in cs.truth_warm])
+    tc = [t for t in cs.truth_cold if len(t)]
+    tw = [t for t in cs.truth_warm if len(t)]
+    out["cold_recall@20"] = recall_at_k(top[has_c], tc, K)
+    out["cold_ndcg@20"] = ndcg_at_k(top[has_c], tc, K)
+    out["cold_list_warm_recall@20"] = recall_at_k(top[has_w], tw, K)
+    out["cold_share_top20"] = float(cs.is_cold[top[top >= 0]].mean()) if (top >= 0).any() else 0.0
     for n_known, (hist, tr) in new_splits.items():
         S = scores_batched(model, hist)
         S[:, ~ok] = -np.inf
@@ -416,91 +537,25 @@ def eval_cold(make, X_cold, feats, cold_users, cold_items, cold_truth, cold_seen
 
 
 # ---- hybrid ---------------------------------------------------------------------------------------
+SINGLE_BLOCKS = ("d1_text", "cover", "tags", "text")   # content rows, one block each
+HYBRID_CONTENT = ["d1_text", "cover", "tags"]            # the hybrid's content neighbours
+
+
 def hybrid_factory(w: dict, seed: int):
     from coverstory.recommend.hybrid import Hybrid
 
-    return lambda: Hybrid(seed=seed, **w)
+    return lambda: Hybrid(seed=seed, content_blocks=HYBRID_CONTENT, cold_blocks=list(DAY_ONE),
+                          **w)
 
 
 def hybrid_variants(weights: dict) -> list[tuple[str, dict]]:
     return [("hybrid (EASE+ALS+content, tuned)", weights)]
 
 
-# coordinate ascent over these values (two passes), starting from the Hybrid defaults
-SEARCH = {
-    "w_als": [0.0, 0.1, 0.2, 0.4, 0.7, 1.0],
-    "w_content": [0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.8],
-    "w_content_new": [0.0, 0.5, 1.0, 2.0, 4.0],
-    "w_pop": [0.0, 0.25, 0.5, 1.0, 2.0],
-    "kappa": [1.0, 2.0, 5.0, 10.0, 20.0],
-}
-WARM_KEYS = ("w_als", "w_content")          # chosen by warm validation NDCG@20
-NEW_KEYS = ("w_content_new", "w_pop", "kappa")  # by 3-rating readers' NDCG@20 (warm kept)
-
-
-def tune_hybrid(X_train, feats, seen_pos, seed, ctx) -> tuple[dict, list]:
-    """Blend weights maximising NDCG@20 on a validation split of the training data (warm
-    readers), plus NDCG@20 of readers reduced to 3 known positives (so the weights for new
-    readers are tuned too)."""
-    from coverstory.recommend.hybrid import Hybrid, blend
-
-    rng = np.random.default_rng(seed + 1)
-    coo = X_train.tocoo()
-    val = per_user_sample(coo.row, coo.data >= 4, 0.1, rng)
-    X_fit = sp.csr_matrix((coo.data[~val], (coo.row[~val], coo.col[~val])), shape=X_train.shape)
-    vt = sp.csr_matrix((np.ones(val.sum()), (coo.row[val], coo.col[val])), shape=X_train.shape)
-    truth = [vt.indices[vt.indptr[u]:vt.indptr[u + 1]] for u in range(X_train.shape[0])]
-    h = Hybrid(seed=seed).fit(X_fit, feats)
-    users = np.arange(X_train.shape[0])
-    Xt = h.transform(X_fit)
-    parts = h.parts(Xt, users)
-    n_liked = np.diff(Xt.indptr).astype(np.float32)
-    seen = Xt
-    # readers with only 3 known positives (their other positives are the truth)
-    rng3 = np.random.default_rng(seed + 2)
-    sub = rng3.choice(X_train.shape[0], min(300, X_train.shape[0]), replace=False)
-    rows3, truth3 = [], []
-    for u in sub:
-        full = np.union1d(Xt[u].indices, truth[u])
-        if len(full) < 6:
-            continue
-        k3 = rng3.choice(full, 3, replace=False)
-        rows3.append(k3)
-        truth3.append(np.setdiff1d(full, k3))
-    H3 = sp.csr_matrix((np.ones(3 * len(rows3), np.float32),
-                        (np.repeat(np.arange(len(rows3)), 3), np.concatenate(rows3))),
-                       shape=(len(rows3), X_train.shape[1]))
-    parts3 = h.parts(H3, None)
-    n3 = np.full(len(rows3), 3.0, np.float32)
-    log = []
-
-    def evaluate_w(w):
-        nd = ndcg_at_k(top_k(blend(parts, n_liked, w), K, seen=seen), truth, K)
-        nd3 = ndcg_at_k(top_k(blend(parts3, n3, w), K, seen=H3), truth3, K)
-        log.append({**w, "val_ndcg@20": nd, "val3_ndcg@20": nd3})
-        return nd, nd3
-
-    w = dict(h.weights)
-    cur, cur3 = evaluate_w(w)
-    for _ in range(2):
-        for key in WARM_KEYS + NEW_KEYS:
-            for v in SEARCH[key]:
-                if v == w[key]:
-                    continue
-                trial = {**w, key: v}
-                nd, nd3 = evaluate_w(trial)
-                if key in WARM_KEYS:
-                    better = nd > cur + 1e-4
-                else:   # new-reader weights: better for 3-rating readers, warm within 0.001
-                    better = nd3 > cur3 + 1e-4 and nd >= cur - 1e-3
-                if better:
-                    w, cur, cur3 = trial, nd, nd3
-    ctx.progress(f"hybrid weights: {w} (validation NDCG@20 {cur:.4f}, 3-rating {cur3:.4f})")
-    return w, log
-
-
 # ---- report ------------------------------------------------------------------------------------
 def check_acceptance(rows: list[dict]) -> dict:
+    """The issue's targets: cold-book R@20 over the full catalog >= 0.5 x warm R@20 of the
+    same model; warm NDCG@20 of the hybrid >= 0.32 and above the best CF."""
     rows = [r for r in rows if "error" not in r]
     cf = [r for r in rows if r["method"].startswith(CF_NAMES)]
     hy = [r for r in rows if r["method"].startswith("hybrid")]
@@ -512,9 +567,11 @@ def check_acceptance(rows: list[dict]) -> dict:
         "best_cf": best_cf["method"], "best_cf_ndcg@20": best_cf["ndcg@20"],
         "best_hybrid": best_h["method"], "hybrid_ndcg@20": best_h["ndcg@20"],
         "hybrid_beats_cf_warm": best_h["ndcg@20"] > best_cf["ndcg@20"],
-        "hybrid_cold_recall@20": best_h["cold_recall@20"],
+        "hybrid_ndcg@20_at_least_0.32": best_h["ndcg@20"] >= 0.32,
+        "hybrid_cold_recall@20 (full catalog)": best_h["cold_recall@20"],
         "hybrid_warm_recall@20": best_h["recall@20"],
         "hybrid_cold_at_least_half_warm": best_h["cold_recall@20"] >= 0.5 * best_h["recall@20"],
+        "hybrid_warm_recall@20 in the cold-split lists": best_h["cold_list_warm_recall@20"],
     }
 
 
@@ -529,20 +586,41 @@ def markdown(res: dict, ctx) -> str:
            md_table(res["rows"], ["method", "recall@10", "recall@20", "ndcg@10", "ndcg@20",
                                   "hr@10", "coverage@20", "novelty@20", "recall@20 excl. rated",
                                   "ndcg@20 excl. rated", "rmse", "train_s", "test_s"]),
-           f"\n## Cold books ({d['cold_books']} books without training ratings, "
-           f"{d['cold_users']} readers) and new readers ({d['new_users']} readers with 1/3/5 "
-           "known positives)\n",
-           "cold: ranking the cold books only; cold (all books): ranking all books.\n",
+           f"\n## Cold books ({d['cold_books']} books without training ratings, day-one "
+           f"features only; {d['cold_users']} readers, {d['cold_positives']} positives on cold "
+           f"books) and new readers ({d['new_users']} readers with 1/3/5 known positives)\n",
+           "One list per reader over the FULL catalog (training positives excluded): "
+           "cold_* = recall/NDCG@20 of the reader's positives on cold books; "
+           "cold_list_warm_recall@20 = their held-out positives on rated books in the same list; "
+           "cold_share_top20 = share of cold books among the 20 shown.\n",
            md_table(res["rows"], ["method", "cold_recall@20", "cold_ndcg@20",
-                                  "cold_full_recall@20", "new1_recall@20", "new1_ndcg@20",
+                                  "cold_list_warm_recall@20", "cold_share_top20",
+                                  "new1_recall@20", "new1_ndcg@20",
                                   "new3_recall@20", "new3_ndcg@20", "new5_recall@20",
                                   "new5_ndcg@20", "cold_train_s"]),
            "\n## Recommendation latency (one reader, top-10 over all books)\n",
            md_table([{"method": k, **v} for k, v in res["latency"].items()],
                     ["method", "p50_ms", "p95_ms", "cpu_p50_ms", "cpu_p95_ms"], "{:.2f}"),
-           "\n## Hybrid blend weights (chosen on validation)\n",
+           "\n## Hybrid settings (chosen on validation, coverstory.recommend.tune)\n",
            "```\n" + str(res["hybrid_weights"]) + "\n```\n",
+           "\nCold-start mappers on the validation carve (best scale/offset of each; NDCG@20 of "
+           "one list over all books against validation positives, warm and cold):\n",
+           md_table(mapper_summary(res["hybrid_tuning"]),
+                    ["mapper", "w_cold", "b_cold", "val_all_ndcg@20", "val_cold_recall@20",
+                     "val_warm_recall@20"]),
            "\n## Acceptance\n",
            md_table([{"check": k, "value": v} for k, v in res["acceptance"].items()]),
            ]
     return "\n".join(out)
+
+
+def mapper_summary(trials: list[dict]) -> list[dict]:
+    """The best cold-start trial of each mapper setting (validation)."""
+    best: dict[str, dict] = {}
+    for t in trials:
+        if t.get("stage") != "cold" or "error" in t:
+            continue
+        name = t["mapper"] + "".join(f" {k}={t[k]}" for k in ("reg_l2", "cold_k") if k in t)
+        if name not in best or t["val_all_ndcg@20"] > best[name]["val_all_ndcg@20"]:
+            best[name] = {**t, "mapper": name}
+    return list(best.values())

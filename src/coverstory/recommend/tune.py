@@ -1,0 +1,256 @@
+"""Choose the hybrid's blend weights and cold-start settings on a validation split.
+
+``tune(X, feats)`` carves a validation split out of the training ratings it is given
+(never anything else):
+
+- **validation cold books**: ``cold_frac`` of the rated books lose all their ratings (they
+  are fitted as books nobody has rated; the content -> factor mapping must place them);
+- **validation warm positives**: ``val_frac`` of each reader's remaining liked books;
+- **3-rating readers**: up to 300 readers reduced to 3 liked books (their other liked books
+  are the truth), for the new-reader weights.
+
+Search (coordinate ascent from the current defaults): the warm weights (w_als, w_content)
+by warm validation NDCG@20; the new-reader weights (w_content_new, w_pop, kappa) by the
+3-rating readers' NDCG@20 while warm NDCG@20 stays within 0.001; the cold-start mapper
+(ridge / kNN / MLP and its settings) and the cold scale/offset (w_cold, b_cold) by NDCG@20
+of one list per reader over *all* books against the reader's validation positives, warm
+and cold together (so cold books are ranked in among the rated ones, and pushing them up
+costs warm hits). ``coverstory bench recommend`` calls ``tune`` on its training split;
+``python -m coverstory.recommend.tune --home HOME`` tunes on a catalog's ratings and writes
+the packaged defaults (``hybrid_defaults.json``, read by ``Hybrid``).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+K = 20
+SEARCH = {
+    "w_als": [0.0, 0.1, 0.2, 0.4, 0.7, 1.0],
+    "w_content": [0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.8],
+    "w_content_new": [0.0, 0.5, 1.0, 2.0, 4.0],
+    "w_pop": [0.0, 0.25, 0.5, 1.0, 2.0],
+    "kappa": [1.0, 2.0, 5.0, 10.0, 20.0],
+}
+WARM_KEYS = ("w_als", "w_content")
+NEW_KEYS = ("w_content_new", "w_pop", "kappa")
+MAPPER_GRID = [("ridge", {"reg_l2": 1.0}), ("ridge", {"reg_l2": 10.0}),
+               ("knn", {"cold_k": 10}), ("knn", {"cold_k": 20}), ("knn", {"cold_k": 50}),
+               ("mlp", {})]
+COLD_W = [0.5, 1.0, 1.5, 2.0, 2.5, 3.0]
+COLD_B = [-1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 2.0]
+
+
+def per_user_sample(users: np.ndarray, mask: np.ndarray, frac: float,
+                    rng: np.random.Generator) -> np.ndarray:
+    """bool over rows: a random frac (rounded) of each user's rows where mask holds."""
+    out = np.zeros(len(users), bool)
+    idx = np.flatnonzero(mask)
+    order = idx[np.argsort(users[idx], kind="stable")]
+    bounds = np.flatnonzero(np.diff(users[order])) + 1
+    for grp in np.split(order, bounds):
+        n = int(round(frac * len(grp)))
+        if n:
+            out[rng.choice(grp, n, replace=False)] = True
+    return out
+
+
+def validation_split(X: sp.csr_matrix, seed: int, cold_frac: float = 0.1,
+                     val_frac: float = 0.1, threshold: float = 4.0) -> dict:
+    """The validation carve of ratings X (see the module docstring)."""
+    rng = np.random.default_rng(seed + 1)
+    coo = X.tocoo()
+    rated = np.flatnonzero(np.diff(X.tocsc().indptr) > 0)
+    n_cold = int(round(cold_frac * len(rated)))
+    vcold = np.sort(rng.choice(rated, n_cold, replace=False)) if n_cold else np.zeros(0, int)
+    is_vc = np.zeros(X.shape[1], bool)
+    is_vc[vcold] = True
+    pos = coo.data >= threshold
+    in_cold = is_vc[coo.col]
+    vwarm = per_user_sample(coo.row, pos & ~in_cold, val_frac, rng)
+    keep = ~in_cold & ~vwarm
+    X_fit = sp.csr_matrix((coo.data[keep], (coo.row[keep], coo.col[keep])), shape=X.shape)
+
+    def lists(mask):
+        M = sp.csr_matrix((np.ones(mask.sum(), np.float32), (coo.row[mask], coo.col[mask])),
+                          shape=X.shape)
+        return [M.indices[M.indptr[u]:M.indptr[u + 1]] for u in range(X.shape[0])]
+
+    return {"X_fit": X_fit, "cold_items": vcold, "truth_warm": lists(vwarm),
+            "truth_cold": lists(pos & in_cold)}
+
+
+def _ndcg(top, truth):
+    from coverstory.eval.ranking import ndcg_at_k
+
+    return ndcg_at_k(top, truth, K)
+
+
+def _recall(top, truth):
+    from coverstory.eval.ranking import recall_at_k
+
+    return recall_at_k(top, truth, K)
+
+
+def tune(X: sp.csr_matrix, feats, *, seed: int = 0, cold_blocks: list[str] | None = None,
+         content_blocks: list[str] | None = None, base: dict | None = None,
+         log=None, mappers=MAPPER_GRID) -> tuple[dict, list[dict]]:
+    """(chosen Hybrid parameters, log of every trial) on a validation carve of X."""
+    from coverstory.recommend.base import rank
+    from coverstory.recommend.hybrid import Hybrid, blend
+
+    say = log or (lambda m: None)
+    sp_ = validation_split(X, seed)
+    X_fit = sp_["X_fit"]
+    t0 = time.perf_counter()
+    h = Hybrid(seed=seed, cold_blocks=cold_blocks, content_blocks=content_blocks,
+               **(base or {})).fit(X_fit, feats)
+    say(f"tune: hybrid fitted on the validation carve in {time.perf_counter() - t0:.0f} s "
+        f"({len(sp_['cold_items'])} validation cold books)")
+    Xt = h.transform(X_fit)
+    n_users = X.shape[0]
+    users = np.arange(n_users)
+    n_liked = np.diff(Xt.indptr).astype(np.float32)
+    truth_w, truth_c = sp_["truth_warm"], sp_["truth_cold"]
+    cold_mask = ~h.warm_
+    warm_only = h.warm_.copy()
+    trials: list[dict] = []
+
+    # ---- warm and new-reader weights (cold books out of the lists, as before) ----------------
+    parts = h.parts(Xt, users)
+
+    def top_of(P, nl, w, seen, cold=None, restrict_warm=True):
+        S = blend(P, nl, w, cold)
+        if restrict_warm:
+            S[:, ~warm_only] = -np.inf
+        else:
+            S[:, ~h.known_] = -np.inf
+        return rank(S, K, seen=seen)[0]
+
+    rng3 = np.random.default_rng(seed + 2)
+    sub = rng3.choice(n_users, min(300, n_users), replace=False)
+    rows3, truth3 = [], []
+    for u in sub:
+        full = np.union1d(Xt[u].indices, truth_w[u])
+        if len(full) < 6:
+            continue
+        k3 = rng3.choice(full, 3, replace=False)
+        rows3.append(k3)
+        truth3.append(np.setdiff1d(full, k3))
+    H3 = sp.csr_matrix((np.ones(3 * len(rows3), np.float32),
+                        (np.repeat(np.arange(len(rows3)), 3), np.concatenate(rows3))),
+                       shape=(len(rows3), X.shape[1]))
+    parts3 = h.parts(H3, None)
+    n3 = np.full(len(rows3), 3.0, np.float32)
+
+    def evaluate_w(w):
+        nd = _ndcg(top_of(parts, n_liked, w, Xt), truth_w)
+        nd3 = _ndcg(top_of(parts3, n3, w, H3), truth3)
+        trials.append({"stage": "weights", **w, "val_ndcg@20": nd, "val3_ndcg@20": nd3})
+        return nd, nd3
+
+    w = dict(h.weights)
+    cur, cur3 = evaluate_w(w)
+    for _ in range(2):
+        for key in WARM_KEYS + NEW_KEYS:
+            for v in SEARCH[key]:
+                if v == w[key]:
+                    continue
+                trial = {**w, key: v}
+                nd, nd3 = evaluate_w(trial)
+                if key in WARM_KEYS:
+                    better = nd > cur + 1e-4
+                else:
+                    better = nd3 > cur3 + 1e-4 and nd >= cur - 1e-3
+                if better:
+                    w, cur, cur3 = trial, nd, nd3
+    say(f"tune: weights {w} (validation NDCG@20 {cur:.4f}, 3-rating {cur3:.4f})")
+
+    # ---- cold start: mapper, then scale/offset of cold books in the full list -----------------
+    ev_users = np.array([u for u in range(n_users) if len(truth_w[u]) or len(truth_c[u])])
+    Xe = Xt[ev_users]
+    nle = n_liked[ev_users]
+    t_all = [np.union1d(truth_w[u], truth_c[u]) for u in ev_users]
+    has_c = np.array([len(truth_c[u]) > 0 for u in ev_users])
+    has_w = np.array([len(truth_w[u]) > 0 for u in ev_users])
+    tc = [truth_c[u] for u in ev_users[has_c]]
+    tw = [truth_w[u] for u in ev_users[has_w]]
+    best = None
+    for kind, extra in mappers:
+        h.cold_mapper = kind
+        for k_, v_ in extra.items():
+            setattr(h, k_, v_)
+        try:
+            h._fit_cold(Xt)
+        except Exception as e:        # noqa: BLE001 - one failing mapper must not stop tuning
+            trials.append({"stage": "cold", "mapper": kind, **extra, "error": str(e)})
+            continue
+        P = h.parts(Xe, ev_users)
+        for wc in COLD_W:
+            for bc in COLD_B:
+                wt = {**w, "w_cold": wc, "b_cold": bc}
+                top = top_of(P, nle, wt, Xe, cold_mask, restrict_warm=False)
+                nd = _ndcg(top, t_all)
+                rec = {"stage": "cold", "mapper": kind, **extra, "w_cold": wc, "b_cold": bc,
+                       "val_all_ndcg@20": nd, "val_cold_recall@20": _recall(top[has_c], tc),
+                       "val_warm_recall@20": _recall(top[has_w], tw)}
+                trials.append(rec)
+                if best is None or nd > best["val_all_ndcg@20"] + 1e-6:
+                    best = rec
+    chosen = {**w}
+    if best is not None:
+        chosen.update({"cold_mapper": best["mapper"], "w_cold": best["w_cold"],
+                       "b_cold": best["b_cold"]})
+        for k_ in ("reg_l2", "cold_k"):
+            if k_ in best:
+                chosen[k_] = best[k_]
+        say(f"tune: cold start {best}")
+    return chosen, trials
+
+
+def write_defaults(params: dict, source: str, path: Path | None = None) -> Path:
+    """Write the packaged defaults read by ``Hybrid`` (hybrid_defaults.json)."""
+    from coverstory.recommend.hybrid import DEFAULTS_FILE
+
+    path = path or Path(__file__).with_name(DEFAULTS_FILE)
+    keep = ("w_ease", "w_als", "w_content", "w_content_new", "w_pop", "kappa", "w_cold",
+            "b_cold", "cold_mapper", "cold_k", "reg_l2")
+    out = {"params": {k: params[k] for k in keep if k in params}, "source": source}
+    path.write_text(json.dumps(out, indent=2) + "\n")
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m coverstory.recommend.tune --home HOME [--seed N] [--write]``: tune on the
+    catalog's ratings and item features; --write updates the packaged defaults."""
+    import argparse
+
+    from coverstory.recommend.features import catalog_item_features
+    from coverstory.recommend.service import catalog_matrix
+
+    ap = argparse.ArgumentParser(prog="python -m coverstory.recommend.tune")
+    ap.add_argument("--home", required=True)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--write", action="store_true", help="write hybrid_defaults.json")
+    a = ap.parse_args(argv)
+    X, _, book_ids = catalog_matrix(a.home)
+    if X.nnz == 0:
+        raise SystemExit(f"the catalog in {a.home} has no ratings to tune on")
+    feats = catalog_item_features(a.home, book_ids, blocks=("text", "title", "cover", "tags"),
+                                  weights={"cover": 0.25}, log=print)
+    params, trials = tune(X, feats, seed=a.seed, log=print)
+    print(json.dumps(params, indent=2))
+    if a.write:
+        p = write_defaults(params, f"python -m coverstory.recommend.tune --home {a.home} "
+                                   f"--seed {a.seed} ({X.nnz} ratings; {len(trials)} trials)")
+        print(f"wrote {p}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
