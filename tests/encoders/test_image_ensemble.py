@@ -129,3 +129,35 @@ def test_ensemble_encoder_concatenates_members():
                          "dim": 1000, "members": members})
     with pytest.raises(ValueError, match="dim"):
         bad.encode(items)
+
+
+def test_cache_combines_the_members_cached_rows(tiny_home):
+    """With both members' features built, the ensemble's feature is combined from them (no
+    cover is encoded again) and equals encoding through the ensemble."""
+    from coverstory.encoders.cache import load_features, update_features
+    from coverstory.encoders.image_ensemble import ImageEnsemble, combine_members
+    from coverstory.encoders.registry import build_encoder, presets
+
+    members = ["mobilenetv2.random", "efficientnetb0.random"]
+    for m in members:
+        update_features(tiny_home, f"cover/{m}", progress=False,
+                        encoder=build_encoder({**presets()[m], "image_size": 32}))
+    cfg = {"name": "pair.test", "kind": "image_ensemble", "modality": "image", "dim": 2560,
+           "members": members, "combine": "concat", "member_weights": [0.7, 0.3]}
+    ens = ImageEnsemble(cfg)
+    ens.save(tiny_home / "models" / "encoders" / "pair.test")
+    r = update_features(tiny_home, "cover/pair.test", encoder=ens, progress=False)
+    assert r["rows"] == 6 and r["computed"] == 6
+    assert ens._encoders is None          # nothing was encoded
+    ids, vecs = load_features(tiny_home, "cover/pair.test")
+    parts = [load_features(tiny_home, f"cover/{m}")[1] for m in members]
+    np.testing.assert_allclose(vecs, combine_members(parts, "concat", [0.7, 0.3]), atol=1e-6)
+    # without a member's cache it encodes (and gets the same vectors)
+    (tiny_home / "features" / "cover" / "efficientnetb0.random.safetensors").unlink()
+    small = ImageEnsemble(cfg)
+    small._encoders = [build_encoder({**presets()[m], "image_size": 32}) for m in members]
+    r2 = update_features(tiny_home, "cover/pair.test", encoder=small, progress=False,
+                         force=True)
+    assert r2["computed"] == 6
+    np.testing.assert_allclose(load_features(tiny_home, "cover/pair.test")[1], vecs,
+                               rtol=1e-4, atol=1e-5)

@@ -107,7 +107,8 @@ def fit_member_weights(train_parts: Sequence[np.ndarray], train_y: np.ndarray,
 
 class ImageEnsemble(Encoder):
     """Config: ``members`` (encoder names, each an image encoder), ``combine`` ("concat" |
-    "mean"), optional ``member_weights`` (non-negative, normalised to sum 1)."""
+    "mean"), optional ``member_weights`` (non-negative, normalised to sum 1) and
+    ``runtime`` (when set, every member runs on it instead of its own)."""
 
     def __init__(self, config: dict[str, Any]):
         super().__init__(config)
@@ -125,9 +126,12 @@ class ImageEnsemble(Encoder):
     @property
     def encoders(self) -> list[Encoder]:
         if self._encoders is None:
-            from coverstory.encoders.registry import get_encoder
+            from coverstory.encoders.registry import build_encoder, encoder_config
 
-            self._encoders = [get_encoder(m) for m in self.members]
+            cfgs = [encoder_config(m) for m in self.members]
+            if self.config.get("runtime"):   # e.g. "torch" for checks against ONNX Runtime
+                cfgs = [{**c, "runtime": self.config["runtime"]} for c in cfgs]
+            self._encoders = [build_encoder(c) for c in cfgs]
             dims = [e.dim for e in self._encoders]
             want = sum(dims) if self.combine == "concat" else dims[0]
             if want != self.dim:

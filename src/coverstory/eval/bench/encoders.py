@@ -84,7 +84,9 @@ def is_grey(path) -> bool:
 def image_encoders(ctx: BenchContext) -> list[str]:
     from coverstory.encoders.registry import list_encoders
 
-    names = ["efficientnet-lite0.imagenet", "efficientnet-lite0.random", "mobilenetv2.random",
+    names = ["efficientnet-lite0.imagenet", "efficientnet-lite1.imagenet",
+             "efficientnet-lite2.imagenet", "triple-cnn.imagenet", "triple-cnn-mean.imagenet",
+             "efficientnet-lite0.random", "mobilenetv2.random",
              "efficientnetb0.random", "resnet50.random", "vgg16.random", "triple-cnn.random",
              "vgg16-attn.random"]
     if ctx.quick:

@@ -834,7 +834,7 @@ def run(ctx: BenchContext) -> BenchResult:
     def para(name, c, what):
         extra = f", paired t-test p = {c['p']:.3g}" if "p" in c else ""
         return (f"- {name}: {what} {100 * c['mean_diff']:+.1f} ± {100 * c['sd_diff']:.1f} "
-                f"points (wins {c['wins']}/{c['n']} seeds{extra})\n")
+                f"points (wins {c['wins']}/{c['n']} seeds{extra})")
 
     md.append("\n### Paired comparisons (same splits)\n")
     md.append(para("best fusion - best single modality", comp["fusion_vs_single"], "test top-1"))
