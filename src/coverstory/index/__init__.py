@@ -7,14 +7,13 @@
 
 from __future__ import annotations
 
-from coverstory.index.base import Index, as_matrix, normalize
+from coverstory.index.base import KINDS, Index, as_matrix, normalize
 from coverstory.index.exact import ExactIndex
 from coverstory.index.fastscan import FastScanIndex
 from coverstory.index.hnsw import HNSWIndex
 from coverstory.index.ivf import IVFIndex
 
-KINDS: dict[str, type[Index]] = {"exact": ExactIndex, "fastscan": FastScanIndex,
-                                 "hnsw": HNSWIndex, "ivf": IVFIndex}
+# KINDS (kind name -> class) is filled by the imports above: each class registers itself.
 
 # Up to this many vectors brute force is fast enough (30k x 1280 floats ~ 5 ms a query).
 EXACT_MAX = 100_000

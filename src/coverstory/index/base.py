@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 FORMAT = "coverstory-index/1"
+KINDS: dict[str, type["Index"]] = {}      # kind -> class; each implementation registers itself
 
 
 def as_matrix(vectors, dim: int | None = None) -> np.ndarray:
@@ -58,6 +59,11 @@ class Index(ABC):
     """
 
     kind: str = ""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.kind:
+            KINDS[cls.kind] = cls
 
     def __init__(self, dim: int, **params):
         self.dim = int(dim)
@@ -211,8 +217,6 @@ class Index(ABC):
     def load(path: str | os.PathLike) -> "Index":
         """Read an index written by :meth:`save` (any kind)."""
         import faiss
-
-        from coverstory.index import KINDS
 
         path = Path(path)
         if not path.exists():
