@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from coverstory.cli import CommandError
+from coverstory.errors import CommandError
 
 # target -> (module, function, help). Each function takes argparse args, returns a dict.
 TARGETS: dict[str, tuple[str, str, str]] = {

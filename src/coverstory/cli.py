@@ -38,7 +38,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
 }
 
 
-from coverstory.errors import CommandError  # noqa: E402  (re-exported for command modules)
+from coverstory.errors import CommandError, CoverstoryError  # noqa: E402,F401  (CommandError re-exported)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         result = args._run(args)
-    except CommandError as e:
+    except CoverstoryError as e:      # the library's errors, mapped here once (errors.py)
         if args.json:
             print(json.dumps({"error": str(e)}))
         else:

@@ -10,6 +10,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from coverstory.errors import NotBuilt
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -53,7 +55,7 @@ def home_dir(home: str | os.PathLike | None = None) -> Path:
     return path
 
 
-class DataMissing(FileNotFoundError):
+class DataMissing(NotBuilt):
     """The bundled real data folder is absent."""
 
 

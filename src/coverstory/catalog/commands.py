@@ -7,7 +7,7 @@ import sqlite3
 import time
 from pathlib import Path
 
-from coverstory.cli import CommandError
+from coverstory.errors import CommandError
 
 
 def add_import_arguments(p) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from coverstory.cli import CommandError
+from coverstory.errors import CommandError
 
 
 def available() -> list[str]:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from coverstory.errors import BadInput
 
-class BadImage(ValueError):
+
+class BadImage(BadInput):
     """The photo cannot be used (empty, not an image, truncated, too large...).
 
     The message says what was wrong and what to send instead.

@@ -20,18 +20,15 @@ from pathlib import Path
 
 import numpy as np
 
+from coverstory.artifacts import (COVER_FEATURE, COVER_FEATURES_FILE,  # noqa: F401 (re-exported)
+                                  DESCRIPTION_FEATURE, PASSAGES_FILE, TEXT_ENCODER,
+                                  TEXT_FEATURE, TITLE_FEATURE, fused_feature, index_dir)
 from coverstory.config import home_dir
+from coverstory.errors import NotBuilt, NotFound
 from coverstory.results import Hit
 from coverstory.search.photo import PhotoResult
 
 ON_THE_FLY_MAX = 2000
-COVER_FEATURES_FILE = "cover_features.npz"
-TEXT_FEATURE = "text/minilm-l6.pretrained"
-COVER_FEATURE = "cover/efficientnet-lite0.imagenet"
-TEXT_ENCODER = "minilm-l6.pretrained"
-TITLE_FEATURE = "title/minilm-l6.pretrained"
-DESCRIPTION_FEATURE = "description/minilm-l6.pretrained"
-PASSAGES_FILE = "passages.npz"
 
 
 class SearchService:
@@ -39,7 +36,7 @@ class SearchService:
 
     def __init__(self, home: str | Path | None = None, log=None):
         self.home = home_dir(home)
-        self.index_dir = self.home / "indexes"
+        self.index_dir = index_dir(self.home)
         self._lock = threading.RLock()
         self._books = None
         self._text = None
@@ -135,7 +132,7 @@ class SearchService:
     def _cover_index(self):
         """Gallery of Lite0 cover vectors consistent with the photo embedder (in memory)."""
         from coverstory.index import make_index
-        from coverstory.search.commands import gallery_vectors
+        from coverstory.search.gallery import gallery_vectors
 
         if not any(b.cover_path for b in self.books.values()):
             return None
@@ -272,7 +269,7 @@ class SearchService:
                 indexes = {"text": self.index("text", TEXT_FEATURE),
                            "cover": self.index("cover"),
                            "tags": TagSpace(list(self.books.values()))}
-                fused = _fused_feature(self.home)
+                fused = fused_feature(self.home)
                 if fused:
                     indexes["fused"] = self.index("fused", fused)
                 authors = {b.id: b.authors for b in self.books.values()}
@@ -282,7 +279,7 @@ class SearchService:
     def similar(self, book_id: int, k: int = 10, exclude: Iterable[int] = ()) -> list[Hit]:
         """Books like ``book_id`` (text, cover and fused neighbours; same author)."""
         if int(book_id) not in self.books:
-            raise KeyError(f"no book with id {book_id} in the catalog at {self.home}")
+            raise NotFound(f"no book with id {book_id} in the catalog at {self.home}")
         return self.similar_search.similar(int(book_id), k=k, exclude=exclude)
 
     def cover_features(self):
@@ -301,14 +298,10 @@ class SearchService:
                 local = local.updated(covers)
             return local
         if not covers:
-            from coverstory.cli import CommandError
-
-            raise CommandError(f"the catalog in {self.home} has no covers to search")
+            raise NotBuilt(f"the catalog in {self.home} has no covers to search")
         if len(covers) > ON_THE_FLY_MAX:
-            from coverstory.cli import CommandError
-
-            raise CommandError(f"no photo index in {self.home}: run `coverstory --home "
-                               f"{self.home} build index` once")
+            raise NotBuilt(f"no photo index in {self.home}: run `coverstory --home "
+                           f"{self.home} build index` once")
         self.log("no saved photo index; building one in memory (`coverstory build index` "
                  "saves it)")
         return CoverFeatures.build(covers)
@@ -346,10 +339,3 @@ def _bm25_info(index_dir: Path) -> dict:
     except (OSError, ValueError):
         return {}
 
-
-def _fused_feature(home: Path) -> str | None:
-    d = Path(home) / "features" / "fused"
-    if not d.is_dir():
-        return None
-    files = sorted(d.glob("*.safetensors"))
-    return f"fused/{files[0].stem}" if files else None

@@ -1,0 +1,36 @@
+"""Names of what a data home holds, written once: feature names and index files.
+
+The search, the build plan and the benchmarks refer to the same cached features and saved
+indexes; they take the names from here instead of repeating the strings.
+
+>>> TEXT_FEATURE
+'text/minilm-l6.pretrained'
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+TEXT_ENCODER = "minilm-l6.pretrained"          # the sentence encoder of text search
+TEXT_FEATURE = f"text/{TEXT_ENCODER}"          # a book's full text (title, authors, description)
+TITLE_FEATURE = f"title/{TEXT_ENCODER}"
+DESCRIPTION_FEATURE = f"description/{TEXT_ENCODER}"
+COVER_ENCODER = "efficientnet-lite0.imagenet"  # the cover encoder of photo search
+COVER_FEATURE = f"cover/{COVER_ENCODER}"
+
+INDEX_DIR = "indexes"                          # <home>/indexes/
+PASSAGES_FILE = "passages.npz"                 # description-passage vectors
+COVER_FEATURES_FILE = "cover_features.npz"     # local features of every cover (photo search)
+
+
+def index_dir(home: str | Path) -> Path:
+    return Path(home) / INDEX_DIR
+
+
+def fused_feature(home: str | Path) -> str | None:
+    """The fused feature exported by ``coverstory build fusion`` (the first one), or None."""
+    d = Path(home) / "features" / "fused"
+    if not d.is_dir():
+        return None
+    files = sorted(d.glob("*.safetensors"))
+    return f"fused/{files[0].stem}" if files else None
