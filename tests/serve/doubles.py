@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image
 
+from coverstory.errors import BadInput, NotFound
 from coverstory.results import Hit
 
 WORD = re.compile(r"[a-z]+")
@@ -39,7 +40,7 @@ class PhotoResult:
                 "suggestions": [h.to_dict() for h in self.suggestions]}
 
 
-class BadImage(ValueError):
+class BadImage(BadInput):
     pass
 
 
@@ -83,7 +84,7 @@ class WordSearch:
 
     def similar(self, book_id: int, k: int = 10) -> list[Hit]:
         if book_id not in self.books:
-            raise KeyError(f"no book {book_id}")
+            raise NotFound(f"no book {book_id}")
         tags = set(self.books[book_id].tags)
         out = [Hit(b.id, float(len(tags & set(b.tags))), "shares genres")
                for b in self.books.values() if b.id != book_id and tags & set(b.tags)]
@@ -111,7 +112,7 @@ class PopularRecommend:
 
     def feedback(self, user_id: int, book_id: int, kind: str, rating: float | None = None):
         if kind not in self.RATING:
-            raise ValueError(f"kind must be like, dislike or read, not {kind!r}")
+            raise BadInput(f"kind must be like, dislike or read, not {kind!r}")
         with self.catalog.transaction():
             self.catalog.set_rating(user_id, book_id, rating or self.RATING[kind], source="app")
             self.catalog.log_event(kind, user_id=user_id, book_id=book_id)

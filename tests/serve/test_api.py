@@ -111,7 +111,9 @@ def test_library_crash_is_a_500_without_details(client, stack):
 
 
 def test_library_input_error_is_a_400(client, stack):
-    stack["dialogue"].fail_with = ValueError("say it in fewer words")
+    from coverstory.errors import BadInput
+
+    stack["dialogue"].fail_with = BadInput("say it in fewer words")
     assert_error(client.post("/api/chat", json={"text": "hi"}), 400, "fewer words")
 
 

@@ -19,11 +19,12 @@ from coverstory.catalog.normalize import fold
 SMALLTALK = {
     "bye": r"\b(?:bye|goodbye|good bye|see you|see ya|cya|that'?s all|that is all|i'?m done|"
            r"im done|good night|goodnight|talk later|have a (?:good|nice) (?:day|one))\b",
-    "thanks": r"\b(?:thanks?|thank you|thx|ty|cheers|much appreciated|"
+    "thanks": r"\b(?:thanks?|thank you|thx|ty|ta|cheers|much appreciated|"
               r"great,? thanks?|perfect,? thanks?)\b",
     "capabilities": r"\b(?:what can you do|what do you do|how does this work|how do you work|"
                     r"who are you|what are you|how do i use|what can i ask|what is this|"
-                    r"about yourself|tell me about you\b|what kind of bot)\b",
+                    r"about yourself|tell me about you\b|what kind of bot|"
+                    r"are you (?:a |an )?(?:real|human|person|bot|robot|ai|computer|machine))\b",
     "how_are_you": r"\bhow are you\b|\bhow'?s it going\b",
     "greeting": r"^(?:hi|hello|hey|hiya|howdy|good (?:morning|afternoon|evening)|yo)\b",
     "ack": r"^(?:ok(?:ay)?|cool|nice|great|alright|all right|sure|got it|i see|hmm+|wow)\W*$",
@@ -35,12 +36,16 @@ EXPLAIN = re.compile(
     r"\bwhat do (?:they|these) have in common\b|\bin what way\b")
 ASK = {
     "author": r"\bwho (?:wrote|is the author|writes|is it by|drew|illustrated)\b|\bwho'?s the author\b|"
+              r"\bwho'?s (?:it|that|this)(?: one)? by\b|\b(?:wrote|written) (?:that|this|it)(?: one)?\??$|"
               r"\bwhat author\b|\bwho is (?:it|that) by\b",
     "year": r"\bwhen (?:was|did) (?:it|that|this|the \w+(?: one)?) (?:come out|published|written|"
-            r"out|released)|\bwhat year\b|\bhow old is\b|\bwhen did it come out\b",
+            r"out|released)|\bwhat year\b|\bhow old is\b|\bwhen did it come out\b|"
+            r"\bwhen did \w+ write (?:it|that|this)\b|^(?:and )?(?:the |what )?(?:year|date)\??$|"
+            r"\bwhen (?:was|were) (?:it|that|this)(?: one)? (?:written|published)\b",
     "pages": r"\bhow (?:long|many pages|big|thick)\b|\bpage count\b|\bnumber of pages\b",
     "series": r"\bis (?:it|that|this|the \w+(?: one)?) (?:part of )?(?:a|in a) series\b|"
               r"\bwhich series\b|\bwhat series\b|\bis it the first\b|\bwhich book in\b|"
+              r"\b(?:which|what) number is (?:it|that|this)\b|"
               r"\bare (?:any|they|these|those|all|some)(?: of (?:them|these|those))? "
               r"(?:part of|in) (?:a )?series\b",
     "compare": r"\bwhich (?:one|of (?:them|these|those)|is)(?: is| was)? (?:the |her |his |their )?"
@@ -72,13 +77,22 @@ LOOKUP = re.compile(
     r"^(?:is|are)\s+(.+?)\s+(?:in|on) (?:your|the|this) (?:catalog|catalogue|library|collection|"
     r"shop|store|list|database)\??$")
 SERIES_NEXT = re.compile(
-    r"\b(?:what (?:comes|is|'s|happens) (?:after|next after)|next (?:book |one )?(?:after|"
+    r"\b(?:what(?: comes| is|'s| s| happens) (?:after|next after)|whats after|next (?:book |one )?(?:after|"
     r"in the series|in|of)|sequel (?:to|of)|(?:book|one|read) (?:that comes )?after)\s+(.+?)\??$|^(?:what(?:'s| is) )?the next one\??$|"
     r"\bwhat comes next\b|\bnext (?:book|one) in the series\b|^(?:is there )?(?:a )?sequel\??$|"
-    r"\bis there a sequel\b|\bis there (?:a|another) (?:next|second) (?:book|one)\b")
-SERIES_PREV = re.compile(r"\b(?:what (?:comes|is|'s) before|prequel (?:to|of)|before)\s+(.+?)\??$|"
-                         r"\b(?:book|one) before (.+?)\??$|\bis there a (?:book|one) before\b|"
-                         r"\bis there a prequel\b")
+    r"\bis there a sequel\b|\bis there (?:a|another) (?:next|second) (?:book|one)\b|"
+    r"\bfollow[- ]?up (?:to|of)\s+(.+?)\??$|^(?:and )?(?:the )?(?:next|sequel)(?: one| book)?\??$|"
+    r"^(?:i )?(?:just |have )?(?:finished|read|loved|done with)\s+(.+?)[,.;!]?\s+(?:so )?"
+    r"(?:what'?s|whats|what is|what comes|what do i read) next\??$|\bwhat'?s next\b|\bwhats next\b")
+SERIES_PREV = re.compile(r"\b(?:what(?: comes| is|'s| s) before|whats before|prequel (?:to|of)|before)\s+(.+?)\??$|"
+                         r"\b(?:book|one) before (.+?)\??$|\bis there a (?:book|one) before(?:\s+(.+?))?\??$|"
+                         r"\bis there a prequel\b|^(?:and )?(?:the )?(?:one|book) before\??$|\bprequel\b")
+_ORD = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4,
+        "4th": 4, "fifth": 5, "5th": 5}
+SERIES_ORD = re.compile(r"^(?:and )?(?:the |what'?s the |whats the |what is the |which is the )?"
+                        r"(first|second|third|fourth|fifth|1st|2nd|3rd|4th|5th) (.+?) "
+                        r"(?:book|novel|one)\??$|^(?:and )?(?:part|book|volume) (\d)\??$")
+SERIES_START = re.compile(r"\bwhich (.+?) (?:book|one|novel) (?:do|should) i (?:start|begin)\b")
 SERIES_LAST = re.compile(r"\b(?:the )?(?:last|final) (?:one|book|part|volume)\b")
 SERIES_NUM = re.compile(r"^(.+?)\s+(?:book|#|part|volume|vol\.?|no\.?|number)\s*(\d{1,2})\??$|"
                         r"^(?:book|part|volume) (\d{1,2}) of (.+?)\??$")
@@ -86,7 +100,8 @@ SERIES_FIRST = re.compile(
     r"\b(?:first|1st) (?:book |one |novel )?(?:in|of) (?:the )?(.+?)(?: series)?\??$|"
     r"\b(?:where|which one) (?:do|should) i start\b.*?(?:with |series )?(.*)$|"
     r"\b(.+?) (?:series )?in order\??$")
-_STRONG = (r"^(?:forget (?:that|it|those|about that|all that)|never ?mind|scratch that|"
+_STRONG = (r"^(?:forget (?:that|it|those|about that|all that)|never ?mind|scratch that|scrap that|"
+           r"ignore that|actually,? (?:scrap|scratch|forget) that|"
            r"change of plans?|on second thought)\b|\bsomething (?:completely|totally|entirely) "
            r"different\b")
 STRONG_CHANGE = re.compile(_STRONG)          # a new topic even without a new subject
@@ -160,6 +175,7 @@ class Act:
     masked: list[tuple[int, int]] = field(default_factory=list)   # char spans not to match
     interests: list[str] = field(default_factory=list)
     number: int | None = None                  # "book 2 of X"
+    same_author: bool = False                  # "anything else he wrote?"
 
 
 def norm(text: str) -> str:
@@ -194,12 +210,23 @@ def classify(text: str) -> Act:
             return act
     m = SERIES_NEXT.search(bare)
     if m:
-        act.kind, act.sub, act.query = "series", "next", (m.group(1) or "").strip()
+        act.kind, act.sub = "series", "next"
+        act.query = next((g for g in m.groups() if g), "").strip()
         return act
     m = SERIES_PREV.search(bare)
     if m and re.search(r"\b(?:comes|prequel|book before|one before)\b", t):
         act.kind, act.sub = "series", "previous"
-        act.query = (m.group(1) or m.group(2) or "").strip()
+        act.query = next((g for g in m.groups() if g), "").strip()
+        return act
+    m = SERIES_ORD.match(bare)
+    if m:                                            # "second artemis fowl book", "and part 2?"
+        act.kind, act.sub = "series", "number"
+        act.query = (m.group(2) or "").strip()
+        act.number = _ORD[m.group(1)] if m.group(1) else int(m.group(3))
+        return act
+    m = SERIES_START.search(bare)
+    if m:                                            # "which shopaholic book do I start with?"
+        act.kind, act.sub, act.query = "series", "first", m.group(1).strip()
         return act
     m = SERIES_NUM.match(bare)
     if m:
@@ -228,6 +255,9 @@ def classify(text: str) -> Act:
             if not content or sub in ("bye", "capabilities", "how_are_you"):
                 act.kind, act.sub = "smalltalk", sub
                 return act
+    if _SAME_AUTHOR.search(t):                   # "anything else he wrote?": a request
+        act.same_author = True
+        return act
     if MORE.search(bare) and len(bare.split()) <= 8 and not _has_new_content(bare):
         act.kind = "more"
         return act
@@ -240,6 +270,10 @@ def classify(text: str) -> Act:
     return act
 
 
+_SAME_AUTHOR = re.compile(
+    r"\b(?:else|more|other|others)\b.*\b(?:he|she|they)(?:'s| has| have)? (?:wrote|written|write|"
+    r"done|got)\b|\b(?:else|more|others?) (?:by|from) (?:him|her|them)\b|"
+    r"\bwhat else (?:has|did|does|is there by) (?:he|she|they)\b")
 _SMALL_FILLER = frozenset("""a lot so much very for the help you your that s it this all i am im
 now bye thanks thank really ok okay great that's appreciate appreciated cheers and again
 lovely nice good day evening morning awesome perfect""".split())

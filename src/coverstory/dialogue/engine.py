@@ -25,6 +25,7 @@ from pathlib import Path
 from coverstory.catalog import Catalog
 from coverstory.catalog.normalize import fold, norm_title
 from coverstory.config import home_dir
+from coverstory.errors import BadInput, NotFound
 from coverstory.dialogue import acts, bookindex, intents, replies, update
 from coverstory.dialogue.constraints import author_mask, describe_relaxed
 from coverstory.dialogue.explain import reason
@@ -52,9 +53,13 @@ _THAT_AUTHOR = re.compile(r"\b(?:that|this|the same|same|her|his|their) (?:autho
                           r"(?:him|her|them)\b")
 _LIKE_THEM = re.compile(r"\blike (?:his|her|their|him|them)\b|\bsimilar\b|\bwho else\b|"
                         r"\bwrites? like\b|\bin (?:his|her|their) (?:style|vein)\b")
+_GENERIC = (r"\b(?:books?|novels?|stuff|something|anything|some|any|more|others?|ones|"
+            r"titles?|works?|series|stories|story|written|everything|all|what|which|who|"
+            r"recommend|suggest|read|give|show|find|want|like|else)\b")
 _WORKS = frozenset({"ones", "books", "novels", "stuff", "mysteries", "titles"})
 _NAME_FILLER = frozenset("""more some any books book novels novel stuff something anything else
-by from please of the what about how else other others again like""".split())
+by from please of the what about how else other others again like has got have did does
+written wrote""".split())
 _BY = re.compile(r"\b(?:by|from)\s+([a-z][a-z .'-]+?)\s*(?:$|[,.!?]| but | and | that | from | with | in |"
                  r" under | before | after | please| for )")
 _OTHER_AUTHOR = re.compile(r"\b(?:different|other|another|new) (?:author|writer)s?\b|"
@@ -168,13 +173,13 @@ class DialogueEngine:
     def feedback(self, session_id: str, book_id: int, kind: str) -> Reply:
         """A like / dislike / read on a book (buttons in the interfaces); replies with more."""
         if kind not in ("like", "dislike", "read"):
-            raise ValueError(f"feedback kind must be like, dislike or read, not {kind!r}")
+            raise BadInput(f"feedback kind must be like, dislike or read, not {kind!r}")
         t0 = time.perf_counter()
         st = self.store.load(session_id, policy=self.assign(session_id))
         st.turns += 1
         tpl = Templates(session_id, st.turns)
         if int(book_id) not in self.index.row:
-            raise ValueError(f"no book with id {book_id} in the catalog")
+            raise NotFound(f"no book with id {book_id} in the catalog")
         reply = self._after_feedback(st, tpl, [int(book_id)], kind)
         return self._finish(st, reply, t0, None)
 
@@ -210,7 +215,7 @@ class DialogueEngine:
         sid = st.session_id
         p = self.nlu.parse(acts.masked_text(text, act.masked))
         self._fuzzy_author(p)
-        if not p.of("author") and _THAT_AUTHOR.search(fold(text)):   # "more by that author"
+        if not p.of("author") and (act.same_author or _THAT_AUTHOR.search(fold(text))):
             b = self._target(st, p, text)
             r = self.index.row.get(b) if b is not None else None
             if r is not None and self.index.authors[r]:
@@ -227,7 +232,8 @@ class DialogueEngine:
         if intent == "reset" and not content:
             st.forget_preferences()
             return Reply(sid, tpl.say("reset"), "reset", parse=p.to_dict())
-        if not act.audience and not act.pages and self._names_a_title(p):
+        if not act.audience and not act.pages and (self._names_a_title(p) or (
+                len(tokens(p.text)) <= 9 and self._asks_for_title_by(text))):
             return self._lookup(st, tpl, text)
         if intent == "ask_about" and not self._refers_to_shown(st, p):
             intent = p.intent = "describe"             # a long description, not a question
@@ -303,9 +309,14 @@ class DialogueEngine:
             _add_author(p, name, bool(_NOT_BY.search(t)), said)
 
     def _names_a_title(self, p: Parse) -> bool:
-        """The whole utterance is a title (typos allowed): 'harry poter and the prisoner of azkban'."""
-        if len(tokens(p.text)) < 2:
-            return False
+        """The whole utterance is a title (typos allowed): 'harry poter and the prisoner of
+        azkban', 'snowcrash', 'Americanah'."""
+        toks = tokens(p.text)
+        if len(toks) < 2:                 # one word: only a long one that is a title
+            if not toks or len(fold(p.text).replace(" ", "")) < 6 or p.slots:
+                return False
+            got = finder(self.index).title(p.text)
+            return got is not None and got[1] >= 92
         got = finder(self.index).title(p.text)
         if got is None:
             return False
@@ -428,12 +439,52 @@ class DialogueEngine:
         return Reply(st.session_id, tpl.say("compare", word=word, title=idx.titles[r], fact=fact)
                      + note, "ask_about", books=[card(idx, r, 1.0, "The book you asked about")])
 
+    def _title_by(self, text: str) -> tuple[int | None, str | None, bool]:
+        """'the big sleep chandler', 'Circe by Madeline Miller': (the row of that title among
+        the author's books or None, the author found or None, whether the phrase named an
+        author at all: "X by Y" or a trailing catalog author)."""
+        f = finder(self.index)
+        q = re.sub(r"^(?:the book|the novel|a book called|book called|called)\s+", "",
+                   fold(re.sub(r"[,.!?]*\s*(?:please|pls|thanks)?\W*$", "", text.strip())))
+        m = re.match(r"^(.{3,}?)\s+(?:by|from)\s+([a-z][a-z .'-]{2,})$", q)
+        splits = [(m.group(1), m.group(2), True)] if m else []
+        words = q.split()
+        for n in (3, 2, 1):                         # a trailing author name or surname
+            if len(words) >= n + 1:
+                splits.append((" ".join(words[:-n]), " ".join(words[-n:]), False))
+        for title_part, name_part, said_by in splits:
+            author = f.author(name_part)
+            if author is None:
+                if said_by:
+                    return None, None, True
+                continue
+            return f.title_of(title_part, author), author, True
+        return None, None, False
+
+    def _asks_for_title_by(self, text: str) -> bool:
+        """'the big sleep chandler' (that author's title) or 'Circe by Madeline Miller' (a
+        title by an author, found or not) rather than 'a mystery by Agatha Christie'."""
+        row, author, named = self._title_by(text)
+        if row is not None:
+            return True
+        m = re.match(r"^(?:the )?(.{3,}?)\s+by\s+", fold(text))
+        if not named or not m or re.search(_GENERIC, m.group(1)):
+            return False
+        return not [s for s in self.nlu.parse(m.group(1)).slots if s.kind != "title"]
+
     def _lookup(self, st: SessionState, tpl: Templates, query: str) -> Reply:
         """'do you have X?': X first (then books like it), or the closest titles."""
         idx = self.index
         f = finder(idx)
         q = acts.title_query(query)
         got = f.title(q)
+        if got is None or got[1] < 95:
+            row, by, named = self._title_by(query)
+            if row is not None:
+                got = (row, 100.0)
+            elif named:
+                got = None                              # "X by Y": not that author's X
+                q = re.split(r"\s+(?:by|from)\s+", q)[0]
         author = f.author(q) if got is None or got[1] < 95 else None
         if author is not None:
             st.forget_preferences()
@@ -468,9 +519,12 @@ class DialogueEngine:
                                                     "that series", "the one"):
             act.query = ""
         if act.query:
-            key = ser.find(act.query)
-            got = finder(idx).title(acts.title_query(act.query)) if key is None else None
-            row = got[0] if got else None
+            got = finder(idx).title(acts.title_query(act.query))
+            if act.sub in ("next", "previous") and got and ser.position(got[0]):
+                row = got[0]                    # a title that is also a series name
+            else:
+                key = ser.find(act.query)
+                row = got[0] if got and key is None else None
         if row is None and key is None:                  # a title named in passing
             p = self.nlu.parse(text)
             named = [idx.row.get(int(s.value)) for s in p.slots if s.kind == "title"

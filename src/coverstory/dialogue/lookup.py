@@ -84,6 +84,22 @@ class Finder:
         got = self.titles(query, limit=1, cutoff=TITLE_MIN)
         return got[0] if got else None
 
+    def title_of(self, query: str, author: str, cutoff: float = 80) -> int | None:
+        """The row of the author's book whose title is closest to the query (or None)."""
+        from rapidfuzz import fuzz, process
+
+        q = fold(query)
+        q = q[4:] if q.startswith("the ") else q
+        if len(q) < 2:
+            return None
+        mine = [i for i, r in enumerate(self.rows) if author in self.idx.authors[r]]
+        got = process.extractOne(q, [self.keys[i] for i in mine], scorer=fuzz.ratio,
+                                 score_cutoff=cutoff)
+        if got is None:
+            got = process.extractOne(q, [self.keys[i] for i in mine], scorer=_prefix_score,
+                                     score_cutoff=max(cutoff, 90))
+        return self.rows[mine[got[2]]] if got else None
+
     def author(self, query: str) -> str | None:
         from rapidfuzz import fuzz, process
 
@@ -94,7 +110,11 @@ class Finder:
         if got:
             return self.author_names[got[2]]
         if " " not in q:                                   # a surname: the most-read author
-            return self.by_surname.get(q)
+            if q in self.by_surname:
+                return self.by_surname[q]
+            got = process.extractOne(q, list(self.by_surname), scorer=fuzz.ratio,
+                                     score_cutoff=AUTHOR_MIN)          # "dostoevsky"
+            return self.by_surname[got[0]] if got and len(q) >= 6 else None
         return None
 
 

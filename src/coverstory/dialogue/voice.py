@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from coverstory.errors import BadInput
+
 _WORD = re.compile(r"[a-z']+")
 _LOCK = threading.Lock()
 _DECODERS: dict[str, object] = {}
@@ -152,9 +154,9 @@ def pcm16k(audio: bytes) -> bytes:
             rate, ch, width = w.getframerate(), w.getnchannels(), w.getsampwidth()
             frames = w.readframes(w.getnframes())
     except (wave.Error, EOFError) as e:
-        raise ValueError(f"audio must be a WAV file (16-bit PCM): {e}") from e
+        raise BadInput(f"audio must be a WAV file (16-bit PCM): {e}") from e
     if width != 2:
-        raise ValueError(f"audio must be 16-bit PCM WAV, not {8 * width}-bit")
+        raise BadInput(f"audio must be 16-bit PCM WAV, not {8 * width}-bit")
     x = np.frombuffer(frames, dtype="<i2").astype(np.float32)
     if ch > 1:
         x = x.reshape(-1, ch).mean(axis=1)

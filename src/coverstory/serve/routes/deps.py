@@ -7,7 +7,7 @@ import logging
 
 from fastapi import Request
 
-from coverstory.errors import CommandError
+from coverstory.errors import BadInput, CommandError, CoverstoryError, NotBuilt, NotFound
 
 from coverstory.serve.errors import ERROR_SCHEMA, ApiError
 from coverstory.serve.services import Services
@@ -35,23 +35,25 @@ def errors(*codes: int) -> dict:
             for c in (*codes, 422, 429)}
 
 
+# the library's errors (coverstory/errors.py) -> HTTP status; checked in this order
+STATUS: tuple[tuple[type, int], ...] = ((NotFound, 404), (BadInput, 400), (NotBuilt, 503),
+                                        (CommandError, 503), (FileNotFoundError, 503))
+
+
 def call(fn, *args, **kwargs):
-    """Call a library function; its input errors become 4xx, a missing build a 503."""
+    """Call a library function; its errors become 4xx (bad input, not found) or 503 (not
+    built yet). Anything else - a bare KeyError or ValueError too - is a bug: 500."""
     try:
         return fn(*args, **kwargs)
     except ApiError:
         raise
-    except FileNotFoundError as e:
-        log.warning("not built: %s", e)
-        raise ApiError(503, f"not ready: {e}") from None
-    except CommandError as e:  # the library says what to build or run first
-        log.warning("not ready: %s", e)
-        raise ApiError(503, f"not ready: {e}") from None
-    except (ValueError, KeyError) as e:
-        # BadImage is a ValueError; an unknown id is a KeyError
+    except (CoverstoryError, FileNotFoundError) as e:
+        status = next((s for cls, s in STATUS if isinstance(e, cls)), 400)
+        if status >= 500:
+            log.warning("not ready: %s", e)
+            raise ApiError(status, f"not ready: {e}") from None
         log.info("refused input: %s: %s", type(e).__name__, e)
-        status = 404 if isinstance(e, KeyError) else 400
-        raise ApiError(status, str(e).strip("'\"") or type(e).__name__) from None
+        raise ApiError(status, str(e) or type(e).__name__) from None
 
 
 def admin_token_ok(request: Request) -> bool:
