@@ -87,7 +87,7 @@ def _given_token(request: Request) -> str | None:
 
 
 def book_exists(catalog, book_id: int) -> bool:
-    return catalog.conn.execute("SELECT 1 FROM books WHERE id=?", (book_id,)).fetchone() is not None
+    return catalog.has_book(book_id)
 
 
 def require_book(catalog, book_id: int) -> None:
