@@ -108,7 +108,7 @@ def _require_books(home: Path) -> int:
 
     cat = Catalog.open(home)
     try:
-        n = cat.conn.execute("SELECT COUNT(*) FROM books").fetchone()[0]
+        n = cat.count_books()
     finally:
         cat.close()
     if not n:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from coverstory.catalog.models import Book
 from coverstory.catalog.normalize import norm_key
+from coverstory.catalog.records import ReaderRecords
 from coverstory.catalog.schema import migrate
 from coverstory.config import home_dir
 
@@ -41,8 +42,8 @@ def is_busy_error(e: BaseException) -> bool:
     return isinstance(e, sqlite3.OperationalError) and ("locked" in msg or "busy" in msg)
 
 
-class Catalog:
-    """The catalog of one data home.
+class Catalog(ReaderRecords):
+    """The catalog of one data home (books here; sessions and profiles in records.py).
 
     >>> cat = Catalog.open("/tmp/example-home")          # doctest: +SKIP
     >>> cat.stats()["books"]                               # doctest: +SKIP
@@ -156,6 +157,57 @@ class Catalog:
         if id_list is None:
             return list(out.values())
         return [out[i] for i in id_list if i in out]
+
+    def count_books(self) -> int:
+        return self.conn.execute("SELECT COUNT(*) FROM books").fetchone()[0]
+
+    def has_book(self, book_id: int) -> bool:
+        return self.conn.execute("SELECT 1 FROM books WHERE id=?",
+                                 (int(book_id),)).fetchone() is not None
+
+    def has_user(self, user_id: int) -> bool:
+        return self.conn.execute("SELECT 1 FROM users WHERE id=?",
+                                 (int(user_id),)).fetchone() is not None
+
+    def source_ids(self, source: str) -> dict[str, int]:
+        """The source's own id -> catalog book id, for every book imported from ``source``."""
+        return {r[0]: r[1] for r in self.conn.execute(
+            "SELECT source_id, book_id FROM book_sources WHERE source=?", (source,))}
+
+    def cover(self, book_id: int) -> tuple[str | None, str | None] | None:
+        """(cover path, sha256) of a book (None, None without a cover); None: no such book."""
+        r = self.conn.execute("SELECT cover_path, cover_sha256 FROM books WHERE id=?",
+                              (int(book_id),)).fetchone()
+        return None if r is None else (r[0], r[1])
+
+    def book_fields(self, ids: Iterable[int], columns: Iterable[str]) -> dict[int, sqlite3.Row]:
+        """Some columns of the ``books`` rows of ``ids`` (cheaper than :meth:`books` when a
+        card needs no tags): book id -> row, unknown ids left out."""
+        cols = list(dict.fromkeys(["id", *columns]))
+        known = {r[1] for r in self.conn.execute("PRAGMA table_info(books)")}
+        if set(cols) - known:
+            raise ValueError(f"unknown book columns {sorted(set(cols) - known)}; "
+                             f"known: {sorted(known)}")
+        out: dict[int, sqlite3.Row] = {}
+        for chunk in _chunks([int(i) for i in ids], 900):
+            q = ",".join("?" * len(chunk))
+            for r in self.conn.execute(f"SELECT {', '.join(cols)} FROM books WHERE id IN ({q})",
+                                       chunk):
+                out[r["id"]] = r
+        return out
+
+    def tag_frequencies(self, kind: str = "tag") -> tuple[dict[str, int], int]:
+        """(tag -> number of books carrying it, number of books with any tag of ``kind``)."""
+        df = {t: c for t, c in self.conn.execute(
+            "SELECT tag, COUNT(*) FROM book_tags WHERE kind=? GROUP BY tag", (kind,))}
+        n = self.conn.execute("SELECT COUNT(DISTINCT book_id) FROM book_tags WHERE kind=?",
+                              (kind,)).fetchone()[0]
+        return df, n
+
+    def books_stamp(self) -> tuple[int, str | None, int]:
+        """(books, last book update, book tags): changes whenever the books change."""
+        n, upd = self.conn.execute("SELECT COUNT(*), MAX(updated_at) FROM books").fetchone()
+        return n, upd, self.conn.execute("SELECT COUNT(*) FROM book_tags").fetchone()[0]
 
     def find_book(self, *, isbn13: str | None = None, title: str | None = None,
                   authors: list[str] | None = None, source: tuple[str, str] | None = None

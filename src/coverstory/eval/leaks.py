@@ -138,8 +138,5 @@ class Audit:
 
 def tag_frequencies(catalog) -> tuple[dict[str, int], int]:
     """(books per shelf tag, number of books with shelf tags) over the whole catalog."""
-    conn = catalog.conn
-    df = {t: c for t, c in conn.execute(
-        "SELECT tag, COUNT(*) FROM book_tags WHERE kind='tag' GROUP BY tag")}
-    n = conn.execute("SELECT COUNT(DISTINCT book_id) FROM book_tags WHERE kind='tag'").fetchone()[0]
+    df, n = catalog.tag_frequencies("tag")
     return df, int(n)

@@ -46,8 +46,7 @@ def _sample(ctx: BenchContext):
     cat = Catalog.open(ctx.home)
     try:
         books = cat.books()
-        goodbooks = {r[0] for r in cat.conn.execute(
-            "SELECT book_id FROM book_sources WHERE source = 'goodbooks'")}
+        goodbooks = set(cat.source_ids("goodbooks").values())
     finally:
         cat.close()
     texts = [t for b, t, _ in book_inputs([b for b in books if b.id in goodbooks], "text")]
