@@ -67,7 +67,8 @@ MORE = re.compile(
 READ_THOSE = re.compile(
     r"\b(?:i'?ve|i have|ive|already|i) (?:already )?read (?:those|these|them|all (?:of )?(?:those|"
     r"these|them|three|five)|both|it all|every one)\b|\bread (?:them|those|these) all\b|"
-    r"\bread all (?:of )?(?:those|these|them)\b|"
+    r"\bread all (?:of )?(?:those|these|them)\b|\b(?:seen|read|done) (?:all|both) (?:of )?"
+    r"(?:them|those|these)\b|"
     r"\b(?:i'?ve|i have|ive|already|i) (?:already )?read the (?:first|top) (two|three|four|2|3|4)\b")
 LOOKUP = re.compile(
     r"^(?:do you (?:have|carry|stock|know)|have you got|have you (?:read|heard of)|is there|"
@@ -75,15 +76,17 @@ LOOKUP = re.compile(
     r"can you find|can i get|where is)\s+(?:the book\s+|a book called\s+|the novel\s+|"
     r"a copy of\s+|anything called\s+)?(.+?)\??$|"
     r"^(?:is|are)\s+(.+?)\s+(?:in|on) (?:your|the|this) (?:catalog|catalogue|library|collection|"
-    r"shop|store|list|database)\??$")
+    r"shop|store|list|database)\??$|^(?:is|are)\s+(.+?)\s+(?:on here|here|available|in stock)\??$")
 SERIES_NEXT = re.compile(
     r"\b(?:what(?: comes| is|'s| s| happens) (?:after|next after)|whats after|next (?:book |one )?(?:after|"
     r"in the series|in|of)|sequel (?:to|of)|(?:book|one|read) (?:that comes )?after)\s+(.+?)\??$|^(?:what(?:'s| is) )?the next one\??$|"
     r"\bwhat comes next\b|\bnext (?:book|one) in the series\b|^(?:is there )?(?:a )?sequel\??$|"
-    r"\bis there a sequel\b|\bis there (?:a|another) (?:next|second) (?:book|one)\b|"
+    r"\bis there a sequel\??$|\bis there (?:a|another) (?:next|second) (?:book|one)\b|"
     r"\bfollow[- ]?up (?:to|of)\s+(.+?)\??$|^(?:and )?(?:the )?(?:next|sequel)(?: one| book)?\??$|"
     r"^(?:i )?(?:just |have )?(?:finished|read|loved|done with)\s+(.+?)[,.;!]?\s+(?:so )?"
-    r"(?:what'?s|whats|what is|what comes|what do i read) next\??$|\bwhat'?s next\b|\bwhats next\b")
+    r"(?:what'?s|whats|what is|what comes|what do i read) next\??$|\bwhat'?s next\b|\bwhats next\b|"
+    r"^(?:is there a |the )?(.+?)\s+(?:sequel|follow[- ]?up)\??$|\bwhat follows\s+(.+?)\??$|"
+    r"^(.+?)[,.!-]*\s+what'?s the next one\??$|^i (?:just )?finished (.+?)[!.,]*\s+next\W*$")
 SERIES_PREV = re.compile(r"\b(?:what(?: comes| is|'s| s) before|whats before|prequel (?:to|of)|before)\s+(.+?)\??$|"
                          r"\b(?:book|one) before (.+?)\??$|\bis there a (?:book|one) before(?:\s+(.+?))?\??$|"
                          r"\bis there a prequel\b|^(?:and )?(?:the )?(?:one|book) before\??$|\bprequel\b")
@@ -243,9 +246,10 @@ def classify(text: str) -> Act:
         act.query = next((g for g in (m.groups() if m else ()) if g), "").strip()
         return act
     m = LOOKUP.match(bare)
-    if m and not re.match(r"(?:any|some|a|an|books?|something|anything|more|good|other)\b",
-                          m.group(1) or m.group(2)):
-        act.kind, act.query = "lookup", (m.group(1) or m.group(2)).strip(" \"'")
+    if m and not re.match(r"(?:any|some|a|an|books?|something|anything|more|good|other|there)\b",
+                          next(g for g in m.groups() if g)):
+        act.kind = "lookup"
+        act.query = next(g for g in m.groups() if g).strip(" \"'")
         return act
     for sub, pat in SMALLTALK.items():
         if re.search(pat, t):
@@ -277,6 +281,33 @@ _SAME_AUTHOR = re.compile(
 _SMALL_FILLER = frozenset("""a lot so much very for the help you your that s it this all i am im
 now bye thanks thank really ok okay great that's appreciate appreciated cheers and again
 lovely nice good day evening morning awesome perfect""".split())
+
+
+_FOLLOW_NUM = re.compile(
+    r"^(?:and |so |ok |okay |what about |how about )*(?:the )?(?:part |book |volume |vol |#)?"
+    r"(first|second|third|fourth|fifth|1st|2nd|3rd|4th|5th|\d)(?: one| book| part| volume)?"
+    r"(?: is| then| called)?(?: part)?\??$")
+_FOLLOW_NEXT = re.compile(
+    r"^(?:and |so |ok |okay |then )*(?:then|after that|after it|next|the next one|the next|"
+    r"what comes (?:after|next)(?: (?:it|that|this))?|what(?:'s| is) after (?:it|that|this)|"
+    r"(?:are there|is there) (?:any )?(?:more|others|another)(?: (?:after|than) (?:that|it|this))?|"
+    r"what then|then what)\W*$")
+_FOLLOW_LAST = re.compile(r"\b(?:the )?(?:last|final) (?:one|book|part|volume)\b|"
+                          r"\bwhich (?:one'?s|one is|is) the last\b")
+
+
+def series_follow_up(text: str, act: Act) -> None:
+    """After a series answer: "and the third?" -> book 3, "and then?" -> the next one,
+    "which one's the last" -> the last (``act`` is changed in place)."""
+    t = norm(text).rstrip("!.?, ")
+    m = _FOLLOW_NUM.match(t)
+    if m:
+        w = m.group(1)
+        act.kind, act.sub, act.number = "series", "number", _ORD.get(w) or int(w)
+    elif _FOLLOW_NEXT.match(t):
+        act.kind, act.sub = "series", "next"
+    elif _FOLLOW_LAST.search(t):
+        act.kind, act.sub = "series", "last"
 
 
 def _has_new_content(t: str) -> bool:

@@ -188,6 +188,9 @@ class DialogueEngine:
         sid = st.session_id
         act = acts.classify(text)
         prev, st.last_act = st.last_act, ""
+        if prev.startswith("series") and act.kind in ("request", "more", "series") \
+                and not act.query:
+            acts.series_follow_up(text, act)       # "and then?", "and the third", "3rd?"
         if act.kind == "request" and prev and _FOLLOW_UP.match(acts.norm(text)):
             act.kind, _, act.sub = prev.partition(":")           # "and the third?"
         if act.kind == "smalltalk":
@@ -504,6 +507,8 @@ class DialogueEngine:
         st.anchors, st.focus = [bid], bid
         first = card(idx, r, 1.0, "The book you asked about")
         st.shown.append(bid)
+        if idx.series.position(r):
+            st.last_act = "series:"                 # "and the second part?"
         reply = self._recommend_reply(
             st, tpl, "lookup", None, may_ask=False, first=first,
             head=tpl.say("lookup_found", title=idx.titles[r],
@@ -570,6 +575,7 @@ class DialogueEngine:
                  for r in rows]
         self._shown(st, books)
         st.focus = int(idx.ids[focus])
+        st.last_act = "series:"
         return Reply(st.session_id, text, "series", books=books)
 
     def _series_list(self, st, tpl, rows, name) -> Reply:
@@ -580,6 +586,7 @@ class DialogueEngine:
                  for r in rows[: max(self.k, 7)]]
         st.focus = books[0]["id"]
         self._shown(st, books)
+        st.last_act = "series:"
         return Reply(st.session_id, tpl.say("series_first", series=name, first=books[0]["title"]),
                      "series", books=books)
 

@@ -68,6 +68,9 @@ class Finder:
         # a short query that is the whole start of a long title ("the name of the wind")
         pre = process.extract(q, self.keys, scorer=_prefix_score, limit=limit * 2,
                               score_cutoff=max(cutoff, 90)) if len(q.split()) >= 2 else []
+        if len(q) >= 4 and " " not in q:   # "maus": the first word of a title
+            pre = list(pre) + [(k, 92.0, i) for i, k in enumerate(self.keys)
+                               if k.startswith(q + " ")]
         if len(q) >= 10 and " " in q:      # "chamber of secrets": a whole part of a title
             inner = f" {q} "
             pre = list(pre) + [(k, 92.0, i) for i, k in enumerate(self.keys)

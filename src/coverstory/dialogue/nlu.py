@@ -362,9 +362,23 @@ _AROUND = re.compile(r"\b(?:around|about|circa|roughly|approximately)\s+(1[5-9]\
 _CENTURY = re.compile(r"\b(1[5-9]|20|21)(?:st|nd|rd|th)[ -]century\b")
 
 
+_ERA_WORDS = (                 # when a book was written, for era names readers use
+    (r"victorian", (1837, 1902)), (r"edwardian", (1901, 1915)),
+    (r"pre-? ?war", (-3000, 1939)), (r"cold war", (1947, 1992)),
+    (r"post-? ?war", (1945, 1970)), (r"regency", (1800, 1840)))
+
+
 def years_range(text: str) -> tuple[int, int] | None:
     """'after 2010' -> (2010, 3000); 'from the 80s' -> (1980, 1990); 'before 1950' -> (-3000,
     1950); '19th century' -> (1800, 1900)."""
+    f = fold(text)
+    for pat, span in _ERA_WORDS:                           # "proper victorian novels"
+        if re.search(pat, f) and not re.search(r"\bset (?:in|during) (?:the )?" + pat, f):
+            return span
+    m = re.search(r"\b(1[5-9]\d\d|20[0-3]\d) ?(?:onwards?|or later|and later|and after|"
+                  r"or newer|plus|\+)", f)
+    if m:                                                  # "2000 onwards"
+        return (int(m.group(1)), 3000)
     if re.search(r"\bthis century\b|\b21st century\b", fold(text)):
         return (2000, 3000)
     if re.search(r"\blast century\b", fold(text)):
