@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+
+import pytest
 
 from coverstory.cli import COMMANDS
 from coverstory.config import SETTINGS
@@ -11,9 +14,39 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_every_setting_is_documented():
+    from coverstory.config import settings_table
+
     doc = (ROOT / "docs" / "settings.md").read_text()
     for s in SETTINGS:
         assert f"| {s.name} | `{s.env}` |" in doc, f"setting {s.name} missing from docs/settings.md"
+    assert settings_table() in doc, ("docs/settings.md's table differs from SETTINGS: paste "
+                                     "the output of `python -m coverstory.config`")
+
+
+def test_every_environment_variable_read_is_a_setting():
+    names = {s.env for s in SETTINGS}
+    used: dict[str, str] = {}
+    for p in (ROOT / "src").rglob("*.py"):
+        for name in re.findall(r"\bCOVERSTORY_[A-Z][A-Z0-9_]*[A-Z0-9]\b", p.read_text()):
+            used.setdefault(name, str(p.relative_to(ROOT)))
+    missing = {n: f for n, f in used.items() if n not in names}
+    assert not missing, f"COVERSTORY_* variables missing from config.SETTINGS: {missing}"
+    assert "COVERSTORY_THREADS" in used and "COVERSTORY_HOME" in used     # the scan works
+
+
+def test_threads_setting(monkeypatch):
+    from coverstory.config import threads
+    from coverstory.errors import BadInput
+
+    monkeypatch.setenv("COVERSTORY_THREADS", "3")
+    assert threads() == 3
+    monkeypatch.setenv("COVERSTORY_THREADS", "0")
+    assert threads() == 1
+    monkeypatch.setenv("COVERSTORY_THREADS", "two")
+    with pytest.raises(BadInput, match="COVERSTORY_THREADS"):
+        threads()
+    monkeypatch.delenv("COVERSTORY_THREADS")
+    assert threads() >= 1
 
 
 def test_every_command_is_documented():

@@ -144,13 +144,9 @@ def default_threads() -> int:
     """Threads for inference: $COVERSTORY_THREADS when set, else the CPUs this process may
     run on (``os.sched_getaffinity``; 2 on the project's machines). Build steps run side by
     side set it to their share of the cores."""
-    env = os.environ.get("COVERSTORY_THREADS", "").strip()
-    if env:
-        return max(1, int(env))
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not on Linux
-        return max(1, os.cpu_count() or 1)
+    from coverstory.config import threads
+
+    return threads()
 
 
 def limit_threads(n: int | None = None) -> None:

@@ -28,7 +28,9 @@ def _engine():
         from rapidocr_onnxruntime import RapidOCR
     except ImportError as e:  # pragma: no cover
         raise ImportError("OCR needs `pip install rapidocr-onnxruntime`") from e
-    threads = int(os.environ.get("COVERSTORY_THREADS", "2"))
+    from coverstory.config import threads as configured_threads
+
+    threads = configured_threads(default=2)
     # detection at 400 px (the default 736 upsamples 128 px thumbnails needlessly): on 24
     # sampled real covers it found 20 titles vs 18, with 35% less CPU per cover
     return RapidOCR(intra_op_num_threads=threads, inter_op_num_threads=1,

@@ -29,10 +29,9 @@ RTOL = 1e-3   # max |onnx - torch| <= RTOL * (1 + max |torch|)
 
 
 def cache_dir() -> Path:
-    root = os.environ.get("COVERSTORY_CACHE") or Path.home() / ".cache" / "coverstory"
-    path = Path(root) / "onnx"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    from coverstory.config import cache_dir as shared_cache
+
+    return shared_cache("onnx")
 
 
 def weights_fingerprint(module) -> str:
