@@ -152,9 +152,10 @@ def _run_app(args, home, settings, sock, url: str | None = None,
     import uvicorn
 
     from coverstory.serve.app import create_app
-    from coverstory.serve.services import tune_malloc
+    from coverstory.serve.services import serving_threads, tune_malloc
 
     tune_malloc()
+    serving_threads()
     app = create_app(home, admin_token=args.admin_token, settings=settings, policy=args.policy,
                      warm=True, build=args.build)
     if worker is not None:

@@ -170,8 +170,13 @@ class JobRunner:
                *REBUILD]
         nice = self.nice
         try:
+            from coverstory.serve import services
+
+            env = dict(os.environ)
+            if services.THREADS_SET_HERE:     # the server's one thread per request: the
+                env.pop("COVERSTORY_THREADS", None)   # fit gets the machine's threads
             self._child = proc = subprocess.Popen(
-                cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
                 stdin=subprocess.DEVNULL, preexec_fn=(lambda: os.nice(nice)) if nice else None)
             out, err = proc.communicate()
             lines = [ln for ln in out.splitlines() if ln.startswith("{")]

@@ -73,6 +73,8 @@ class Services:
         self._session_locks_guard = threading.Lock()
         self._warm: Warmup | None = None
         self.on_reload: list = []        # callables(parts): other worker processes reload
+        self._photos_guard = threading.Lock()
+        self._photos_in_flight = 0
 
     # ---- the objects -----------------------------------------------------------------
     @property
@@ -238,12 +240,19 @@ class Services:
 
     def photo_work(self, fn, *args, **kwargs):
         """Run CPU-heavy photo analysis with at most ``photo_concurrency`` at once; then
-        hand the memory freed by decoding back to the system."""
+        hand the memory freed by decoding back to the system (by the last photo of a burst:
+        trimming the heap locks every malloc arena, so other requests wait meanwhile)."""
+        with self._photos_guard:
+            self._photos_in_flight += 1
         try:
             with self.photo_slots:
                 return fn(*args, **kwargs)
         finally:
-            _release_memory()
+            with self._photos_guard:
+                self._photos_in_flight -= 1
+                last = self._photos_in_flight == 0
+            if last:
+                _release_memory()
 
     # ---- per-session serialisation -----------------------------------------------------
     def session_lock(self, session_id: str) -> "SessionLock":
@@ -345,7 +354,12 @@ class Warmup:
             finally:
                 import gc
 
-                gc.collect()                # the replaced services sit in reference cycles
+                # the replaced services sit in reference cycles; what stays loaded is frozen
+                # out of the collector (a full collection over millions of loaded objects
+                # held the GIL for every request meanwhile)
+                gc.unfreeze()
+                gc.collect()
+                gc.freeze()
                 _release_memory()
 
     def _load(self, parts: set[str]) -> None:
@@ -517,6 +531,36 @@ class SessionLock:
 
     def __exit__(self, *exc):
         self._lock.release()
+
+
+THREADS_SET_HERE = False       # serving_threads() set $COVERSTORY_THREADS (children: unset)
+
+
+def serving_threads() -> None:
+    """Threads for a server answering many small requests at once: each request's ONNX
+    Runtime run, BLAS product and faiss search on one thread (requests run side by side on
+    the cores; two-thread runs of tiny inputs only wait for each other and spin). Sets
+    $COVERSTORY_THREADS (read when an encoder session is made) unless given, and limits the
+    BLAS / OpenMP pools already loaded in this process. The server's child jobs get their
+    own thread settings (coverstory.build, serve.jobs)."""
+    import os
+
+    global THREADS_SET_HERE
+    if not os.environ.get("COVERSTORY_THREADS", "").strip():
+        os.environ["COVERSTORY_THREADS"] = "1"
+        THREADS_SET_HERE = True
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(int(os.environ["COVERSTORY_THREADS"]))
+    except Exception:  # noqa: BLE001 - without threadpoolctl the pools keep their defaults
+        pass
+    try:
+        import faiss
+
+        faiss.omp_set_num_threads(int(os.environ["COVERSTORY_THREADS"]))
+    except Exception:  # noqa: BLE001
+        pass
 
 
 def tune_malloc() -> None:

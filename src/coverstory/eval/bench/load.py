@@ -47,10 +47,15 @@ WRITE_THINK = (0.2, 1.0)   # the durability phase: a burst of writes
 TIMEOUT = 60.0
 LINKED = ("features", "indexes", "models", "dialogue", "fusion")
 
-ACTIONS = [  # (name, weight)
-    ("chat", 25), ("search", 15), ("book", 10), ("cover", 20), ("similar", 8),
-    ("recommend", 7), ("feedback", 10), ("search_photo", 2), ("chat_photo", 3),
-]
+# issue 15's mix: 40% chat messages, 40% text searches, 20% cover photos (half "what book is
+# this?" searches, half photos sent to the chat)
+ACTIONS = [("chat", 40), ("search", 40), ("search_photo", 10), ("chat_photo", 10)]
+# while an import runs: the same, with feedback writes (every acknowledged one is looked up)
+IMPORT_MIX = [("chat", 35), ("search", 35), ("search_photo", 8), ("chat_photo", 7),
+              ("feedback", 15)]
+IMPORT_SOURCE = ("bookdepository", Path("covers") / "bookdepository.csv")
+WORKERS = int(os.environ.get("COVERSTORY_LOAD_WORKERS", "2"))   # the multi-process rows
+TURN_ACTIONS = ("chat", "chat_photo", "feedback")   # each acknowledged one logs a chat turn
 QUERIES = [
     "a cosy mystery set in Venice", "something like Harry Potter", "epic fantasy with dragons",
     "a funny book for a long flight", "classic romance", "science fiction about space travel",
@@ -159,8 +164,8 @@ def free_port() -> int:
 class Server:
     """``coverstory serve`` as a child process; ``kill9()`` simulates a crash."""
 
-    def __init__(self, home: Path, port: int, log: Path):
-        self.home, self.port, self.log = home, port, log
+    def __init__(self, home: Path, port: int, log: Path, workers: int = 1):
+        self.home, self.port, self.log, self.workers = home, port, log, workers
         self.url = f"http://127.0.0.1:{port}"
         self.proc: subprocess.Popen | None = None
 
@@ -172,7 +177,8 @@ class Server:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "coverstory.cli", "--home", str(self.home), "serve",
              "--host", "127.0.0.1", "--port", str(self.port), "--preload",
-             "--rate-per-minute", "60000", "--rate-burst", "1000", "--log-level", "warning"],
+             "--rate-per-minute", "60000", "--rate-burst", "1000", "--log-level", "warning",
+             "--workers", str(self.workers)],
             stdout=out, stderr=subprocess.STDOUT, env=env)
         import httpx
 
@@ -181,7 +187,14 @@ class Server:
                 tail = self.log.read_text(errors="replace")[-2000:]
                 raise RuntimeError(f"server exited with {self.proc.returncode}:\n{tail}")
             try:
-                if httpx.get(self.url + "/healthz", timeout=2).status_code == 200:
+                if httpx.get(self.url + "/healthz", timeout=2).status_code == 200 and \
+                        len(self.pids()) >= self.workers + (self.workers > 1):
+                    if self.workers > 1:      # every worker preloaded (each prints "loaded")
+                        text = self.log.read_text(errors="replace")
+                        if text.count("] loaded in") < self._loaded_before + self.workers:
+                            time.sleep(0.25)
+                            continue
+                        self._loaded_before = text.count("] loaded in")
                     return time.time() - t0
             except httpx.HTTPError:
                 pass
@@ -189,27 +202,56 @@ class Server:
         self.stop()
         raise RuntimeError(f"server not ready after {timeout} s; see {self.log}")
 
-    def rss_mb(self) -> float | None:
+    _loaded_before = 0
+
+    def pids(self) -> list[int]:
+        """The server's processes: the supervisor and its workers (or the one process)."""
+        if self.proc is None or self.proc.poll() is not None:
+            return []
         try:
-            with open(f"/proc/{self.proc.pid}/status") as f:
-                for line in f:
-                    if line.startswith("VmRSS:"):
-                        return int(line.split()[1]) / 1024
-        except (OSError, AttributeError):
-            return None
-        return None
+            with open(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children") as f:
+                kids = [int(x) for x in f.read().split()]
+        except OSError:
+            kids = []
+        return [self.proc.pid, *kids]
+
+    def rss_mb(self) -> float | None:
+        """Resident memory of all the server's processes together."""
+        got = [_status_kb(p, "VmRSS:") for p in self.pids()]
+        got = [g for g in got if g is not None]
+        return sum(got) / 1024 if got else None
+
+    def memory(self) -> dict:
+        """RSS and PSS (shared pages split between the processes) per process, MB."""
+        out = []
+        for pid in self.pids():
+            rss = _status_kb(pid, "VmRSS:")
+            pss = _rollup_kb(pid, "Pss:")
+            out.append({"pid": pid, "rss_mb": round(rss / 1024) if rss else None,
+                        "pss_mb": round(pss / 1024) if pss else None})
+        return {"processes": out,
+                "rss_mb_total": round(sum(p["rss_mb"] or 0 for p in out)),
+                "pss_mb_total": round(sum(p["pss_mb"] or 0 for p in out))}
 
     def cpu_seconds(self) -> float | None:
-        """User + system CPU time the server process has used so far."""
-        try:
-            with open(f"/proc/{self.proc.pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        except (OSError, AttributeError, IndexError, ValueError):
-            return None
+        """User + system CPU time the server's processes have used so far."""
+        total = 0.0
+        for pid in self.pids():
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            except (OSError, IndexError, ValueError):
+                return None
+        return total
 
     def kill9(self) -> None:
-        os.kill(self.proc.pid, signal.SIGKILL)
+        """SIGKILL to every server process at once (a crash of the whole server)."""
+        for pid in reversed(self.pids()):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         self.proc.wait()
 
     def stop(self) -> None:
@@ -220,6 +262,28 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+
+def _status_kb(pid: int, key: str) -> int | None:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith(key):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def _rollup_kb(pid: int, key: str) -> int | None:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith(key):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
 
 
 # ---- inputs ------------------------------------------------------------------------------------
@@ -263,6 +327,7 @@ class Recorder:
     def __init__(self):
         self.rows: list[tuple[str, float, int, str]] = []   # action, seconds, status, error
         self.acked: list[tuple[str, int, str]] = []          # (session, book, kind)
+        self.turns: list[str] = []       # the session of each acknowledged chat turn
 
     def add(self, action: str, seconds: float, status: int, error: str = "") -> None:
         self.rows.append((action, seconds, status, error))
@@ -300,9 +365,11 @@ async def reader(i: int, url: str, deadline: float, rec: Recorder, inputs: dict,
                 books = body.get("books") if isinstance(body, dict) else None
                 if books:
                     shown[:] = [b["id"] for b in books][:10]
+                sid = c.cookies.get("cs_session") or session or ""
                 if action == "feedback":
-                    rec.acked.append((c.cookies.get("cs_session") or "", body["book_id"],
-                                      body["kind"]))
+                    rec.acked.append((sid, body["book_id"], body["kind"]))
+                if action in TURN_ACTIONS:
+                    rec.turns.append(sid)
             await asyncio.sleep(rng.uniform(*think))
 
 
@@ -380,14 +447,16 @@ async def run_load(url: str, seconds: float, inputs: dict, seed: int, mix, serve
     return {"rec": rec, "seconds": time.time() - t0, "rss": rss}
 
 
-def summarise(rec: Recorder, seconds: float) -> tuple[list[dict], dict]:
+def summarise(rec: Recorder, seconds: float, mix=None) -> tuple[list[dict], dict]:
     import numpy as np
 
     by: dict[str, list] = {}
     for row in rec.rows:
         by.setdefault(row[0], []).append(row)
     table = []
-    for action in [a for a, _ in ACTIONS] + ["all"]:
+    names = [a for a, _ in (mix or ACTIONS)]
+    names += sorted(a for a in by if a not in names)      # e.g. a chat instead of feedback
+    for action in names + ["all"]:
         rows = rec.rows if action == "all" else by.get(action, [])
         if not rows:
             continue
@@ -404,6 +473,18 @@ def summarise(rec: Recorder, seconds: float) -> tuple[list[dict], dict]:
                    "error_examples": examples[:10]}
 
 
+def check_turns(home: Path, turns: list[str]) -> list:
+    """Sessions with fewer chat turns in the catalog than were acknowledged."""
+    from collections import Counter
+
+    con = sqlite3.connect(home / "catalog.sqlite")
+    kept = Counter(dict(con.execute(
+        "SELECT session_id, COUNT(*) FROM events WHERE kind='turn' GROUP BY session_id")))
+    con.close()
+    return [(sid, n, kept.get(sid, 0)) for sid, n in Counter(turns).items()
+            if kept.get(sid, 0) < n]
+
+
 def check_acked(home: Path, acked: list[tuple[str, int, str]]) -> list:
     """The acknowledged feedback writes that the catalog does not hold."""
     con = sqlite3.connect(home / "catalog.sqlite")
@@ -418,6 +499,92 @@ def check_acked(home: Path, acked: list[tuple[str, int, str]]) -> list:
     return lost
 
 
+def _load_phase(ctx, server: Server, seconds: float, inputs: dict, seed: int, mix) -> dict:
+    """Start the server, warm it up, run the readers; the figures of one configuration."""
+    ctx.progress(f"starting the server ({server.workers} worker process(es), preloading) ...")
+    start_s = server.start()
+    mem_idle = server.memory()
+    ctx.progress(f"ready in {start_s:.1f} s, {mem_idle['rss_mb_total']} MB; warming up")
+    warm = asyncio.run(warm_up(server.url, inputs, seed + 1))
+    ctx.progress(f"load: {READERS} readers for {seconds} s")
+    cpu0, load0 = server.cpu_seconds(), os.getloadavg()[0]
+    load = asyncio.run(run_load(server.url, seconds, inputs, seed, mix, server))
+    cpu1, load1 = server.cpu_seconds(), os.getloadavg()[0]
+    table, totals = summarise(load["rec"], load["seconds"], mix)
+    ctx.progress(f"load done: {totals['requests']} requests, {totals['errors']} errors")
+    return {
+        "workers": server.workers, "table": table, **totals,
+        "warmup": [{"action": a, "ms": round(t * 1000), "status": st}
+                   for a, t, st, _ in warm.rows],
+        "server_start_s": round(start_s, 1),
+        "memory_after_preload": mem_idle,
+        "rss_mb_peak_under_load": round(max(load["rss"])) if load["rss"] else None,
+        "memory_after_load": server.memory(),
+        "server_cpu_s": round(cpu1 - cpu0, 1) if cpu0 is not None and cpu1 is not None
+        else None,
+        "machine_loadavg_1min": {"before": round(load0, 1), "after": round(load1, 1)},
+    }
+
+
+def _import_phase(ctx, server: Server, seconds: float, inputs: dict, seed: int) -> dict:
+    """Readers (with feedback writes) while ``coverstory import`` adds a catalog: the load
+    lasts ``seconds`` and at least until the import has ended; then every acknowledged
+    write is looked up."""
+    source, rel = IMPORT_SOURCE
+    path = ctx.data / rel
+    log = server.log.with_name("import.log")
+    state: dict = {}
+
+    async def phase():
+        rec = Recorder()
+        stop = asyncio.Event()
+        t0 = time.time()
+        deadline = t0 + 600
+
+        async def importer():
+            await asyncio.sleep(3)
+            state["started_s"] = round(time.time() - t0, 1)
+            with open(log, "wb") as out:
+                proc = await asyncio.create_subprocess_exec(
+                    sys.executable, "-m", "coverstory.cli", "--home", str(server.home), "import",
+                    source, str(path), "--no-progress", stdout=out, stderr=out)
+                state["exit"] = await proc.wait()
+            state["ended_s"] = round(time.time() - t0, 1)
+            await asyncio.sleep(max(3.0, seconds - (time.time() - t0)))
+            stop.set()
+
+        tasks = [asyncio.create_task(reader(i, server.url, deadline, rec, inputs, seed,
+                                            IMPORT_MIX, stop)) for i in range(READERS)]
+        await asyncio.gather(importer(), *tasks)
+        return rec, time.time() - t0
+
+    ctx.progress(f"load while `coverstory import {source}` runs")
+    load0 = os.getloadavg()[0]
+    rec, took = asyncio.run(phase())
+    load1 = os.getloadavg()[0]
+    table, totals = summarise(rec, took, IMPORT_MIX)
+    lost = check_acked(server.home, rec.acked)
+    lost_turns = check_turns(server.home, rec.turns)
+    five = sum(1 for r in rec.rows if r[2] >= 500 or r[2] == 0)
+    tail = log.read_text(errors="replace").strip().splitlines()[-1:] if log.exists() else []
+    return {"source": source, "import_exit": state.get("exit"),
+            "import_s": [state.get("started_s"), state.get("ended_s")],
+            "import_last_line": tail[0][:300] if tail else "", "seconds": round(took, 1),
+            "table": table, **totals, "server_errors_5xx_or_transport": five,
+            "status_counts": _status_counts(rec),
+            "acknowledged_feedback": len(rec.acked), "feedback_lost": len(lost),
+            "acknowledged_turns": len(rec.turns),
+            "sessions_missing_turns": len(lost_turns), "lost_examples": (lost + lost_turns)[:5],
+            "machine_loadavg_1min": {"before": round(load0, 1), "after": round(load1, 1)}}
+
+
+def _status_counts(rec: Recorder) -> dict:
+    out: dict[str, int] = {}
+    for r in rec.rows:
+        out[str(r[2])] = out.get(str(r[2]), 0) + 1
+    return out
+
+
 def run(ctx: BenchContext) -> BenchResult:
     import httpx
 
@@ -426,6 +593,7 @@ def run(ctx: BenchContext) -> BenchResult:
         raise FileNotFoundError(f"no catalog in {home}; pass --home (e.g. /work/homes/full) "
                                 "or run `coverstory import` first")
     seconds = SECONDS[ctx.quick]
+    t_all = time.time()
     with tempfile.TemporaryDirectory(prefix="coverstory-load-") as tmp:
         root = Path(tmp)
         built, why = home_is_built(home)
@@ -447,27 +615,29 @@ def run(ctx: BenchContext) -> BenchResult:
             counts["build_s"] = round(time.time() - t_build, 1)
             ctx.progress(f"built in {counts['build_s']} s")
             served = {"mode": f"demo subset of {DEMO_BOOKS} books", "reason": why, **counts}
+        con = sqlite3.connect(scratch / "catalog.sqlite")
+        served["books"] = con.execute("SELECT COUNT(*) FROM books").fetchone()[0]
+        con.close()
         photos = phone_photos(scratch, 12, ctx.seed)
         ids, titles = book_sample(scratch, 300, ctx.seed)
         inputs = {"photos": photos, "titles": titles, "ids": ids}
-        port = free_port()
-        server = Server(scratch, port, root / "server.log")
-        ctx.progress(f"starting the server on {server.url} (preloading models) ...")
-        start_s = server.start()
-        rss_idle = server.rss_mb()
-        ctx.progress(f"ready in {start_s:.1f} s, {rss_idle:.0f} MB; warming up")
-        try:
-            warm = asyncio.run(warm_up(server.url, inputs, ctx.seed + 1))
-            ctx.progress(f"load: {READERS} readers for {seconds} s")
-            cpu0, load0 = server.cpu_seconds(), os.getloadavg()[0]
-            load = asyncio.run(run_load(server.url, seconds, inputs, ctx.seed, ACTIONS, server))
-            cpu1, load1 = server.cpu_seconds(), os.getloadavg()[0]
-            table, totals = summarise(load["rec"], load["seconds"])
-            rss_peak = max(load["rss"]) if load["rss"] else None
-            rss_end = server.rss_mb()
-            ctx.progress(f"load done: {totals['requests']} requests, {totals['errors']} errors")
+        configs = [1] if WORKERS == 1 else [1, WORKERS]
+        phases, logs = [], []
+        for n in configs:
+            server = Server(scratch, free_port(), root / f"server-{n}.log", workers=n)
+            try:
+                phases.append(_load_phase(ctx, server, seconds, inputs, ctx.seed, ACTIONS))
+            finally:
+                server.stop()
+            logs.append(server.log)
 
-            # durability: writes under load, kill -9, restart, look every acknowledged one up
+        # durability: writes under load, kill -9 (every process), restart, look every
+        # acknowledged one up; then readers while an import runs
+        n = configs[-1]
+        server = Server(scratch, free_port(), root / f"server-{n}-crash.log", workers=n)
+        logs.append(server.log)
+        try:
+            server.start()
             mix = [("feedback", 70), ("chat", 20), ("book", 10)]
             ctx.progress("durability: feedback load, then kill -9")
             crash = asyncio.run(run_load(server.url, KILL_AFTER[ctx.quick] + 30, inputs,
@@ -483,60 +653,77 @@ def run(ctx: BenchContext) -> BenchResult:
             after = {"text_search_status": t.status_code, "photo_search_status": p.status_code,
                      "photo_first_is_right": p.status_code == 200
                      and bool(p.json()["books"]) and p.json()["books"][0]["id"] == photo_bid}
+            imp = _import_phase(ctx, server, seconds, inputs, ctx.seed + 3)
         finally:
             server.stop()
-        log_tail = (root / "server.log").read_text(errors="replace")[-3000:]
+        errors = sum(ph["errors"] for ph in phases) + imp["server_errors_5xx_or_transport"]
+        log_tail = "\n".join(lg.read_text(errors="replace")[-1500:] for lg in logs
+                             if lg.exists()) if errors or lost else ""
 
     results = {
         "readers": READERS, "seconds": seconds, "think_s": list(THINK), "timeout_s": TIMEOUT,
-        "home": str(home), "served": served, "actions": dict(ACTIONS), "table": table,
-        **totals,
-        "warmup": [{"action": a, "ms": round(t * 1000), "status": st}
-                   for a, t, st, _ in warm.rows],
-        "server_start_s": round(start_s, 1),
-        "rss_mb": {"after_preload": rss_idle, "peak_under_load": rss_peak, "after_load": rss_end},
-        "server_cpu_s": round(cpu1 - cpu0, 1) if cpu0 is not None and cpu1 is not None else None,
-        "server_cpu_ms_per_request": round((cpu1 - cpu0) * 1000 / max(1, totals["requests"]), 1)
-        if cpu0 is not None and cpu1 is not None else None,
-        "machine_loadavg_1min": {"before": round(load0, 1), "after": round(load1, 1)},
-        "durability": {"acknowledged_writes": len(acked), "lost": len(lost),
+        "home": str(home), "served": served, "actions": dict(ACTIONS), "phases": phases,
+        "durability": {"workers": n, "acknowledged_writes": len(acked), "lost": len(lost),
                        "lost_examples": lost[:5], "killed_after_s": KILL_AFTER[ctx.quick],
                        "requests_before_kill": len(crash["rec"].rows),
                        "restart_s": round(restart_s, 1), **after},
-        "server_log_tail": log_tail if totals["errors"] or lost else "",
+        "during_import": imp, "ran_s": round(time.time() - t_all, 1),
+        "server_log_tail": log_tail,
     }
-    mem = results["rss_mb"]
-    d = results["durability"]
+    return BenchResult(results=results, markdown=_markdown(results))
+
+
+def _markdown(r: dict) -> str:
+    served = r["served"]
     md = (
-        f"{READERS} simulated readers (own cookie sessions) for {seconds} s against "
-        f"`coverstory serve --preload` on 127.0.0.1, home `{home}` (catalog copied to a scratch "
-        f"home; served: {served['mode']} — {served['reason']}"
-        + (f"; {served['books']} books, {served['ratings']} ratings, {served['users']} readers"
-           if "books" in served else "")
-        + (f", built by `coverstory build all` in {served['build_s']} s" if "build_s" in served
-           else "")
-        + f"). Think time {THINK[0]}-{THINK[1]} s between a reader's requests; timeout "
-        f"{TIMEOUT:.0f} s; error = transport "
-        f"failure or status other than 200/304. Load generator and server share the machine.\n\n"
-        f"**{totals['requests']} requests, {totals['errors']} errors, "
-        f"{totals['throughput_rps']:.1f} requests/s.**\n\n"
-        + md_table(table, ["action", "requests", "errors", "p50_ms", "p95_ms", "p99_ms",
-                           "max_ms"], floatfmt="{:.0f}")
-        + f"\nServer memory (RSS): {_mb(mem['after_preload'])} after preload, "
-          f"{_mb(mem['peak_under_load'])} peak under load, {_mb(mem['after_load'])} after. "
-          f"Start with preload: {start_s:.1f} s. Server CPU: {results['server_cpu_s']} s for the "
-          f"load phase ({results['server_cpu_ms_per_request']} ms per request). Machine load "
-          f"average (1 min) {load0:.1f} before, {load1:.1f} after: the 2 cores were shared with "
-          f"other work, which stretches every latency above.\n\n"
-        f"**Durability (kill -9 under load):** {d['acknowledged_writes']} feedback writes "
-        f"acknowledged before SIGKILL at {d['killed_after_s']:.0f} s, **{d['lost']} lost** after "
-        f"restart ({d['restart_s']} s to ready). After restart: text search "
-        f"{d['text_search_status']}, photo search {d['photo_search_status']} "
-        f"(right book first: {d['photo_first_is_right']}).\n"
-    )
-    if totals["error_examples"]:
-        md += "\nErrors seen:\n\n" + "\n".join(f"- `{e}`" for e in totals["error_examples"]) + "\n"
-    return BenchResult(results=results, markdown=md)
+        f"{r['readers']} simulated readers (own cookie sessions) for {r['seconds']} s against "
+        f"`coverstory serve --preload` on 127.0.0.1, home `{r['home']}` (catalog copied to a "
+        f"scratch home; served: {served['mode']}, {served['books']} books — "
+        f"{served['reason']}). Mix (issue 15): "
+        + ", ".join(f"{a} {w}%" for a, w in r["actions"].items())
+        + f". Think time {r['think_s'][0]}-{r['think_s'][1]} s between a reader's requests; "
+        f"timeout {r['timeout_s']:.0f} s; error = transport failure or status other than "
+        "200/304. The load generator runs on the same machine (it takes CPU too).\n\n")
+    for ph in r["phases"]:
+        mem = ph["memory_after_load"]
+        per = ", ".join(f"{p['rss_mb']}" for p in mem["processes"])
+        la = ph["machine_loadavg_1min"]
+        md += (f"### {ph['workers']} worker process{'es' if ph['workers'] > 1 else ''}\n\n"
+               f"**{ph['requests']} requests, {ph['errors']} errors, "
+               f"{ph['throughput_rps']:.1f} requests/s.**\n\n"
+               + md_table(ph["table"], ["action", "requests", "errors", "p50_ms", "p95_ms",
+                                        "p99_ms", "max_ms"], floatfmt="{:.0f}")
+               + f"\nServer memory after the load: RSS {mem['rss_mb_total']} MB in all "
+               f"(per process: {per} MB; PSS {mem['pss_mb_total']} MB), peak "
+               f"{ph['rss_mb_peak_under_load']} MB. Ready (preloaded) in "
+               f"{ph['server_start_s']} s. Server CPU {ph['server_cpu_s']} s for the load "
+               f"phase. Load average (1 min) {la['before']} before, {la['after']} after.\n\n")
+    d = r["durability"]
+    md += (f"**Durability (kill -9 of every server process under load, {d['workers']} "
+           f"worker(s)):** {d['acknowledged_writes']} feedback writes acknowledged before "
+           f"SIGKILL at {d['killed_after_s']:.0f} s, **{d['lost']} lost** after restart "
+           f"({d['restart_s']} s to ready). After restart: text search "
+           f"{d['text_search_status']}, photo search {d['photo_search_status']} (right book "
+           f"first: {d['photo_first_is_right']}).\n\n")
+    im = r["during_import"]
+    md += (f"### While `coverstory import {im['source']}` runs ({d['workers']} worker(s))\n\n"
+           f"The import started {im['import_s'][0]} s into the load and ended at "
+           f"{im['import_s'][1]} s (exit {im['import_exit']}: {im['import_last_line']}); "
+           f"readers for {im['seconds']} s, mix "
+           + ", ".join(f"{a} {w}%" for a, w in IMPORT_MIX)
+           + f". **{im['server_errors_5xx_or_transport']} 5xx or transport errors**; "
+           f"statuses {im['status_counts']}. **{im['acknowledged_feedback']} acknowledged "
+           f"feedback writes, {im['feedback_lost']} missing; {im['acknowledged_turns']} "
+           f"acknowledged chat turns, {im['sessions_missing_turns']} sessions missing "
+           f"some.** Load average {im['machine_loadavg_1min']['before']} before, "
+           f"{im['machine_loadavg_1min']['after']} after.\n\n"
+           + md_table(im["table"], ["action", "requests", "errors", "p50_ms", "p95_ms",
+                                    "p99_ms", "max_ms"], floatfmt="{:.0f}"))
+    examples = sorted({e for ph in r["phases"] for e in ph["error_examples"]}
+                      | set(im["error_examples"]))
+    if examples:
+        md += "\nErrors seen:\n\n" + "\n".join(f"- `{e}`" for e in examples[:12]) + "\n"
+    return md
 
 
 def _mb(v) -> str:
