@@ -41,6 +41,8 @@ class Finder:
         for a in idx.authors:
             for n in a:
                 names.setdefault(fold(n), n)
+        self._padded = [f" {k} " for k in self.keys]
+        self._heads: dict[int, list[str]] = {}      # query length -> every key's first chars
         self.author_keys = list(names)
         self.author_names = [names[k] for k in self.author_keys]
         weight: dict[str, float] = {}
@@ -66,15 +68,14 @@ class Finder:
         got = process.extract(q, self.keys, scorer=fuzz.ratio, limit=limit * 4,
                               score_cutoff=cutoff)
         # a short query that is the whole start of a long title ("the name of the wind")
-        pre = process.extract(q, self.keys, scorer=_prefix_score, limit=limit * 2,
-                              score_cutoff=max(cutoff, 90)) if len(q.split()) >= 2 else []
+        pre = self._prefixed(q, limit * 2, max(cutoff, 90)) if len(q.split()) >= 2 else []
         if len(q) >= 4 and " " not in q:   # "maus": the first word of a title
             pre = list(pre) + [(k, 92.0, i) for i, k in enumerate(self.keys)
                                if k.startswith(q + " ")]
         if len(q) >= 10 and " " in q:      # "chamber of secrets": a whole part of a title
             inner = f" {q} "
-            pre = list(pre) + [(k, 92.0, i) for i, k in enumerate(self.keys)
-                               if len(k) > len(q) and inner in f" {k} "]
+            pre = list(pre) + [(k, 92.0, i) for i, k in enumerate(self._padded)
+                               if len(k) > len(q) + 2 and inner in k]
         best: dict[int, float] = {}
         for key, score, i in list(got) + list(pre):
             r = self.rows[i]
@@ -82,6 +83,25 @@ class Finder:
             if s > best.get(r, -1):
                 best[r] = s
         return sorted(best.items(), key=lambda x: -x[1])[:limit]
+
+    def _prefixed(self, q: str, limit: int, cutoff: float) -> list[tuple[str, float, int]]:
+        """(key, score, position) of the keys whose start matches the query: rapidfuzz's
+        ratio of the query to each key's first len(q) characters (typos in a partial title),
+        scaled by 0.9 + 0.1 * len(q) / len(key) so a whole title beats a longer one."""
+        from rapidfuzz import fuzz, process
+
+        heads = self._heads.get(len(q))
+        if heads is None:
+            if len(self._heads) >= 16:
+                self._heads.clear()
+            heads = self._heads[len(q)] = [k[: len(q)] for k in self.keys]
+        out = []
+        for _, s, i in process.extract(q, heads, scorer=fuzz.ratio, limit=None,
+                                       score_cutoff=cutoff):
+            s *= 0.9 + 0.1 * min(1.0, len(q) / max(len(self.keys[i]), 1))
+            if s >= cutoff:
+                out.append((self.keys[i], s, i))
+        return sorted(out, key=lambda x: -x[1])[:limit]
 
     def title(self, query: str) -> tuple[int, float] | None:
         got = self.titles(query, limit=1, cutoff=TITLE_MIN)
