@@ -56,6 +56,8 @@ _LIKE_THEM = re.compile(r"\blike (?:his|her|their|him|them)\b|\bsimilar\b|\bwho 
 _GENERIC = (r"\b(?:books?|novels?|stuff|something|anything|some|any|more|others?|ones|"
             r"titles?|works?|series|stories|story|written|everything|all|what|which|who|"
             r"recommend|suggest|read|give|show|find|want|like|else)\b")
+_NEGATED = (r"^(?:and |but |also |oh |ok |okay |so )?(?:not|no|nothing|none|never|without|except|"
+            r"anything but|other than|someone other|something other)\b")
 _WORKS = frozenset({"ones", "books", "novels", "stuff", "mysteries", "titles"})
 _NAME_FILLER = frozenset("""more some any books book novels novel stuff something anything else
 by from please of the what about how else other others again like has got have did does
@@ -449,6 +451,8 @@ class DialogueEngine:
         f = finder(self.index)
         q = re.sub(r"^(?:the book|the novel|a book called|book called|called)\s+", "",
                    fold(re.sub(r"[,.!?]*\s*(?:please|pls|thanks)?\W*$", "", text.strip())))
+        if re.match(_NEGATED, q):                  # "nothing by Lee Child", "not by X": a rule
+            return None, None, False
         m = re.match(r"^(.{3,}?)\s+(?:by|from)\s+([a-z][a-z .'-]{2,})$", q)
         splits = [(m.group(1), m.group(2), True)] if m else []
         words = q.split()

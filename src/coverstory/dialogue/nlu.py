@@ -91,16 +91,22 @@ class SlotMatcher:
                 add(words + "s", "tag", t, 0.85)
         # authors: full names (any book), surnames that are rare enough to be safe
         surname_count: dict[str, set[str]] = {}
-        for names in index.authors:
-            for a in names:
+        weight: dict[str, float] = {}
+        for r, names in enumerate(index.authors):
+            for k, a in enumerate(names):
                 add(a, "author", a, 1.0)
                 parts = _WORD.findall(fold(a))
                 if len(parts) >= 2:
                     surname_count.setdefault(parts[-1], set()).add(a)
+                if k == 0:
+                    weight[a] = weight.get(a, 0.0) + 1.0 + float(index.popularity[r])
         common = _common_words()
         for sur, full in surname_count.items():
-            if len(full) == 1 and len(sur) >= 5 and sur not in common:
-                add(sur, "author", next(iter(full)), 0.8)
+            if len(sur) < 5 or sur in common:
+                continue
+            ranked = sorted(full, key=lambda a: -weight.get(a, 0.0))
+            if len(ranked) == 1 or weight.get(ranked[0], 0.0) >= 3 * weight.get(ranked[1], 0.0):
+                add(sur, "author", ranked[0], 0.8)    # "chandler": Raymond, by far the most read
         # titles: the normalised title (series and subtitle dropped), 2+ words or rare words
         self.title_ids: dict[str, list[int]] = {}
         order = np.argsort(-index.popularity)
@@ -262,7 +268,8 @@ def _title_context(toks: list[str], i: int) -> bool:
 
 
 def _author_context(toks: list[str], i: int) -> bool:
-    return (i > 0 and toks[i - 1] in ("by", "from", "author")) or \
+    return (i > 0 and toks[i - 1] in ("by", "from", "author", "not", "no", "than", "except",
+                                      "besides", "nor")) or \
         (i + 1 < len(toks) and toks[i + 1] in ("books", "novels", "book", "novel"))
 
 
