@@ -1,5 +1,7 @@
 """Small working implementations of the search / recommend / dialogue contracts
-(docs/api.md), over a real catalog, so the HTTP layer can be tested on its own.
+(coverstory.contracts: the Protocols and the one definition of each result type; docs/api.md),
+over a real catalog, so the HTTP layer can be tested on its own (tests/contracts/ checks
+them against the same contract as the real services).
 They are simple but real: photo search compares downscaled pixels of the covers,
 text search counts shared words, feedback is written to the catalog."""
 
@@ -8,13 +10,12 @@ from __future__ import annotations
 import io
 import re
 import threading
-from dataclasses import dataclass, field
 
 import numpy as np
 from PIL import Image
 
+from coverstory.contracts import BadImage, Hit, PhotoResult, Reply
 from coverstory.errors import BadInput, NotFound
-from coverstory.results import Hit
 
 WORD = re.compile(r"[a-z]+")
 
@@ -27,25 +28,8 @@ def _thumb(img: Image.Image) -> np.ndarray:
     return np.asarray(img.convert("RGB").resize((8, 12)), dtype=np.float32).ravel() / 255.0
 
 
-@dataclass
-class PhotoResult:
-    hits: list[Hit]
-    in_catalog: bool
-    best: Hit | None
-    suggestions: list[Hit] = field(default_factory=list)
-
-    def to_dict(self) -> dict:
-        return {"hits": [h.to_dict() for h in self.hits], "in_catalog": self.in_catalog,
-                "best": self.best.to_dict() if self.best else None,
-                "suggestions": [h.to_dict() for h in self.suggestions]}
-
-
-class BadImage(BadInput):
-    pass
-
-
 class WordSearch:
-    """SearchService contract: text (shared words), photo (nearest cover pixels), similar (tags)."""
+    """contracts.SearchService: text (shared words), photo (nearest cover pixels), similar (tags)."""
 
     def __init__(self, catalog):
         self.catalog = catalog
@@ -92,7 +76,7 @@ class WordSearch:
 
 
 class PopularRecommend:
-    """RecommendService contract: most-rated unseen books; feedback saved in the catalog."""
+    """contracts.RecommendService: most-rated unseen books; feedback saved in the catalog."""
 
     RATING = {"like": 5.0, "dislike": 1.0, "read": 4.0}
 
@@ -122,21 +106,8 @@ class PopularRecommend:
                 if b != book_id][:k]
 
 
-@dataclass
-class Reply:
-    session_id: str
-    text: str
-    intent: str
-    question: str | None
-    books: list[dict]
-
-    def to_dict(self) -> dict:
-        return {"session_id": self.session_id, "text": self.text, "intent": self.intent,
-                "question": self.question, "books": self.books}
-
-
 class EchoDialogue:
-    """DialogueEngine contract on top of the two doubles above."""
+    """contracts.DialogueService on top of the two doubles above."""
 
     def __init__(self, catalog, search: WordSearch, recommend: PopularRecommend):
         self.catalog, self.search, self.recommend = catalog, search, recommend

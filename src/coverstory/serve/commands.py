@@ -152,7 +152,7 @@ def _run_app(args, home, settings, sock, url: str | None = None,
     import uvicorn
 
     from coverstory.serve.app import create_app
-    from coverstory.serve.services import serving_threads, tune_malloc
+    from coverstory.serve.process import serving_threads, tune_malloc
 
     tune_malloc()
     serving_threads()

@@ -1,7 +1,10 @@
-"""Admin jobs (import, rebuild): the same CLI commands, run one at a time in a thread.
+"""Admin jobs (import, rebuild): the library's job functions (:mod:`coverstory.jobs`), run
+one at a time in a thread.
 
-Arguments are parsed by the CLI's own parser before the job is accepted, so a bad
-argument is a 422 at once, not a failed job later. ``--home`` is always the server's.
+A request's ``args`` are those of ``coverstory import`` / ``coverstory build`` (docs/api.md);
+they are checked by the CLI's own parser before the job is accepted, so a bad argument is a
+422 at once, not a failed job later, then turned into a job spec (``spec_of``) that
+:func:`coverstory.jobs.run` does. ``--home`` is always the server's.
 
 The background build (``coverstory serve --build``) is a job too: the build plan
 (``coverstory.build.PLAN``) run as side-by-side subprocesses at a lower CPU priority; the
@@ -9,7 +12,8 @@ services are reloaded after each step that makes something new (``on_step``), an
 job's ``steps`` say what is still being prepared and how far along it is.
 
 Requests never fit models. The saved recommender is rebuilt by a job of its own
-(``coverstory build recommender`` in a child process at a lower CPU priority, so a fit's
+(``python -m coverstory.jobs SPEC`` building the ``recommender`` target in a child process
+at a lower CPU priority, so a fit's
 memory goes back to the system when it ends): after an import into a home without one
 (meanwhile requests answer with popular books and keep no profiles), and after a reader's
 data is erased (so the next model holds nothing of them). A rebuild asked for while
@@ -37,7 +41,7 @@ log = logging.getLogger("coverstory.serve")
 FORBIDDEN = ("--home", "--json", "-h", "--help", "--out")
 
 
-REBUILD = ["build", "recommender"]
+REBUILD = ["build", "recommender"]      # the rebuild job, as it is listed
 RECOMMENDER_CONFIG = Path("models") / "recommender" / "config.json"
 
 
@@ -73,10 +77,10 @@ class JobRunner:
         if getattr(args, "_missing", None):
             raise ApiError(503, f"coverstory {command[0]} is not available in this build "
                                 f"({args._missing})")
-        return args
+        return spec_of(args)
 
     def submit(self, command: list[str]) -> dict:
-        args = self.parse(command)
+        spec = self.parse(command)
         with self._lock:
             if any(j["state"] in ("queued", "running") for j in self.jobs.values()):
                 raise ApiError(409, "another admin job (or the background build) is still "
@@ -87,21 +91,22 @@ class JobRunner:
             self.jobs[job["id"]] = job
             while len(self.jobs) > self.keep:
                 self.jobs.popitem(last=False)
-        threading.Thread(target=self._run, args=(job, args), daemon=True,
+        threading.Thread(target=self._run, args=(job, spec), daemon=True,
                          name=f"admin-job-{job['id']}").start()
         return dict(job)
 
-    def _run(self, job: dict, args) -> None:
-        from coverstory.cli import CommandError
+    def _run(self, job: dict, spec: dict) -> None:
+        from coverstory.errors import CoverstoryError
+        from coverstory.jobs import run
 
         try:
-            result = args._run(args)
+            result = run(spec)
             text = result.get("text") if isinstance(result, dict) else None
             job["result"] = str(text if text is not None else result)[:4000]
             job["state"] = "done"
             if self.on_success:
                 self.on_success()
-        except CommandError as e:
+        except CoverstoryError as e:
             job["state"], job["error"] = "failed", str(e)
         except Exception as e:  # noqa: BLE001 - a job's failure is reported, not raised
             log.exception("admin job %s failed", job["id"])
@@ -165,15 +170,16 @@ class JobRunner:
         return job
 
     def _run_rebuild(self, job: dict) -> None:
-        """``coverstory build recommender`` as a child process at a lower CPU priority."""
-        cmd = [sys.executable, "-m", "coverstory.cli", "--home", str(self.home), "--json",
-               *REBUILD]
+        """The recommender's build (:func:`coverstory.jobs.build_target`) in a child process
+        at a lower CPU priority."""
+        spec = {"job": "build", "home": str(self.home), "target": "recommender"}
+        cmd = [sys.executable, "-m", "coverstory.jobs", json.dumps(spec)]
         nice = self.nice
         try:
-            from coverstory.serve import services
+            from coverstory.serve import process
 
             env = dict(os.environ)
-            if services.THREADS_SET_HERE:     # the server's one thread per request: the
+            if process.THREADS_SET_HERE:      # the server's one thread per request: the
                 env.pop("COVERSTORY_THREADS", None)   # fit gets the machine's threads
             self._child = proc = subprocess.Popen(
                 cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
@@ -183,8 +189,8 @@ class JobRunner:
             got = json.loads(lines[-1]) if lines else {}
             if proc.returncode == 0:
                 job["state"] = "done"
-                job["result"] = (f"recommender rebuilt: {got.get('built', {}).get('recommender', got)}"
-                                 [:4000])
+                built = got.get("built", {}).get("recommender", got)
+                job["result"] = f"recommender rebuilt: {built}"[:4000]
                 if self.on_success:
                     self.on_success()
             else:
@@ -274,3 +280,17 @@ class JobRunner:
                 f"{s['name']}: {s['state']}" + (f" {s['percent']}%" if "percent" in s else "")
                 for s in self.plan.status())
         return out
+
+
+def spec_of(args) -> dict:
+    """The :mod:`coverstory.jobs` spec of parsed ``coverstory import`` / ``build`` arguments."""
+    from coverstory.jobs import BUILD_OPTIONS
+
+    if args.command == "import":
+        return {"job": "import", "home": args.home, "source": args.source,
+                "paths": list(args.paths), "user": args.user,
+                "source_name": args.source_name, "progress": not args.no_progress}
+    if args.command == "build":
+        return {"job": "build", "home": args.home, "target": args.target,
+                **{k: getattr(args, k, v) for k, v in BUILD_OPTIONS.items()}}
+    raise ApiError(422, f"invalid request: {args.command!r} is not an admin job")
