@@ -1,6 +1,6 @@
 """``coverstory bench fusion_retrieval``: evaluation 3 of ``bench fusion`` on its own.
 
-The same code as section 3 of ``coverstory bench fusion`` (``fusion.retrieval``), but it
+The same code as section 3 of ``coverstory bench fusion`` (``_fusion_paper.retrieval``), but it
 reads (and stores in the catalog) the OCR of every cover it needs instead of using only the
 OCR already in the catalog, so it is the figure to quote for retrieval (a).
 """
@@ -14,7 +14,8 @@ def run(ctx: BenchContext) -> BenchResult:
     import torch
 
     from coverstory.catalog import Catalog
-    from coverstory.eval.bench.fusion import DESC, TITLE, _ensure, retrieval
+    from coverstory.eval.bench._fusion_common import DESC, TITLE, _ensure
+    from coverstory.eval.bench._fusion_paper import retrieval
     from coverstory.fusion.datasets import genre_task
 
     torch.set_num_threads(1)
