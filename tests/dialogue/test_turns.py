@@ -24,6 +24,9 @@ from coverstory.dialogue.series import Series
     ("do you have The Name of the Wind?", "lookup", ""),
     ("what comes after Catching Fire?", "series", "next"),
     ("the hunger games in order", "series", "first"),
+    ("tana french - which one should I read first", "series", "first"),
+    ("so what's the next one?", "series", "next"),
+    ("where do I start with the sandman comics", "series", "first"),
     ("a girl leaves thirteen tapes explaining why", "request", ""),
     ("a woman travels to italy after her divorce", "request", ""),
     ("more fantasy please", "request", ""),
@@ -58,6 +61,18 @@ def test_series_next_previous_in_order():
     assert s.in_order(0) == [1, 0, 2]           # #2.5 is not in the reading order
     assert s.position(4) is None and s.position(0) == ("The Hunger Games", 2.0)
     assert s.find("the hunger games series") == "hunger games"
+
+
+def test_series_by_whole_name_initials_and_kind_words():
+    titles = ["The Bad Beginning (A Series of Unfortunate Events, #1)",
+              "The Reptile Room (A Series of Unfortunate Events, #2)",
+              "A Court of Mist and Fury (A Court of Thorns and Roses, #2)",
+              "Preludes & Nocturnes (The Sandman #1)"]
+    s = Series.from_titles(titles, popularity=[1.0, 0.9, 0.8, 0.7])
+    assert s.find("a series of unfortunate events") == "a series of unfortunate events"
+    assert s.find("acotar") == "a court of thorns and roses"
+    assert s.find("the sandman comics") == "sandman"
+    assert s.find("xyzzy") is None
 
 
 def _feedback_count(eng, sid):
@@ -177,3 +192,17 @@ def test_follow_up_repeats_the_question(engine):
     assert shown[0] in engine.turn("f", text="why the first one?").text
     r = engine.turn("f", text="and the second?")
     assert r.intent == "explain" and shown[1] in r.text
+
+
+def test_nothing_by_an_author_is_an_exclusion_not_a_title(engine):
+    sid = "nothing-by"
+    engine.turn(sid, text="a mystery")
+    r = engine.turn(sid, text="and nothing by Clara Bell either")
+    assert "Murder in Venice" not in [b["title"] for b in r.books]
+    assert engine._title_by("nothing by Clara Bell") == (None, None, False)
+    assert engine._title_by("Murder in Venice by Clara Bell")[0] is not None
+
+
+def test_next_after_a_book_outside_any_series_suggests_books_like_it(engine):
+    r = engine.turn("after", text="what should I read after Red Planet Alone")
+    assert r.books and "Red Planet Alone" not in [b["title"] for b in r.books]

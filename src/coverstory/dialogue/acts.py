@@ -99,9 +99,13 @@ SERIES_START = re.compile(r"\bwhich (.+?) (?:book|one|novel) (?:do|should) i (?:
 SERIES_LAST = re.compile(r"\b(?:the )?(?:last|final) (?:one|book|part|volume)\b")
 SERIES_NUM = re.compile(r"^(.+?)\s+(?:book|#|part|volume|vol\.?|no\.?|number)\s*(\d{1,2})\??$|"
                         r"^(?:book|part|volume) (\d{1,2}) of (.+?)\??$")
+SERIES_WHICH_FIRST = re.compile(
+    r"^(.+?)[\s,:-]+which (?:one|book|novel)(?:'?s| is| comes| do i read| should i read| to read)?"
+    r" first\W*$|^which (?:one|book|novel)(?:'?s| is| comes| do i read| should i read)? first"
+    r"(?: (?:in|of|from|by) (.+?))?\W*$")
 SERIES_FIRST = re.compile(
     r"\b(?:first|1st) (?:book |one |novel )?(?:in|of) (?:the )?(.+?)(?: series)?\??$|"
-    r"\b(?:where|which one) (?:do|should) i start\b.*?(?:with |series )?(.*)$|"
+    r"\b(?:where|which one) (?:do|should) i (?:start|begin)\b(?: (?:with|on|the))*\s*(.*)$|"
     r"\b(.+?) (?:series )?in order\??$")
 _STRONG = (r"^(?:forget (?:that|it|those|about that|all that)|never ?mind|scratch that|scrap that|"
            r"ignore that|actually,? (?:scrap|scratch|forget) that|"
@@ -190,6 +194,7 @@ def classify(text: str) -> Act:
     """The dialogue act of an utterance (rules; a request when none fits)."""
     t = norm(text)
     bare = re.sub(r"[,\s]+(?:please|pls|thanks)$", "", t.rstrip("!.?, ")).rstrip("!.?, ")
+    bare = re.sub(r"^(?:(?:so|ok|okay|and|right|cool|great|nice)\b[,\s]*)+(?=\w)", "", bare)
     act = Act("request")
     _constraints(t, act)
     if not bare:
@@ -239,6 +244,11 @@ def classify(text: str) -> Act:
         return act
     if SERIES_LAST.search(t) and re.search(r"\b(?:called|series|what'?s|which|name)\b", t):
         act.kind, act.sub = "series", "last"
+        return act
+    m = SERIES_WHICH_FIRST.search(bare)
+    if m:                               # "tana french - which one should I read first"
+        act.kind, act.sub = "series", "first"
+        act.query = (m.group(1) or m.group(2) or "").strip(" -,:")
         return act
     if re.search(r"\bin order\b|\bfirst (?:book|one|novel) (?:in|of)\b|\bwhere (?:do|should) i start\b", t):
         m = SERIES_FIRST.search(bare)

@@ -193,7 +193,8 @@ class DialogueEngine:
         if prev.startswith("series") and act.kind in ("request", "more", "series") \
                 and not act.query:
             acts.series_follow_up(text, act)       # "and then?", "and the third", "3rd?"
-        if act.kind == "request" and prev and _FOLLOW_UP.match(acts.norm(text)):
+        if act.kind == "request" and prev and not prev.startswith("feedback") and \
+                _FOLLOW_UP.match(acts.norm(text)):
             act.kind, _, act.sub = prev.partition(":")           # "and the third?"
         if act.kind == "smalltalk":
             key = {"empty": "help"}.get(act.sub, act.sub)
@@ -211,7 +212,9 @@ class DialogueEngine:
             st.question = None
             return self._recommend_reply(st, tpl, "more", None, head=tpl.say("more"))
         if act.kind == "series":
-            return self._series(st, tpl, act, text)
+            just_rated = prev.partition(":")[2] if prev.startswith("feedback:") else ""
+            return self._series(st, tpl, act, text,
+                                after=int(just_rated) if just_rated.isdigit() else None)
         if act.kind == "lookup":
             return self._lookup(st, tpl, act.query)
         return self._request(st, tpl, text, act)
@@ -519,8 +522,10 @@ class DialogueEngine:
                          author=(idx.authors[r] or ["an unknown author"])[0]))
         return reply
 
-    def _series(self, st: SessionState, tpl: Templates, act: acts.Act, text: str) -> Reply:
-        """'what comes after X?', 'the one before X', 'X book 2', 'X in order', 'the last one'."""
+    def _series(self, st: SessionState, tpl: Templates, act: acts.Act, text: str,
+                after: int | None = None) -> Reply:
+        """'what comes after X?', 'the one before X', 'X book 2', 'X in order', 'the last one'
+        (``after``: the book the reader's previous turn rated, "next?" after a button)."""
         idx = self.index
         ser = idx.series
         row, key = None, None
@@ -534,20 +539,32 @@ class DialogueEngine:
             else:
                 key = ser.find(act.query)
                 row = got[0] if got and key is None else None
+            if row is None and key is None:
+                row, key = self._series_named(act.query)
+        passing = None
         if row is None and key is None:                  # a title named in passing
             p = self.nlu.parse(text)
             named = [idx.row.get(int(s.value)) for s in p.slots if s.kind == "title"
                      and s.score >= 0.85]
-            named = [r for r in named if r is not None and ser.position(r)]
+            named = [r for r in named if r is not None]
+            passing = named[-1] if named else None
+            named = [r for r in named if ser.position(r)]
             row = named[-1] if named else None
-        if row is None and key is None:
+        if row is None and key is None and passing is None and after in idx.row:
+            row = idx.row[after]
+        if row is None and key is None and passing is None:
             b = st.focus if st.focus is not None else (st.last_books[0] if st.last_books else None)
             row = idx.row.get(b) if b is not None else None
         if key is None and row is not None and ser.position(row):
             key = ser.of_row[row][0]
+        row = passing if row is None and key is None else row
         if key is None:
             if row is None:
                 return Reply(st.session_id, tpl.say("series_unknown"), "series")
+            if act.sub == "next" and (act.query or passing is not None):
+                # "what should I read after Ready Player One": no sequel, so books like it
+                like = f"something like {norm_title(idx.titles[row])}"
+                return self._request(st, tpl, like, acts.classify(like))
             return Reply(st.session_id, tpl.say("series_none", title=idx.titles[row]), "series",
                          books=[card(idx, row, 1.0, "The book you asked about")])
         name = ser.names[key]
@@ -572,6 +589,33 @@ class DialogueEngine:
                            next=idx.titles[step], prev=idx.titles[step], num=num, series=name)
         later = [r for r in order if act.sub == "next" and ser.position(r)[1] > ser.position(step)[1]]
         return self._series_reply(st, text_out, [step] + later[: self.k - 1], name, step)
+
+    def _series_named(self, query: str) -> tuple[int | None, str | None]:
+        """(row, series key) a series request names with an author in it: 'hyperion dan
+        simmons' (that author's title), "asimov's foundation books" (the series once the
+        author's name is set aside), "robert galbraith's detective series" (the author's
+        most read series)."""
+        idx, ser, f = self.index, self.index.series, finder(self.index)
+        row, author, _ = self._title_by(query)
+        if row is not None:
+            return row, None
+        words = re.sub(r"'s\b|[^a-z0-9 ]", " ", fold(query)).split()
+        for n in (3, 2, 1):
+            for i in range(len(words) - n + 1):
+                name = f.author(" ".join(words[i:i + n]))
+                if name is None:
+                    continue
+                mine: dict[str, float] = {}             # the author's series, by readers
+                for r in np.flatnonzero(author_mask(idx, name)):
+                    k = ser.of_row.get(int(r), (None,))[0]
+                    if k is not None:
+                        mine[k] = mine.get(k, 0.0) + 1.0 + float(idx.popularity[r])
+                rest = " ".join(words[:i] + words[i + n:])
+                key = ser.find(rest) if rest.strip() else None
+                if key in mine:
+                    return None, key
+                return None, max(mine, key=mine.get) if mine else None
+        return None, None
 
     def _series_reply(self, st, text: str, rows: list[int], name: str, focus: int) -> Reply:
         idx = self.index
@@ -660,6 +704,7 @@ class DialogueEngine:
         key = {"like": "liked", "dislike": "disliked", "read": "read"}[kind]
         reply = self._recommend_reply(st, tpl, "similar_to" if kind == "like" else "recommend",
                                       parse, may_ask=False, head=tpl.say(key, title=title))
+        st.last_act = f"feedback:{targets[0]}"        # "next?" then means the book just rated
         reply.intent = "feedback"
         reply.parse = parse.to_dict() if parse else {"feedback": kind, "book_id": targets[0]}
         return reply

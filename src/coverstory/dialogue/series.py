@@ -85,16 +85,35 @@ class Series:
     def find(self, text: str) -> str | None:
         """The series a phrase names: exact after folding ("the hunger games series"), else
         the longest series whose name starts with or contains the phrase ("percy jackson")."""
-        t = key(re.sub(r"\b(series|books|trilogy|saga|novels|please|ones|all|the)\b", " ",
-                       fold(text)))
+        whole = key(re.sub(r"\s+", " ", fold(text)).strip())
+        if whole in self.members:                       # "a series of unfortunate events"
+            return whole
+        t = key(re.sub(r"\b(series|books|book|trilogy|saga|novels|please|pls|ones|all|the|comics|"
+                       r"comic|graphic novels|manga)\b", " ", fold(text)))
         t = re.sub(r"\s+", " ", t).strip()
         if not t:
             return None
         if t in self.members:
             return t
+        if " " not in t and 3 <= len(t) <= 8:           # "acotar", "asoiaf", "lotr"
+            short = self._acronyms().get(t)
+            if short:
+                return short
         hits = [k for k in self.members if len(t) >= 4 and (k.startswith(t + " ") or
                                                                f" {t} " in f" {k} ")]
         return max(hits, key=lambda k: len(self.in_order(k)), default=None)
+
+    def _acronyms(self) -> dict[str, str]:
+        """Initials of every series name of 3+ words (the longest series wins a clash)."""
+        got = getattr(self, "_initials", None)
+        if got is None:
+            got = {}
+            for k in sorted(self.members, key=lambda k: len(self.in_order(k))):
+                words = re.findall(r"[a-z0-9]+", k)
+                if len(words) >= 3:
+                    got["".join(w[0] for w in words)] = k
+            self._initials = got
+        return got
 
     def number(self, k: str, n: int) -> int | None:
         return next((r for r in self.in_order(k) if self.of_row[r][1] == n), None)
