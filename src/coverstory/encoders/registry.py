@@ -10,13 +10,13 @@ encoders are folders (``config.json`` + ``weights.safetensors``) under
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 from pathlib import Path
 from typing import Any
 
 from coverstory.encoders.base import CONFIG_FILE, WEIGHTS_FILE, Encoder
+from coverstory.registry import lookup
 
 PRESETS_DIR = Path(__file__).with_name("presets")
 
@@ -50,10 +50,7 @@ def presets() -> dict[str, dict[str, Any]]:
 
 
 def encoder_class(kind: str) -> type[Encoder]:
-    if kind not in KINDS:
-        raise UnknownEncoder(f"unknown encoder kind {kind!r}; known kinds: {sorted(KINDS)}")
-    module, cls = KINDS[kind].split(":")
-    return getattr(importlib.import_module(module), cls)
+    return lookup(KINDS, kind, "encoder kind", UnknownEncoder)
 
 
 def build_encoder(config: dict[str, Any]) -> Encoder:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 from functools import cache
 from pathlib import Path
+
+from coverstory.registry import lookup
 
 STRATEGIES: dict[str, str] = {
     "single": "coverstory.fusion.strategies.single:SingleModality",
@@ -29,13 +30,9 @@ def presets() -> dict:
 
 
 def get_strategy(name: str):
-    """The Fusion subclass registered as ``name``."""
-    try:
-        module, cls = STRATEGIES[name].split(":")
-    except KeyError:
-        raise ValueError(f"unknown fusion strategy {name!r}; choose one of "
-                         f"{', '.join(STRATEGIES)}") from None
-    return getattr(importlib.import_module(module), cls)
+    """The Fusion subclass registered as ``name`` (an unknown name: ``UnknownName``, a
+    ``ValueError`` that lists the strategies)."""
+    return lookup(STRATEGIES, name, "fusion strategy")
 
 
 def build_fusion_module(name: str, spec):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
+from coverstory.registry import lookup
 
 # name -> "module:Class"
 MODELS: dict[str, str] = {
@@ -23,10 +23,9 @@ MODELS: dict[str, str] = {
 
 
 def model_class(name: str):
-    if name not in MODELS:
-        raise KeyError(f"unknown recommender {name!r}; known: {', '.join(MODELS)}")
-    module, cls = MODELS[name].split(":")
-    return getattr(importlib.import_module(module), cls)
+    """The Recommender class registered as ``name`` (an unknown name: ``UnknownName``, a
+    ``KeyError`` that lists the models)."""
+    return lookup(MODELS, name, "recommender")
 
 
 def list_models() -> list[str]:
