@@ -54,9 +54,11 @@ def run(spec: dict) -> dict:
     return fn(Path(home), **{**options, **spec})
 
 
-def import_books(home: Path, source: str, paths: list[str], *, user: str | None = None,
-                 source_name: str | None = None, progress: bool = False) -> dict:
-    """Import ``paths`` in format ``source`` into the catalog at ``home`` (all or nothing)."""
+def import_books(home: Path | None, source: str, paths: list[str], *, user: str | None = None,
+                 source_name: str | None = None, progress: bool = False,
+                 on_wait=log.info) -> dict:
+    """Import ``paths`` in format ``source`` into the catalog at ``home`` (all or nothing;
+    ``coverstory import`` too). ``on_wait(message)``: another import holds the home."""
     from coverstory.catalog import Catalog
     from coverstory.catalog.importers import ImportError_, run_import
     from coverstory.catalog.store import is_busy_error
@@ -65,7 +67,7 @@ def import_books(home: Path, source: str, paths: list[str], *, user: str | None 
     t0 = time.time()
     try:
         report = run_import(cat, source, list(paths), progress=progress, user=user,
-                            source_name=source_name, on_wait=log.info)
+                            source_name=source_name, on_wait=on_wait)
     except (ImportError_, TimeoutError) as e:
         raise BadInput(f"{e} (nothing was imported)") from e
     except sqlite3.OperationalError as e:

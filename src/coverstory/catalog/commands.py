@@ -3,8 +3,6 @@ user-data USER``, ``coverstory forget USER``, ``coverstory purge-chats``."""
 
 from __future__ import annotations
 
-import sqlite3
-import time
 from pathlib import Path
 
 from coverstory.errors import CommandError
@@ -23,30 +21,11 @@ def add_import_arguments(p) -> None:
 def import_(args) -> dict:
     import sys
 
-    from coverstory.catalog import Catalog
-    from coverstory.catalog.importers import ImportError_, run_import
-    from coverstory.catalog.store import is_busy_error
+    from coverstory.jobs import import_books
 
-    cat = Catalog.open(args.home)
-    t0 = time.time()
-    try:
-        report = run_import(cat, args.source, args.paths, progress=not args.no_progress,
-                            user=args.user, source_name=args.source_name,
-                            on_wait=lambda msg: print(msg, file=sys.stderr, flush=True))
-    except ImportError_ as e:
-        raise CommandError(f"{e} (nothing was imported)") from e
-    except TimeoutError as e:
-        raise CommandError(f"{e} (nothing was imported)") from e
-    except sqlite3.OperationalError as e:
-        if not is_busy_error(e):
-            raise
-        raise CommandError(f"the catalog in {cat.home} stayed locked by another process for "
-                           f"more than 30 s; nothing was imported: try again") from e
-    seconds = time.time() - t0
-    out = report.to_dict()
-    out["seconds"] = round(seconds, 1)
-    out["text"] = report.summary() + f"\n({seconds:.1f} s)"
-    return out
+    return import_books(args.home, args.source, args.paths, user=args.user,
+                        source_name=args.source_name, progress=not args.no_progress,
+                        on_wait=lambda msg: print(msg, file=sys.stderr, flush=True))
 
 
 def add_info_arguments(p) -> None:

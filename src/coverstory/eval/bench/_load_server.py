@@ -214,19 +214,17 @@ class Server:
 
 
 def _status_kb(pid: int, key: str) -> int | None:
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith(key):
-                    return int(line.split()[1])
-    except OSError:
-        return None
-    return None
+    return _proc_kb(pid, "status", key)
 
 
 def _rollup_kb(pid: int, key: str) -> int | None:
+    return _proc_kb(pid, "smaps_rollup", key)
+
+
+def _proc_kb(pid: int, name: str, key: str) -> int | None:
+    """The kB figure of line ``key`` in /proc/PID/NAME (None when unreadable or absent)."""
     try:
-        with open(f"/proc/{pid}/smaps_rollup") as f:
+        with open(f"/proc/{pid}/{name}") as f:
             for line in f:
                 if line.startswith(key):
                     return int(line.split()[1])
