@@ -160,7 +160,8 @@ ERA = Facet("era", "Do you prefer something {options}?", (
           say=("2000s", "noughties", "early 2000s", "from the 2000s", "2000 to 2009")),
     Value("2010 or later", years=(2010, 3000),
           say=("recent", "new", "newer", "brand new", "latest", "2010s", "contemporary release",
-               "from the last few years", "published recently", "modern", "2010 or later")),
+               "from the last few years", "published recently", "modern", "2010 or later",
+               "written recently", "recently written", "recently published", "recently")),
 ), multi=False)
 
 MOOD = Facet("mood", "What mood are you after — {options}?", (

@@ -87,6 +87,8 @@ def apply(idx: BookIndex, st: SessionState, p: Parse, act: Act, pending: dict | 
             len(story_words(p, spans)) >= DESCRIPTION_WORDS:
         p.intent = "describe"                 # a story in the reader's words, not a request
     describe = p.intent == "describe"
+    named = [int(s.value) for s in p.slots if s.kind == "title" and not s.negated
+             and s.score >= 0.85]
     for s in p.slots:
         used.update(range(s.start, s.end))
         if describe and s.kind in SOFT_IN_PLOT and not s.negated:
@@ -97,6 +99,9 @@ def apply(idx: BookIndex, st: SessionState, p: Parse, act: Act, pending: dict | 
         elif s.kind == "audience" and not s.negated:
             st.audience = s.value
             st.source[f"audience:{s.value}"] = st.turns
+        elif s.kind == "era" and not s.negated and not p.years:
+            st.prefer(s.kind, s.value)         # "written recently", "noughties": a hard range
+            st.years = list(next(v.years for v in FACETS["era"].values if v.name == s.value))
         elif s.kind == "length" and not s.negated:
             lo, hi = next(v.pages for v in FACETS["length"].values if v.name == s.value)
             st.pages = [lo, hi]
@@ -111,8 +116,8 @@ def apply(idx: BookIndex, st: SessionState, p: Parse, act: Act, pending: dict | 
                 book = series_start(idx, s.surface) or int(s.value)   # "like Harry Potter"
                 if book not in st.anchors:
                     st.anchors = (st.anchors + [book])[-2:]
-        elif s.kind == "refine":
-            _refine(idx, st, *str(s.value).split(":"))
+        elif s.kind == "refine":             # "like Outliers but shorter": than Outliers
+            _refine(idx, st, *str(s.value).split(":"), than=named or st.last_books)
     _implied_tone(st)
     for i, j, key in ([] if describe else negated_series(idx, p, used)):  # "not James Bond"
         used.update(range(i, j))
@@ -148,8 +153,10 @@ def apply(idx: BookIndex, st: SessionState, p: Parse, act: Act, pending: dict | 
 
 
 LIGHT = ("funny", "cosy", "uplifting")
-_LAST_YEARS = re.compile(r"\b(?:last|past) (\d{1,2}|two|three|five|ten|twenty) years\b")
-_NUM_WORDS = {"two": 2, "three": 3, "five": 5, "ten": 10, "twenty": 20}
+_LAST_YEARS = re.compile(r"\b(?:last|past) (\d{1,2}|two|three|five|ten|twenty|few|couple of|"
+                         r"couple) years\b")
+_NUM_WORDS = {"two": 2, "three": 3, "five": 5, "ten": 10, "twenty": 20, "few": 5,
+              "couple of": 3, "couple": 3}
 _SETTING = re.compile(r"\b(?:set in|set on|set at|takes place in|takes place on|taking place in|"
                       r"located in|set during|aboard|"
                       r"about|featuring|involving|with)\s+((?:the\s+)?[a-z]+(?:\s+[a-z]+)?)")
@@ -227,20 +234,27 @@ def series_start(idx: BookIndex, phrase: str) -> int | None:
     return int(idx.ids[rows[0]]) if rows else None
 
 
-def _refine(idx: BookIndex, st: SessionState, facet: str, val: str) -> None:
-    """Comparatives relative to the books just shown: "shorter", "newer", "less dark"."""
+def _refine(idx: BookIndex, st: SessionState, facet: str, val: str,
+            than: list[int] | None = None) -> None:
+    """Comparatives relative to the books named in the same breath ("like Outliers but
+    shorter") or else the books just shown: "shorter", "newer", "less dark"."""
+    than = st.last_books if than is None else than
     if facet == "era":
-        ys = [idx.years[idx.row[b]] for b in st.last_books if b in idx.row]
+        ys = [idx.years[idx.row[b]] for b in than if b in idx.row]
         ys = [int(y) for y in ys if not np.isnan(y)]
         if val == "+":      # newer than (at least) the oldest book just shown
             st.years = [min(ys) + 1 if ys else 2000, 3000]
+            if than is not st.last_books:      # "like the Bourne Identity but newer": modern
+                st.years[0] = max(st.years[0], 2000)
         else:
             st.years = [-3000, max(ys) if ys else 1990]
     elif facet == "length":
-        ps = [idx.pages[idx.row[b]] for b in st.last_books if b in idx.row]
+        ps = [idx.pages[idx.row[b]] for b in than if b in idx.row]
         ps = [int(x) for x in ps if not np.isnan(x)]
         if val == "short":
             st.pages = [0, min(min(ps), 300) if ps else 300]
+            if ps and than is not st.last_books:         # shorter than the book named
+                st.pages = [0, int(0.6 * min(ps))]
         else:
             st.pages = [max(max(ps) + 1, 400) if ps else 400, 100000]
     elif val.startswith("-"):
