@@ -1,25 +1,31 @@
 """``coverstory bench load``: simulated readers against a real server on loopback.
 
-Protocol (seeded):
-1. The home's catalog is copied (SQLite backup) into a scratch home; its built artifacts
-   (features/, indexes/, models/, dialogue/) are linked, so the home itself is never
-   written. When the home's search features are not all built yet, the scratch home is a
-   demo subset instead: 2,000 rated books whose cover features are cached (seeded sample),
-   their ratings, and those features; the services compute what else they need at start.
-   ``coverstory serve --preload`` is started on 127.0.0.1 (a free port).
-2. Load: 50 simulated readers at once, each with its own cookie session, for 60 s
-   (20 s with --quick). A reader loops: pick an action (chat message, text search, book
-   page, cover image, similar books, recommendations, feedback, cover-photo search or
-   photo chat; weights below), wait for the answer, think 2-8 s. Every request is
-   bounded by a 60 s timeout; the run stops by itself. An error is any transport failure
-   or any status other than 200 (304 for covers). All readers share one client address,
-   so the per-client rate limit is raised for the run (the limiter still runs).
-3. Durability: readers send feedback writes (and chat) as fast as they can (think
-   0.2-1 s) for 10 s (6 s quick); the server is
-   killed with SIGKILL mid-load, started again, and every acknowledged (200) write is
-   looked up in the catalog. The restarted server must answer a text and a photo search
-   (catalog and indexes load).
-Memory: resident set size of the server process (from /proc), sampled every 0.5 s.
+Protocol (seeded; written out in docs/benchmarks/load.md):
+1. Scratch home: the home's catalog is copied (SQLite backup) into a temporary home and
+   its built artifacts (features/, indexes/, models/, dialogue/, fusion/) are linked, so
+   the home itself is never written. When the home's search features are not all built
+   (MiniLM text features, Lite0 cover features of >= 95% of the covers, the photo index),
+   a demo subset of 500 rated books whose cover features are cached is served instead.
+2. Load, 1 worker and N workers: ``coverstory serve --preload`` on 127.0.0.1, first one
+   process, then ``--workers N`` (N = $COVERSTORY_LOAD_WORKERS, default 2). One warm-up
+   request of each action, then 50 simulated readers at once, each with its own cookie
+   session, for 60 s (20 s with --quick), with issue 15's mix: chat 40, text search 40,
+   photo search 10, photo chat 10 (ACTIONS); think 2-8 s; every request bounded by a 60 s
+   timeout. An error is any transport failure or any status other than 200 (304 for
+   covers). All readers share one client address, so the per-client rate limit is raised
+   for the run (the limiter still runs).
+3. Memory: RSS of all server processes together sampled every 0.5 s under load (peak);
+   after preload and after the load, RSS and PSS (smaps_rollup: shared pages split
+   between processes) of every process.
+4. Durability: on an N-worker server, readers send feedback (and chat, book pages) as fast
+   as they can (think 0.2-1 s); after 10 s (6 s quick, and at least 30 acknowledged
+   writes) every server process is killed with SIGKILL, the server is started again, and
+   every acknowledged (200) feedback write is looked up in the catalog. The restarted
+   server must answer a text and a photo search (catalog and indexes load).
+5. During an import: on that server, readers with feedback writes (IMPORT_MIX) while
+   ``coverstory import bookdepository`` runs into the same home, for 60 s (20 s quick) and
+   at least until the import ends; then 5xx/transport errors are counted and every
+   acknowledged feedback write and chat turn is looked up in the catalog.
 """
 
 from __future__ import annotations
