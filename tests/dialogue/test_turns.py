@@ -206,3 +206,12 @@ def test_nothing_by_an_author_is_an_exclusion_not_a_title(engine):
 def test_next_after_a_book_outside_any_series_suggests_books_like_it(engine):
     r = engine.turn("after", text="what should I read after Red Planet Alone")
     assert r.books and "Red Planet Alone" not in [b["title"] for b in r.books]
+
+
+def test_a_title_the_reader_has_read_is_excluded_not_an_anchor(engine):
+    r = engine.turn("read-it", text="a cosy mystery, I've read Murder in Venice")
+    st = engine.store.load("read-it")
+    venice = next(int(i) for t, i in zip(engine.index.titles, engine.index.ids)
+                  if t == "Murder in Venice")
+    assert venice in st.read and venice not in st.anchors
+    assert "Murder in Venice" not in [b["title"] for b in r.books]

@@ -89,6 +89,7 @@ def apply(idx: BookIndex, st: SessionState, p: Parse, act: Act, pending: dict | 
     describe = p.intent == "describe"
     named = [int(s.value) for s in p.slots if s.kind == "title" and not s.negated
              and s.score >= 0.85]
+    toks, read_before = tokens(p.text), set()
     for s in p.slots:
         used.update(range(s.start, s.end))
         if describe and s.kind in SOFT_IN_PLOT and not s.negated:
@@ -108,10 +109,15 @@ def apply(idx: BookIndex, st: SessionState, p: Parse, act: Act, pending: dict | 
         elif s.kind in FACETS or s.kind in ("tag", "author"):
             (st.exclude if s.negated else st.prefer)(s.kind, s.value)
         elif s.kind == "title":
-            if s.score < 0.85 and p.intent != "similar_to":
+            if s.score < 0.85 and p.intent != "similar_to" and not (
+                    s.negated and s.end - s.start >= 2       # "not the cat in the hat": a title
+                    and idx.series.find(s.surface) is None):  # ("not wheel of time": a series)
                 used.difference_update(range(s.start, s.end))   # just words, then
             elif s.negated:
-                st.rejected.append(int(s.value))
+                st.rejected += [b for b in editions(idx, int(s.value)) if b not in st.rejected]
+            elif _already_read(toks, s, read_before):          # "she's read Black Beauty"
+                read_before.add(s.end)
+                st.read += [b for b in editions(idx, int(s.value)) if b not in st.read]
             elif p.intent in ("similar_to", "recommend", "refine", "describe"):
                 book = series_start(idx, s.surface) or int(s.value)   # "like Harry Potter"
                 if book not in st.anchors:
@@ -232,6 +238,39 @@ def series_start(idx: BookIndex, phrase: str) -> int | None:
         key = None
     rows = idx.series.in_order(key) if key else []
     return int(idx.ids[rows[0]]) if rows else None
+
+
+_READ_VERBS = frozenset("read finished reread got own owns have has seen done".split())
+
+
+def _already_read(toks: list[str], s, read_before: set[int]) -> bool:
+    """A title said as one the reader has read: "I've read the nightingale", "she's read
+    black beauty and war horse" (the second title follows the first after "and")."""
+    i = s.start - 1
+    while i >= 0 and toks[i] in ("the", "a", "already", "just", "all", "both"):
+        i -= 1
+    if i < 0:
+        return False
+    return toks[i] in _READ_VERBS or (toks[i] in ("and", "or") and i in read_before)
+
+
+def editions(idx: BookIndex, book_id: int) -> list[int]:
+    """The book and the catalog's other editions of it (same title without series or
+    subtitle, same first author)."""
+    from coverstory.catalog.normalize import norm_title
+
+    cache = idx.__dict__.get("_editions")
+    if cache is None:
+        cache = {}
+        for r, t in enumerate(idx.titles):
+            a = idx.authors[r][0] if idx.authors[r] else ""
+            cache.setdefault((norm_title(t), a), []).append(int(idx.ids[r]))
+        idx.__dict__["_editions"] = cache
+    r = idx.row.get(book_id)
+    if r is None:
+        return [book_id]
+    a = idx.authors[r][0] if idx.authors[r] else ""
+    return cache.get((norm_title(idx.titles[r]), a), [book_id])
 
 
 def _refine(idx: BookIndex, st: SessionState, facet: str, val: str,
