@@ -137,6 +137,13 @@ class TestRealServices(ServiceContract):
         super().test_feedback_kind_is_checked(stack)
 
 
+def test_the_words_only_search_of_a_warming_server_is_a_text_search():
+    from coverstory.serve.services import WordsOnly
+
+    words = WordsOnly(text_search=None)
+    assert isinstance(words, TextSearch) and conforms(words, TextSearch) == []
+
+
 def test_conforms_names_what_drifted():
     class Drifted:
         def text(self, query, k=10):                      # no exclude

@@ -26,7 +26,7 @@ import logging
 import threading
 import weakref
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from coverstory.registry import accepts, load
 from coverstory.serve.errors import ApiError
@@ -35,6 +35,10 @@ from coverstory.serve.warmup import FACTORIES, NO_BOOKS, PARTS, RETRY_AFTER, War
 
 __all__ = ["FACTORIES", "NO_BOOKS", "PARTS", "RETRY_AFTER", "Services", "SessionLock",
            "Warmup", "WordsOnly"]
+
+if TYPE_CHECKING:                   # the contracts each service meets (coverstory.contracts)
+    from coverstory.contracts import (DialogueService, RecommendService, SearchService,
+                                      TextSearch)
 
 log = logging.getLogger("coverstory.serve")
 
@@ -73,7 +77,7 @@ class Services:
             return self._made["catalog"]
 
     @property
-    def search(self):
+    def search(self) -> SearchService:
         """The search service; during a warm start, until it is loaded, a 503 with
         Retry-After after at most ``wait_seconds`` (the chat answers on words meanwhile)."""
         if self._warm is None or self._given["search"] is not None:
@@ -81,13 +85,13 @@ class Services:
         return self._warm.require("search", self.wait_seconds)
 
     @property
-    def recommend(self):
+    def recommend(self) -> RecommendService:
         if self._warm is None or self._given["recommend"] is not None:
             return self._get("recommend")
         return self._warm.require("recommend", self.wait_seconds)
 
     @property
-    def dialogue(self):
+    def dialogue(self) -> DialogueService:
         """The dialogue engine; during a warm start, until the search service and the
         recommender are loaded, the same engine without them (words only)."""
         if self._warm is None or self._given["dialogue"] is not None:
@@ -97,7 +101,7 @@ class Services:
             return full
         return self._warm.require("chat", self.wait_seconds)
 
-    def text_search(self):
+    def text_search(self) -> TextSearch:
         """What answers ``GET /api/search``: the search service; while it loads (warm
         start), text search on words alone (BM25 and the ranker, no embeddings), so a
         search is answered at once rather than with a 503."""
@@ -111,14 +115,14 @@ class Services:
             return words
         return self._warm.require("search", self.wait_seconds)
 
-    def photo_dialogue(self):
+    def photo_dialogue(self) -> DialogueService:
         """The dialogue engine for a photo turn: 503 (Retry-After) while photo search loads."""
         if self._warm is None or self._given["dialogue"] is not None:
             return self.dialogue
         self._warm.require("photo", self.wait_seconds)
         return self._warm.require("dialogue", self.wait_seconds)
 
-    def photo_search(self):
+    def photo_search(self) -> SearchService:
         """The search service for a photo query: 503 (Retry-After) while photo search loads."""
         if self._warm is None or self._given["search"] is not None:
             return self.search
