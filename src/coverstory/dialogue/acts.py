@@ -290,7 +290,8 @@ _SAME_AUTHOR = re.compile(
     r"\bwhat else (?:has|did|does|is there by) (?:he|she|they)\b")
 _SMALL_FILLER = frozenset("""a lot so much very for the help you your that s it this all i am im
 now bye thanks thank really ok okay great that's appreciate appreciated cheers and again
-lovely nice good day evening morning awesome perfect""".split())
+lovely nice good day evening morning awesome perfect yay yes wow brilliant excellent amazing
+fab fantastic super sweet wonderful""".split())
 
 
 _FOLLOW_NUM = re.compile(

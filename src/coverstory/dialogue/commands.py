@@ -20,6 +20,7 @@ def chat(args) -> dict:
     '/read N' give feedback on the N-th book shown, '/quit' ends. Works with piped stdin."""
     from coverstory.cli import CommandError
     from coverstory.dialogue.engine import DialogueEngine
+    from coverstory.errors import CoverstoryError
 
     kw = {"search": False, "recommend": False} if getattr(args, "no_services", False) else {}
     try:
@@ -67,7 +68,7 @@ def chat(args) -> dict:
                 reply = eng.feedback(sid, book, kind)
             else:
                 reply = eng.turn(sid, text=line)
-        except ValueError as e:              # bad image, unknown book...
+        except (ValueError, CoverstoryError) as e:   # bad image, unknown book, not built yet
             print(f"bot> {e}", flush=True)
             continue
         replies.append(reply.to_dict())

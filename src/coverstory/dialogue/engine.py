@@ -395,6 +395,15 @@ class DialogueEngine:
             got = finder(idx).title(acts.title_query(m.group(1)))
             if got is not None:
                 target = int(idx.ids[got[0]])
+        elif act.kind == "ask" and act.sub in acts.ASK and not any(s.kind == "ref" for s in p.slots):
+            rest = re.sub(acts.ASK[act.sub], " ", acts.norm(text))      # "East of Eden - how
+            rest = re.sub(r"[^a-z0-9' ]+", " ", rest).strip()             # long is it?"
+            rest = re.sub(r"^(?:and|so|ok|but)\s+|\s+(?:is it|it is|it|is)$", "", rest).strip()
+            words = set(rest.split()) - {"the", "one", "ones", "all", "both", "book", "books"}
+            named = len(rest) >= 4 and not words <= (_PRONOUNS | {"them", "they", "those", "these"})
+            got = finder(idx).title(rest) if named else None
+            if got is not None and got[1] >= 92:
+                target = int(idx.ids[got[0]])
         if target is None or target not in idx.row:
             key = "explain_none" if act.kind == "explain" else "no_books"
             return Reply(st.session_id, tpl.say(key), act.kind, parse=p.to_dict())

@@ -229,7 +229,8 @@ POSITIVE = ("love", "loved", "like", "liked", "enjoy", "enjoyed", "great", "amaz
             "sounds good", "sounds great", "interesting", "fun")
 NEGATIVE = ("hate", "hated", "dislike", "disliked", "boring", "bored", "awful", "terrible",
             "bad", "meh", "dull", "slow", "not for me", "couldn't finish", "gave up", "no",
-            "nope", "worst", "overrated", "annoying", "didn't like", "did not like",
+            "nope", "worst", "overrated", "annoying", "didn't like", "did not like", "isn't for me",
+            "is not for me", "isnt for me", "not my cup of tea", "not my kind of thing",
             "don't like", "not really", "not my thing", "pass")
 
 # Comparatives used by "refine": word -> (facet, direction or value)
