@@ -130,12 +130,6 @@ class TestRealServices(ServiceContract):
     def stack(self, real):
         return real
 
-    @pytest.mark.xfail(strict=True, raises=ValueError,
-                       reason="RecommendService.feedback raises a bare ValueError for an unknown "
-                              "kind, not BadInput (recommend/service.py, owned elsewhere)")
-    def test_feedback_kind_is_checked(self, stack):
-        super().test_feedback_kind_is_checked(stack)
-
 
 def test_the_words_only_search_of_a_warming_server_is_a_text_search():
     from coverstory.serve.services import WordsOnly

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
+from coverstory.errors import BadInput
 from coverstory.results import Hit
 
 MODEL_DIR = "models/recommender"
@@ -178,9 +179,9 @@ class RecommendService:
     def feedback(self, user_id: int, book_id: int, kind: str, rating: float | None = None) -> None:
         """Record like / dislike / read (optionally with a 1-5 rating) and update the profile."""
         if kind not in FEEDBACK_RATINGS:
-            raise ValueError(f"feedback kind must be one of {sorted(FEEDBACK_RATINGS)}, got {kind!r}")
+            raise BadInput(f"feedback kind must be one of {sorted(FEEDBACK_RATINGS)}, got {kind!r}")
         if rating is not None and not 1 <= float(rating) <= 5:
-            raise ValueError(f"rating must be between 1 and 5, got {rating}")
+            raise BadInput(f"rating must be between 1 and 5, got {rating}")
         if self.catalog.book(int(book_id)) is None:
             raise ValueError(f"no book with id {book_id} in the catalog")
         value = float(rating) if rating is not None else FEEDBACK_RATINGS[kind]
