@@ -18,7 +18,7 @@ from coverstory.dialogue.bookindex import BookIndex
 from coverstory.dialogue.lexicon import FACETS
 from coverstory.dialogue.state import SessionState
 
-RELAX_ORDER = ("like", "mood", "genre", "length", "era", "language", "audience", "author")
+RELAX_ORDER = ("tag", "like", "mood", "genre", "length", "era", "language", "audience", "author")
 HARD_FACETS = ("genre", "mood")
 # genres too broad to say what a book is ("contemporary" fits most fiction): not used for
 # the coherence of "like X"
@@ -151,6 +151,13 @@ def positive_masks(idx: BookIndex, st: SessionState, k: int) -> dict[str, np.nda
     like = like_mask(idx, st)
     if like is not None:
         out["like"] = like
+    shelves = [t for t in st.prefs.get("tag", {}) if f"tag:{t}" not in st.soft]
+    if shelves:                       # a shelf named outright ("greek mythology", "manga")
+        m = np.zeros(len(idx), bool)
+        for t in shelves:
+            m |= tag_family_mask(idx, t)
+        if m.sum() >= k:
+            out["tag"] = m
     for facet in HARD_FACETS:
         vals = [v for v in st.prefs.get(facet, {}) if f"{facet}:{v}" not in st.soft]
         if vals:

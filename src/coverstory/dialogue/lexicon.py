@@ -233,6 +233,24 @@ NEGATIVE = ("hate", "hated", "dislike", "disliked", "boring", "bored", "awful", 
             "is not for me", "isnt for me", "not my cup of tea", "not my kind of thing",
             "don't like", "not really", "not my thing", "pass")
 
+# Readers' names for narrow shelves that no facet covers: phrase -> the catalog shelf it
+# means (used when the catalog has that shelf; "spy thrillers" is also the thriller genre)
+SHELF_WORDS = {
+    "scandi crime": "nordic-noir", "scandinavian crime": "nordic-noir", "nordic noir":
+    "nordic-noir", "nordic crime": "nordic-noir", "scandi noir": "nordic-noir",
+    "hard sf": "hard-sci-fi", "hard science fiction": "hard-sci-fi", "hard scifi": "hard-sci-fi",
+    "hard sci fi": "hard-sci-fi", "spy thriller": "spy-thriller", "spy thrillers": "spy-thriller",
+    "spy novel": "spy-thriller", "spy novels": "spy-thriller", "spy stories": "spy-thriller",
+    "espionage": "spy-thriller", "greek myths": "greek-mythology", "greek mythology":
+    "greek-mythology", "picture book": "childrens-picture-books",
+    "picture books": "childrens-picture-books", "manga": "manga", "space opera": "space-opera",
+    "cyberpunk": "cyberpunk", "steampunk": "steampunk", "true crime": "true-crime",
+    "cosy mystery": "cozy-mystery", "cozy mystery": "cozy-mystery", "cosy mysteries":
+    "cozy-mystery", "cozy mysteries": "cozy-mystery", "urban fantasy": "urban-fantasy",
+    "epic fantasy": "epic-fantasy", "high fantasy": "high-fantasy", "time travel": "time-travel",
+    "post apocalyptic": "post-apocalyptic", "alternate history": "alternate-history",
+}
+
 # Comparatives used by "refine": word -> (facet, direction or value)
 REFINE = {
     "shorter": ("length", "short"), "quicker": ("length", "short"),

@@ -16,7 +16,7 @@ import numpy as np
 from coverstory.catalog.normalize import fold
 from coverstory.dialogue.acts import Act
 from coverstory.dialogue.bookindex import _STOP, BookIndex
-from coverstory.dialogue.lexicon import FACETS, NEGATIVE, NEGATORS, POSITIVE
+from coverstory.dialogue.lexicon import FACETS, NEGATIVE, NEGATORS, POSITIVE, SHELF_WORDS
 from coverstory.dialogue.nlu import Parse, tokens
 from coverstory.dialogue.state import SessionState
 
@@ -125,6 +125,8 @@ def apply(idx: BookIndex, st: SessionState, p: Parse, act: Act, pending: dict | 
         elif s.kind == "refine":             # "like Outliers but shorter": than Outliers
             _refine(idx, st, *str(s.value).split(":"), than=named or st.last_books)
     _implied_tone(st)
+    if not describe:
+        _shelf_words(idx, st, p)
     for i, j, key in ([] if describe else negated_series(idx, p, used)):  # "not James Bond"
         used.update(range(i, j))
         st.exclude("series", key)
@@ -238,6 +240,21 @@ def series_start(idx: BookIndex, phrase: str) -> int | None:
         key = None
     rows = idx.series.in_order(key) if key else []
     return int(idx.ids[rows[0]]) if rows else None
+
+
+def _shelf_words(idx: BookIndex, st: SessionState, p: Parse) -> None:
+    """'scandi crime', 'spy novels', 'picture books': the narrow shelf the reader means, when
+    the catalog has it (without: 'no spy stuff' excludes it)."""
+    t = " " + re.sub(r"[^a-z ]+", " ", fold(p.text)) + " "
+    for phrase, shelf in SHELF_WORDS.items():
+        at = t.find(f" {phrase} ")
+        if at < 0 or idx.tag_column(shelf) is None:
+            continue
+        before = t[:at].split()[-3:]
+        if any(w in ("no", "not", "without", "nothing", "hate", "except") for w in before):
+            st.exclude("tag", shelf)
+        else:
+            st.prefer("tag", shelf)
 
 
 _READ_VERBS = frozenset("read finished reread got own owns have has seen done".split())
