@@ -94,11 +94,13 @@ _ORD = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "four
         "4th": 4, "fifth": 5, "5th": 5}
 SERIES_ORD = re.compile(r"^(?:and )?(?:the |what'?s the |whats the |what is the |which is the )?"
                         r"(first|second|third|fourth|fifth|1st|2nd|3rd|4th|5th) (.+?) "
-                        r"(?:book|novel|one)\??$|^(?:and )?(?:part|book|volume) (\d)\??$")
+                        r"(?:book|novel|one)(?: by [a-z .'-]+)?\??$|"
+                        r"^(?:and )?(?:part|book|volume) (\d)\??$")
 SERIES_START = re.compile(r"\bwhich (.+?) (?:book|one|novel) (?:do|should) i (?:start|begin)\b")
 SERIES_LAST = re.compile(r"\b(?:the )?(?:last|final) (?:one|book|part|volume)\b")
 SERIES_NUM = re.compile(r"^(.+?)\s+(?:book|#|part|volume|vol\.?|no\.?|number)\s*(\d{1,2})\??$|"
-                        r"^(?:book|part|volume) (\d{1,2}) of (.+?)\??$")
+                        r"^(?:book|part|volume) (\d{1,2}) of (.+?)\??$|"
+                        r"^(.+?) ([2-9])(?:\s*-?\s*the (?:book|novel))\??$")   # "jurassic park 2 - the book"
 SERIES_WHICH_FIRST = re.compile(
     r"^(.+?)[\s,:-]+which (?:one|book|novel)(?:'?s| is| comes| do i read| should i read| to read)?"
     r" first\W*$|^which (?:one|book|novel)(?:'?s| is| comes| do i read| should i read)? first"
@@ -106,7 +108,7 @@ SERIES_WHICH_FIRST = re.compile(
 SERIES_FIRST = re.compile(
     r"\b(?:first|1st) (?:book |one |novel )?(?:in|of) (?:the )?(.+?)(?: series)?\??$|"
     r"\b(?:where|which one) (?:do|should) i (?:start|begin)\b(?: (?:with|on|the))*\s*(.*)$|"
-    r"\b(.+?) (?:series )?in order\??$")
+    r"\b(.+?) (?:series )?in order\??$|^(.+?) (?:series )?(?:reading )?order\??$")
 _STRONG = (r"^(?:forget (?:that|it|those|about that|all that)|never ?mind|scratch that|scrap that|"
            r"ignore that|actually,? (?:scrap|scratch|forget) that|"
            r"change of plans?|on second thought)\b|\bsomething (?:completely|totally|entirely) "
@@ -191,7 +193,18 @@ def norm(text: str) -> str:
 
 
 def classify(text: str) -> Act:
-    """The dialogue act of an utterance (rules; a request when none fits)."""
+    """The dialogue act of an utterance (rules; a request when none fits). Of several
+    sentences, a first one that asks about a book or a series decides ("which is the first
+    little house book? reading them with my daughter")."""
+    parts = re.split(r"(?<=[?!])\s+(?=\w)", text.strip())
+    if len(parts) > 1:
+        first = _classify(parts[0])
+        if first.kind in ("series", "ask"):
+            return first
+    return _classify(text)
+
+
+def _classify(text: str) -> Act:
     t = norm(text)
     bare = re.sub(r"[,\s]+(?:please|pls|thanks)$", "", t.rstrip("!.?, ")).rstrip("!.?, ")
     bare = re.sub(r"^(?:(?:so|ok|okay|and|right|cool|great|nice)\b[,\s]*)+(?=\w)", "", bare)
@@ -239,8 +252,8 @@ def classify(text: str) -> Act:
     m = SERIES_NUM.match(bare)
     if m:
         act.kind, act.sub = "series", "number"
-        act.query = (m.group(1) or m.group(4) or "").strip()
-        act.number = int(m.group(2) or m.group(3))
+        act.query = (m.group(1) or m.group(4) or m.group(5) or "").strip()
+        act.number = int(m.group(2) or m.group(3) or m.group(6))
         return act
     if SERIES_LAST.search(t) and re.search(r"\b(?:called|series|what'?s|which|name)\b", t):
         act.kind, act.sub = "series", "last"
@@ -250,7 +263,8 @@ def classify(text: str) -> Act:
         act.kind, act.sub = "series", "first"
         act.query = (m.group(1) or m.group(2) or "").strip(" -,:")
         return act
-    if re.search(r"\bin order\b|\bfirst (?:book|one|novel) (?:in|of)\b|\bwhere (?:do|should) i start\b", t):
+    if re.search(r"\bin order\b|\bfirst (?:book|one|novel) (?:in|of)\b|\bwhere (?:do|should) i start\b|"
+                 r"\bseries (?:reading )?order\W*$", t):
         m = SERIES_FIRST.search(bare)
         act.kind, act.sub = "series", "first"
         act.query = next((g for g in (m.groups() if m else ()) if g), "").strip()

@@ -300,12 +300,15 @@ class DialogueEngine:
             return
         t = fold(p.text) + " "
         m = _BY.search(t)
-        rest = [w for w in t.split() if w not in _NAME_FILLER]
+        rest = [w for w in t.split() if w not in _NAME_FILLER and w not in ("a", "an")]
         f = finder(self.index)
         if m and not re.match(r"(?:a|an|the|some|any)\b", m.group(1)):
             said = m.group(1)
         elif 0 < len(rest) <= 3 and not [s for s in p.slots if s.kind != "ref"]:
             said = " ".join(rest)                                   # just a name: "orwell"
+            if f.author(said) is None and len(rest) == 3:           # "a tennesee williams play"
+                said = next((" ".join(rest[i:i + 2]) for i in (0, 1)
+                             if f.author(" ".join(rest[i:i + 2]))), said)
         else:                                                       # "all the austen ones"
             toks = t.split()
             said = next((w for i, w in enumerate(toks[:-1]) if toks[i + 1] in _WORKS
@@ -658,7 +661,8 @@ class DialogueEngine:
             kinds.append("like")
         elif p.sentiment < -0.2 or toks & {"no", "not", "nope"}:
             kinds.append("dislike")
-        if not kinds or [s for s in p.slots if s.kind not in ("ref", "title")]:
+        if not kinds or [s for s in p.slots if s.kind not in ("ref", "title")
+                         and s.surface != "for me"]:   # ("the third isn't for me" is feedback)
             return None                       # "not by Rick Riordan, he's read them all"
         targets = [t for t in [self._target(st, p, p.text, prefer_shown=False)] if t is not None]
         if not targets:

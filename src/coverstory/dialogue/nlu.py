@@ -92,6 +92,9 @@ class SlotMatcher:
         # authors: full names (any book), surnames that are rare enough to be safe
         surname_count: dict[str, set[str]] = {}
         weight: dict[str, float] = {}
+        self.known_surnames: set[str] = set()
+        first_names = {_WORD.findall(fold(a))[0] for names in index.authors for a in names
+                       if len(_WORD.findall(fold(a))) >= 2}
         for r, names in enumerate(index.authors):
             for k, a in enumerate(names):
                 add(a, "author", a, 1.0)
@@ -107,6 +110,16 @@ class SlotMatcher:
             ranked = sorted(full, key=lambda a: -weight.get(a, 0.0))
             if len(ranked) == 1 or weight.get(ranked[0], 0.0) >= 3 * weight.get(ranked[1], 0.0):
                 add(sur, "author", ranked[0], 0.8)    # "chandler": Raymond, by far the most read
+                if weight.get(ranked[0], 0.0) >= 5 and sur not in first_names:
+                    self.known_surnames.add(sur)
+        # a surname read as the author with no "by" around it ("a shorter steinbeck", "a
+        # shakespeare comedy"): an author with 5+ books whose name is rarely in others' titles
+        in_titles: dict[str, int] = {}
+        for r, t in enumerate(index.titles):
+            mine = {_WORD.findall(fold(a))[-1] for a in index.authors[r] if _WORD.findall(fold(a))}
+            for w in set(_WORD.findall(fold(t))) & self.known_surnames - mine:
+                in_titles[w] = in_titles.get(w, 0) + 1
+        self.known_surnames = {w for w in self.known_surnames if in_titles.get(w, 0) <= 4}
         # titles: the normalised title (series and subtitle dropped), 2+ words or rare words
         self.title_ids: dict[str, list[int]] = {}
         order = np.argsort(-index.popularity)
@@ -169,7 +182,8 @@ class SlotMatcher:
                         continue                       # "read next" is no title
                     if kind == "title" and score <= COMMON_TITLE and not named:
                         continue
-                    if kind == "author" and n == 1 and not _author_context(toks, i):
+                    if kind == "author" and n == 1 and not _author_context(toks, i) and not (
+                            key[0] in self.known_surnames and _loose_author_context(toks, i)):
                         continue
                     if kind == "title":                # named as a title ("like X") or not
                         score = 0.95 if _title_context(toks, i) else min(score, 0.6)
@@ -265,6 +279,19 @@ def _title_context(toks: list[str], i: int) -> bool:
     if i > 0 and toks[i - 1] in ("the", "a", "an"):
         i -= 1
     return i > 0 and _is_trigger(toks, i - 1)
+
+
+_KIND_NOUNS = frozenset("""comedy comedies tragedy tragedies play plays novel novels book books
+mystery mysteries thriller thrillers story stories poem poems poetry collection essays""".split())
+_LOOSE_BEFORE = frozenset("""another more any shorter longer early late lesser best other
+different classic latest recent some""".split())
+
+
+def _loose_author_context(toks: list[str], i: int) -> bool:
+    """A well-known surname used as the author without "by": "a shakespeare comedy",
+    "a shorter steinbeck", "another dickens"."""
+    return (i + 1 < len(toks) and toks[i + 1] in _KIND_NOUNS) or \
+        (i > 0 and toks[i - 1] in _LOOSE_BEFORE)
 
 
 def _author_context(toks: list[str], i: int) -> bool:
