@@ -54,18 +54,19 @@ def audience_mask(idx: BookIndex, audience: str) -> np.ndarray:
 def like_mask(idx: BookIndex, st: SessionState) -> np.ndarray | None:
     """"Like X": books that share a genre and an audience with X (coherence), unless the
     reader named genres or an audience themselves."""
-    if not st.anchors or st.prefs.get("genre") or st.audience:
-        return None
+    use_genre, use_audience = not st.prefs.get("genre"), not st.audience
+    if not st.anchors or not (use_genre or use_audience):
+        return None                     # ("like The Giver but for adults": its genres still)
     out = None
     for a in st.anchors[-2:]:
         r = idx.row.get(int(a))
         if r is None:
             continue
         m = np.ones(len(idx), bool)
-        genres = [g for g in idx.main_values(r, "genre") if g not in BROAD]
+        genres = [g for g in idx.main_values(r, "genre") if g not in BROAD] if use_genre else []
         if genres:
             m &= np.logical_or.reduce([idx.has("genre", g) for g in genres])
-        auds = idx.book_values(r, "audience")
+        auds = idx.book_values(r, "audience") if use_audience else []
         if auds:
             m &= np.logical_or.reduce([idx.has("audience", v) for v in auds])
         if not idx.has("mood", "dark")[r]:               # like a gentle book: not a dark one
@@ -74,10 +75,30 @@ def like_mask(idx: BookIndex, st: SessionState) -> np.ndarray | None:
     return out
 
 
+def editions(idx: BookIndex, book_id: int) -> list[int]:
+    """The book and the catalog's other editions of it (same title without series or
+    subtitle, same first author)."""
+    from coverstory.catalog.normalize import norm_title
+
+    cache = idx.__dict__.get("_editions")
+    if cache is None:
+        cache = {}
+        for r, t in enumerate(idx.titles):
+            a = idx.authors[r][0] if idx.authors[r] else ""
+            cache.setdefault((norm_title(t), a), []).append(int(idx.ids[r]))
+        idx.__dict__["_editions"] = cache
+    r = idx.row.get(book_id)
+    if r is None:
+        return [book_id]
+    a = idx.authors[r][0] if idx.authors[r] else ""
+    return cache.get((norm_title(idx.titles[r]), a), [book_id])
+
+
 def seen_mask(idx: BookIndex, st: SessionState, shown: bool = True) -> np.ndarray:
     """Books not yet shown (unless ``shown=False``), rejected, read or used as the anchor."""
     ok = np.ones(len(idx), bool)
-    done = set(st.rejected) | set(st.read) | set(st.anchors) | (set(st.shown) if shown else set())
+    anchors = {e for a in st.anchors for e in editions(idx, int(a))}    # "like Maus": no Maus
+    done = set(st.rejected) | set(st.read) | anchors | (set(st.shown) if shown else set())
     for b in done:
         r = idx.row.get(int(b))
         if r is not None:

@@ -16,6 +16,7 @@ import numpy as np
 from coverstory.catalog.normalize import fold
 from coverstory.dialogue.acts import Act
 from coverstory.dialogue.bookindex import _STOP, BookIndex
+from coverstory.dialogue.constraints import editions
 from coverstory.dialogue.lexicon import FACETS, NEGATIVE, NEGATORS, POSITIVE, SHELF_WORDS
 from coverstory.dialogue.nlu import Parse, tokens
 from coverstory.dialogue.state import SessionState
@@ -269,25 +270,6 @@ def _already_read(toks: list[str], s, read_before: set[int]) -> bool:
     if i < 0:
         return False
     return toks[i] in _READ_VERBS or (toks[i] in ("and", "or") and i in read_before)
-
-
-def editions(idx: BookIndex, book_id: int) -> list[int]:
-    """The book and the catalog's other editions of it (same title without series or
-    subtitle, same first author)."""
-    from coverstory.catalog.normalize import norm_title
-
-    cache = idx.__dict__.get("_editions")
-    if cache is None:
-        cache = {}
-        for r, t in enumerate(idx.titles):
-            a = idx.authors[r][0] if idx.authors[r] else ""
-            cache.setdefault((norm_title(t), a), []).append(int(idx.ids[r]))
-        idx.__dict__["_editions"] = cache
-    r = idx.row.get(book_id)
-    if r is None:
-        return [book_id]
-    a = idx.authors[r][0] if idx.authors[r] else ""
-    return cache.get((norm_title(idx.titles[r]), a), [book_id])
 
 
 def _refine(idx: BookIndex, st: SessionState, facet: str, val: str,
