@@ -1,21 +1,27 @@
 """Choose the hybrid's blend weights and cold-start settings on a validation split.
 
 ``tune(X, feats)`` carves a validation split out of the training ratings it is given
-(never anything else):
+(never anything else; the test ratings never reach it):
 
 - **validation cold books**: ``cold_frac`` of the rated books lose all their ratings (they
   are fitted as books nobody has rated; the content -> factor mapping must place them);
-- **validation warm positives**: ``val_frac`` of each reader's remaining liked books;
+- **validation positives, one held-out rate for warm and cold**: ``val_frac`` of each
+  reader's liked books on rated books (warm truth) and the same ``val_frac`` of each reader's
+  liked books on the validation cold books (cold truth). The reader's other liked cold books
+  are excluded from the validation lists like training positives are (they are what the
+  reader "already read"), so a cold and a warm positive weigh the same in the objective and
+  cold books are scored at their natural share of a reader's next likes;
 - **3-rating readers**: up to 300 readers reduced to 3 liked books (their other liked books
   are the truth), for the new-reader weights.
 
 Search (coordinate ascent from the current defaults): the warm weights (w_als, w_content)
 by warm validation NDCG@20; the new-reader weights (w_content_new, w_pop, kappa) by the
 3-rating readers' NDCG@20 while warm NDCG@20 stays within 0.001; the cold-start mapper
-(ridge / kNN / MLP and its settings) and the cold scale/offset (w_cold, b_cold) by NDCG@20
-of one list per reader over *all* books against the reader's validation positives, warm
-and cold together (so cold books are ranked in among the rated ones, and pushing them up
-costs warm hits). ``coverstory bench recommend`` calls ``tune`` on its training split;
+(ridge / kNN / MLP and its settings) and the cold scale/offset (w_cold, b_cold; a wide grid,
+and a choice on its edge is flagged in the log) by NDCG@20 of one list per reader over
+*all* books against the reader's validation positives, warm and cold together at the same
+held-out rate (so cold books are ranked in among the rated ones, and pushing them up costs
+warm hits). ``coverstory bench recommend`` calls ``tune`` on its training split;
 ``python -m coverstory.recommend.tune --home HOME`` tunes on a catalog's ratings and writes
 the packaged defaults (``hybrid_defaults.json``, read by ``Hybrid``).
 """
@@ -42,8 +48,8 @@ NEW_KEYS = ("w_content_new", "w_pop", "kappa")
 MAPPER_GRID = [("ridge", {"reg_l2": 1.0}), ("ridge", {"reg_l2": 10.0}),
                ("knn", {"cold_k": 10}), ("knn", {"cold_k": 20}), ("knn", {"cold_k": 50}),
                ("mlp", {})]
-COLD_W = [0.5, 1.0, 1.5, 2.0, 2.5, 3.0]
-COLD_B = [-1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 2.0]
+COLD_W = [0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0]
+COLD_B = [-4.0, -3.0, -2.0, -1.5, -1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0]
 
 
 def per_user_sample(users: np.ndarray, mask: np.ndarray, frac: float,
@@ -73,6 +79,7 @@ def validation_split(X: sp.csr_matrix, seed: int, cold_frac: float = 0.1,
     pos = coo.data >= threshold
     in_cold = is_vc[coo.col]
     vwarm = per_user_sample(coo.row, pos & ~in_cold, val_frac, rng)
+    vcpos = per_user_sample(coo.row, pos & in_cold, val_frac, rng)   # same held-out rate
     keep = ~in_cold & ~vwarm
     X_fit = sp.csr_matrix((coo.data[keep], (coo.row[keep], coo.col[keep])), shape=X.shape)
 
@@ -82,7 +89,7 @@ def validation_split(X: sp.csr_matrix, seed: int, cold_frac: float = 0.1,
         return [M.indices[M.indptr[u]:M.indptr[u + 1]] for u in range(X.shape[0])]
 
     return {"X_fit": X_fit, "cold_items": vcold, "truth_warm": lists(vwarm),
-            "truth_cold": lists(pos & in_cold)}
+            "truth_cold": lists(vcpos), "cold_rest": lists(pos & in_cold & ~vcpos)}
 
 
 def _ndcg(top, truth):
@@ -95,6 +102,18 @@ def _recall(top, truth):
     from coverstory.eval.ranking import recall_at_k
 
     return recall_at_k(top, truth, K)
+
+
+def merge_top(a_top: np.ndarray, a_val: np.ndarray, b_top: np.ndarray, b_val: np.ndarray,
+              k: int = K) -> np.ndarray:
+    """Top-k per row of two disjoint candidate lists (columns, scores; -1 / -inf padding)."""
+    ids = np.hstack([a_top, b_top])
+    vals = np.hstack([a_val, b_val]).astype(np.float32)
+    vals[ids < 0] = -np.inf
+    order = np.argsort(-vals, axis=1, kind="stable")[:, :k]
+    top = np.take_along_axis(ids, order, 1)
+    top[~np.isfinite(np.take_along_axis(vals, order, 1))] = -1
+    return top
 
 
 def tune(X: sp.csr_matrix, feats, *, seed: int = 0, cold_blocks: list[str] | None = None,
@@ -172,14 +191,22 @@ def tune(X: sp.csr_matrix, feats, *, seed: int = 0, cold_blocks: list[str] | Non
     say(f"tune: weights {w} (validation NDCG@20 {cur:.4f}, 3-rating {cur3:.4f})")
 
     # ---- cold start: mapper, then scale/offset of cold books in the full list -----------------
-    ev_users = np.array([u for u in range(n_users) if len(truth_w[u]) or len(truth_c[u])])
+    ev_users = np.array([u for u in range(n_users) if len(truth_w[u]) or len(truth_c[u])],
+                        np.int64)
     Xe = Xt[ev_users]
     nle = n_liked[ev_users]
     t_all = [np.union1d(truth_w[u], truth_c[u]) for u in ev_users]
-    has_c = np.array([len(truth_c[u]) > 0 for u in ev_users])
-    has_w = np.array([len(truth_w[u]) > 0 for u in ev_users])
+    has_c = np.array([len(truth_c[u]) > 0 for u in ev_users], bool)
+    has_w = np.array([len(truth_w[u]) > 0 for u in ev_users], bool)
     tc = [truth_c[u] for u in ev_users[has_c]]
     tw = [truth_w[u] for u in ev_users[has_w]]
+    # excluded from every list: training positives, and the liked cold books not held out
+    rest = sp_["cold_rest"]
+    R = sp.csr_matrix((np.ones(sum(len(rest[u]) for u in ev_users), np.float32),
+                       (np.repeat(np.arange(len(ev_users)), [len(rest[u]) for u in ev_users]),
+                        np.concatenate([rest[u] for u in ev_users] + [np.zeros(0, int)]))),
+                      shape=Xe.shape)
+    seen_e = ((Xe != 0).astype(np.float32) + R).tocsr()
     best = None
     for kind, extra in mappers:
         h.cold_mapper = kind
@@ -191,17 +218,33 @@ def tune(X: sp.csr_matrix, feats, *, seed: int = 0, cold_blocks: list[str] | Non
             trials.append({"stage": "cold", "mapper": kind, **extra, "error": str(e)})
             continue
         P = h.parts(Xe, ev_users)
+        # w_cold > 0 keeps the order among cold books, so one top-K of the rated books and
+        # one of the cold books (unscaled) give every (w_cold, b_cold) list by a merge
+        S = blend(P, nle, w)
+        del P
+        cold_ok = cold_mask & h.known_
+        Sw = S.copy()
+        Sw[:, ~h.warm_] = -np.inf
+        w_top, w_val = rank(Sw, K, seen=seen_e)
+        del Sw
+        S[:, ~cold_ok] = -np.inf
+        c_top, c_val = rank(S, K, seen=seen_e)
+        del S
         for wc in COLD_W:
             for bc in COLD_B:
-                wt = {**w, "w_cold": wc, "b_cold": bc}
-                top = top_of(P, nle, wt, Xe, cold_mask, restrict_warm=False)
+                top = merge_top(w_top, w_val, c_top, wc * c_val + bc)
                 nd = _ndcg(top, t_all)
                 rec = {"stage": "cold", "mapper": kind, **extra, "w_cold": wc, "b_cold": bc,
                        "val_all_ndcg@20": nd, "val_cold_recall@20": _recall(top[has_c], tc),
-                       "val_warm_recall@20": _recall(top[has_w], tw)}
+                       "val_warm_recall@20": _recall(top[has_w], tw),
+                       "cold_share@20": float(cold_mask[top[top >= 0]].mean())
+                       if (top >= 0).any() else 0.0}
                 trials.append(rec)
                 if best is None or nd > best["val_all_ndcg@20"] + 1e-6:
                     best = rec
+    if best is not None:
+        best["at_grid_edge"] = bool(best["w_cold"] in (COLD_W[0], COLD_W[-1])
+                                    or best["b_cold"] in (COLD_B[0], COLD_B[-1]))
     chosen = {**w}
     if best is not None:
         chosen.update({"cold_mapper": best["mapper"], "w_cold": best["w_cold"],
