@@ -161,6 +161,74 @@ def test_tuning_validation_is_carved_from_training_only():
     assert not val_pairs & test_pairs
 
 
+def test_validation_holds_warm_and_cold_positives_at_one_rate():
+    """The tuning objective weighs a cold and a warm positive alike: each reader's liked
+    books on validation cold books are held out at the warm rate, the rest excluded."""
+    R = _ratings(n_users=200, n_items=150, per_user=60, seed=5)
+    X = R.matrix(np.ones(len(R.ratings), bool))
+    v = validation_split(X, seed=5, cold_frac=0.2, val_frac=0.25)
+    is_c = np.zeros(X.shape[1], bool)
+    is_c[v["cold_items"]] = True
+    Xp = (X >= 4).tocsr()
+    n_cold = n_warm = held_c = held_w = 0
+    for u in range(X.shape[0]):
+        liked = Xp[u].indices
+        lc, lw = liked[is_c[liked]], liked[~is_c[liked]]
+        tc, rest = set(v["truth_cold"][u].tolist()), set(v["cold_rest"][u].tolist())
+        assert not tc & rest and tc | rest == set(lc.tolist())
+        assert set(v["truth_warm"][u].tolist()) <= set(lw.tolist())
+        n_cold, n_warm = n_cold + len(lc), n_warm + len(lw)
+        held_c, held_w = held_c + len(tc), held_w + len(v["truth_warm"][u])
+    assert abs(held_c / n_cold - 0.25) < 0.03 and abs(held_w / n_warm - 0.25) < 0.03
+
+
+def test_tune_never_reads_test_interactions(monkeypatch):
+    """Every rating matrix the tuning fits or scores with holds only training pairs of the
+    cold split (never a test rating, a test cold book or a new reader's rating)."""
+    from coverstory.recommend import tune as tune_mod
+    from coverstory.recommend.hybrid import Hybrid
+
+    R = _ratings(seed=4)
+    train, test = _split(R, seed=4)
+    cs = rb.cold_split(R, train, test, seed=4)
+    X = R.matrix(cs.fit)
+    fit_pairs = set(zip(R.users[cs.fit].tolist(), R.items[cs.fit].tolist()))
+    test_pairs = set(zip(R.users[test].tolist(), R.items[test].tolist()))
+    seen = []
+    real_fit, real_cold, real_parts = Hybrid.fit, Hybrid._fit_cold, Hybrid.parts
+
+    def record(M, users=None, synthetic=False):
+        M = sp.csr_matrix(M)
+        rows = np.arange(M.shape[0]) if users is None else np.asarray(users)
+        r, c = M.nonzero()
+        seen.append((synthetic, set(zip(rows[r].tolist(), c.tolist()))))
+
+    def fit(self, M, items=None):
+        record(M)
+        return real_fit(self, M, items)
+
+    def fit_cold(self, M):
+        record(M)
+        return real_cold(self, M)
+
+    def parts(self, M, users, als_vectors=None):
+        record(M, users, synthetic=users is None)   # None: tune's 3-rating readers
+        return real_parts(self, M, users, als_vectors)
+
+    monkeypatch.setattr(Hybrid, "fit", fit)
+    monkeypatch.setattr(Hybrid, "_fit_cold", fit_cold)
+    monkeypatch.setattr(Hybrid, "parts", parts)
+    f = ItemFeatures().add("d1_text", np.random.default_rng(0).normal(size=(R.n_items, 8)))
+    tune_mod.tune(X, f, seed=4, base={"factors": 4}, mappers=[("ridge", {"reg_l2": 1.0})])
+    assert len(seen) >= 4
+    test_items = set(cs.cold_items.tolist())
+    for synthetic, pairs in seen:
+        assert not {i for _, i in pairs} & test_items          # no test cold book is rated
+        if not synthetic:                                     # rows are readers
+            assert pairs <= fit_pairs and not pairs & test_pairs
+            assert not {u for u, _ in pairs} & set(cs.new_users.tolist())
+
+
 # ---- photo: not in the catalog ------------------------------------------------------------------
 def test_photo_split_is_disjoint():
     ids = np.arange(1000, 1500)

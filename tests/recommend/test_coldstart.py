@@ -96,3 +96,48 @@ def test_tune_returns_settings_and_writes_defaults(tmp_path):
     assert any(t["stage"] == "cold" for t in trials)
     p = write_defaults(params, "test", tmp_path / "d.json")
     assert json.loads(p.read_text())["params"]["cold_mapper"] == params["cold_mapper"]
+
+
+def test_merge_top_equals_ranking_the_rescaled_scores():
+    """tune's cheap cold grid: merging a warm top-K with the rescaled cold top-K gives the
+    same list as ranking the full blend with w_cold * score + b_cold on the cold books."""
+    from coverstory.recommend.base import rank
+    from coverstory.recommend.tune import merge_top
+
+    rng = np.random.default_rng(0)
+    S = rng.normal(size=(40, 200)).astype(np.float32)
+    cold = rng.random(200) < 0.15
+    seen = sp.random(40, 200, density=0.05, format="csr", random_state=1)
+    for wc, bc in [(0.25, -4.0), (1.0, 0.0), (2.0, 1.5), (6.0, 6.0)]:
+        T = S.copy()
+        T[:, cold] = wc * T[:, cold] + bc
+        ref = rank(T, 20, seen=seen)[0]
+        a, b = S.copy(), S.copy()
+        a[:, cold] = -np.inf
+        b[:, ~cold] = -np.inf
+        at, av = rank(a, 20, seen=seen)
+        bt, bv = rank(b, 20, seen=seen)
+        assert (merge_top(at, av, bt, wc * bv + bc) == ref).all()
+    # a cold book far above the rated ones fills the list first
+    top = merge_top(np.array([[0, 1]]), np.array([[1.0, 0.5]]), np.array([[7, -1]]),
+                    np.array([[9.0, -np.inf]]), k=3)
+    assert top.tolist() == [[7, 0, 1]]
+
+
+def test_tune_cold_grid_is_logged_with_shares_and_edge_flag():
+    from coverstory.recommend.tune import COLD_B, COLD_W, tune
+
+    X = sp.csr_matrix(block_ratings()[0])
+    params, trials = tune(X, block_features(), seed=0, base={"factors": 8},
+                          mappers=[("ridge", {"reg_l2": 1.0})])
+    cold = [t for t in trials if t["stage"] == "cold"]
+    assert len(cold) == len(COLD_W) * len(COLD_B)
+    assert all(0.0 <= t["cold_share@20"] <= 1.0 for t in cold)
+    best = max(cold, key=lambda t: t["val_all_ndcg@20"])
+    assert best["val_all_ndcg@20"] == pytest.approx(
+        max(t["val_all_ndcg@20"] for t in cold if (t["w_cold"], t["b_cold"])
+            == (params["w_cold"], params["b_cold"])))
+    assert isinstance(next(t for t in cold if "at_grid_edge" in t)["at_grid_edge"], bool)
+    # pushing cold books to the top of every list costs the warm positives
+    top_all = [t for t in cold if t["b_cold"] == COLD_B[-1] and t["w_cold"] == COLD_W[-1]][0]
+    assert top_all["cold_share@20"] >= best["cold_share@20"]
