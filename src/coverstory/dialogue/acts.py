@@ -103,7 +103,7 @@ SERIES_NUM = re.compile(r"^(.+?)\s+(?:book|#|part|volume|vol\.?|no\.?|number)\s*
                         r"^(.+?) ([2-9])(?:\s*-?\s*the (?:book|novel))\??$")   # "jurassic park 2 - the book"
 SERIES_WHICH_FIRST = re.compile(
     r"^(.+?)[\s,:-]+which (?:one|book|novel)(?:'?s| is| comes| do i read| should i read| to read)?"
-    r" first\W*$|^which (?:one|book|novel)(?:'?s| is| comes| do i read| should i read)? first"
+    r" first\W*$|^which (?:one |book |novel )?(?:'?s |is |comes |came |do i read |should i read )?first"
     r"(?: (?:in|of|from|by) (.+?))?\W*$")
 SERIES_FIRST = re.compile(
     r"\b(?:first|1st) (?:book |one |novel )?(?:in|of) (?:the )?(.+?)(?: series)?\??$|"

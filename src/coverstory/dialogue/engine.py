@@ -743,7 +743,7 @@ class DialogueEngine:
         had_rejections = bool(st.rejected) and bool(st.last_books)
         k = self.k - (first is not None)
         books, d = self._decide(st, k=k, may_ask=may_ask and intent != "more",
-                                allow_seen=intent in ("recommend", "similar_to", "describe"))
+                                allow_seen=intent in ("recommend", "similar_to", "describe", "refine"))
         if first is not None:
             books = [first] + books
         parse = p.to_dict() if p is not None else None

@@ -291,7 +291,7 @@ def _loose_author_context(toks: list[str], i: int) -> bool:
     """A well-known surname used as the author without "by": "a shakespeare comedy",
     "a shorter steinbeck", "another dickens"."""
     return (i + 1 < len(toks) and toks[i + 1] in _KIND_NOUNS) or \
-        (i > 0 and toks[i - 1] in _LOOSE_BEFORE)
+        (i > 0 and toks[i - 1] in _LOOSE_BEFORE) or i == 0      # "wodehouse, the jeeves ones"
 
 
 def _author_context(toks: list[str], i: int) -> bool:

@@ -88,6 +88,10 @@ def apply(idx: BookIndex, st: SessionState, p: Parse, act: Act, pending: dict | 
             len(story_words(p, spans)) >= DESCRIPTION_WORDS:
         p.intent = "describe"                 # a story in the reader's words, not a request
     describe = p.intent == "describe"
+    fiction_sf = any(re.search(r"sci[- ]?fi|science[- ]fiction", str(s.value)) and not s.negated
+                     for s in p.slots if s.kind in ("genre", "tag"))
+    if fiction_sf:                       # "hard sci-fi, heavy on the science": not popular science
+        p.slots = [s for s in p.slots if not (s.kind == "genre" and s.value == "science")]
     named = [int(s.value) for s in p.slots if s.kind == "title" and not s.negated
              and s.score >= 0.85]
     toks, read_before = tokens(p.text), set()
