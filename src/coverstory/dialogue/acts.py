@@ -128,7 +128,8 @@ _NUM = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven":
         "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
         "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18}
 _AGE = re.compile(r"\b(\d{1,2}|" + "|".join(_NUM) + r")[ -]?(?:(?:year|yr)s?[ -]?old|yo|y/o|yrs)\b|"
-                  r"\b(?:aged?|ages|(?:he|she|they|who)(?:'s| is| are| turns| just turned))\s+"
+                  r"\b(?:aged?|ages|(?:he|she|they|who)(?:'s| is| are| turns| just turned|'s turning|"
+                  r" is turning))\s+"
                   r"(\d{1,2}|" + "|".join(_NUM) + r")\b")
 RECIPIENTS = {  # a person the book is for -> the audience it implies (None: unknown)
     "toddler": "picture book", "baby": "picture book", "preschooler": "picture book",
@@ -144,6 +145,8 @@ RECIPIENTS = {  # a person the book is for -> the audience it implies (None: unk
     "friend": None, "colleague": "adult", "coworker": "adult", "uncle": "adult", "aunt": "adult",
     "teacher": "adult", "in-laws": "adult", "father-in-law": "adult", "mother-in-law": "adult",
     "boyfriends": "adult", "parents": "adult", "mates": None, "bestie": None, "bff": None,
+    "nan": "adult", "nana": "adult", "nanna": "adult", "gran": "adult", "granny": "adult",
+    "grandad": "adult", "granddad": "adult", "grandparents": "adult",
 }
 _RECIPIENT = re.compile(
     r"\b(?:for|to|gift for|present for|buy for|get for)\s+(?:my|our|a|the)\s+"
@@ -154,7 +157,8 @@ _INTEREST = re.compile(r"\b(?:who|that)\s+(?:really\s+)?(?:loves?|likes?|enjoys?
                        r"are into|is obsessed with|is crazy about|adores?)\s+(.+?)(?:[.,;!?]|$)")
 _MY = re.compile(r"\bmy\s+(" + "|".join(sorted(RECIPIENTS, key=len, reverse=True)) + r")\b")
 _PERSON_AGE = re.compile(r"\b(?:" + "|".join(sorted(RECIPIENTS, key=len, reverse=True)) +
-                         r")(?:'s| is| just turned| turns| turned| who is| aged?)\s+(\d{1,2}|" +
+                         r")(?:'s| is| just turned| turns| turned| turning| who is| who'?s turning|"
+                         r" aged?)\s+(\d{1,2}|" +
                          "|".join(_NUM) + r")\b(?! (?:pages|books|minutes))")
 _PAGES_PLUS = re.compile(r"\b(\d{2,4})\s*\+?\s*pages?\s*(?:plus|or more|and up|or longer)|"
                          r"\b(\d{2,4})\+\s*pages?\b")

@@ -58,7 +58,8 @@ GENRE = Facet("genre", "What kind of book are you in the mood for — {options}?
     Value("historical fiction", tag_contains=("historical-fic", "historicalfic", "historic-fic",
                                               "fiction-historical", "historical-novel",
                                               "historicals", "historical-romance"),
-          say=("historical fiction", "historical novel", "period drama", "historical")),
+          say=("historical fiction", "historical novel", "period drama", "historical",
+               "set in the past", "period piece", "period pieces", "historicals")),
     Value("classics", tag_contains=("classic",),
           say=("classic", "classics", "classic novel", "literary classic")),
     Value("literary fiction", tag_contains=("literary-fiction", "literature"),
@@ -249,6 +250,9 @@ SHELF_WORDS = {
     "cozy-mystery", "cozy mysteries": "cozy-mystery", "urban fantasy": "urban-fantasy",
     "epic fantasy": "epic-fantasy", "high fantasy": "high-fantasy", "time travel": "time-travel",
     "post apocalyptic": "post-apocalyptic", "alternate history": "alternate-history",
+    "racy": "erotic-romance", "steamy": "erotic-romance", "spicy": "erotic-romance",
+    "smutty": "erotic-romance", "raunchy": "erotic-romance", "erotica": "erotic-romance",
+    "sexy": "erotic-romance",
 }
 
 # Comparatives used by "refine": word -> (facet, direction or value)
