@@ -180,6 +180,11 @@ def test_validation_holds_warm_and_cold_positives_at_one_rate():
         n_cold, n_warm = n_cold + len(lc), n_warm + len(lw)
         held_c, held_w = held_c + len(tc), held_w + len(v["truth_warm"][u])
     assert abs(held_c / n_cold - 0.25) < 0.03 and abs(held_w / n_warm - 0.25) < 0.03
+    # few cold positives per reader (1-4): plain rounding would hold out none of them
+    v = validation_split(X, seed=5, cold_frac=0.05, val_frac=0.1)
+    n_c = sum(len(v["truth_cold"][u]) + len(v["cold_rest"][u]) for u in range(X.shape[0]))
+    held = sum(len(t) for t in v["truth_cold"])
+    assert abs(held / n_c - 0.1) < 0.04
 
 
 def test_tune_never_reads_test_interactions(monkeypatch):

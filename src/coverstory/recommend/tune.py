@@ -53,14 +53,17 @@ COLD_B = [-4.0, -3.0, -2.0, -1.5, -1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0,
 
 
 def per_user_sample(users: np.ndarray, mask: np.ndarray, frac: float,
-                    rng: np.random.Generator) -> np.ndarray:
-    """bool over rows: a random frac (rounded) of each user's rows where mask holds."""
+                    rng: np.random.Generator, stochastic: bool = False) -> np.ndarray:
+    """bool over rows: a random frac (rounded) of each user's rows where mask holds.
+    stochastic: round frac * n up with probability its fraction (unbiased for small n,
+    where plain rounding holds out nothing of a reader's 1-4 rows)."""
     out = np.zeros(len(users), bool)
     idx = np.flatnonzero(mask)
     order = idx[np.argsort(users[idx], kind="stable")]
     bounds = np.flatnonzero(np.diff(users[order])) + 1
     for grp in np.split(order, bounds):
-        n = int(round(frac * len(grp)))
+        x = frac * len(grp)
+        n = int(np.floor(x) + (rng.random() < x - np.floor(x))) if stochastic else int(round(x))
         if n:
             out[rng.choice(grp, n, replace=False)] = True
     return out
@@ -79,7 +82,8 @@ def validation_split(X: sp.csr_matrix, seed: int, cold_frac: float = 0.1,
     pos = coo.data >= threshold
     in_cold = is_vc[coo.col]
     vwarm = per_user_sample(coo.row, pos & ~in_cold, val_frac, rng)
-    vcpos = per_user_sample(coo.row, pos & in_cold, val_frac, rng)   # same held-out rate
+    # the same held-out rate (a reader has few cold positives: unbiased rounding)
+    vcpos = per_user_sample(coo.row, pos & in_cold, val_frac, rng, stochastic=True)
     keep = ~in_cold & ~vwarm
     X_fit = sp.csr_matrix((coo.data[keep], (coo.row[keep], coo.col[keep])), shape=X.shape)
 
