@@ -220,3 +220,10 @@ def test_a_title_the_reader_has_read_is_excluded_not_an_anchor(engine):
                   if t == "Murder in Venice")
     assert venice in st.read and venice not in st.anchors
     assert "Murder in Venice" not in [b["title"] for b in r.books]
+
+
+def test_a_gift_for_someone_new_starts_a_new_topic(engine):
+    engine.turn("gift", text="something like Murder in Venice")
+    assert engine.store.load("gift").anchors
+    engine.turn("gift", text="a gift for my dad who likes gardening")
+    assert engine.store.load("gift").anchors == []

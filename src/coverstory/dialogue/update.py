@@ -62,6 +62,8 @@ def is_new_topic(st: SessionState, p: Parse, act: Act) -> bool:
     new = subjects(p, act)
     if act.strong_change or (act.topic_change and new):  # "what about something newer": refine
         return True
+    if act.interests or re.search(r"\b(?:gift|present|stocking filler)\b", fold(p.text)):
+        return True                     # "a gift for my dad who likes cooking": someone new
     if act.refine_cue or p.intent == "refine":
         return False
     if not new:
