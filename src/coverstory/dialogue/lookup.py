@@ -17,6 +17,7 @@ from coverstory.dialogue.bookindex import BookIndex
 TITLE_MIN = 84          # rapidfuzz score (0-100) to say "this is the book you named"
 AUTHOR_MIN = 86
 _PAREN = re.compile(r"\([^)]*\)")
+_MISSING = object()
 
 
 class Finder:
@@ -43,6 +44,7 @@ class Finder:
                 names.setdefault(fold(n), n)
         self._padded = [f" {k} " for k in self.keys]
         self._heads: dict[int, list[str]] = {}      # query length -> every key's first chars
+        self._seen: dict = {}                        # answers already given, by query
         self.author_keys = list(names)
         self.author_names = [names[k] for k in self.author_keys]
         weight: dict[str, float] = {}
@@ -58,7 +60,17 @@ class Finder:
                 self.by_surname.setdefault(parts[-2], n)
 
     def titles(self, query: str, limit: int = 5, cutoff: float = 60) -> list[tuple[int, float]]:
-        """(row, score 0-100) of the titles closest to a query, best first, one per book."""
+        """(row, score 0-100) of the titles closest to a query, best first, one per book
+        (remembered: one turn looks the same words up several times)."""
+        key = (query, limit, cutoff)
+        got = self._seen.get(key)
+        if got is None:
+            if len(self._seen) > 2048:
+                self._seen.clear()
+            got = self._seen[key] = self._titles(query, limit, cutoff)
+        return list(got)
+
+    def _titles(self, query: str, limit: int, cutoff: float) -> list[tuple[int, float]]:
         from rapidfuzz import fuzz, process
 
         q = fold(query)
@@ -124,6 +136,16 @@ class Finder:
         return self.rows[mine[got[2]]] if got else None
 
     def author(self, query: str) -> str | None:
+        key = ("author", query)
+        got = self._seen.get(key, _MISSING)
+        if got is not _MISSING:
+            return got
+        if len(self._seen) > 2048:
+            self._seen.clear()
+        got = self._seen[key] = self._author(query)
+        return got
+
+    def _author(self, query: str) -> str | None:
         from rapidfuzz import fuzz, process
 
         q = fold(query)

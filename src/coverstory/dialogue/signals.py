@@ -217,7 +217,8 @@ class SignalBuilder:
                     sig.anchor_reason[int(rr)] = (f"{int(co[rr])} readers who liked {title} "
                                                   f"also liked this")
             part[r] = 0.0
-            same = np.array([bool(set(x[:1]) & set(idx.authors[r][:1])) for x in idx.authors])
+            first = _first_authors(idx)
+            same = (first == first[r]) & (first != "")
             part = np.where(same, 0.5 * part, part)        # not just the same author
             part = part / max(float(part.max()), 1e-6)
             anchor = np.maximum(anchor, part)
@@ -243,3 +244,12 @@ class SignalBuilder:
                 span = hi - lo or 1.0
                 sig.profile = {int(r): float((v - lo) / span) for r, v in zip(top, prof)}
         return sig
+
+
+def _first_authors(idx) -> np.ndarray:
+    """Each book's first author (one array per index, built once)."""
+    got = idx.__dict__.get("_first_authors")
+    if got is None:
+        got = idx.__dict__["_first_authors"] = np.array([a[0] if a else "" for a in idx.authors],
+                                                        dtype=object)
+    return got
