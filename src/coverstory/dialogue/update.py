@@ -132,7 +132,7 @@ def apply(idx: BookIndex, st: SessionState, p: Parse, act: Act, pending: dict | 
                 if book not in st.anchors:
                     st.anchors = (st.anchors + [book])[-2:]
         elif s.kind == "refine":             # "like Outliers but shorter": than Outliers
-            _refine(idx, st, *str(s.value).split(":"), than=named or st.last_books)
+            _refine(idx, st, *str(s.value).split(":"), named=named)
     _implied_tone(st)
     if not describe:
         _shelf_words(idx, st, p)
@@ -281,16 +281,16 @@ def _already_read(toks: list[str], s, read_before: set[int]) -> bool:
 
 
 def _refine(idx: BookIndex, st: SessionState, facet: str, val: str,
-            than: list[int] | None = None) -> None:
-    """Comparatives relative to the books named in the same breath ("like Outliers but
+            named: list[int] | None = None) -> None:
+    """Comparatives relative to the books ``named`` in the same breath ("like Outliers but
     shorter") or else the books just shown: "shorter", "newer", "less dark"."""
-    than = st.last_books if than is None else than
+    than = named or st.last_books
     if facet == "era":
         ys = [idx.years[idx.row[b]] for b in than if b in idx.row]
         ys = [int(y) for y in ys if not np.isnan(y)]
         if val == "+":      # newer than (at least) the oldest book just shown
             st.years = [min(ys) + 1 if ys else 2000, 3000]
-            if than is not st.last_books:      # "like the Bourne Identity but newer": modern
+            if named:                          # "like the Bourne Identity but newer": modern
                 st.years[0] = max(st.years[0], 2000)
         else:
             st.years = [-3000, max(ys) if ys else 1990]
@@ -299,7 +299,7 @@ def _refine(idx: BookIndex, st: SessionState, facet: str, val: str,
         ps = [int(x) for x in ps if not np.isnan(x)]
         if val == "short":
             st.pages = [0, min(min(ps), 300) if ps else 300]
-            if ps and than is not st.last_books:         # shorter than the book named
+            if ps and named:                             # shorter than the book named
                 st.pages = [0, int(0.6 * min(ps))]
         else:
             st.pages = [max(max(ps) + 1, 400) if ps else 400, 100000]
