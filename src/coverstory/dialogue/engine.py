@@ -611,7 +611,7 @@ class DialogueEngine:
         row, author, _ = self._title_by(query)
         if row is not None:
             return row, None
-        words = re.sub(r"'s\b|[^a-z0-9 ]", " ", fold(query)).split()
+        words = [w for w in fold(query).split() if w != "s"]    # fold: "asimov's" -> "asimov s"
         for n in (3, 2, 1):
             for i in range(len(words) - n + 1):
                 name = f.author(" ".join(words[i:i + n]))
