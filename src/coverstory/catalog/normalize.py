@@ -10,9 +10,18 @@ _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 _ARTICLES = re.compile(r"^(the|a|an) ")
 
 
+# Letters that Unicode does not decompose into a base letter plus accent: without this table
+# NFKD keeps them and the ASCII filter below drops them ("Nesbø" -> "nesb").
+_NO_DECOMPOSITION = str.maketrans({
+    "ø": "o", "Ø": "O", "æ": "ae", "Æ": "Ae", "œ": "oe", "Œ": "Oe", "ß": "ss", "ẞ": "SS",
+    "ł": "l", "Ł": "L", "đ": "d", "Đ": "D", "ð": "d", "Ð": "D", "þ": "th", "Þ": "Th",
+    "ı": "i", "ħ": "h", "Ħ": "H",
+})
+
+
 def fold(text: str) -> str:
     """Lower case, accents removed, punctuation to spaces, whitespace collapsed."""
-    text = unicodedata.normalize("NFKD", text)
+    text = unicodedata.normalize("NFKD", text.translate(_NO_DECOMPOSITION))
     text = "".join(c for c in text if not unicodedata.combining(c)).lower()
     return _NON_ALNUM.sub(" ", text).strip()
 

@@ -6,8 +6,30 @@ Add a migration by appending to MIGRATIONS; never edit one that has shipped.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 
-MIGRATIONS: list[str] = [
+
+def _refold_norm_keys(conn: sqlite3.Connection) -> None:
+    """3: recompute books.norm_key after fold() learned letters with no decomposition (ø, æ,
+    ł, ß, ...), so a re-import of "Jo Nesbø" still finds the record stored as "...|nesb"."""
+    import json
+
+    from coverstory.catalog.normalize import norm_key
+
+    rows = conn.execute("SELECT id, title, authors FROM books").fetchall()
+    changed = []
+    for book_id, title, authors in rows:
+        if (title + authors).isascii():
+            continue
+        try:
+            names = json.loads(authors or "[]")
+        except ValueError:
+            names = []
+        changed.append((norm_key(title, names if isinstance(names, list) else []), book_id))
+    conn.executemany("UPDATE books SET norm_key=? WHERE id=?", changed)
+
+
+MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     # 1: books, sources, tags, users, ratings, events
     """
     CREATE TABLE books (
@@ -95,6 +117,7 @@ MIGRATIONS: list[str] = [
         updated_at TEXT NOT NULL DEFAULT (datetime('now'))
     );
     """,
+    _refold_norm_keys,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -116,8 +139,12 @@ def migrate(conn: sqlite3.Connection) -> int:
         (version,) = conn.execute("PRAGMA user_version").fetchone()   # again, under the lock
         _check(version)
         for i in range(version, SCHEMA_VERSION):
-            for stmt in _split(MIGRATIONS[i]):
-                conn.execute(stmt)
+            step = MIGRATIONS[i]
+            if callable(step):
+                step(conn)
+            else:
+                for stmt in _split(step):
+                    conn.execute(stmt)
             conn.execute(f"PRAGMA user_version = {i + 1}")
         conn.execute("COMMIT")
     except BaseException:
