@@ -52,6 +52,10 @@ def test_development_extension_never_reaches_the_test_part(suite):
     extra = cs.load_suite(cs.DEV_EXTRA)
     assert len(extra) >= 100 and all(c["id"].startswith(cs.DEV_PREFIX) for c in extra)
     assert {cs.split_of(c["id"]) for c in extra} == {"dev"}
+    extra2 = cs.load_suite(cs.DEV_EXTRA2)
+    assert len(extra2) >= 100 and all(c["id"].startswith(cs.DEV_PREFIX) for c in extra2)
+    assert {cs.split_of(c["id"]) for c in extra2} == {"dev"}
+    assert {c["id"] for c in cs.load_suite()} >= {c["id"] for c in extra + extra2}
     main = cs.load_suite(cs.SUITE)
     assert not any(c["id"].startswith(cs.DEV_PREFIX) for c in main)
     # the test part is the conversations written before any tuning, frozen

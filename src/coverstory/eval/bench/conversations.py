@@ -37,6 +37,13 @@ SUITE = DATA / "conversations.jsonl"
 # material only. Their ids start with "x-" and are always in the dev part; the test part
 # stays the 125 conversations of SUITE written before any tuning.
 DEV_EXTRA = DATA / "conversations_dev_extra.jsonl"
+# A second extension of 129 conversations, written on 2026-12-02 by another engineer (helper-E)
+# who likewise neither ran the bot nor read dialogue/, in other reader styles (texting, long
+# messages, British/American/Indian English, corrections, numbers in words, diacritics);
+# facts checked against the goodbooks-10k data and the demo catalog. Development material
+# only: ids "x-b-...", always in the dev part; the test part is unchanged.
+DEV_EXTRA2 = DATA / "conversations_dev_extra2.jsonl"
+DEV_EXTRAS = (DEV_EXTRA, DEV_EXTRA2)
 DEV_PREFIX = "x-"
 TAG_GROUPS = DATA / "conversation_tag_groups.json"
 
@@ -120,9 +127,9 @@ that check and are counted separately). Every turn with a constraint check other
 
 # ---------------------------------------------------------------------------------- suite
 def load_suite(path: str | Path | None = None) -> list[dict]:
-    """The suite (SUITE and the development extension DEV_EXTRA), or one file."""
+    """The suite (SUITE and the development extensions DEV_EXTRAS), or one file."""
     if path is None:
-        return load_suite(SUITE) + (load_suite(DEV_EXTRA) if DEV_EXTRA.is_file() else [])
+        return load_suite(SUITE) + [c for p in DEV_EXTRAS if p.is_file() for c in load_suite(p)]
     out = []
     with open(path, encoding="utf-8") as f:
         for i, line in enumerate(f, 1):
@@ -771,7 +778,7 @@ def run(ctx: BenchContext) -> BenchResult:
                      f"turn ({WARMUP!r}) in its own session; text turns via "
                      "engine.turn, button turns via engine.feedback; checks from catalog "
                      "metadata; split by zlib.crc32(id) parity (even: dev); the development "
-                     f"extension ({DEV_EXTRA.name}, ids 'x-...') all dev"),
+                     f"extensions ({', '.join(p.name for p in DEV_EXTRAS)}, ids 'x-...') all dev"),
         "summary": summary,
         "dev_failures": dev_fail,
         "test_failing_conversations": sum(not r["passed"] for r in parts["test"]),
