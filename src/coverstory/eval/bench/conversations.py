@@ -37,7 +37,7 @@ SUITE = DATA / "conversations.jsonl"
 # material only. Their ids start with "x-" and are always in the dev part; the test part
 # stays the 125 conversations of SUITE written before any tuning.
 DEV_EXTRA = DATA / "conversations_dev_extra.jsonl"
-# A second extension of 129 conversations, written on 2026-12-02 by another engineer (helper-E)
+# A second extension of 147 conversations, written on 2026-12-02 by another engineer (helper-E)
 # who likewise neither ran the bot nor read dialogue/, in other reader styles (texting, long
 # messages, British/American/Indian English, corrections, numbers in words, diacritics);
 # facts checked against the goodbooks-10k data and the demo catalog. Development material
