@@ -27,8 +27,6 @@ MAX_LINES = 450
 OVERSIZE_KNOWN = {
     "coverstory/eval/bench/conversations.py",
     "coverstory/eval/bench/recommend.py",
-    "coverstory/dialogue/engine.py",
-    "coverstory/dialogue/nlu.py",
 }
 
 # Imports that run from a stage up into a later one (importer -> imported module).

@@ -1,0 +1,117 @@
+"""Turns about one book: which book a turn means, questions about it ("who wrote it?",
+"how long is it?"), why it was suggested, and comparing the books just shown."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from coverstory.catalog.normalize import fold, norm_title
+from coverstory.dialogue import acts, replies
+from coverstory.dialogue.lookup import finder
+from coverstory.dialogue.nlg import Templates
+from coverstory.dialogue.nlu import Parse
+from coverstory.dialogue.replies import Reply, card
+from coverstory.dialogue.state import SessionState
+
+_WHATS_X_ABOUT = re.compile(r"^(?:so )?what(?:'s| is) (.{3,60}?) about\??$")
+PRONOUNS = frozenset({"it", "that", "this", "they", "that one", "this one", "the first one",
+                       "the second one", "the third one", "the last one"})
+
+
+class AboutTurns:
+    """The ask / explain handlers of ``DialogueEngine``."""
+
+    def _target(self, st: SessionState, p: Parse, text: str, prefer_shown: bool = True) -> int | None:
+        """The book a turn is about: an ordinal ("the second"), a shown title, a named title,
+        "it" (the book last talked about), else the first book just shown."""
+        for s in p.slots:
+            if s.kind == "ref" and s.value != "it" and st.last_books \
+                    and -len(st.last_books) <= int(s.value) < len(st.last_books):
+                return st.last_books[int(s.value)]
+        t = " " + fold(text) + " "
+        for b in list(st.last_books) + list(reversed(st.shown)):
+            r = self.index.row.get(b)
+            if r is not None:
+                nt = norm_title(self.index.titles[r])
+                if len(nt) >= 4 and f" {nt} " in t:
+                    return b
+        if not prefer_shown:
+            for s in p.slots:
+                if s.kind == "title" and s.score >= 0.85:
+                    return int(s.value)
+        if st.focus is not None:
+            return st.focus
+        return st.last_books[0] if st.last_books else None
+
+    def _about_book(self, st: SessionState, tpl: Templates, text: str, act: acts.Act) -> Reply:
+        """'why the second one?', 'who wrote it?', 'how long is it?' — no feedback recorded."""
+        idx = self.index
+        p = self.nlu.parse(text)
+        target = self._target(st, p, text, prefer_shown=act.kind == "explain")
+        m = _WHATS_X_ABOUT.match(acts.norm(text))
+        if act.kind == "ask" and m and m.group(1) not in PRONOUNS:   # "what's Rebecca about?"
+            got = finder(idx).title(acts.title_query(m.group(1)))
+            if got is not None:
+                target = int(idx.ids[got[0]])
+        elif act.kind == "ask" and act.sub in acts.ASK and not any(s.kind == "ref" for s in p.slots):
+            rest = re.sub(acts.ASK[act.sub], " ", acts.norm(text))      # "East of Eden - how
+            rest = re.sub(r"[^a-z0-9' ]+", " ", rest).strip()             # long is it?"
+            rest = re.sub(r"^(?:and|so|ok|but)\s+|\s+(?:is it|it is|it|is)$", "", rest).strip()
+            words = set(rest.split()) - {"the", "one", "ones", "all", "both", "book", "books"}
+            named = len(rest) >= 4 and not words <= (PRONOUNS | {"them", "they", "those", "these"})
+            got = finder(idx).title(rest) if named else None
+            if got is not None and got[1] >= 92:
+                target = int(idx.ids[got[0]])
+        if target is None or target not in idx.row:
+            key = "explain_none" if act.kind == "explain" else "no_books"
+            return Reply(st.session_id, tpl.say(key), act.kind, parse=p.to_dict())
+        r = idx.row[target]
+        st.focus = target
+        st.last_act = f"{act.kind}:{act.sub}"
+        if act.sub == "compare":
+            return self._compare(st, tpl, text)
+        if act.sub == "series" and re.search(r"\b(?:any|them|they|these|those|all)\b", fold(text)):
+            found = [(b, idx.series.position(idx.row[b])) for b in st.last_books if b in idx.row]
+            found = [(b, pos) for b, pos in found if pos]
+            if not found:
+                return Reply(st.session_id, tpl.say("series_none_of_them"), "ask_about")
+            said = "; ".join(f"{idx.titles[idx.row[b]]} is #{replies._num(pos[1])} of {pos[0]}"
+                             for b, pos in found)
+            return Reply(st.session_id, said + ".", "ask_about",
+                         books=[card(idx, idx.row[b], 1.0, f"#{replies._num(pos[1])} of {pos[0]}")
+                                for b, pos in found])
+        if act.kind == "explain":
+            versus = next((idx.row.get(int(s.value)) for s in p.slots if s.kind == "title"
+                           and int(s.value) != target and s.score >= 0.85), None)
+            text_out = replies.explain(idx, r, st, self.signals.coreaders, versus=versus)
+            return Reply(st.session_id, text_out, "explain", parse=p.to_dict())
+        text_out = replies.answer(idx, r, act.sub or "about", tpl)
+        return Reply(st.session_id, text_out, "ask_about",
+                     books=[card(idx, r, 1.0, "The book you asked about")], parse=p.to_dict())
+
+    def _compare(self, st: SessionState, tpl: Templates, text: str) -> Reply:
+        """'which one is the shortest?' among the books just shown."""
+        idx = self.index
+        rows = [idx.row[b] for b in st.last_books if b in idx.row]
+        t = fold(text)
+        pages = any(w in t for w in ("shortest", "longest", "quickest"))
+        fame = any(w in t for w in ("famous", "popular", "best"))
+        vals = idx.popularity if fame else idx.pages if pages else idx.years
+        known = [r for r in rows if not np.isnan(vals[r])]
+        if not known:
+            return Reply(st.session_id, tpl.say("compare_unknown", what="lengths" if pages
+                                                else "years"), "ask_about")
+        low = any(w in t for w in ("shortest", "quickest", "oldest", "earliest"))
+        r = min(known, key=lambda x: vals[x]) if low else max(known, key=lambda x: vals[x])
+        word = next(w for w in ("shortest", "quickest", "longest", "newest", "most recent",
+                                "latest", "oldest", "earliest", "most famous", "most popular",
+                                "best known", "best") if w in t)
+        fact = ("the most read of them here" if fame else
+                f"{int(vals[r])} pages" if pages else f"published {int(vals[r])}")
+        note = "" if len(known) == len(rows) else tpl.say("compare_partial", n=len(known),
+                                                           m=len(rows))
+        st.focus = int(idx.ids[r])
+        return Reply(st.session_id, tpl.say("compare", word=word, title=idx.titles[r], fact=fact)
+                     + note, "ask_about", books=[card(idx, r, 1.0, "The book you asked about")])

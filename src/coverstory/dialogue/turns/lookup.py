@@ -1,0 +1,98 @@
+"""Looking a title or an author up: "do you have X?", "Circe by Madeline Miller", "the big
+sleep chandler"."""
+
+from __future__ import annotations
+
+import re
+
+from coverstory.catalog.normalize import fold
+from coverstory.dialogue import acts
+from coverstory.dialogue.lookup import finder
+from coverstory.dialogue.nlg import Templates
+from coverstory.dialogue.replies import Reply, card
+from coverstory.dialogue.state import SessionState
+
+_GENERIC = (r"\b(?:books?|novels?|stuff|something|anything|some|any|more|others?|ones|"
+            r"titles?|works?|series|stories|story|written|everything|all|what|which|who|"
+            r"recommend|suggest|read|give|show|find|want|like|else)\b")
+_NEGATED = (r"^(?:and |but |also |oh |ok |okay |so )?(?:not|no|nothing|none|never|without|except|"
+            r"anything but|other than|someone other|something other)\b")
+
+
+class LookupTurns:
+    """The title / author lookup handler of ``DialogueEngine``."""
+
+    def _title_by(self, text: str) -> tuple[int | None, str | None, bool]:
+        """'the big sleep chandler', 'Circe by Madeline Miller': (the row of that title among
+        the author's books or None, the author found or None, whether the phrase named an
+        author at all: "X by Y" or a trailing catalog author)."""
+        f = finder(self.index)
+        q = re.sub(r"^(?:the book|the novel|a book called|book called|called)\s+", "",
+                   fold(re.sub(r"[,.!?]*\s*(?:please|pls|thanks)?\W*$", "", text.strip())))
+        if re.match(_NEGATED, q):                  # "nothing by Lee Child", "not by X": a rule
+            return None, None, False
+        m = re.match(r"^(.{3,}?)\s+(?:by|from)\s+([a-z][a-z .'-]{2,})$", q)
+        splits = [(m.group(1), m.group(2), True)] if m else []
+        words = q.split()
+        for n in (3, 2, 1):                         # a trailing author name or surname
+            if len(words) >= n + 1:
+                splits.append((" ".join(words[:-n]), " ".join(words[-n:]), False))
+        for title_part, name_part, said_by in splits:
+            author = f.author(name_part)
+            if author is None:
+                if said_by:
+                    return None, None, True
+                continue
+            return f.title_of(title_part, author), author, True
+        return None, None, False
+
+    def _asks_for_title_by(self, text: str) -> bool:
+        """'the big sleep chandler' (that author's title) or 'Circe by Madeline Miller' (a
+        title by an author, found or not) rather than 'a mystery by Agatha Christie'."""
+        row, author, named = self._title_by(text)
+        if row is not None:
+            return True
+        m = re.match(r"^(?:the )?(.{3,}?)\s+by\s+", fold(text))
+        if not named or not m or re.search(_GENERIC, m.group(1)):
+            return False
+        return not [s for s in self.nlu.parse(m.group(1)).slots if s.kind != "title"]
+
+    def _lookup(self, st: SessionState, tpl: Templates, query: str) -> Reply:
+        """'do you have X?': X first (then books like it), or the closest titles."""
+        idx = self.index
+        f = finder(idx)
+        q = acts.title_query(query)
+        got = f.title(q)
+        if got is None or got[1] < 95:
+            row, by, named = self._title_by(query)
+            if row is not None:
+                got = (row, 100.0)
+            elif named:
+                got = None                              # "X by Y": not that author's X
+                q = re.split(r"\s+(?:by|from)\s+", q)[0]
+        author = f.author(q) if got is None or got[1] < 95 else None
+        if author is not None:
+            st.forget_preferences()
+            st.prefer("author", author)
+            return self._recommend_reply(st, tpl, "recommend", None, may_ask=False,
+                                         head=tpl.say("author_books", author=author))
+        if got is None:
+            close = [(r, s) for r, s in f.titles(q, limit=3, cutoff=60)
+                     if int(idx.ids[r]) not in st.rejected]
+            books = [card(idx, r, s / 100, "A close title") for r, s in close]
+            self._shown(st, books)
+            key = "lookup_missing" if books else "lookup_none"
+            return Reply(st.session_id, tpl.say(key, query=query.strip(" ?")), "lookup", books=books)
+        r = got[0]
+        bid = int(idx.ids[r])
+        st.forget_preferences()
+        st.anchors, st.focus = [bid], bid
+        first = card(idx, r, 1.0, "The book you asked about")
+        st.shown.append(bid)
+        if idx.series.position(r):
+            st.last_act = "series:"                 # "and the second part?"
+        reply = self._recommend_reply(
+            st, tpl, "lookup", None, may_ask=False, first=first,
+            head=tpl.say("lookup_found", title=idx.titles[r],
+                         author=(idx.authors[r] or ["an unknown author"])[0]))
+        return reply

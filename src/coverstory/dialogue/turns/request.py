@@ -1,0 +1,164 @@
+"""A request for books: the parse applied to the session state, then a recommendation
+(the ``request`` act; see ``engine.py`` for the turn loop)."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from coverstory.catalog.normalize import fold
+from coverstory.dialogue import acts, update
+from coverstory.dialogue.constraints import author_mask
+from coverstory.dialogue.lookup import finder
+from coverstory.dialogue.nlg import Templates
+from coverstory.dialogue.nlu import Parse, Slot, tokens
+from coverstory.dialogue.replies import Reply
+from coverstory.dialogue.state import SessionState
+
+_LIKE_THAT = re.compile(r"\b(?:like|similar to) (?:that|this|it|those|these|them|the (?:first|"
+                        r"second|third|fourth|fifth|last) one)\b|^more like\b")
+_THAT_AUTHOR = re.compile(r"\b(?:that|this|the same|same|her|his|their) (?:author|writer)\b|"
+                          r"\b(?:more|anything|something|others?|books?) (?:else )?(?:by|from) "
+                          r"(?:him|her|them)\b")
+_LIKE_THEM = re.compile(r"\blike (?:his|her|their|him|them)\b|\bsimilar\b|\bwho else\b|"
+                        r"\bwrites? like\b|\bin (?:his|her|their) (?:style|vein)\b")
+_WORKS = frozenset({"ones", "books", "novels", "stuff", "mysteries", "titles"})
+_NAME_FILLER = frozenset("""more some any books book novels novel stuff something anything else
+by from please of the what about how else other others again like has got have did does
+written wrote""".split())
+_BY = re.compile(r"\b(?:by|from)\s+([a-z][a-z .'-]+?)\s*(?:$|[,.!?]| but | and | that | from | with | in |"
+                 r" under | before | after | please| for )")
+_OTHER_AUTHOR = re.compile(r"\b(?:different|other|another|new) (?:author|writer)s?\b|"
+                           r"\bsomeone else\b|\bwho else\b|\bnot (?:him|her|them) again\b|"
+                           r"\b(?:read|has|have|owns?|own) (?:everything|all)\b|\bother than\b|"
+                           r"\bbesides\b|\bapart from\b|\bwrites? like\b|\bauthors? like\b|"
+                           r"\bsimilar (?:authors?|writers?)\b")
+_NOT_BY = re.compile(r"\b(?:nothing|not|no|except|anything but|never|none)\s+(?:\w+\s+)?"
+                     r"(?:by|from)\s")
+
+
+class RequestTurns:
+    """The request handler of ``DialogueEngine``."""
+
+    def _request(self, st: SessionState, tpl: Templates, text: str, act: acts.Act) -> Reply:
+        sid = st.session_id
+        p = self.nlu.parse(acts.masked_text(text, act.masked))
+        self._fuzzy_author(p)
+        if not p.of("author") and (act.same_author or _THAT_AUTHOR.search(fold(text))):
+            b = self._target(st, p, text)
+            r = self.index.row.get(b) if b is not None else None
+            if r is not None and self.index.authors[r]:
+                _add_author(p, self.index.authors[r][0], False, "that author")
+        content = [s for s in p.slots if s.kind != "ref"]
+        intent = p.intent
+        pending = st.question
+        st.question = None
+        if intent == "help" and re.search(r"\b(?:recommend|suggest|read next|should i read)\b",
+                                          fold(text)):
+            intent = p.intent = "recommend"            # "what do you recommend?" wants books
+        if intent in ("greeting", "help") and not content and not act.audience:
+            return Reply(sid, tpl.say(intent), intent, parse=p.to_dict())
+        if intent == "reset" and not content:
+            st.forget_preferences()
+            return Reply(sid, tpl.say("reset"), "reset", parse=p.to_dict())
+        if not act.audience and not act.pages and (self._names_a_title(p) or (
+                len(tokens(p.text)) <= 9 and self._asks_for_title_by(text))):
+            return self._lookup(st, tpl, text)
+        if intent == "ask_about" and not self._refers_to_shown(st, p):
+            intent = p.intent = "describe"             # a long description, not a question
+        if intent == "ask_about" and not content:
+            act.kind, act.sub = "ask", "about"
+            return self._about_book(st, tpl, text, act)
+        if intent == "identify_photo" and not content:
+            return Reply(sid, tpl.say("photo_please"), "identify_photo", parse=p.to_dict())
+        if intent == "feedback":
+            done = self._word_feedback(st, tpl, p)
+            if done is not None:
+                return done
+        if pending and intent == "dont_care":
+            st.asked.append(pending["facet"])
+        other_author = bool(_OTHER_AUTHOR.search(fold(text)))
+        before = [a for b in st.last_books[:3] for a in self.index.authors[self.index.row[b]][:1]
+                  if b in self.index.row]
+        named = [s for s in p.slots if s.kind == "author"]
+        # "I've read everything Dan Brown wrote, who else?", "other than King, but like his
+        # books": not X, but like X; "nothing by King, I've read all of his": just not X
+        read_all = other_author and named and (
+            any(not s.negated for s in named) or bool(_LIKE_THEM.search(fold(text))))
+        if read_all:          # "I've read everything Dan Brown wrote, who else writes like that?"
+            for s in named:
+                s.negated = True
+        if update.is_new_topic(st, p, act) or read_all:
+            st.forget_preferences()
+        if read_all:
+            rows = np.flatnonzero(author_mask(self.index, str(named[0].value)))
+            if len(rows):
+                st.anchors = [int(self.index.ids[rows[np.argmax(self.index.popularity[rows])]])]
+        elif other_author and before:                     # "but by a different author"
+            st.exclude("author", max(set(before), key=before.count))
+        self._reject_unaccepted(st, p)
+        if intent == "similar_to" and any(s.kind == "title" and not s.negated and
+                                          int(s.value) not in st.anchors for s in p.slots):
+            st.forget_preferences()               # "like X" starts a new search
+        update.apply(self.index, st, p, act, pending)
+        if intent == "similar_to" and st.last_books and (
+                any(x.kind == "ref" for x in p.slots) or _LIKE_THAT.search(fold(text))):
+            ref = self._target(st, p, text)            # "more like the second one"
+            st.anchors = [ref if ref is not None else st.last_books[0]]
+        intent = p.intent                      # a long story turns a request into "describe"
+        describe = intent == "describe"
+        kind = intent if intent in ("describe", "similar_to", "refine") else "recommend"
+        return self._recommend_reply(st, tpl, kind, p, may_ask=not describe)
+
+    def _refers_to_shown(self, st: SessionState, p: Parse) -> bool:
+        toks = tokens(p.text)
+        return bool(st.last_books or st.focus) and (
+            any(s.kind == "ref" for s in p.slots) or len(toks) <= 6)
+
+    def _fuzzy_author(self, p: Parse) -> None:
+        """'books by agatha cristie': an author named after "by" with a typo."""
+        if p.of("author"):
+            return
+        t = fold(p.text) + " "
+        m = _BY.search(t)
+        rest = [w for w in t.split() if w not in _NAME_FILLER and w not in ("a", "an")]
+        f = finder(self.index)
+        if m and not re.match(r"(?:a|an|the|some|any)\b", m.group(1)):
+            said = m.group(1)
+        elif 0 < len(rest) <= 3 and not [s for s in p.slots if s.kind != "ref"]:
+            said = " ".join(rest)                                   # just a name: "orwell"
+            if f.author(said) is None and len(rest) == 3:           # "a tennesee williams play"
+                said = next((" ".join(rest[i:i + 2]) for i in (0, 1)
+                             if f.author(" ".join(rest[i:i + 2]))), said)
+        else:                                                       # "all the austen ones"
+            toks = t.split()
+            said = next((w for i, w in enumerate(toks[:-1]) if toks[i + 1] in _WORKS
+                         and w in f.by_surname), None)
+            if said is None:
+                return
+        name = f.author(said)
+        if name:
+            _add_author(p, name, bool(_NOT_BY.search(t)), said)
+
+    def _names_a_title(self, p: Parse) -> bool:
+        """The whole utterance is a title (typos allowed): 'harry poter and the prisoner of
+        azkban', 'snowcrash', 'Americanah'."""
+        toks = tokens(p.text)
+        if len(toks) < 2:                 # one word: only a long one that is a title
+            if not toks or len(fold(p.text).replace(" ", "")) < 6 or p.slots:
+                return False
+            got = finder(self.index).title(p.text)
+            return got is not None and got[1] >= 92
+        got = finder(self.index).title(p.text)
+        if got is None:
+            return False
+        slots = any(s.kind in ("genre", "mood", "audience", "author", "tag", "refine", "era")
+                    for s in p.slots)
+        return got[1] >= (95 if slots else 90)
+
+
+def _add_author(p: Parse, name: str, negated: bool, surface: str) -> None:
+    """An author slot the matcher could not see (a typo, a surname, "that author")."""
+    end = len(tokens(p.text))
+    p.slots.append(Slot("author", name, negated, end, end, surface, 0.9))

@@ -1,0 +1,135 @@
+"""Series turns: a series in order, the next or the previous book, "book 3 of X", "and the
+third?" (the series index itself is ``dialogue/series.py``)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from coverstory.catalog.normalize import fold, norm_title
+from coverstory.dialogue import acts, replies
+from coverstory.dialogue.constraints import author_mask
+from coverstory.dialogue.lookup import finder
+from coverstory.dialogue.nlg import Templates
+from coverstory.dialogue.replies import Reply, card
+from coverstory.dialogue.state import SessionState
+from coverstory.dialogue.turns.about import PRONOUNS
+
+
+class SeriesTurns:
+    """The series handler of ``DialogueEngine``."""
+
+    def _series(self, st: SessionState, tpl: Templates, act: acts.Act, text: str,
+                after: int | None = None) -> Reply:
+        """'what comes after X?', 'the one before X', 'X book 2', 'X in order', 'the last one'
+        (``after``: the book the reader's previous turn rated, "next?" after a button)."""
+        idx = self.index
+        ser = idx.series
+        row, key = None, None
+        if act.query in PRONOUNS or act.query in ("the series", "series", "this series",
+                                                    "that series", "the one"):
+            act.query = ""
+        if act.query:
+            got = finder(idx).title(acts.title_query(act.query))
+            if act.sub in ("next", "previous") and got and ser.position(got[0]):
+                row = got[0]                    # a title that is also a series name
+            else:
+                key = ser.find(act.query)
+                row = got[0] if got and key is None else None
+            if row is None and key is None:
+                row, key = self._series_named(act.query)
+        passing = None
+        if row is None and key is None:                  # a title named in passing
+            p = self.nlu.parse(text)
+            named = [idx.row.get(int(s.value)) for s in p.slots if s.kind == "title"
+                     and s.score >= 0.85]
+            named = [r for r in named if r is not None]
+            passing = named[-1] if named else None
+            named = [r for r in named if ser.position(r)]
+            row = named[-1] if named else None
+        if row is None and key is None and passing is None and after in idx.row:
+            row = idx.row[after]
+        if row is None and key is None and passing is None:
+            b = st.focus if st.focus is not None else (st.last_books[0] if st.last_books else None)
+            row = idx.row.get(b) if b is not None else None
+        if key is None and row is not None and ser.position(row):
+            key = ser.of_row[row][0]
+        row = passing if row is None and key is None else row
+        if key is None:
+            if row is None:
+                return Reply(st.session_id, tpl.say("series_unknown"), "series")
+            if act.sub == "next" and (act.query or passing is not None):
+                # "what should I read after Ready Player One": no sequel, so books like it
+                like = f"something like {norm_title(idx.titles[row])}"
+                return self._request(st, tpl, like, acts.classify(like))
+            return Reply(st.session_id, tpl.say("series_none", title=idx.titles[row]), "series",
+                         books=[card(idx, row, 1.0, "The book you asked about")])
+        name = ser.names[key]
+        order = ser.in_order(key)
+        if act.sub == "first" or (row is None and act.sub in ("next", "previous")):
+            return self._series_list(st, tpl, order, name)
+        if act.sub in ("number", "last"):
+            step = ser.number(key, act.number) if act.sub == "number" else (order[-1] if order else None)
+            if step is None:
+                return self._series_list(st, tpl, order, name)
+            rows = [step] + [r for r in order if r != step][: self.k - 1]
+            return self._series_reply(st, tpl.say("series_book", num=replies._num(
+                ser.position(step)[1]), series=name, title=idx.titles[step]), rows, name, step)
+        title = idx.titles[row]
+        step = ser.next(row) if act.sub == "next" else ser.previous(row)
+        if step is None:
+            return Reply(st.session_id, tpl.say("series_last" if act.sub == "next" else
+                                                "series_first_book", title=title, series=name),
+                         "series", books=[card(idx, row, 1.0, "The book you asked about")])
+        num = replies._num(ser.position(step)[1])
+        text_out = tpl.say("series_next" if act.sub == "next" else "series_prev", title=title,
+                           next=idx.titles[step], prev=idx.titles[step], num=num, series=name)
+        later = [r for r in order if act.sub == "next" and ser.position(r)[1] > ser.position(step)[1]]
+        return self._series_reply(st, text_out, [step] + later[: self.k - 1], name, step)
+
+    def _series_named(self, query: str) -> tuple[int | None, str | None]:
+        """(row, series key) a series request names with an author in it: 'hyperion dan
+        simmons' (that author's title), "asimov's foundation books" (the series once the
+        author's name is set aside), "robert galbraith's detective series" (the author's
+        most read series)."""
+        idx, ser, f = self.index, self.index.series, finder(self.index)
+        row, author, _ = self._title_by(query)
+        if row is not None:
+            return row, None
+        words = [w for w in fold(query).split() if w != "s"]    # fold: "asimov's" -> "asimov s"
+        for n in (3, 2, 1):
+            for i in range(len(words) - n + 1):
+                name = f.author(" ".join(words[i:i + n]))
+                if name is None:
+                    continue
+                mine: dict[str, float] = {}             # the author's series, by readers
+                for r in np.flatnonzero(author_mask(idx, name)):
+                    k = ser.of_row.get(int(r), (None,))[0]
+                    if k is not None:
+                        mine[k] = mine.get(k, 0.0) + 1.0 + float(idx.popularity[r])
+                rest = " ".join(words[:i] + words[i + n:])
+                key = ser.find(rest) if rest.strip() else None
+                if key in mine:
+                    return None, key
+                return None, max(mine, key=mine.get) if mine else None
+        return None, None
+
+    def _series_reply(self, st, text: str, rows: list[int], name: str, focus: int) -> Reply:
+        idx = self.index
+        books = [card(idx, r, 1.0, f"#{replies._num(idx.series.position(r)[1])} of {name}")
+                 for r in rows]
+        self._shown(st, books)
+        st.focus = int(idx.ids[focus])
+        st.last_act = "series:"
+        return Reply(st.session_id, text, "series", books=books)
+
+    def _series_list(self, st, tpl, rows, name) -> Reply:
+        idx = self.index
+        if not rows:
+            return Reply(st.session_id, tpl.say("series_unknown"), "series")
+        books = [card(idx, r, 1.0, f"#{replies._num(idx.series.position(r)[1])} of {name}")
+                 for r in rows[: max(self.k, 7)]]
+        st.focus = books[0]["id"]
+        self._shown(st, books)
+        st.last_act = "series:"
+        return Reply(st.session_id, tpl.say("series_first", series=name, first=books[0]["title"]),
+                     "series", books=books)

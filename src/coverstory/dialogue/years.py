@@ -1,0 +1,68 @@
+"""The years an utterance asks for: "after 2010", "from the 80s", "19th century", "victorian"."""
+
+from __future__ import annotations
+
+import re
+
+from coverstory.catalog.normalize import fold
+
+_YEAR = re.compile(r"\b(before|after|since|from|in|pre|post|older than|newer than)?\s*(?:the\s+)?"
+                   r"(1[5-9]\d\d|20[0-3]\d|[2-9]0)('?s)?\b")
+
+
+_DECADES = ("twenties", "thirties", "forties", "fifties", "sixties", "seventies", "eighties",
+            "nineties")
+_DECADE_WORD = re.compile(r"\b(" + "|".join(_DECADES) + r")\b")
+_AROUND = re.compile(r"\b(?:around|about|circa|roughly|approximately)\s+(1[5-9]\d\d|20[0-3]\d)\b")
+_CENTURY = re.compile(r"\b(1[5-9]|20|21)(?:st|nd|rd|th)[ -]century\b")
+
+
+_ERA_WORDS = (                 # when a book was written, for era names readers use
+    (r"victorian", (1837, 1902)), (r"edwardian", (1901, 1915)),
+    (r"pre-? ?war", (-3000, 1939)), (r"cold war", (1947, 1992)),
+    (r"post-? ?war", (1945, 1970)), (r"regency", (1800, 1840)))
+
+
+def years_range(text: str) -> tuple[int, int] | None:
+    """'after 2010' -> (2010, 3000); 'from the 80s' -> (1980, 1990); 'before 1950' -> (-3000,
+    1950); '19th century' -> (1800, 1900)."""
+    f = fold(text)
+    for pat, span in _ERA_WORDS:                           # "proper victorian novels"
+        if re.search(pat, f) and not re.search(r"\bset (?:in|during) (?:the )?" + pat, f):
+            return span
+    m = re.search(r"\b(1[5-9]\d\d|20[0-3]\d) ?(?:onwards?|or later|and later|and after|"
+                  r"or newer|plus|\+)", f)
+    if m:                                                  # "2000 onwards"
+        return (int(m.group(1)), 3000)
+    if re.search(r"\bthis century\b|\b21st century\b", fold(text)):
+        return (2000, 3000)
+    if re.search(r"\blast century\b", fold(text)):
+        return (1900, 2000)
+    c = _CENTURY.search(fold(text))
+    if c:
+        n = int(c.group(1))
+        return (100 * (n - 1), 100 * n)
+    w = _DECADE_WORD.search(fold(text))
+    if w:                                                  # "from the seventies"
+        lo = 1900 + 10 * _DECADES.index(w.group(1)) + 20
+        return (lo, lo + 10)
+    a = _AROUND.search(fold(text))
+    if a:                                                  # "from around 1979"
+        y = int(a.group(1))
+        return (y - 5, y + 6)
+    m = _YEAR.search(fold(text).replace("'", ""))
+    if not m:
+        return None
+    word, num, decade = m.group(1), m.group(2), m.group(3)
+    y = int(num)
+    if y < 100:
+        y = 1900 + y
+        decade = "s"
+    lo, hi = (y, y + 10) if decade else (y, y + 1)
+    if word in ("before", "pre", "older than"):
+        return (-3000, lo)
+    if word in ("after", "since", "post", "newer than"):
+        return (lo, 3000)
+    if not decade and word not in ("in",):
+        return None                           # "from 2000" alone: not a range we trust
+    return (lo, hi)
