@@ -40,9 +40,6 @@ UPWARD_KNOWN = {
 # Files that still run SQL on `catalog.conn` (owned by other work in December 2026); the
 # Catalog methods they need exist (catalog/store.py, catalog/records.py).
 CONN_KNOWN = {
-    "coverstory/dialogue/ab.py",                 # -> Catalog.sessions, feedback_counts_by_session
-    "coverstory/dialogue/bookindex.py",          # -> Catalog.books_stamp
-    "coverstory/dialogue/state.py",              # -> Catalog.session, create/save_session
     "coverstory/eval/bench/conversations.py",
     "coverstory/eval/bench/dialogue.py",         # -> Catalog.source_ids, count_books
     "coverstory/eval/bench/recommend.py",        # -> Catalog.source_ids

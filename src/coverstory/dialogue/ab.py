@@ -8,15 +8,9 @@ import json
 def ab_report(catalog, since: str | None = None) -> list[dict]:
     """One row per policy: sessions, turns, accepted, acceptance rate, mean turns to accept,
     likes / dislikes / reads given in those sessions."""
-    conn = catalog.conn
-    q = "SELECT id, policy, state FROM sessions"
-    args: tuple = ()
-    if since:
-        q += " WHERE created_at >= ?"
-        args = (since,)
     per: dict[str, dict] = {}
     sessions: dict[str, str] = {}
-    for sid, policy, state in conn.execute(q, args):
+    for sid, policy, state in catalog.sessions(since):
         st = json.loads(state or "{}")
         row = per.setdefault(policy, {"policy": policy, "sessions": 0, "turns": 0, "accepted": 0,
                                       "_accept_turns": [], "likes": 0, "dislikes": 0, "reads": 0})
@@ -27,9 +21,7 @@ def ab_report(catalog, since: str | None = None) -> list[dict]:
             row["_accept_turns"].append(int(st.get("accepted_turn") or st.get("turns", 0)))
         sessions[sid] = policy
     if sessions:
-        for sid, kind, n in conn.execute(
-                "SELECT session_id, kind, COUNT(*) FROM events WHERE session_id IS NOT NULL "
-                "AND kind IN ('like', 'dislike', 'read') GROUP BY session_id, kind"):
+        for sid, kind, n in catalog.feedback_counts_by_session():
             pol = sessions.get(sid)
             if pol is not None:
                 per[pol][kind + "s"] += n

@@ -381,8 +381,7 @@ def _key(cat) -> str:
 
     import coverstory.dialogue.lexicon as lex
 
-    n, upd = cat.conn.execute("SELECT COUNT(*), MAX(updated_at) FROM books").fetchone()
-    t = cat.conn.execute("SELECT COUNT(*) FROM book_tags").fetchone()[0]
+    n, upd, t = cat.books_stamp()
     lex_hash = hashlib.sha1(Path(lex.__file__).read_bytes()).hexdigest()[:12]
     return f"v{FORMAT}|{TITLE_WEIGHT}|{n}|{upd}|{t}|{lex_hash}"
 

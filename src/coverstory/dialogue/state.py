@@ -88,8 +88,7 @@ class SessionStore:
 
     def load(self, session_id: str, policy: str = "default",
              user_id: int | None = None) -> SessionState:
-        row = self.catalog.conn.execute(
-            "SELECT user_id, policy, state FROM sessions WHERE id=?", (session_id,)).fetchone()
+        row = self.catalog.session(session_id)
         if row is not None:
             st = SessionState.from_json(session_id, row["state"])
             st.user_id = row["user_id"] if row["user_id"] is not None else st.user_id
@@ -98,13 +97,8 @@ class SessionStore:
         if user_id is None:
             user_id = self.catalog.ensure_user(f"session:{session_id}")
         st = SessionState(session_id=session_id, user_id=user_id, policy=policy)
-        with self.catalog.transaction() as conn:
-            conn.execute("INSERT OR IGNORE INTO sessions(id, user_id, policy, state) "
-                         "VALUES (?,?,?,?)", (session_id, user_id, policy, st.to_json()))
+        self.catalog.create_session(session_id, user_id, policy, st.to_json())
         return st
 
     def save(self, st: SessionState) -> None:
-        with self.catalog.transaction() as conn:
-            conn.execute("UPDATE sessions SET state=?, user_id=?, policy=?, "
-                         "updated_at=datetime('now') WHERE id=?",
-                         (st.to_json(), st.user_id, st.policy, st.session_id))
+        self.catalog.save_session(st.session_id, st.to_json(), st.user_id, st.policy)
