@@ -77,7 +77,8 @@ def create_app(home=None, admin_token: str | None = None, *, settings: ServeSett
     app.state.admin_token = admin_token or ""
     app.state.services = Services(home, catalog=catalog, search=search, recommend=recommend,
                                   dialogue=dialogue, policy=policy,
-                                  photo_concurrency=settings.photo_concurrency)
+                                  photo_concurrency=settings.photo_concurrency,
+                                  cpu_workers=settings.cpu_workers)
     app.state.jobs = JobRunner(home, on_success=app.state.services.reset,
                                rebuild_recommender=recommend is None)
     app.state.stats = ServerStats()

@@ -55,8 +55,9 @@ class ChatRetention:
             self._running.release()
 
 
-def chat_retention(request: Request) -> None:
-    """Route dependency: purge old chat turns now and then (never blocks the request)."""
+async def chat_retention(request: Request) -> None:
+    """Route dependency: purge old chat turns now and then (never blocks the request; async,
+    so it costs no hop to a pool thread)."""
     state = request.app.state
     ret = getattr(state, "chat_retention", None)
     if ret is None:

@@ -48,9 +48,14 @@ class Services:
 
     def __init__(self, home: Path, *, catalog=None, search=None, recommend=None,
                  dialogue=None, policy: str = "default", photo_concurrency: int = 2,
-                 wait_seconds: float = 4.0):
+                 cpu_workers: int = 2, wait_seconds: float = 4.0):
+        from coverstory.serve.lanes import Lane
+
         self.home = Path(home)
         self.photo_slots = threading.BoundedSemaphore(max(1, photo_concurrency))
+        # the threads requests' CPU work runs on, in arrival order (serve/lanes.py)
+        self.cpu = Lane("cpu", cpu_workers)
+        self.photos = Lane("photo", photo_concurrency)
         self.policy = policy
         self.wait_seconds = wait_seconds
         self._given = {"catalog": catalog, "search": search, "recommend": recommend,

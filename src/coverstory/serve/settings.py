@@ -25,6 +25,8 @@ class ServeSettings:
     max_k: int = 50                          # most results one request may ask for
     photo_concurrency: int = 2               # photos analysed at once (CNN + OCR are CPU-heavy);
                                              # the others wait, light requests go on
+    cpu_workers: int = 2                     # threads answering chat turns and text searches,
+                                             # in arrival order (serve/lanes.py)
     photo_max_side: int = 1600               # uploads are decoded (JPEG: at 1/2-1/8 scale) to at
                                              # most this many pixels on the long side
     write_wait_seconds: float = 2.0          # a reader's write waits this long for the catalog's

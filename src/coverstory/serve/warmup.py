@@ -222,6 +222,9 @@ class Warmup:
 
         search = self.svc._given["search"] or self.svc._build("search")
         search.text("warm up", k=1)
+        # what the first "something like X" would build on a request thread (its indexes,
+        # ~0.3 s holding the GIL; 50 readers' first requests all waited for it)
+        getattr(search, "similar_search", None)
         semantic = search.features(TEXT_FEATURE, allow_compute=False) is not None
         if semantic:
             search.embed_query("warm up")
@@ -270,10 +273,28 @@ class Warmup:
             eng.index
             eng.nlu
             eng.signals.coreaders
+            if len(eng.index):
+                _index_caches(eng.index)
         missing = [PARTS[p] for p, o in (("search", search), ("recommend", rec)) if o is None]
         self._publish("dialogue", eng, note=f"without {' and '.join(missing)}" if missing
                       else None)
         return eng
+
+
+def _index_caches(index) -> None:
+    """Build the dialogue's per-index lookups now, not in the first turns that need them:
+    the title and author finder (~0.5 s of Python), the series and the editions table
+    (~0.1 s each). Built on a request thread, each held the GIL while 50 readers' first
+    requests waited (and two threads could build the same one)."""
+    from coverstory.dialogue.constraints import editions
+    from coverstory.dialogue.lookup import finder
+
+    for name, build in (("finder", lambda: finder(index)), ("series", lambda: index.series),
+                        ("editions", lambda: editions(index, int(index.ids[0])))):
+        try:
+            build()
+        except Exception:  # noqa: BLE001 - the first turn that needs it builds it then
+            log.warning("warm-up: building the dialogue's %s failed", name, exc_info=True)
 
 
 class WordsOnly:

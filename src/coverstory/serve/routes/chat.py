@@ -50,20 +50,25 @@ def _photo_turn(svc, cfg, session_id: str, data: bytes, text: str | None, engine
     """Under a photo slot: the upload is decoded (small), re-encoded and analysed."""
     photo = check_image(data, max_bytes=cfg.max_upload_bytes, max_pixels=cfg.max_image_pixels,
                         max_side=cfg.photo_max_side).jpeg_bytes()
-    return _turn(svc, session_id, engine, text=text, photo=photo)
+    reply = _turn(svc, session_id, engine, text=text, photo=photo)
+    return reply_dict(reply, session_id, svc.catalog)
+
+
+def _answer(svc, session_id: str, **inputs) -> dict:
+    return reply_dict(_turn(svc, session_id, **inputs), session_id, svc.catalog)
 
 
 @router.post("/api/chat", response_model=ChatReply, responses=errors(400, 503),
              summary="Send a message; get the reply, books and the next question")
-def chat(body: ChatRequest, request: Request, response: Response,
-         svc=Depends(services), cfg=Depends(settings)) -> dict:
+async def chat(body: ChatRequest, request: Request, response: Response,
+               svc=Depends(services), cfg=Depends(settings)) -> dict:
     sid, _ = resolve_session(request, body.session_id, cfg)
     text = body.text.strip()
     if not text:
         raise ApiError(422, "invalid request: text: must not be blank")
-    reply = _turn(svc, sid, text=text)
+    out = await svc.cpu.run(_answer, svc, sid, text=text)    # in arrival order (lanes.py)
     set_session_cookie(request, response, sid, cfg)
-    return reply_dict(reply, sid, svc.catalog)
+    return out
 
 
 @router.post("/api/chat/photo", response_model=ChatReply, openapi_extra=UPLOAD_BODY,
@@ -77,10 +82,9 @@ async def chat_photo(request: Request, response: Response, svc=Depends(services)
     k = form_int(form, "k", cfg.max_k, 1, cfg.max_k)     # checked before any work
     sid, _ = resolve_session(request, form_text(form, "session_id", max_chars=64), cfg)
     engine = await run_in_threadpool(svc.photo_dialogue)   # 503 while photo search loads
-    reply = await run_in_threadpool(svc.photo_work, _photo_turn, svc, cfg, sid, data, text,
-                                    engine)
+    # on the photo lane: a burst of photos waits for its own threads, not the chat's
+    out = await svc.photos.run(svc.photo_work, _photo_turn, svc, cfg, sid, data, text, engine)
     set_session_cookie(request, response, sid, cfg)
-    out = await run_in_threadpool(reply_dict, reply, sid, svc.catalog)
     out["books"] = out["books"][:k]
     return out
 
@@ -108,6 +112,6 @@ async def chat_voice(request: Request, response: Response, svc=Depends(services)
     if kind != "wav":
         raise ApiError(415, f"send speech as a WAV file (16-bit PCM), not "
                             f"{kind or 'this format'}")
-    reply = await run_in_threadpool(_turn, svc, sid, audio=data)
+    out = await svc.cpu.run(_answer, svc, sid, audio=data)
     set_session_cookie(request, response, sid, cfg)
-    return await run_in_threadpool(reply_dict, reply, sid, svc.catalog)
+    return out

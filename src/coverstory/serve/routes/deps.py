@@ -16,11 +16,12 @@ from coverstory.serve.settings import ServeSettings
 log = logging.getLogger("coverstory.serve")
 
 
-def services(request: Request) -> Services:
+# async: FastAPI calls a plain function dependency on a pool thread (a hop per request)
+async def services(request: Request) -> Services:
     return request.app.state.services
 
 
-def settings(request: Request) -> ServeSettings:
+async def settings(request: Request) -> ServeSettings:
     return request.app.state.settings
 
 

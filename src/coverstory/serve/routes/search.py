@@ -29,12 +29,16 @@ PHOTO_BODY = {
 
 @router.get("/api/search", response_model=SearchResponse, responses=errors(400, 503),
             summary="Find books by words (title, author, topic, mood)")
-def search(q: str = Query(min_length=1, max_length=2000, pattern=NOT_BLANK,
-                          description="what to look for"),
-           k: int = Query(10, ge=1, le=50), svc=Depends(services)) -> dict:
+async def search(q: str = Query(min_length=1, max_length=2000, pattern=NOT_BLANK,
+                                description="what to look for"),
+                 k: int = Query(10, ge=1, le=50), svc=Depends(services)) -> dict:
     query = q.strip()
     if not query:
         raise ApiError(422, "invalid request: q: must not be blank")
+    return await svc.cpu.run(_text_search, svc, query, k)    # in arrival order (lanes.py)
+
+
+def _text_search(svc, query: str, k: int) -> dict:
     hits = call(svc.text_search().text, query, k=k)   # words only while search loads
     return {"query": query, "books": cards(svc.catalog, hits)}
 
@@ -48,16 +52,16 @@ async def search_photo(request: Request, svc=Depends(services), cfg=Depends(sett
     k = form_int(form, "k", 10, 1, cfg.max_k)
     extra = {"use_ocr": True} if form_bool(form, "ocr") else {}
     search = await run_in_threadpool(svc.photo_search)     # 503 while photo search loads
-    result = await run_in_threadpool(svc.photo_work, _decode_and_search, search, cfg, data,
-                                     k, extra)
-    return await run_in_threadpool(_photo_dict, svc.catalog, result)
+    # on the photo lane: a burst of photos waits for its own threads, not the chat's
+    return await svc.photos.run(svc.photo_work, _decode_and_search, svc, search, cfg, data,
+                                k, extra)
 
 
-def _decode_and_search(search, cfg, data: bytes, k: int, extra: dict):
+def _decode_and_search(svc, search, cfg, data: bytes, k: int, extra: dict) -> dict:
     """Under a photo slot: decoding a big photo is as heavy as searching it."""
     checked = check_image(data, max_bytes=cfg.max_upload_bytes, max_pixels=cfg.max_image_pixels,
                           max_side=cfg.photo_max_side)
-    return call(search.photo, checked.image, k=k, **extra)
+    return _photo_dict(svc.catalog, call(search.photo, checked.image, k=k, **extra))
 
 
 def _photo_dict(catalog, result) -> dict:
