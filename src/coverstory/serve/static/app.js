@@ -99,7 +99,14 @@
 
   function showReply(reply) {
     const frag = document.createDocumentFragment();
-    const m = addMessage("bot", reply.text || "");
+    let text = reply.text || "";
+    if (reply.question) {
+      // the text ends with the question for text-only clients; the page shows it under the cards
+      const lines = text.split("\n");
+      if (lines.length > 1 && lines[lines.length - 1].includes(reply.question)) lines.pop();
+      text = lines.join("\n");
+    }
+    const m = addMessage("bot", text);
     if (reply.books && reply.books.length) {
       const row = el("div", "cards");
       for (const b of reply.books) row.appendChild(bookCard(b));
