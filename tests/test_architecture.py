@@ -38,14 +38,9 @@ UPWARD_KNOWN = {
 }
 
 # Files that still run SQL on `catalog.conn` (owned by other work in December 2026); the
-# Catalog methods they need exist (catalog/store.py, catalog/records.py).
+# Catalog methods they need exist (catalog/store.py, lookups.py, records.py).
 CONN_KNOWN = {
-    "coverstory/eval/bench/conversations.py",
-    "coverstory/eval/bench/dialogue.py",         # -> Catalog.source_ids, count_books
-    "coverstory/eval/bench/recommend.py",        # -> Catalog.source_ids
-    "coverstory/recommend/commands.py",          # -> Catalog.has_user
-    "coverstory/recommend/profiles.py",          # -> Catalog.profile, save_profile
-    "coverstory/serve/cards.py",                 # -> Catalog.book_fields
+    "coverstory/serve/cards.py",                 # -> Catalog.book_fields, Catalog.book
     "coverstory/serve/routes/admin.py",          # -> Catalog.has_user
     "coverstory/serve/routes/books.py",          # -> Catalog.cover
     "coverstory/serve/routes/health.py",         # -> Catalog.count_books

@@ -37,6 +37,48 @@ def test_source_ids_cover_and_fields(cat):
         cat.book_fields([book.id], ["title; DROP TABLE books"])
 
 
+def test_source_counts_described_books_and_title_search(cat):
+    books = cat.books()
+    assert cat.count_source_books("tiny") == len(books)
+    assert cat.count_source_books("no-such-source") == 0
+    long_ones = [b.id for b in books if len(b.description or "") >= 70]
+    assert 0 < len(long_ones) < len(books), "the tiny descriptions should straddle 70 chars"
+    assert cat.described_books("tiny", 70) == long_ones
+    assert cat.described_books("other", 0) == []
+    # a second source's record of the same book counts once per source
+    cat.upsert_book("other", "x", {"title": books[0].title, "authors": books[0].authors})
+    assert cat.count_source_books("other") == 1 and cat.count_books() == len(books)
+    with cat.transaction() as conn:
+        conn.execute("UPDATE books SET ratings_count=? WHERE id=?", (5, books[0].id))
+        conn.execute("UPDATE books SET ratings_count=? WHERE id=?", (50, books[1].id))
+    word = books[0].title.split()[-1]
+    got = cat.titles_containing(word.upper())          # LIKE: case does not matter
+    assert (books[0].id, books[0].title) in got
+    assert all(word.lower() in t.lower() for _, t in got)
+    ranked = cat.titles_containing("")                  # every book, most rated first
+    assert [i for i, _ in ranked[:2]] == [books[1].id, books[0].id]
+
+
+def test_session_events_after(cat):
+    uid = cat.ensure_user("session:s1")
+    other = cat.ensure_user("someone")
+    book = cat.book_ids()[0]
+    assert cat.last_event_id() == 0
+    cat.log_event("like", session_id="s1", book_id=book)
+    last = cat.last_event_id()
+    assert last > 0
+    cat.log_event("read", user_id=uid, book_id=book)              # the reader, no session
+    cat.log_event("dislike", session_id="s1", book_id=book + 1)
+    cat.log_event("turn", session_id="s1")                          # not a kind asked for
+    cat.log_event("like", user_id=other, session_id="s2", book_id=book)   # someone else
+    kinds = ("like", "dislike", "read")
+    assert cat.session_events_after(last, kinds, "s1", uid) == [("read", book),
+                                                                ("dislike", book + 1)]
+    assert cat.session_events_after(0, kinds, "s1", None) == [("like", book),
+                                                              ("dislike", book + 1)]
+    assert cat.last_event_id() == last + 4
+
+
 def test_tag_frequencies_match_the_books(cat):
     books = cat.books()
     df, n = cat.tag_frequencies("tag")

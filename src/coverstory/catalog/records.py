@@ -1,4 +1,5 @@
-"""The catalog's reader records: chat sessions and reader profiles (part of ``Catalog``).
+"""The catalog's reader records: chat sessions, their events, and reader profiles (part of
+``Catalog``).
 
 The catalog is the only owner of SQL (tests/test_architecture.py checks that ``.conn`` is
 not used outside catalog/): the dialogue's session store and the recommender's profiles
@@ -49,6 +50,20 @@ class ReaderRecords:
         return [tuple(r) for r in self.conn.execute(
             "SELECT session_id, kind, COUNT(*) FROM events WHERE session_id IS NOT NULL "
             "AND kind IN ('like', 'dislike', 'read') GROUP BY session_id, kind")]
+
+    def last_event_id(self) -> int:
+        """The id of the newest event (0 when there is none)."""
+        return self.conn.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0]
+
+    def session_events_after(self, event_id: int, kinds: tuple[str, ...], session_id: str,
+                             user_id: int | None) -> list[tuple[str, int | None]]:
+        """(kind, book id) of the events of ``kinds`` newer than ``event_id`` that belong to
+        the session or to its reader, oldest first."""
+        q = ",".join("?" * len(kinds))
+        return [(r[0], r[1]) for r in self.conn.execute(
+            f"SELECT kind, book_id FROM events WHERE id > ? AND kind IN ({q}) "
+            f"AND (session_id = ? OR (user_id IS NOT NULL AND user_id = ?)) ORDER BY id",
+            (int(event_id), *kinds, session_id, user_id if user_id is not None else -1))]
 
     # ---- reader profiles --------------------------------------------------------------------
     def profile(self, user_id: int, model: str) -> tuple[bytes, dict] | None:

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
 
+from coverstory.catalog.lookups import BookLookups
 from coverstory.catalog.models import Book
 from coverstory.catalog.normalize import norm_key
 from coverstory.catalog.records import ReaderRecords
@@ -42,8 +43,9 @@ def is_busy_error(e: BaseException) -> bool:
     return isinstance(e, sqlite3.OperationalError) and ("locked" in msg or "busy" in msg)
 
 
-class Catalog(ReaderRecords):
-    """The catalog of one data home (books here; sessions and profiles in records.py).
+class Catalog(ReaderRecords, BookLookups):
+    """The catalog of one data home (books here; sessions, profiles and chat events in
+    records.py; small read-only book lookups in lookups.py).
 
     >>> cat = Catalog.open("/tmp/example-home")          # doctest: +SKIP
     >>> cat.stats()["books"]                               # doctest: +SKIP
@@ -158,22 +160,6 @@ class Catalog(ReaderRecords):
             return list(out.values())
         return [out[i] for i in id_list if i in out]
 
-    def count_books(self) -> int:
-        return self.conn.execute("SELECT COUNT(*) FROM books").fetchone()[0]
-
-    def has_book(self, book_id: int) -> bool:
-        return self.conn.execute("SELECT 1 FROM books WHERE id=?",
-                                 (int(book_id),)).fetchone() is not None
-
-    def has_user(self, user_id: int) -> bool:
-        return self.conn.execute("SELECT 1 FROM users WHERE id=?",
-                                 (int(user_id),)).fetchone() is not None
-
-    def source_ids(self, source: str) -> dict[str, int]:
-        """The source's own id -> catalog book id, for every book imported from ``source``."""
-        return {r[0]: r[1] for r in self.conn.execute(
-            "SELECT source_id, book_id FROM book_sources WHERE source=?", (source,))}
-
     def cover(self, book_id: int) -> tuple[str | None, str | None] | None:
         """(cover path, sha256) of a book (None, None without a cover); None: no such book."""
         r = self.conn.execute("SELECT cover_path, cover_sha256 FROM books WHERE id=?",
@@ -195,19 +181,6 @@ class Catalog(ReaderRecords):
                                        chunk):
                 out[r["id"]] = r
         return out
-
-    def tag_frequencies(self, kind: str = "tag") -> tuple[dict[str, int], int]:
-        """(tag -> number of books carrying it, number of books with any tag of ``kind``)."""
-        df = {t: c for t, c in self.conn.execute(
-            "SELECT tag, COUNT(*) FROM book_tags WHERE kind=? GROUP BY tag", (kind,))}
-        n = self.conn.execute("SELECT COUNT(DISTINCT book_id) FROM book_tags WHERE kind=?",
-                              (kind,)).fetchone()[0]
-        return df, n
-
-    def books_stamp(self) -> tuple[int, str | None, int]:
-        """(books, last book update, book tags): changes whenever the books change."""
-        n, upd = self.conn.execute("SELECT COUNT(*), MAX(updated_at) FROM books").fetchone()
-        return n, upd, self.conn.execute("SELECT COUNT(*) FROM book_tags").fetchone()[0]
 
     def find_book(self, *, isbn13: str | None = None, title: str | None = None,
                   authors: list[str] | None = None, source: tuple[str, str] | None = None

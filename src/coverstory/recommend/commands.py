@@ -13,7 +13,7 @@ def _user(cat, spec: str, create: bool = False) -> int:
     spec = str(spec).strip()
     if spec.isdigit():
         uid = int(spec)
-        if cat.conn.execute("SELECT 1 FROM users WHERE id=?", (uid,)).fetchone() is None:
+        if not cat.has_user(uid):
             raise CommandError(f"no user with id {uid}; use an external id such as goodbooks:58")
         return uid
     if ":" not in spec:

@@ -24,18 +24,12 @@ def fingerprint(book_ids, ratings) -> str:
 
 
 def load_profile(catalog, user_id: int, model: str) -> tuple[np.ndarray, dict] | None:
-    r = catalog.conn.execute("SELECT vector, meta FROM profiles WHERE user_id=? AND model=?",
-                             (int(user_id), model)).fetchone()
+    r = catalog.profile(user_id, model)
     if r is None:
         return None
-    return np.frombuffer(r[0], dtype="<f4").copy(), json.loads(r[1])
+    return np.frombuffer(r[0], dtype="<f4").copy(), r[1]
 
 
 def save_profile(catalog, user_id: int, model: str, vector: np.ndarray, meta: dict) -> None:
     blob = np.asarray(vector, dtype="<f4").tobytes()
-    with catalog.transaction() as conn:
-        conn.execute(
-            "INSERT INTO profiles(user_id, model, vector, meta, updated_at) "
-            "VALUES (?,?,?,?,datetime('now')) ON CONFLICT(user_id, model) DO UPDATE SET "
-            "vector=excluded.vector, meta=excluded.meta, updated_at=excluded.updated_at",
-            (int(user_id), model, blob, json.dumps(meta)))
+    catalog.save_profile(user_id, model, blob, meta)

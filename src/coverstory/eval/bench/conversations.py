@@ -490,25 +490,18 @@ class _Recorder:
         self.cat = catalog
 
     def snapshot(self, session_id: str) -> tuple[dict, int]:
-        conn = self.cat.conn
         uid = self.cat.user_id(f"session:{session_id}")
         ratings = {}
         if uid is not None:
-            ratings = {r[0]: r[1] for r in conn.execute(
-                "SELECT book_id, rating FROM ratings WHERE user_id=?", (uid,))}
-        (last,) = conn.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()
-        return ratings, last
+            ratings = dict(self.cat.user_ratings(uid))
+        return ratings, self.cat.last_event_id()
 
     def delta(self, session_id: str, before: tuple[dict, int]) -> tuple[list[dict], dict]:
         ratings0, last = before
         ratings1, _ = self.snapshot(session_id)
         uid = self.cat.user_id(f"session:{session_id}")
-        q = ",".join("?" * len(FEEDBACK_EVENT_KINDS))
-        rows = self.cat.conn.execute(
-            f"SELECT kind, book_id FROM events WHERE id > ? AND kind IN ({q}) "
-            f"AND (session_id = ? OR (user_id IS NOT NULL AND user_id = ?)) ORDER BY id",
-            (last, *FEEDBACK_EVENT_KINDS, session_id, uid if uid is not None else -1)).fetchall()
-        events = [{"kind": r[0], "book_id": r[1]} for r in rows]
+        rows = self.cat.session_events_after(last, FEEDBACK_EVENT_KINDS, session_id, uid)
+        events = [{"kind": k, "book_id": b} for k, b in rows]
         changed = {b: r for b, r in ratings1.items() if ratings0.get(b) != r}
         return events, changed
 
@@ -558,10 +551,8 @@ def anchor_of(turn: dict, catalog) -> BookFacts | None:
         return None
     title = _alts(arg)[0]
     key = title_key(title)
-    rows = catalog.conn.execute("SELECT id, title FROM books WHERE title LIKE ? "
-                                "ORDER BY COALESCE(ratings_count, 0) DESC",
-                                (f"%{title.split()[-1]}%",)).fetchall()
-    bid = next((r[0] for r in rows if title_key(r[1]) == key), None)
+    rows = catalog.titles_containing(title.split()[-1])
+    bid = next((i for i, t in rows if title_key(t) == key), None)
     if bid is None:
         return None
     got = catalog.books([bid])
@@ -731,8 +722,7 @@ def run(ctx: BenchContext) -> BenchResult:
     n_gb = 0
     if (home / "catalog.sqlite").is_file():
         cat = Catalog.open(home)
-        n_gb = cat.conn.execute("SELECT COUNT(DISTINCT book_id) FROM book_sources "
-                                "WHERE source='goodbooks'").fetchone()[0]
+        n_gb = cat.count_source_books("goodbooks")
         cat.close()
     if n_gb == 0:
         raise CommandError(f"bench conversations is written over the goodbooks-10k catalog and "
@@ -744,7 +734,7 @@ def run(ctx: BenchContext) -> BenchResult:
 
         scratch = scratch_home(home, tmp / "home")
         catalog = Catalog.open(scratch)
-        n_books = catalog.conn.execute("SELECT COUNT(*) FROM books").fetchone()[0]
+        n_books = catalog.count_books()
         engine = make_engine(scratch, ctx.seed)
         t0 = time.perf_counter()
         engine.turn(f"suite-{ctx.seed}-warmup", text=WARMUP)    # loads indexes and models

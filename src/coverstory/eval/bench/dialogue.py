@@ -37,10 +37,7 @@ DEV_QUERIES = 40
 
 def target_pool(cat) -> list[int]:
     """Catalog ids of the goodbooks books with a description of >= 100 characters."""
-    return [r[0] for r in cat.conn.execute(
-        "SELECT b.id FROM books b JOIN book_sources s ON s.book_id = b.id "
-        "WHERE s.source = 'goodbooks' AND length(b.description) >= ? ORDER BY b.id",
-        (MIN_DESCRIPTION,))]
+    return cat.described_books("goodbooks", MIN_DESCRIPTION)
 
 
 def draw_targets(pool: list[int], seed: int, n: int) -> list[int]:
@@ -58,9 +55,8 @@ def draw_targets(pool: list[int], seed: int, n: int) -> list[int]:
 
 def check_home(cat, ctx: BenchContext) -> list[int]:
     """The target pool, or a clear error saying what to import first."""
-    n_books = cat.conn.execute("SELECT COUNT(*) FROM books").fetchone()[0]
-    n_gb = cat.conn.execute(
-        "SELECT COUNT(*) FROM book_sources WHERE source = 'goodbooks'").fetchone()[0]
+    n_books = cat.count_books()
+    n_gb = cat.count_source_books("goodbooks")
     how = (f"import them first: `coverstory --home {ctx.home} import goodbooks "
            f"{ctx.data / 'goodbooks10k'}`")
     if n_gb == 0:
@@ -109,9 +105,8 @@ def run(ctx: BenchContext) -> BenchResult:
     n_targets = QUICK_TARGETS if ctx.quick else FULL_TARGETS
     max_turns = QUICK_TURNS if ctx.quick else FULL_TURNS
     targets = draw_targets(pool, ctx.seed, n_targets)
-    n_books = cat.conn.execute("SELECT COUNT(*) FROM books").fetchone()[0]
-    n_gb = cat.conn.execute(
-        "SELECT COUNT(*) FROM book_sources WHERE source = 'goodbooks'").fetchone()[0]
+    n_books = cat.count_books()
+    n_gb = cat.count_source_books("goodbooks")
     shelf = Shelf(cat)
     tag_df, tagged = leaks.tag_frequencies(cat)
     audit = leaks.Audit(tag_df, tagged, (b.description for b in cat.books()),

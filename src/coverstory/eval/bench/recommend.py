@@ -170,9 +170,7 @@ def bench_features(ctx, R: Ratings):
     feats = ItemFeatures()
     notes = []
     cat = Catalog.open(ctx.home)
-    rows = cat.conn.execute(
-        "SELECT source_id, book_id FROM book_sources WHERE source='goodbooks'").fetchall()
-    to_cat = {int(s): int(b) for s, b in rows}
+    to_cat = {int(s): int(b) for s, b in cat.source_ids("goodbooks").items()}
     cat_ids = np.array([to_cat.get(int(g), -1) for g in R.book_ids])
     if (cat_ids < 0).all():
         notes.append(f"catalog at {ctx.home} has no goodbooks books: only tag features used")
