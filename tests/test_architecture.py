@@ -30,12 +30,7 @@ OVERSIZE_KNOWN = {
 }
 
 # Imports that run from a stage up into a later one (importer -> imported module).
-UPWARD_KNOWN = {
-    # the `report` command formats its table with the benchmarks' markdown helper
-    ("coverstory.dialogue.commands", "coverstory.eval.runner"),
-    # the genre-fusion protocol trains with the fusion trainer (its place is train/)
-    ("coverstory.fusion.protocol", "coverstory.train.trainer"),
-}
+UPWARD_KNOWN: set[tuple[str, str]] = set()
 
 # Files that still run SQL on `catalog.conn` (owned by other work in December 2026); the
 # Catalog methods they need exist (catalog/store.py, lookups.py, records.py).

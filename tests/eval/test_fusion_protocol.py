@@ -86,7 +86,7 @@ def _synthetic_parts(seed=0):
 
 
 def _protocol(parts):
-    from coverstory.fusion.protocol import Candidate, run_seed
+    from coverstory.train.protocol import Candidate, run_seed
     from coverstory.train.trainer import TrainConfig, predict
 
     cands = [Candidate("img a", "image", "single", ["cover"]),
@@ -137,7 +137,7 @@ def test_selection_never_reads_the_test_split():
 
 
 def test_beta_is_chosen_by_validation_top1():
-    from coverstory.fusion.protocol import Candidate, fit_candidate
+    from coverstory.train.protocol import Candidate, fit_candidate
 
     parts = _synthetic_parts(1)
     vals = {0.0: 0.4, 0.3: 0.6, 1.0: 0.6}
@@ -188,7 +188,7 @@ def test_lexical_title_input_is_fitted_on_training_titles_only():
 
 
 def test_paired_comparison():
-    from coverstory.fusion.protocol import mean_sd, paired
+    from coverstory.train.protocol import mean_sd, paired
 
     c = paired([0.40, 0.42, 0.41, 0.43, 0.40], [0.45, 0.46, 0.40, 0.47, 0.44])
     assert c["n"] == 5 and c["wins"] == 4

@@ -93,7 +93,7 @@ def report(args) -> dict:
     """A/B report: per policy, sessions, acceptance rate, turns to acceptance, feedback."""
     from coverstory.catalog import Catalog
     from coverstory.dialogue.ab import ab_report
-    from coverstory.eval.runner import md_table
+    from coverstory.tables import md_table
 
     cat = Catalog.open(getattr(args, "home", None))
     rows = ab_report(cat, since=getattr(args, "since", None))

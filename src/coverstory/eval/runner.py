@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from coverstory.config import PROJECT_ROOT, data_dir, home_dir
+from coverstory.tables import md_table  # noqa: F401 (the benchmark modules import it from here)
 
 
 @dataclass
@@ -109,13 +110,3 @@ def _default(o):
         pass
     return str(o)
 
-
-def md_table(rows: list[dict], columns: list[str] | None = None, floatfmt: str = "{:.3f}") -> str:
-    """A Markdown table from a list of dicts (floats formatted with floatfmt)."""
-    if not rows:
-        return "(no rows)\n"
-    columns = columns or list(rows[0])
-    fmt = lambda v: floatfmt.format(v) if isinstance(v, float) else ("" if v is None else str(v))  # noqa: E731
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(fmt(r.get(c)) for c in columns) + " |" for r in rows]
-    return "\n".join(lines) + "\n"

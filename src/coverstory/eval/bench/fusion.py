@@ -2,7 +2,7 @@
 the paper's evaluations 1-3 and 5 (``paper_run`` in _fusion_paper.py, run as ``coverstory
 bench fusion_paper``; the pieces both share are in _fusion_common.py).
 
-The fair protocol (``run``; ``coverstory.fusion.protocol``): 5 seeds, each a fresh split by
+The fair protocol (``run``; ``coverstory.train.protocol``): 5 seeds, each a fresh split by
 book (80/10/10); every model's β and the image input of the fusion models are chosen on the
 validation books; best single modality and best fusion are chosen by validation top-1; each
 kept model is evaluated once on the test books, and on the test books with a greyscale cover
@@ -44,7 +44,7 @@ TEXT_INPUTS = ["title", "lex"]
 
 
 def _candidates():
-    from coverstory.fusion.protocol import Candidate
+    from coverstory.train.protocol import Candidate
 
     c = [Candidate("image-only: EfficientNet-Lite0", "image", "single", ["lite0"]),
          Candidate("image-only: EfficientNet-Lite1", "image", "single", ["lite1"]),
@@ -80,13 +80,13 @@ def _colour_books(data, task) -> np.ndarray:
 
 
 def _genre_seed(ctx, cat, seed: int) -> dict:
-    """One seed of the fair protocol (see the module doc and coverstory.fusion.protocol)."""
+    """One seed of the fair protocol (see the module doc and coverstory.train.protocol)."""
     from dataclasses import replace
 
     from coverstory.encoders.image_ensemble import combine_members, fit_member_weights
     from coverstory.eval.classification import report
     from coverstory.fusion.datasets import assemble, genre_task
-    from coverstory.fusion.protocol import run_seed
+    from coverstory.train.protocol import run_seed
     from coverstory.train.trainer import predict
 
     sctx = replace(ctx, seed=seed)
@@ -187,7 +187,7 @@ def _seed_cache(ctx, seed: int):
 
 
 def _pm(xs, scale=100.0) -> str:
-    from coverstory.fusion.protocol import mean_sd
+    from coverstory.train.protocol import mean_sd
 
     m, s = mean_sd([scale * x for x in xs])
     return f"{m:.1f} ± {s:.1f}"
@@ -200,7 +200,7 @@ def run(ctx: BenchContext) -> BenchResult:
 
     from coverstory.catalog import Catalog
     from coverstory.fusion.datasets import genre_task
-    from coverstory.fusion.protocol import paired
+    from coverstory.train.protocol import paired
 
     torch.set_num_threads(1)
     cat = Catalog.open(ctx.home)
