@@ -47,8 +47,12 @@ class Step:
     ``outputs`` (paths under the home): the step is skipped when they all exist and no
     step it needs changed anything; steps without outputs always run (they are
     incremental). ``reloads``: the server's services to load again afterwards.
-    ``all_cpus``: a step on the critical path (the text features, then the recommender)
-    gets every CPU thread, not a share; the others beside it run on what is left over."""
+    ``all_cpus``: the step gets every CPU thread, not a share. The embedding and keypoint
+    steps do: their work is spread over independent one-thread workers (ONNX Runtime
+    sessions, SIFT processes) that never spin-wait, so two of them side by side share the
+    cores at no loss, and when one ends the other has the free core at once (with a share
+    fixed at its start, a step left alone ran on one core while the other idled). The
+    recommender does too (it runs at the end, mostly alone)."""
 
     name: str
     argv: tuple[str, ...]
@@ -63,9 +67,11 @@ COVER = "cover/efficientnet-lite0.imagenet"
 PLAN: tuple[Step, ...] = (
     Step("book text embeddings", ("features", "--encoder", TEXT[0], "--encoder", TEXT[1]),
          reloads=("search",), all_cpus=True),
-    Step("cover embeddings", ("features", "--encoder", COVER)),
-    Step("cover keypoints", ("index", "--method", "local"), reloads=("search",)),
-    Step("description passages", ("index", "--method", "passages"), reloads=("search",)),
+    Step("cover embeddings", ("features", "--encoder", COVER), all_cpus=True),
+    Step("cover keypoints", ("index", "--method", "local"), reloads=("search",),
+         all_cpus=True),
+    Step("description passages", ("index", "--method", "passages"), reloads=("search",),
+         all_cpus=True),
     Step("vector indexes", ("index", "--method", "vectors"),
          needs=("book text embeddings", "cover embeddings"),
          outputs=("indexes/text.npz", "indexes/cover.npz"), reloads=("search",)),
@@ -156,16 +162,19 @@ class PlanRun:
     ``jobs`` at once, each with ``COVERSTORY_THREADS`` = its share of the CPUs, at a lower
     CPU priority (``nice``) so a server beside them keeps answering. Each step's output goes
     to ``<home>/build/logs/<step>.log``; :meth:`status` reads its last progress line.
-    ``on_step(step, result)`` is called after each successful step."""
+    ``on_step(step, result)`` is called after each successful step. ``cpus``: the CPU
+    threads to share (default :func:`~coverstory.encoders.base.default_threads`; a server,
+    whose own $COVERSTORY_THREADS is 1 per request, passes the machine's)."""
 
     def __init__(self, home, steps: tuple[Step, ...] | None = None, jobs: int | None = None,
-                 nice: int = 0, on_step=None, extra_args: tuple[str, ...] = ()):
+                 nice: int = 0, on_step=None, extra_args: tuple[str, ...] = (),
+                 cpus: int | None = None):
         from coverstory.encoders.base import default_threads
 
         steps = PLAN if steps is None else steps
         self.home = Path(home)
         self.steps = {s.name: s for s in steps}
-        self.cpus = default_threads()
+        self.cpus = max(1, cpus or default_threads())
         self.jobs = max(1, jobs or self.cpus)
         self.nice = nice
         self.on_step = on_step
@@ -241,6 +250,7 @@ class PlanRun:
                                     preexec_fn=(lambda: os.nice(nice)) if nice else None)
         self._procs[step.name] = proc
         self.state[step.name] = {"state": "running", "since": time.time(), "threads": share,
+                                 "started": round(time.time() - self.started, 1),
                                  "log": str(log_path)}
 
     def _finish(self, name: str, proc: subprocess.Popen) -> bool:
@@ -252,7 +262,8 @@ class PlanRun:
             stdout = ""
         since = self.state[name].get("since", time.time())
         st = {"state": "done", "seconds": round(time.time() - since, 1),
-              "log": self.state[name].get("log")}
+              "started": self.state[name].get("started"),
+              "threads": self.state[name].get("threads"), "log": self.state[name].get("log")}
         result: dict = {}
         try:
             result = json.loads(stdout.strip().splitlines()[-1]) if stdout.strip() else {}

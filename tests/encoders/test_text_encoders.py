@@ -57,3 +57,35 @@ def test_onnx_runtimes_agree_with_sentence_transformers():
     short = build_encoder({**cfg, "max_seq_length": 16})
     assert short.identity == "minilm-l6.pretrained[onnx-int8,max16]"
     assert np.sum(short.encode([texts[-1]]) * got[-1:]) > 0.5
+
+
+def test_the_export_is_made_once_in_a_child_and_the_user_never_loads_torch(tmp_path):
+    """Two processes needing MiniLM at once with an empty export cache (build steps side by
+    side, the server): one export, made by a child process; neither process loads torch."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    code = ("import json, sys\n"
+            "from coverstory.encoders.registry import get_encoder\n"
+            "enc = get_encoder('minilm-l6.pretrained')\n"
+            "check = enc.export_in_child()\n"
+            "v = enc.encode(['a boy wizard at a school of magic'])\n"
+            "print(json.dumps({'check': check, 'torch': 'torch' in sys.modules,\n"
+            "                  'norm': float((v * v).sum())}))\n")
+    env = dict(os.environ, COVERSTORY_CACHE=str(tmp_path / "cache"), COVERSTORY_THREADS="1")
+    procs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, env=env) for _ in range(2)]
+    outs = []
+    for p in procs:
+        out, err = p.communicate(timeout=600)
+        assert p.returncode == 0, err[-2000:]
+        outs.append(json.loads(out.strip().splitlines()[-1]))
+    made = [o["check"] for o in outs if o["check"]]
+    assert len(made) == 1, outs                               # exported once
+    assert made[0]["fp32_max_abs_diff"] <= 1e-4 and made[0]["int8_mean_cosine"] >= 0.98
+    assert not any(o["torch"] for o in outs)
+    assert all(abs(o["norm"] - 1.0) < 1e-4 for o in outs)
+    onnx = sorted(p.name for p in (tmp_path / "cache" / "onnx").glob("*.onnx"))
+    assert len(onnx) == 2 and onnx[0].endswith("fp32.onnx") and onnx[1].endswith("int8.onnx")

@@ -131,3 +131,37 @@ def test_build_lexical_then_the_server_builds_the_rest_in_the_background(tiny_ho
     for path in ("features/text/minilm-l6.pretrained.safetensors", "indexes/text.npz",
                  "indexes/cover.npz", "models/recommender/config.json"):
         assert (tiny_home / path).exists(), path
+
+
+def test_the_servers_build_shares_the_machines_cpus_not_its_own_one_thread(tiny_home,
+                                                                          monkeypatch):
+    """`serve` sets $COVERSTORY_THREADS=1 for its requests; its background build must not
+    read that as the machine's size (every step ran alone on one core)."""
+    import os
+
+    import coverstory.build as build
+    from coverstory.serve import process
+    from coverstory.serve.jobs import JobRunner
+
+    seen = {}
+
+    class Plan:
+        def __init__(self, home, **kw):
+            seen.update(kw)
+            self.logs = home
+
+        def run(self):
+            return []
+
+        def status(self):
+            return []
+
+    real_plan = build.PlanRun
+    monkeypatch.setattr(build, "PlanRun", Plan)
+    monkeypatch.setattr(process, "THREADS_SET_HERE", True)
+    monkeypatch.setenv("COVERSTORY_THREADS", "1")
+    JobRunner(tiny_home).submit_build()
+    assert seen["cpus"] == len(os.sched_getaffinity(0))
+    real = real_plan(tiny_home, cpus=2)
+    assert real.cpus == 2 and real.jobs == 2
+    assert all(s.all_cpus for s in build.PLAN if s.name != "vector indexes")

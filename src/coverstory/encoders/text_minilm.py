@@ -4,7 +4,9 @@ Two runtimes, one meaning of the vectors:
 
 - ``torch``: sentence-transformers, the reference;
 - ``onnx`` (the preset's): the same BERT + mean pooling + L2 normalisation, exported to
-  ONNX at first use into the export cache (``onnx_runtime.cache_dir()``), checked against
+  ONNX at first use into the export cache (``onnx_runtime.cache_dir()``) by a child process
+  under a lock file (made once however many processes need it; torch is loaded only in
+  the child), checked against
   the reference on fixed sentences, and with ``"quantize": "int8"`` quantised dynamically
   (int8 weights per output channel; refused when its mean cosine with the reference on
   the check sentences falls below ``INT8_MIN_COSINE``). Tokenised by the model's own
@@ -180,9 +182,36 @@ class MiniLM(Encoder):
 
                 path = self.onnx_path()
                 if not path.exists():
-                    self.export()
+                    self.export_in_child()
                 self._session = session(path, threads=1)
             return self._session
+
+    def export_in_child(self) -> dict:
+        """:meth:`export` in a child process, once: under a lock file of the export cache,
+        so processes that need the export at the same time (build steps side by side, the
+        server) make it once (the others wait, then find it), and the process that only
+        runs the model (a server) never loads torch (libtorch stayed resident, ~0.6 GB).
+        Returns the export's check (empty when another process made it)."""
+        import fcntl
+        import json
+        import subprocess
+        import sys
+
+        from coverstory.errors import CoverstoryError
+
+        path = self.onnx_path()
+        with open(path.with_name(path.name + ".lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)          # released when the file closes
+            if path.exists():
+                return {}
+            proc = subprocess.run([sys.executable, "-m", __name__, json.dumps(self.config, default=str)],
+                                  stdin=subprocess.DEVNULL, capture_output=True, text=True)
+            lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+            if proc.returncode != 0 or not path.exists() or not lines:
+                tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+                raise CoverstoryError(f"exporting MiniLM to ONNX failed (exit status "
+                                      f"{proc.returncode}): {tail}")
+            return json.loads(lines[-1])
 
     def onnx_encode(self, items: Sequence[str], batch_size: int = 32) -> np.ndarray:
         items = [_as_text(t) for t in items]
@@ -290,3 +319,9 @@ def _as_text(item: Any) -> str:
         raise TypeError(f"text encoders take strings, not {type(item).__name__}")
     return item
 
+
+if __name__ == "__main__":      # the export child of MiniLM.export_in_child: CONFIG as JSON
+    import json as _json
+    import sys as _sys
+
+    print(_json.dumps(MiniLM(_json.loads(_sys.argv[1])).export()), flush=True)

@@ -216,7 +216,12 @@ class JobRunner:
         with self._lock:
             if any(j["state"] in ("queued", "running") for j in self.jobs.values()):
                 raise ApiError(409, "another admin job is still running")
-            plan = PlanRun(self.home, jobs=jobs, nice=nice, on_step=on_step)
+            from coverstory.serve import process
+
+            # the server set $COVERSTORY_THREADS to 1 for its requests: the build's steps
+            # share the machine's CPUs (with 1, they ran one after another on one core)
+            cpus = _machine_cpus() if process.THREADS_SET_HERE else None
+            plan = PlanRun(self.home, jobs=jobs, nice=nice, on_step=on_step, cpus=cpus)
             job = {"id": secrets.token_hex(6), "command": ["build", "all", "--background"],
                    "state": "running", "created": time.time(), "finished": None,
                    "result": None, "error": None}
@@ -294,3 +299,11 @@ def spec_of(args) -> dict:
         return {"job": "build", "home": args.home, "target": args.target,
                 **{k: getattr(args, k, v) for k, v in BUILD_OPTIONS.items()}}
     raise ApiError(422, f"invalid request: {args.command!r} is not an admin job")
+
+
+def _machine_cpus() -> int:
+    """The CPUs this process may run on, whatever $COVERSTORY_THREADS says."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return max(1, os.cpu_count() or 1)

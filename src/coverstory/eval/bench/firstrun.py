@@ -160,7 +160,8 @@ def run(ctx: BenchContext) -> BenchResult:
     during = [r for r in requests]
     results = {
         "events_s": {k: round(v, 1) for k, v in events.items()},
-        "build_steps": [{k: s.get(k) for k in ("name", "state", "seconds", "threads", "note")}
+        "build_steps": [{k: s.get(k) for k in ("name", "state", "started", "seconds", "threads",
+                                               "note")}
                         for s in steps],
         "warm_parts": {p: {"state": s["state"], "seconds": s.get("seconds")}
                        for p, s in parts.items()},
@@ -277,8 +278,9 @@ def _markdown(ctx: BenchContext, r: dict) -> str:
           f"{r['load_average'][1]} on {os.cpu_count()} CPUs.\n",
           md_table(rows)]
     if r["build_steps"]:
-        md += ["\nBackground build steps (side by side, each with its share of the CPUs, "
-               "niced):\n", md_table(r["build_steps"])]
+        md += ["\nBackground build steps (at most two side by side, niced; started: seconds "
+               "after the build began; threads: the step's $COVERSTORY_THREADS):\n",
+               md_table(r["build_steps"])]
     md += ["\nWarm start, after the last reload:\n",
            md_table([{"part": p, **s} for p, s in r["warm_parts"].items()]),
            f"\nWhile loading and building: {d['requests']} requests (one every 2 s: chat, "
