@@ -15,7 +15,8 @@ import pytest
 import scipy.sparse as sp
 
 from coverstory.eval.bench import photo as photo_bench
-from coverstory.eval.bench import recommend as rb
+from coverstory.eval.bench import _recommend_data as rb
+from coverstory.eval.bench import _recommend_eval as rbe
 from coverstory.recommend.features import ItemFeatures
 from coverstory.recommend.tune import validation_split
 
@@ -122,18 +123,18 @@ def test_compared_rows_rank_the_same_candidates(monkeypatch):
     rng = np.random.default_rng(1)
     f = ItemFeatures().add("d1_text", rng.normal(size=(R.n_items, 8)))
     calls = []
-    real = rb.top_k
+    real = rbe.top_k
 
     def spy(S, k, seen=None, candidates=None):
         calls.append((S.shape, None if seen is None else (seen != 0).nnz, candidates))
         return real(S, k, seen=seen, candidates=candidates)
 
-    monkeypatch.setattr(rb, "top_k", spy)
+    monkeypatch.setattr(rbe, "top_k", spy)
     hist = R.matrix(np.zeros(len(R.ratings), bool))[:2]
     new = {1: (hist, [np.array([0]), np.array([1])])}
     X = R.matrix(cs.fit)
-    a = rb.eval_cold(lambda: Popularity(), X, f, cs, new)
-    b = rb.eval_cold(lambda: ContentKNN(), X, f, cs, new)
+    a = rbe.eval_cold(lambda: Popularity(), X, f, cs, new)
+    b = rbe.eval_cold(lambda: ContentKNN(), X, f, cs, new)
     assert calls[: len(calls) // 2] == calls[len(calls) // 2:]
     assert all(c[2] is None and c[0][1] == R.n_items for c in calls)   # full catalog
     assert a["cold_recall@20"] == 0.0                      # popularity knows no cold book
