@@ -170,6 +170,16 @@ def test_more_like_a_shown_book_by_ordinal(engine):
     assert engine.store.load("o").anchors == [second] and second not in r.book_ids
 
 
+def test_more_with_a_constraint_shows_new_books(engine):
+    """'more from the 70s' adds a constraint and asks for books not shown yet (a plain new
+    request may bring a shown book back; 'more ...' may not)."""
+    shown = set(engine.turn("m", text="a fantasy book").book_ids)
+    assert acts.classify("more fantasy from the 70s").fresh
+    assert not acts.classify("fantasy from the 70s").fresh
+    r = engine.turn("m", text="more fantasy please")
+    assert r.books and not shown & set(r.book_ids)
+
+
 @pytest.mark.parametrize("text,age,audience", [
     ("my nephew is 15 and only reads manga", 15, "young adult"),
     ("a book for my son, he's 10", 10, "children"),

@@ -41,8 +41,18 @@ ASK = {
     "year": r"\bwhen (?:was|did) (?:it|that|this|the \w+(?: one)?) (?:come out|published|written|"
             r"out|released)|\bwhat year\b|\bhow old is\b|\bwhen did it come out\b|"
             r"\bwhen did \w+ write (?:it|that|this)\b|^(?:and )?(?:the |what )?(?:year|date)\??$|"
-            r"\bwhen (?:was|were) (?:it|that|this)(?: one)? (?:written|published)\b",
-    "pages": r"\bhow (?:long|many pages|big|thick)\b|\bpage count\b|\bnumber of pages\b",
+            r"\bwhen (?:was|were) (?:it|that|this)(?: one)? (?:written|published)\b|"
+            r"\bwhen(?:'s| is| was)? (?:it|that|this)(?: one)? from\b|"
+            r"\b(?:year|date) (?:on|of|for) (?:it|that|this)\b|"
+            r"\b(?:it|that|this)(?: one)? (?:came|come|was) out when\b|"
+            r"\b(?:year|date) of (?:publication|release|publishing)\b|"
+            r"\bpublication (?:year|date)\b|^(?:and )?when\??$|\band when\??$|"
+            r"\bwhen (?:was|did) [\w' .:-]{2,60}? (?:come out|published|written|released)\b|"
+            r"\bwhen did (?:he|she|they) write\b",
+    "pages": r"\bhow (?:long|many pages|big|thick)\b|\bpage count\b|\bnumber of pages\b|"
+             r"^(?:and )?(?:pages|length|page count|how many pages)\??$|"
+             r"\bis (?:it|that|this)(?: one)? (?:very |too |really )?(?:long|short|a long one|"
+             r"a quick read)\b",
     "series": r"\bis (?:it|that|this|the \w+(?: one)?) (?:part of )?(?:a|in a) series\b|"
               r"\bwhich series\b|\bwhat series\b|\bis it the first\b|\bwhich book in\b|"
               r"\b(?:which|what) number is (?:it|that|this)\b|"
@@ -59,7 +69,8 @@ ASK = {
 }
 MORE = re.compile(
     r"^(?:any|some|show me|give me|got any|anything|something|what)?\s*(?:more|others?|else|"
-    r"other (?:ones|options|suggestions|books|ideas)|different (?:ones|books)|next)\b"
+    r"other (?:ones|options|suggestions|books|ideas)|different (?:ones|books)|next|"
+    r"another(?: one| few| couple)?|one more)\b"
     r"|\bshow me (?:more|others|other)\b|\b(?:any|some) (?:more|others|other (?:ones|options|"
     r"suggestions|ideas))\b|\bsomething else\b|\banything else\b|\bwhat else\b|"
     r"\bmore (?:please|of those|like (?:that|these|those|them))\b|\bdifferent ones\b|"
@@ -71,7 +82,8 @@ READ_THOSE = re.compile(
     r"(?:them|those|these)\b|"
     r"\b(?:i'?ve|i have|ive|already|i) (?:already )?read the (?:first|top) (two|three|four|2|3|4)\b")
 LOOKUP = re.compile(
-    r"^(?:do you (?:have|carry|stock|know)|have you got|have you (?:read|heard of)|is there|"
+    r"^(?:do (?:you|u|ya) (?:have|carry|stock|know|got)|have (?:you|u|ya) got|"
+    r"have you (?:read|heard of)|is there|you got|u got|"
     r"got|i'?m looking for|im looking for|looking for|find(?: me)?|search for|"
     r"can you find|can i get|where is)\s+(?:the book\s+|a book called\s+|the novel\s+|"
     r"a copy of\s+|anything called\s+)?(.+?)\??$|"
@@ -189,6 +201,7 @@ class Act:
     interests: list[str] = field(default_factory=list)
     number: int | None = None                  # "book 2 of X"
     same_author: bool = False                  # "anything else he wrote?"
+    fresh: bool = False                        # "more from the 70s": new books, none shown
 
 
 def norm(text: str) -> str:
@@ -290,9 +303,11 @@ def _classify(text: str) -> Act:
     if _SAME_AUTHOR.search(t):                   # "anything else he wrote?": a request
         act.same_author = True
         return act
-    if MORE.search(bare) and len(bare.split()) <= 8 and not _has_new_content(bare):
-        act.kind = "more"
-        return act
+    if MORE.search(bare) and len(bare.split()) <= 8:
+        if not _has_new_content(bare):
+            act.kind = "more"
+            return act
+        act.fresh = True                         # "more from the 70s", "others like Dune"
     m = TOPIC_CHANGE.search(t)
     act.topic_change = bool(m)
     act.strong_change = bool(STRONG_CHANGE.search(t))
@@ -309,7 +324,8 @@ _SAME_AUTHOR = re.compile(
 _SMALL_FILLER = frozenset("""a lot so much very for the help you your that s it this all i am im
 now bye thanks thank really ok okay great that's appreciate appreciated cheers and again
 lovely nice good day evening morning awesome perfect yay yes wow brilliant excellent amazing
-fab fantastic super sweet wonderful""".split())
+fab fantastic super sweet wonderful helpful kind shame anyway anyways these those they them
+look looks looking seem seems sound sounds thats lot lots will check out try give go""".split())
 
 
 _FOLLOW_NUM = re.compile(
@@ -348,7 +364,7 @@ def _has_new_content(t: str) -> bool:
               "of", "none", "can", "you", "i", "see", "want", "would", "id", "d", "have",
               "let", "s", "try", "again", "maybe", "new", "few", "a", "couple", "the", "do",
               "is", "there", "are", "oh", "hmm", "ok", "okay", "yes", "sure", "no", "not", "for",
-              "me", "one", "else?"}
+              "me", "one", "else?", "another", "couple"}
     return any(w not in filler for w in words)
 
 

@@ -48,6 +48,7 @@ class AboutTurns:
     def _about_book(self, st: SessionState, tpl: Templates, text: str, act: acts.Act) -> Reply:
         """'why the second one?', 'who wrote it?', 'how long is it?' — no feedback recorded."""
         idx = self.index
+        text = re.sub(r"[\s,]+(?:again|then|though|anyway)\W*$", "", text)  # not title words
         p = self.nlu.parse(text)
         target = self._target(st, p, text, prefer_shown=act.kind == "explain")
         m = _WHATS_X_ABOUT.match(acts.norm(text))
@@ -87,7 +88,9 @@ class AboutTurns:
                            and int(s.value) != target and s.score >= 0.85), None)
             text_out = replies.explain(idx, r, st, self.signals.coreaders, versus=versus)
             return Reply(st.session_id, text_out, "explain", parse=p.to_dict())
-        text_out = replies.answer(idx, r, act.sub or "about", tpl)
+        also = [f for f in ("author", "year", "pages") if f != act.sub and act.kind == "ask"
+                and re.search(acts.ASK[f], acts.norm(text))]       # "who wrote it and when"
+        text_out = " ".join(replies.answer(idx, r, f, tpl) for f in [act.sub or "about", *also])
         return Reply(st.session_id, text_out, "ask_about",
                      books=[card(idx, r, 1.0, "The book you asked about")], parse=p.to_dict())
 

@@ -63,7 +63,11 @@ class LookupTurns:
         f = finder(idx)
         q = acts.title_query(query)
         got = f.title(q)
-        if got is None or got[1] < 95:
+        name_only = _is_name_of(f.author(q), q) and (
+            got is None or fold(idx.titles[got[0]]).split(" (")[0] != fold(q))
+        if name_only:                   # "neil gaiman": his books, not "Neil Gaiman's Neverwhere"
+            got = None
+        elif got is None or got[1] < 95:
             row, by, named = self._title_by(query)
             if row is not None:
                 got = (row, 100.0)
@@ -96,3 +100,8 @@ class LookupTurns:
             head=tpl.say("lookup_found", title=idx.titles[r],
                          author=(idx.authors[r] or ["an unknown author"])[0]))
         return reply
+
+
+def _is_name_of(author: str | None, query: str) -> bool:
+    """The query is the author's whole name (any order, no other words)."""
+    return author is not None and sorted(fold(author).split()) == sorted(fold(query).split())

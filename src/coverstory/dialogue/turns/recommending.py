@@ -30,11 +30,15 @@ class Recommending:
 
     def _recommend_reply(self, st: SessionState, tpl: Templates, intent: str, p: Parse | None,
                          may_ask: bool = True, head: str | None = None,
-                         first: dict | None = None) -> Reply:
+                         first: dict | None = None, allow_seen: bool | None = None) -> Reply:
+        """``allow_seen``: books shown earlier in the session may come back (default: for a
+        new request, not for "more"; "more from the 70s" asks for new ones: False)."""
         had_rejections = bool(st.rejected) and bool(st.last_books)
         k = self.k - (first is not None)
+        if allow_seen is None:
+            allow_seen = intent in ("recommend", "similar_to", "describe", "refine")
         books, d = self._decide(st, k=k, may_ask=may_ask and intent != "more",
-                                allow_seen=intent in ("recommend", "similar_to", "describe", "refine"))
+                                allow_seen=allow_seen)
         if first is not None:
             books = [first] + books
         parse = p.to_dict() if p is not None else None

@@ -109,7 +109,8 @@ class RequestTurns:
         intent = p.intent                      # a long story turns a request into "describe"
         describe = intent == "describe"
         kind = intent if intent in ("describe", "similar_to", "refine") else "recommend"
-        return self._recommend_reply(st, tpl, kind, p, may_ask=not describe)
+        return self._recommend_reply(st, tpl, kind, p, may_ask=not describe,
+                                     allow_seen=False if act.fresh else None)
 
     def _refers_to_shown(self, st: SessionState, p: Parse) -> bool:
         toks = tokens(p.text)
