@@ -150,3 +150,27 @@ def test_rectify_finds_a_clean_cover_quad(real_covers):
     assert best > 0.9
     flat = next(c for c in cands if c.kind == "quad" and _iou(c.quad, order_corners(quad)) > 0.9)
     assert abs(flat.image.shape[0] / flat.image.shape[1] - 1.5) < 0.25   # upright, cover-shaped
+
+
+def test_the_photo_embedder_exports_in_a_child_and_its_user_never_loads_torch(tmp_path):
+    """A server's first photo (or 'books like X') before the build saved the Lite0 export
+    made it in-process and kept libtorch resident; now a child process makes it, once."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import json, sys\n"
+            "from PIL import Image\n"
+            "from coverstory.search.embedders import Lite0Embedder\n"
+            "emb = Lite0Embedder(sys.argv[1])\n"
+            "v = emb([Image.new('RGB', (64, 96), (120, 90, 60))])\n"
+            "print(json.dumps({'torch': 'torch' in sys.modules, 'shape': list(v.shape),\n"
+            "                  'norm': float((v * v).sum())}))\n")
+    home = tmp_path / "home"
+    home.mkdir()
+    out = subprocess.run([sys.executable, "-c", code, str(home)], capture_output=True,
+                         text=True, timeout=600, env=dict(os.environ, COVERSTORY_THREADS="1"))
+    assert out.returncode == 0, out.stderr[-2000:]
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got == {"torch": False, "shape": [1, 1280], "norm": pytest.approx(1.0, abs=1e-4)}
+    assert (home / "models" / "photo" / "lite0.onnx").exists()

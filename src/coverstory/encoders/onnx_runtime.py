@@ -89,6 +89,35 @@ def export_graph(module, args: tuple, path: Path, *, input_names: list[str],
         Path(tmp).unlink(missing_ok=True)
 
 
+def export_in_child(path: Path, module: str, *args: str, what: str = "the model") -> dict:
+    """Make the export ``path`` by ``python -m MODULE ARGS...`` in a child process (which
+    prints its check as the last JSON line), under a lock file beside ``path``: processes
+    that need it at the same time (build steps side by side, a server) make it once (the
+    others wait, then find it), and the caller never loads torch (a server that exported in
+    its own process kept libtorch resident, ~0.6 GB). Returns the check (empty when another
+    process made it)."""
+    import fcntl
+    import subprocess
+    import sys
+
+    from coverstory.errors import CoverstoryError
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(path.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)              # released when the file closes
+        if path.exists():
+            return {}
+        proc = subprocess.run([sys.executable, "-m", module, *args], stdin=subprocess.DEVNULL,
+                              capture_output=True, text=True)
+        lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+        if proc.returncode != 0 or not path.exists() or not lines:
+            tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+            raise CoverstoryError(f"exporting {what} to ONNX failed (exit status "
+                                  f"{proc.returncode}): {tail}")
+        return json.loads(lines[-1])
+
+
 def quantize_int8(src: Path, path: Path) -> Path:
     """Dynamic int8 quantisation of ``src`` (weights int8 per output channel, activations
     quantised at run time) into ``path`` (atomic); returns ``path``."""

@@ -187,31 +187,14 @@ class MiniLM(Encoder):
             return self._session
 
     def export_in_child(self) -> dict:
-        """:meth:`export` in a child process, once: under a lock file of the export cache,
-        so processes that need the export at the same time (build steps side by side, the
-        server) make it once (the others wait, then find it), and the process that only
-        runs the model (a server) never loads torch (libtorch stayed resident, ~0.6 GB).
-        Returns the export's check (empty when another process made it)."""
-        import fcntl
+        """:meth:`export` in a child process, once however many processes need it
+        (:func:`coverstory.encoders.onnx_runtime.export_in_child`)."""
         import json
-        import subprocess
-        import sys
 
-        from coverstory.errors import CoverstoryError
+        from coverstory.encoders.onnx_runtime import export_in_child
 
-        path = self.onnx_path()
-        with open(path.with_name(path.name + ".lock"), "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)          # released when the file closes
-            if path.exists():
-                return {}
-            proc = subprocess.run([sys.executable, "-m", __name__, json.dumps(self.config, default=str)],
-                                  stdin=subprocess.DEVNULL, capture_output=True, text=True)
-            lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
-            if proc.returncode != 0 or not path.exists() or not lines:
-                tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-                raise CoverstoryError(f"exporting MiniLM to ONNX failed (exit status "
-                                      f"{proc.returncode}): {tail}")
-            return json.loads(lines[-1])
+        return export_in_child(self.onnx_path(), __name__,
+                               json.dumps(self.config, default=str), what="MiniLM")
 
     def onnx_encode(self, items: Sequence[str], batch_size: int = 32) -> np.ndarray:
         items = [_as_text(t) for t in items]

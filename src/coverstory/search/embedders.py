@@ -58,7 +58,12 @@ class Lite0Embedder:
             import onnxruntime as ort
 
             if not self.path.exists():
-                self.export()
+                from coverstory.encoders.onnx_runtime import export_in_child
+
+                # in a child process, once: a server never loads torch for it (its first
+                # "books like X" between the cover features and the vector indexes steps
+                # of the background build exported it in-process: libtorch stayed resident)
+                export_in_child(self.path, __name__, str(self.home), what="Lite0")
             opts = ort.SessionOptions()
             opts.intra_op_num_threads = self.threads
             opts.inter_op_num_threads = 1
@@ -95,8 +100,9 @@ class Lite0Embedder:
         items = [Image.fromarray(a) if isinstance(a, np.ndarray) else a for a in images]
         return normalize(self.encoder.torch_encode(items))
 
-    def export(self, sample=None) -> None:
-        """Export the torch module to ONNX (unique temp file + check + atomic rename)."""
+    def export(self, sample=None) -> dict:
+        """Export the torch module to ONNX (unique temp file + check + atomic rename);
+        returns the check."""
         import torch
 
         module = self.encoder.module.eval()
@@ -124,6 +130,7 @@ class Lite0Embedder:
             os.replace(tmp, self.path)
         finally:
             Path(tmp).unlink(missing_ok=True)
+        return {"encoder": BASE_ENCODER, "max_abs_diff": err}
 
 
 def photo_embedder(home):
@@ -136,3 +143,10 @@ def photo_embedder(home):
         head = PhotoHead.load(head_dir)
         return (lambda images: head.project(embed(images))), head
     return embed, None
+
+
+if __name__ == "__main__":      # the export child of Lite0Embedder.session: HOME
+    import json as _json
+    import sys as _sys
+
+    print(_json.dumps(Lite0Embedder(_sys.argv[1]).export()), flush=True)
