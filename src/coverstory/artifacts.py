@@ -1,4 +1,5 @@
-"""Names of what a data home holds, written once: feature names and index files.
+"""Names of what a data home holds, written once: feature names, index files, the
+benchmark reports' folder.
 
 The search, the build plan and the benchmarks refer to the same cached features and saved
 indexes; they take the names from here instead of repeating the strings.
@@ -21,10 +22,17 @@ COVER_FEATURE = f"cover/{COVER_ENCODER}"
 INDEX_DIR = "indexes"                          # <home>/indexes/
 PASSAGES_FILE = "passages.npz"                 # description-passage vectors
 COVER_FEATURES_FILE = "cover_features.npz"     # local features of every cover (photo search)
+BENCHMARKS_DIR = "benchmarks"                  # <home>/benchmarks/: benchmark reports by default
 
 
 def index_dir(home: str | Path) -> Path:
     return Path(home) / INDEX_DIR
+
+
+def benchmarks_dir(home: str | Path) -> Path:
+    """Where ``coverstory bench`` writes its reports when no ``--out`` is given (the
+    repository's docs/benchmarks/ only when asked: ``--out docs/benchmarks``)."""
+    return Path(home) / BENCHMARKS_DIR
 
 
 def fused_feature(home: str | Path) -> str | None:

@@ -60,7 +60,8 @@ SETTINGS: tuple[Setting, ...] = (
             "Development: `1` skips `coverstory bench photo`'s second pass with OCR on."),
     Setting("bench_write_calibration", "COVERSTORY_BENCH_WRITE_CALIBRATION", "",
             "`1`: `coverstory bench photo` also writes the fitted photo verifier into the "
-            "home's indexes (else only under docs/benchmarks/photo/)."),
+            "home's indexes (else only into the report folder's photo/, e.g. "
+            "docs/benchmarks/photo/ with `--out docs/benchmarks`)."),
     Setting("bench_cache", "COVERSTORY_BENCH_CACHE", "<tmp>/coverstory-bench-cache",
             "Folder where `bench encoders` and `bench recommend` keep encoded query and "
             "description texts between runs."),

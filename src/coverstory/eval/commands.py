@@ -1,4 +1,6 @@
-"""``coverstory bench NAME [--quick] [--json]``: run a benchmark and write docs/benchmarks/."""
+"""``coverstory bench NAME [--quick] [--out DIR] [--json]``: run a benchmark and write its
+report to DIR (default: the data home's benchmarks/; the repository's reports: --out
+docs/benchmarks)."""
 
 from __future__ import annotations
 
@@ -19,7 +21,8 @@ def add_bench_arguments(p) -> None:
     p.add_argument("--quick", action="store_true", help="a slice that runs in about a minute")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--data", help="shared data folder (default ../shared/data)")
-    p.add_argument("--out", help="results folder (default docs/benchmarks)")
+    p.add_argument("--out", help="results folder (default: the data home's benchmarks/; "
+                   "the reports kept in the repository: --out docs/benchmarks)")
     p.add_argument("--split", choices=("dev", "test", "all"), default=None,
                    help="conversations: which part of the suite (default all); "
                         "writes NAME-dev.* / NAME-test.* for one part")

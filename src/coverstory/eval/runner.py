@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from coverstory.artifacts import benchmarks_dir
 from coverstory.config import PROJECT_ROOT, data_dir, home_dir
 from coverstory.tables import md_table  # noqa: F401 (the benchmark modules import it from here)
 
@@ -24,7 +25,7 @@ class BenchContext:
     seed: int
     data: Path            # the shared real data folder
     home: Path            # data home (features cached here are reused across runs)
-    out: Path             # folder for extra artifacts (figures): docs/benchmarks/NAME/
+    out: Path             # folder for extra artifacts (figures): <--out>/NAME/
     log: callable = print
     split: str | None = None   # benches with a dev/test split (conversations): which part
     throughput: bool = False   # bench encoders: speed of every runtime, not agreement@10
@@ -61,15 +62,20 @@ def machine() -> dict:
 
 
 def run_bench(name: str, fn, args) -> dict:
+    """Run one benchmark and write NAME.json and NAME.md into ``args.out`` (default: the
+    data home's benchmarks/ folder, never the package or the repository; the reports kept
+    in the repository are written with ``--out docs/benchmarks``)."""
     quick = bool(getattr(args, "quick", False))
-    out_root = Path(getattr(args, "out", None) or PROJECT_ROOT / "docs" / "benchmarks")
+    home = home_dir(getattr(args, "home", None))
+    out_arg = getattr(args, "out", None)
+    out_root = Path(out_arg) if out_arg else benchmarks_dir(home)
     split = getattr(args, "split", None)
     throughput = bool(getattr(args, "throughput", False))
     stem = name + (f"-{split}" if split and split != "all" else "") + (
         "-throughput" if throughput else "") + ("-quick" if quick else "")
     ctx = BenchContext(name=name, quick=quick, seed=int(getattr(args, "seed", 0)),
                        data=data_dir(getattr(args, "data", None)),
-                       home=home_dir(getattr(args, "home", None)),
+                       home=home,
                        out=out_root / stem, split=split, throughput=throughput)
     ctx.out.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
@@ -77,7 +83,8 @@ def run_bench(name: str, fn, args) -> dict:
     seconds = time.time() - t0
     command = "coverstory bench " + name + (" --throughput" if throughput else "") + (
         " --quick" if quick else "") + (f" --split {split}" if split else "") + (
-        f" --seed {ctx.seed}" if ctx.seed else "")
+        f" --seed {ctx.seed}" if ctx.seed else "") + (
+        f" --out {_shown(out_arg)}" if out_arg else "")
     meta = {"benchmark": name, "quick": quick, "seed": ctx.seed, "split": split, "command": command,
             "argv": " ".join(shlex.quote(a) for a in sys.argv[1:]),
             "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "seconds": round(seconds, 1),
@@ -96,6 +103,16 @@ def run_bench(name: str, fn, args) -> dict:
             "json": str(out_root / f"{stem}.json"), "markdown": str(out_root / f"{stem}.md"),
             "results": result.results,
             "text": header + result.markdown}
+
+
+def _shown(out) -> str:
+    """``--out`` as the report records it: relative to the repository when inside it (so a
+    report written to docs/benchmarks says ``--out docs/benchmarks`` from any directory)."""
+    path = Path(out).resolve()
+    try:
+        return path.relative_to(PROJECT_ROOT).as_posix()
+    except ValueError:
+        return str(out)
 
 
 def _default(o):

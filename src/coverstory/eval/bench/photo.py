@@ -15,8 +15,9 @@ Protocol (seeded by ``--seed``; the reported full run uses a seed never used in 
 * validation: disjoint in-catalog and absent books (photo seeds from 5,000,000) fit the
   "is this the book?" verifier and choose its decision threshold; the test photos (seed =
   query number) are scored once with it. The verifier is written to
-  ``docs/benchmarks/photo/photo_calibration.json`` (and to the home's indexes when
-  ``COVERSTORY_BENCH_WRITE_CALIBRATION=1``), never to a read-only home;
+  ``OUT/photo/photo_calibration.json`` (docs/benchmarks/photo/ for the repository's report,
+  written with ``--out docs/benchmarks``), and to the home's indexes when
+  ``COVERSTORY_BENCH_WRITE_CALIBRATION=1``, never to a read-only home;
 * ``COVERSTORY_BENCH_PHOTO_NO_OCR=1`` skips the second pass with the OCR stage on;
 * sizes: 1,000 in-catalog + 400 absent test photos, 300 + 300 validation photos, 100 ablation
   photos; ``--quick``: 60 + 40 (+ 40 + 40, 30); ``COVERSTORY_BENCH_PHOTO_QUERIES=N`` sets N
