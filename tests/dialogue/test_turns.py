@@ -35,6 +35,15 @@ from coverstory.dialogue.series import Series
     ("a girl leaves thirteen tapes explaining why", "request", ""),
     ("a woman travels to italy after her divorce", "request", ""),
     ("more fantasy please", "request", ""),
+    ("another", "more", ""),
+    ("thanks, thats helpful", "smalltalk", "thanks"),
+    ("That's very kind, thank you.", "smalltalk", "thanks"),
+    ("when's it from", "ask", "year"),
+    ("whats the year on that", "ask", "year"),
+    ("pages?", "ask", "pages"),
+    ("have u got the book thief", "lookup", ""),
+    ("throne of glass, which is book three?", "series", "number"),
+    ("what order do the mistborn books go in", "series", "first"),
 ])
 def test_acts(text, kind, sub):
     a = acts.classify(text)
@@ -237,3 +246,31 @@ def test_a_gift_for_someone_new_starts_a_new_topic(engine):
     assert engine.store.load("gift").anchors
     engine.turn("gift", text="a gift for my dad who likes gardening")
     assert engine.store.load("gift").anchors == []
+
+
+def test_a_series_named_anywhere_in_a_question(tiny_home):
+    """The series of a question may sit in another sentence or clause than the question."""
+    from coverstory.catalog import Catalog
+    from coverstory.dialogue.engine import DialogueEngine
+
+    cat = Catalog.open(tiny_home)
+    with cat.transaction():
+        for n, title in ((2, "Sun Gate"), (1, "Moon Keep")):
+            cat.upsert_book("tiny", f"tide{n}", {"title": f"{title} (The Tide Saga, #{n})",
+                                                 "authors": ["Ida Reef"], "year": 2000 + n})
+    cat.close()
+    eng = DialogueEngine(tiny_home, search=False, recommend=False, llm=False)
+    try:
+        r = eng.turn("sq", text="I want to start the tide saga with my kids. Which one comes first?")
+        assert r.books and r.books[0]["title"].startswith("Moon Keep")
+        r = eng.turn("sq2", text="tide saga, which is book two?")
+        assert r.books and r.books[0]["title"].startswith("Sun Gate")
+        assert eng._series_in("which one comes first?") is None     # no name, no guess
+    finally:
+        eng.close()
+
+
+def test_an_author_name_alone_asks_for_the_author(engine):
+    author = engine.index.authors[0][0]
+    r = engine.turn("an", text=author.lower())
+    assert r.books and all(author in b["authors"] for b in r.books)

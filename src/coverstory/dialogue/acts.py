@@ -108,6 +108,16 @@ SERIES_ORD = re.compile(r"^(?:and )?(?:the |what'?s the |whats the |what is the 
                         r"(first|second|third|fourth|fifth|1st|2nd|3rd|4th|5th) (.+?) "
                         r"(?:book|novel|one)(?: by [a-z .'-]+)?\??$|"
                         r"^(?:and )?(?:part|book|volume) (\d)\??$")
+_NTH = (r"(\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten|first|second|third|fourth|"
+        r"fifth|sixth|seventh|1st|2nd|3rd|4th|5th)")
+SERIES_WHICH = re.compile(                   # "throne of glass, which is book three?"
+    r"\bwhich (?:one |book |novel )?is (?:book |number |no\.? |#|part |the )" + _NTH +
+    r"(?: one| book)?\b|\bwhat(?:'?s| is) (?:book|number|part) " + _NTH + r"\b|"
+    r"\b(?:book|part|number) " + _NTH + r" (?:called|again)\b|"
+    r"\bwhich (?:[\w']+ ){0,4}(?:book|one) is (?:number |no\.? |#)" + _NTH + r"\b")
+SERIES_ORDER = re.compile(r"\b(?:what|which) order\b|\breading order\b|"
+                          r"\bwhich (?:one |book |novel )?(?:comes|came|goes|is) first\b|"
+                          r"\bwhich is the first\b")
 SERIES_START = re.compile(r"\bwhich (.+?) (?:book|one|novel) (?:do|should) i (?:start|begin)\b")
 SERIES_LAST = re.compile(r"\b(?:the )?(?:last|final) (?:one|book|part|volume)\b")
 SERIES_NUM = re.compile(r"^(.+?)\s+(?:book|#|part|volume|vol\.?|no\.?|number)\s*(\d{1,2})\??$|"
@@ -285,6 +295,15 @@ def _classify(text: str) -> Act:
         m = SERIES_FIRST.search(bare)
         act.kind, act.sub = "series", "first"
         act.query = next((g for g in (m.groups() if m else ()) if g), "").strip()
+        return act
+    m = SERIES_WHICH.search(bare)
+    if m:                               # the series is named somewhere else in the words
+        n = next(g for g in m.groups() if g)
+        act.kind, act.sub = "series", "number"
+        act.number = int(n) if n.isdigit() else {**_ORD, **_NUM, "sixth": 6, "seventh": 7}[n]
+        return act
+    if SERIES_ORDER.search(bare):
+        act.kind, act.sub = "series", "first"
         return act
     m = LOOKUP.match(bare)
     if m and not re.match(r"(?:any|some|a|an|books?|something|anything|more|good|other|there)\b",

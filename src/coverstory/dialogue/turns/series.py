@@ -3,6 +3,8 @@ third?" (the series index itself is ``dialogue/series.py``)."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from coverstory.catalog.normalize import fold, norm_title
@@ -13,6 +15,15 @@ from coverstory.dialogue.nlg import Templates
 from coverstory.dialogue.replies import Reply, card
 from coverstory.dialogue.state import SessionState
 from coverstory.dialogue.turns.about import PRONOUNS
+
+
+# Words of a question about a series, not of its name.
+_CUE = frozenset("""a after an and again am are before begin book books called came come comes did do does
+first fifth for fourth from go goes how i im in is it kid kids last me my next novel novels
+number of on one ones order part read reading s second sequel prequel series should start
+that the their them then there third this through to want what whats which with working
+you""".split())
+_POINTS = re.compile(r"\b(?:it|that|this|them|those|these|they|then)\b")   # at a book shown
 
 
 class SeriesTurns:
@@ -46,6 +57,8 @@ class SeriesTurns:
             passing = named[-1] if named else None
             named = [r for r in named if ser.position(r)]
             row = named[-1] if named else None
+        if row is None and key is None and passing is None and not _POINTS.search(fold(text)):
+            key = self._series_in(text)          # "I want to start Narnia. Which comes first?"
         if row is None and key is None and passing is None and after in idx.row:
             row = idx.row[after]
         if row is None and key is None and passing is None:
@@ -85,6 +98,21 @@ class SeriesTurns:
                            next=idx.titles[step], prev=idx.titles[step], num=num, series=name)
         later = [r for r in order if act.sub == "next" and ser.position(r)[1] > ser.position(step)[1]]
         return self._series_reply(st, text_out, [step] + later[: self.k - 1], name, step)
+
+    def _series_in(self, text: str) -> str | None:
+        """A series named anywhere in a question about it: the longest run of words (not
+        starting or ending with a question word) that names a series."""
+        ser = self.index.series
+        words = fold(text).split()
+        for n in range(min(5, len(words)), 0, -1):
+            for i in range(len(words) - n + 1):
+                run = words[i:i + n]
+                if run[0] in _CUE or run[-1] in _CUE or (n == 1 and len(run[0]) < 4):
+                    continue
+                key = ser.find(" ".join(run))
+                if key is not None:
+                    return key
+        return None
 
     def _series_named(self, query: str) -> tuple[int | None, str | None]:
         """(row, series key) a series request names with an author in it: 'hyperion dan
