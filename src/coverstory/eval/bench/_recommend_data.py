@@ -4,11 +4,13 @@ and the item features (the catalog's cached encoder vectors, shelf tags, day-one
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
+
+# day-one texts are encoded through this name (tests/eval/test_protocols.py replaces it)
+from coverstory.eval.bench._text_cache import cached_encode as _cached_encode
 
 
 # ---- data -------------------------------------------------------------------------------------
@@ -163,26 +165,6 @@ def bench_features(ctx, R: Ratings):
     feats.add("tags", tag_vectors([genres.get(int(g), []) for g in R.book_ids], 128, ctx.seed))
     return feats, notes
 
-
-def _cached_encode(texts: list[str], encoder: str = "minilm-l6.pretrained") -> np.ndarray:
-    """MiniLM vectors of texts, cached on disk by a hash of the texts (bench runs reuse them)."""
-    import hashlib
-    import tempfile
-    from pathlib import Path
-
-    from coverstory.encoders.registry import get_encoder
-
-    enc = get_encoder(encoder)
-    key = hashlib.sha256(("\x00".join(texts) + enc.identity).encode()).hexdigest()[:20]
-    cache = Path(os.environ.get("COVERSTORY_BENCH_CACHE",
-                                Path(tempfile.gettempdir()) / "coverstory-bench-cache"))
-    f = cache / f"text-{key}.npy"
-    if f.exists():
-        return np.load(f)
-    V = enc.encode(texts)
-    cache.mkdir(parents=True, exist_ok=True)
-    np.save(f, V)
-    return V
 
 
 def day_one_features(ctx, R: Ratings, cover: np.ndarray | None = None):

@@ -33,6 +33,7 @@ import time
 
 import numpy as np
 
+from coverstory.eval.bench._text_cache import cached_encode
 from coverstory.eval.runner import BenchContext, BenchResult, md_table
 
 K = 10
@@ -270,7 +271,7 @@ def minilm_head_rows(ctx, eval_vecs, eval_labels, eval_books, speed) -> list[dic
     names = list(GENRES)
 
     def xy(items):
-        X = torch.from_numpy(_minilm([b.description for b, _ in items]))
+        X = torch.from_numpy(cached_encode([b.description for b, _ in items]))
         Y = torch.zeros(len(items), len(names))
         for i, (_, g) in enumerate(items):
             Y[i, [names.index(n) for n in g]] = 1.0
@@ -318,28 +319,6 @@ def minilm_head_rows(ctx, eval_vecs, eval_labels, eval_books, speed) -> list[dic
     return [{"encoder": "minilm-l6.pretrained + genre head", "kind":
              "pretrained + head trained on the genre labels", "dim": HEAD_DIM,
              "agreement@10": agreement(V, eval_labels), "texts/s": speed, "note": note}]
-
-
-def _minilm(texts: list[str]) -> np.ndarray:
-    """MiniLM vectors of texts, cached on disk by content hash (reruns reuse them)."""
-    import hashlib
-    import os
-    import tempfile
-    from pathlib import Path
-
-    from coverstory.encoders.registry import get_encoder
-
-    enc = get_encoder("minilm-l6.pretrained")
-    key = hashlib.sha256(("\x00".join(texts) + enc.identity).encode()).hexdigest()[:20]
-    cache = Path(os.environ.get("COVERSTORY_BENCH_CACHE",
-                                Path(tempfile.gettempdir()) / "coverstory-bench-cache"))
-    f = cache / f"text-{key}.npy"
-    if f.exists():
-        return np.load(f)
-    V = np.asarray(enc.encode(texts), np.float32)
-    cache.mkdir(parents=True, exist_ok=True)
-    np.save(f, V)
-    return V
 
 
 def _cached_text_vectors(home, feature: str, books) -> np.ndarray | None:
