@@ -59,6 +59,9 @@ def test_typed_constraints_from_words():
     assert "cooking" in acts.masked_text(a_text, a.masked)
     assert acts.classify("something under 300 pages").pages == (0, 301)
     assert acts.classify("at least 500 pages").pages == (500, 100000)
+    assert acts.classify("a thriller under two hundred and fifty pages").pages == (0, 251)
+    assert acts.classify("five hundred pages or more").pages == (500, 100000)
+    assert acts.classify("my daughter is fifteen, reads loads").audience == "young adult"
     assert acts.classify("actually, books by Stephen King").topic_change
     assert acts.classify("but shorter").refine_cue
     assert acts.classify("a novel in french").language == "french"
@@ -274,3 +277,24 @@ def test_an_author_name_alone_asks_for_the_author(engine):
     author = engine.index.authors[0][0]
     r = engine.turn("an", text=author.lower())
     assert r.books and all(author in b["authors"] for b in r.books)
+
+
+def test_names_with_initials_and_third_person_dislikes():
+    from coverstory.dialogue.slots import _initials
+
+    assert _initials(["george", "r", "r", "martin"]) == ["george martin", "george rr martin"]
+    assert _initials(["j", "r", "r", "tolkien"]) == ["jrr tolkien"]
+    assert _initials(["stephen", "king"]) == []
+
+
+def test_she_hates_romance_negates_it(engine):
+    p = engine.nlu.parse("fantasy for my 13 year old, she hates soppy romance")
+    assert ("romance", True) in [(s.value, s.negated) for s in p.slots if s.kind == "genre"]
+    assert ("fantasy", False) in [(s.value, s.negated) for s in p.slots if s.kind == "genre"]
+
+
+def test_a_title_not_in_the_catalog_is_said_so(engine):
+    r = engine.turn("tm", text="Project Hail Mary?")
+    assert 'find a book called "Project Hail Mary"' in r.text
+    r = engine.turn("tm2", text="a book about a wizard school")
+    assert "find a book called" not in r.text

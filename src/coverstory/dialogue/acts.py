@@ -150,7 +150,8 @@ _NUM = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven":
         "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
         "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18}
 _AGE = re.compile(r"\b(\d{1,2}|" + "|".join(_NUM) + r")[ -]?(?:(?:year|yr)s?[ -]?old|yo|y/o|yrs)\b|"
-                  r"\b(?:aged?|ages|(?:he|she|they|who)(?:'s| is| are| turns| just turned|'s turning|"
+                  r"\b(?:aged?|ages|(?:he|she|they|who|son|daughter|nephew|niece|grandson|"
+                  r"granddaughter|boy|girl|kid|child)(?:'s| is| are| turns| just turned|'s turning|"
                   r" is turning))\s+"
                   r"(\d{1,2}|" + "|".join(_NUM) + r")\b")
 RECIPIENTS = {  # a person the book is for -> the audience it implies (None: unknown)
@@ -182,11 +183,14 @@ _PERSON_AGE = re.compile(r"\b(?:" + "|".join(sorted(RECIPIENTS, key=len, reverse
                          r")(?:'s| is| just turned| turns| turned| turning| who is| who'?s turning|"
                          r" aged?)\s+(\d{1,2}|" +
                          "|".join(_NUM) + r")\b(?! (?:pages|books|minutes))")
-_PAGES_PLUS = re.compile(r"\b(\d{2,4})\s*\+?\s*pages?\s*(?:plus|or more|and up|or longer)|"
+_W = (r"(?:a|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|"
+      r"thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|thousand)")
+_N = rf"(\d{{2,4}}|{_W}(?:(?:\s+and\s+|[\s-]+){_W})*)"       # 300, "two hundred and fifty"
+_PAGES_PLUS = re.compile(rf"\b{_N}\s*\+?\s*pages?\s*(?:plus|or more|and up|or longer)|"
                          r"\b(\d{2,4})\+\s*pages?\b")
-_PAGES = re.compile(r"\b(under|less than|fewer than|no more than|at most|max(?:imum)?|below|"
+_PAGES = re.compile(r"\b(under|less than|fewer than|no more than|at most|max(?:imum)?|below|up to|"
                     r"shorter than|not more than|over|more than|at least|longer than|above)\s+"
-                    r"(\d{2,4})\s*(?:pages|pp|page)\b|\b(\d{2,4})\s*pages? or (less|fewer|more)\b")
+                    rf"{_N}\s*(?:pages|pp|page)\b|\b{_N}\s*pages? or (less|fewer|more)\b")
 LANGUAGES = {"english": ("en",), "spanish": ("es", "spa"), "french": ("fr", "fre", "fra"),
              "german": ("de", "ger", "deu"), "italian": ("it", "ita"), "portuguese": ("pt", "por"),
              "dutch": ("nl", "dut", "nld"), "japanese": ("ja", "jpn"), "arabic": ("ar", "ara")}
@@ -418,21 +422,30 @@ def _constraints(t: str, act: Act) -> None:
     for m in _INTEREST.finditer(t):
         act.interests.append(m.group(1).strip())
     m = _PAGES_PLUS.search(t)
-    if m:
-        act.pages = (int(m.group(1) or m.group(2)), 100000)
+    if m and _number(m.group(1) or m.group(2)):
+        act.pages = (_number(m.group(1) or m.group(2)), 100000)
         act.masked.append(m.span())
     m = None if act.pages else _PAGES.search(t)
-    if m:
+    if m and _number(m.group(2) or m.group(3)):
         if m.group(1):
-            word, n = m.group(1), int(m.group(2))
+            word, n = m.group(1), _number(m.group(2))
             low = word in ("over", "more than", "at least", "longer than", "above")
         else:
-            n, low = int(m.group(3)), m.group(4) == "more"
+            n, low = _number(m.group(3)), m.group(4) == "more"
         act.pages = (n, 100000) if low else (0, n + 1)
         act.masked.append(m.span())
     m = _LANG.search(t)
     if m:
         act.language = m.group(1)
+
+
+def _number(said: str) -> int | None:
+    """'300' or 'two hundred and fifty' (text2num) as a number of 10-9999 pages, else None."""
+    from text_to_num import alpha2digit
+
+    digits = re.findall(r"\d+", said if said.isdigit() else alpha2digit(said, "en"))
+    n = int(digits[-1]) if len(digits) == 1 else None
+    return n if n is not None and 10 <= n <= 9999 else None
 
 
 def masked_text(text: str, spans: list[tuple[int, int]]) -> str:

@@ -218,7 +218,10 @@ NEGATORS = ("don't want", "do not want", "don't like", "didn't like", "not into"
             "rather not", "can't stand", "cannot stand", "not too", "not so", "no more",
             "nothing too", "nothing with", "skip", "minus", "free of", "sick of", "tired of",
             "enough of", "instead of", "other than", "isn't", "isnt", "aren't", "arent",
-            "wasn't", "not really")
+            "wasn't", "not really", "hates", "dislikes", "doesn't like", "doesnt like",
+            "does not like", "doesn't want", "doesnt want", "isn't into", "isnt into",
+            "not a fan of", "no fan of", "can't bear", "loathe", "loathes", "detest", "detests",
+            "burnt out on", "burned out on", "fed up with", "had enough of", "no more of")
 # Words that end the scope of a negation ("no romance but funny").
 SCOPE_BREAK = ("but", "and", "just", "only", "rather", "though", "yet", "however", "instead",
                "prefer", "want", "like", "more", "please", "with", "something")

@@ -82,6 +82,8 @@ class SlotMatcher:
             for k, a in enumerate(names):
                 add(a, "author", a, 1.0)
                 parts = _WORD.findall(fold(a))
+                for alias in _initials(parts):           # "george rr martin", "jrr tolkien"
+                    add(alias, "author", a, 0.95)
                 if len(parts) >= 2:
                     surname_count.setdefault(parts[-1], set()).add(a)
                 if k == 0:
@@ -268,6 +270,17 @@ _KIND_NOUNS = frozenset("""comedy comedies tragedy tragedies play plays novel no
 mystery mysteries thriller thrillers story stories poem poems poetry collection essays""".split())
 _LOOSE_BEFORE = frozenset("""another more any shorter longer early late lesser best other
 different classic latest recent some""".split())
+
+
+def _initials(parts: list[str]) -> list[str]:
+    """Other ways to write a name with initials (["george", "r", "r", "martin"]): the
+    initials run together ("george rr martin") and left out ("george martin")."""
+    if len(parts) < 3 or not any(len(w) == 1 for w in parts[1:-1]):
+        return []
+    joined = re.sub(r"\b(\w) (?=\w\b)", r"\1", " ".join(parts))
+    dropped = " ".join(w for w in parts if len(w) > 1)
+    out = {joined} | ({dropped} if len(dropped.split()) >= 2 else set())
+    return sorted(out - {" ".join(parts)})
 
 
 def _loose_author_context(toks: list[str], i: int) -> bool:

@@ -230,6 +230,8 @@ def negated_series(idx: BookIndex, p: Parse, used: set[int]) -> list[tuple[int, 
     for i, t in enumerate(toks):
         if t not in NEGATION_WORDS:
             continue
+        while i + 1 < len(toks) and toks[i + 1] in ("more", "any", "of", "those", "these"):
+            i += 1                                  # "not more wimpy kid books"
         for n in (4, 3, 2, 1):
             span = toks[i + 1:i + 1 + n]
             if len(span) == n and not used & set(range(i + 1, i + 1 + n)):
@@ -259,8 +261,8 @@ def _shelf_words(idx: BookIndex, st: SessionState, p: Parse) -> None:
         at = t.find(f" {phrase} ")
         if at < 0 or idx.tag_column(shelf) is None:
             continue
-        before = t[:at].split()[-3:]
-        if any(w in ("no", "not", "without", "nothing", "hate", "except") for w in before):
+        before = " " + " ".join(t[:at].split()[-4:]) + " "
+        if any(f" {n.replace(chr(39), '')} " in before for n in NEGATORS):
             st.exclude("tag", shelf)
         else:
             st.prefer("tag", shelf)

@@ -38,6 +38,25 @@ _NOT_BY = re.compile(r"\b(?:nothing|not|no|except|anything but|never|none)\s+(?:
                      r"(?:by|from)\s")
 
 
+_NOT_A_TITLE = re.compile(
+    r"^(?:a|an|some|something|anything|any|books?|novels?|stories|i|i'?m|im|my|we|looking|"
+    r"recommend|suggest|give|show|find|what|which|who|how|why|more|less|one|the one|the book|"
+    r"the story|the novel|set|about|like|similar|not|no|nothing|but|and|also|only|older|newer|"
+    r"shorter|longer|ones?|please|yes|ok|okay|thanks?|hi|hello|hey|she|he|they|it|her|his)\b")
+
+
+def _looks_like_a_title(text: str, p: Parse, act: acts.Act) -> bool:
+    """A short phrase said like a title the title finder did not know ("Project Hail Mary?",
+    "where the crawdads sing", "the seven husbands of evelyn hugo"): no facet, author or
+    reference in it, no constraint, and it does not start like a request or a description."""
+    t = acts.norm(re.sub(r"[,\s]+(?:please|pls|thanks)\W*$", "", text))
+    words = re.sub(r"[^a-z' ]+", " ", t).split()
+    return (2 <= len(words) <= 8 and not p.slots and act.audience is None and not act.pages
+            and not act.interests and not _NOT_A_TITLE.match(t)
+            and (text.strip().endswith("?") or t.startswith("the ") or
+                 sum(w[:1].isupper() for w in text.split()) >= 2 or len(words) <= 6))
+
+
 class RequestTurns:
     """The request handler of ``DialogueEngine``."""
 
@@ -109,8 +128,12 @@ class RequestTurns:
         intent = p.intent                      # a long story turns a request into "describe"
         describe = intent == "describe"
         kind = intent if intent in ("describe", "similar_to", "refine") else "recommend"
-        return self._recommend_reply(st, tpl, kind, p, may_ask=not describe,
-                                     allow_seen=False if act.fresh else None)
+        head = None
+        if _looks_like_a_title(text, p, act) and not st.anchors:
+            said = re.sub(r"[,\s]+(?:please|pls|thanks)\W*$", "", text, flags=re.I)
+            head = tpl.say("title_missing", query=said.strip(" ?!.\"'"))   # "Project Hail Mary?"
+        return self._recommend_reply(st, tpl, kind, p, may_ask=not describe and head is None,
+                                     allow_seen=False if act.fresh else None, head=head)
 
     def _refers_to_shown(self, st: SessionState, p: Parse) -> bool:
         toks = tokens(p.text)
