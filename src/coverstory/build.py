@@ -52,9 +52,7 @@ class Step:
     sessions, SIFT processes) that never spin-wait, so two of them side by side share the
     cores at no loss, and when one ends the other has the free core at once (with a share
     fixed at its start, a step left alone ran on one core while the other idled). The
-    recommender does too (it runs at the end, mostly alone). ``filler``: no step needs it,
-    so it runs at a lower CPU priority (``FILLER_NICE`` more): it takes the cores the steps
-    the recommender waits for leave idle, not half of them."""
+    recommender does too (it runs at the end, mostly alone)."""
 
     name: str
     argv: tuple[str, ...]
@@ -62,20 +60,18 @@ class Step:
     outputs: tuple[str, ...] = ()
     reloads: tuple[str, ...] = ()
     all_cpus: bool = False
-    filler: bool = False
 
 
 TEXT = ("text/minilm-l6.pretrained", "title/minilm-l6.pretrained")
-FILLER_NICE = 5     # CFS weights: a step 5 nice levels lower gets ~1/4 of a contended core
 COVER = "cover/efficientnet-lite0.imagenet"
 PLAN: tuple[Step, ...] = (
     Step("book text embeddings", ("features", "--encoder", TEXT[0], "--encoder", TEXT[1]),
          reloads=("search",), all_cpus=True),
     Step("cover embeddings", ("features", "--encoder", COVER), all_cpus=True),
     Step("cover keypoints", ("index", "--method", "local"), reloads=("search",),
-         all_cpus=True, filler=True),
+         all_cpus=True),
     Step("description passages", ("index", "--method", "passages"), reloads=("search",),
-         all_cpus=True, filler=True),
+         all_cpus=True),
     Step("vector indexes", ("index", "--method", "vectors"),
          needs=("book text embeddings", "cover embeddings"),
          outputs=("indexes/text.npz", "indexes/cover.npz"), reloads=("search",)),
@@ -163,9 +159,8 @@ _PROGRESS = re.compile(r"(\d+)/(\d+)")
 
 class PlanRun:
     """Runs :data:`PLAN` (or given steps) as ``coverstory build`` subprocesses, at most
-    ``jobs`` at once (default: one more than the CPUs, the extra one a filler step), each
-    with ``COVERSTORY_THREADS`` = its share of the CPUs, at a lower CPU priority (``nice``)
-    so a server beside them keeps answering. Each step's output goes
+    ``jobs`` at once, each with ``COVERSTORY_THREADS`` = its share of the CPUs, at a lower
+    CPU priority (``nice``) so a server beside them keeps answering. Each step's output goes
     to ``<home>/build/logs/<step>.log``; :meth:`status` reads its last progress line.
     ``on_step(step, result)`` is called after each successful step. ``cpus``: the CPU
     threads to share (default :func:`~coverstory.encoders.base.default_threads`; a server,
@@ -180,7 +175,7 @@ class PlanRun:
         self.home = Path(home)
         self.steps = {s.name: s for s in steps}
         self.cpus = max(1, cpus or default_threads())
-        self.jobs = max(1, jobs or self.cpus + 1)
+        self.jobs = max(1, jobs or self.cpus)
         self.nice = nice
         self.on_step = on_step
         self.extra_args = tuple(extra_args)
@@ -247,7 +242,7 @@ class PlanRun:
         cmd = [sys.executable, "-m", "coverstory.cli", "--home", str(self.home), "--json",
                "build", *step.argv, *self.extra_args]
         log_path = self.logs / f"{re.sub(r'[^a-z0-9]+', '-', step.name)}.log"
-        nice = self.nice + (FILLER_NICE if step.filler else 0)
+        nice = self.nice
         # stdout (the --json result) to a file too: a pipe could fill up and block the step
         with open(log_path, "w") as err, open(log_path.with_suffix(".json"), "w") as out:
             proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env,

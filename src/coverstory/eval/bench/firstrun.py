@@ -278,9 +278,8 @@ def _markdown(ctx: BenchContext, r: dict) -> str:
           f"{r['load_average'][1]} on {os.cpu_count()} CPUs.\n",
           md_table(rows)]
     if r["build_steps"]:
-        md += ["\nBackground build steps (side by side, niced; the keypoints and passages "
-               "steps, which nothing waits for, 5 levels lower; started: seconds after the "
-               "build began; threads: the step's $COVERSTORY_THREADS):\n",
+        md += ["\nBackground build steps (at most two side by side, niced; started: seconds "
+               "after the build began; threads: the step's $COVERSTORY_THREADS):\n",
                md_table(r["build_steps"])]
     md += ["\nWarm start, after the last reload:\n",
            md_table([{"part": p, **s} for p, s in r["warm_parts"].items()]),
