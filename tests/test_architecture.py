@@ -29,15 +29,8 @@ OVERSIZE_KNOWN: set[str] = set()
 # Imports that run from a stage up into a later one (importer -> imported module).
 UPWARD_KNOWN: set[tuple[str, str]] = set()
 
-# Files that still run SQL on `catalog.conn` (owned by other work in December 2026); the
-# Catalog methods they need exist (catalog/store.py, lookups.py, records.py).
-CONN_KNOWN = {
-    "coverstory/serve/cards.py",                 # -> Catalog.book_fields, Catalog.book
-    "coverstory/serve/routes/admin.py",          # -> Catalog.has_user
-    "coverstory/serve/routes/books.py",          # -> Catalog.cover
-    "coverstory/serve/routes/health.py",         # -> Catalog.count_books
-    "coverstory/serve/routes/users.py",          # -> Catalog.has_user
-}
+# Files that still run SQL on `catalog.conn` outside catalog/ (none since December 2026).
+CONN_KNOWN: set[str] = set()
 
 
 def modules() -> dict[str, Path]:

@@ -4,9 +4,9 @@ The trained intent classifier (``intents.py``) tells recommend / describe / simi
 refine apart; the acts every reader uses in between — thanks, goodbye, "why this one?",
 "who wrote it?", "more", "I've read those", "do you have X?", "what comes after X?" — are
 recognised here by rules on the words, so they are never mistaken for liking a book.
-Besides the act, this module reads the typed constraints the slot matcher does not:
-an age or a recipient ("for my 8 year old daughter", "a gift for my dad"), a page limit
-("under 300 pages"), a language, and whether the turn changes the topic or refines it.
+Besides the act, it reads whether the turn changes the topic or refines it, and (through
+``said.py``) the typed constraints the slot matcher does not: an age or a recipient, a page
+limit, a language.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 
 from coverstory.catalog.normalize import fold
+from coverstory.dialogue.said import NUMBER_WORDS, read_constraints
 
 SMALLTALK = {
     "bye": r"\b(?:bye|goodbye|good bye|see you|see ya|cya|that'?s all|that is all|i'?m done|"
@@ -146,57 +147,6 @@ REFINE_CUE = re.compile(
 RESET = re.compile(r"^(?:start over|start again|reset|restart|forget (?:everything|all that|it all)|"
                    r"let'?s start over|new session|clear)\W*$")
 
-_NUM = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-        "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
-        "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18}
-_AGE = re.compile(r"\b(\d{1,2}|" + "|".join(_NUM) + r")[ -]?(?:(?:year|yr)s?[ -]?old|yo|y/o|yrs)\b|"
-                  r"\b(?:aged?|ages|(?:he|she|they|who|son|daughter|nephew|niece|grandson|"
-                  r"granddaughter|boy|girl|kid|child)(?:'s| is| are| turns| just turned|'s turning|"
-                  r" is turning))\s+"
-                  r"(\d{1,2}|" + "|".join(_NUM) + r")\b")
-RECIPIENTS = {  # a person the book is for -> the audience it implies (None: unknown)
-    "toddler": "picture book", "baby": "picture book", "preschooler": "picture book",
-    "kid": "children", "kids": "children", "child": "children", "children": "children",
-    "grandkid": "children", "grandkids": "children", "grandchild": "children",
-    "son": None, "daughter": None, "nephew": None, "niece": None, "grandson": None,
-    "granddaughter": None, "students": None, "class": None,
-    "teen": "young adult", "teenager": "young adult", "teenage": "young adult",
-    "dad": "adult", "father": "adult", "mum": "adult", "mom": "adult", "mother": "adult",
-    "husband": "adult", "wife": "adult", "boyfriend": "adult", "girlfriend": "adult",
-    "partner": "adult", "boss": "adult", "grandma": "adult", "grandpa": "adult",
-    "grandmother": "adult", "grandfather": "adult", "brother": None, "sister": None,
-    "friend": None, "colleague": "adult", "coworker": "adult", "uncle": "adult", "aunt": "adult",
-    "teacher": "adult", "in-laws": "adult", "father-in-law": "adult", "mother-in-law": "adult",
-    "boyfriends": "adult", "parents": "adult", "mates": None, "bestie": None, "bff": None,
-    "nan": "adult", "nana": "adult", "nanna": "adult", "gran": "adult", "granny": "adult",
-    "grandad": "adult", "granddad": "adult", "grandparents": "adult",
-}
-_RECIPIENT = re.compile(
-    r"\b(?:for|to|gift for|present for|buy for|get for)\s+(?:my|our|a|the)\s+"
-    r"((?:(?:\d{1,2}|" + "|".join(_NUM) + r")[ -]?(?:year|yr)s?[ -]?old\s+|little\s+|"
-    r"teenage\s+|young\s+|older\s+|elderly\s+)*)(" + "|".join(sorted(RECIPIENTS, key=len,
-                                                                     reverse=True)) + r")\b")
-_INTEREST = re.compile(r"\b(?:who|that)\s+(?:really\s+)?(?:loves?|likes?|enjoys?|is into|"
-                       r"are into|is obsessed with|is crazy about|adores?)\s+(.+?)(?:[.,;!?]|$)")
-_MY = re.compile(r"\bmy\s+(" + "|".join(sorted(RECIPIENTS, key=len, reverse=True)) + r")\b")
-_PERSON_AGE = re.compile(r"\b(?:" + "|".join(sorted(RECIPIENTS, key=len, reverse=True)) +
-                         r")(?:'s| is| just turned| turns| turned| turning| who is| who'?s turning|"
-                         r" aged?)\s+(\d{1,2}|" +
-                         "|".join(_NUM) + r")\b(?! (?:pages|books|minutes))")
-_W = (r"(?:a|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|"
-      r"thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|thousand)")
-_N = rf"(\d{{2,4}}|{_W}(?:(?:\s+and\s+|[\s-]+){_W})*)"       # 300, "two hundred and fifty"
-_PAGES_PLUS = re.compile(rf"\b{_N}\s*\+?\s*pages?\s*(?:plus|or more|and up|or longer)|"
-                         r"\b(\d{2,4})\+\s*pages?\b")
-_PAGES = re.compile(r"\b(under|less than|fewer than|no more than|at most|max(?:imum)?|below|up to|"
-                    r"shorter than|not more than|over|more than|at least|longer than|above)\s+"
-                    rf"{_N}\s*(?:pages|pp|page)\b|\b{_N}\s*pages? or (less|fewer|more)\b")
-LANGUAGES = {"english": ("en",), "spanish": ("es", "spa"), "french": ("fr", "fre", "fra"),
-             "german": ("de", "ger", "deu"), "italian": ("it", "ita"), "portuguese": ("pt", "por"),
-             "dutch": ("nl", "dut", "nld"), "japanese": ("ja", "jpn"), "arabic": ("ar", "ara")}
-_LANG = re.compile(r"\b(?:in|written in)\s+(" + "|".join(LANGUAGES) + r")\b")
-
-
 @dataclass
 class Act:
     """The act of one turn and what it says beyond the slot matcher's slots."""
@@ -240,7 +190,7 @@ def _classify(text: str) -> Act:
     bare = re.sub(r"[,\s]+(?:please|pls|thanks)$", "", t.rstrip("!.?, ")).rstrip("!.?, ")
     bare = re.sub(r"^(?:(?:so|ok|okay|and|right|cool|great|nice)\b[,\s]*)+(?=\w)", "", bare)
     act = Act("request")
-    _constraints(t, act)
+    read_constraints(t, act)
     if not bare:
         act.kind, act.sub = "smalltalk", "empty"
         return act
@@ -304,7 +254,7 @@ def _classify(text: str) -> Act:
     if m:                               # the series is named somewhere else in the words
         n = next(g for g in m.groups() if g)
         act.kind, act.sub = "series", "number"
-        act.number = int(n) if n.isdigit() else {**_ORD, **_NUM, "sixth": 6, "seventh": 7}[n]
+        act.number = int(n) if n.isdigit() else {**_ORD, **NUMBER_WORDS, "sixth": 6, "seventh": 7}[n]
         return act
     if SERIES_ORDER.search(bare):
         act.kind, act.sub = "series", "first"
@@ -389,63 +339,6 @@ def _has_new_content(t: str) -> bool:
               "is", "there", "are", "oh", "hmm", "ok", "okay", "yes", "sure", "no", "not", "for",
               "me", "one", "else?", "another", "couple"}
     return any(w not in filler for w in words)
-
-
-def _constraints(t: str, act: Act) -> None:
-    """Age, recipient, interests, page limits and language: typed constraints from words."""
-    m = _AGE.search(t)
-    if m:
-        n = m.group(1) or m.group(2)
-        act.age = int(n) if n.isdigit() else _NUM.get(n)
-        act.masked.append(m.span())
-    m = _PERSON_AGE.search(t)
-    if m and act.age is None:                   # "my nephew is 15"
-        n = m.group(1)
-        act.age = int(n) if n.isdigit() else _NUM.get(n)
-        act.masked.append(m.span(1))
-    for m in _MY.finditer(t):                   # "my boyfriend", "my sister's birthday"
-        act.masked.append(m.span(1))
-        if act.audience is None and RECIPIENTS.get(m.group(1)):
-            act.audience = RECIPIENTS[m.group(1)]
-    m = _RECIPIENT.search(t)
-    if m:
-        act.masked.append(m.span(2))           # "dad" is the recipient, not a title word
-        aud = RECIPIENTS.get(m.group(2))
-        if aud:
-            act.audience = aud
-    for w in ("toddler", "preschooler", "baby"):
-        if re.search(rf"\b{w}s?\b", t):
-            act.audience = "picture book"
-    if act.age is not None:
-        act.audience = ("picture book" if act.age <= 5 else "children" if act.age <= 12
-                        else "young adult" if act.age <= 17 else "adult")
-    for m in _INTEREST.finditer(t):
-        act.interests.append(m.group(1).strip())
-    m = _PAGES_PLUS.search(t)
-    if m and _number(m.group(1) or m.group(2)):
-        act.pages = (_number(m.group(1) or m.group(2)), 100000)
-        act.masked.append(m.span())
-    m = None if act.pages else _PAGES.search(t)
-    if m and _number(m.group(2) or m.group(3)):
-        if m.group(1):
-            word, n = m.group(1), _number(m.group(2))
-            low = word in ("over", "more than", "at least", "longer than", "above")
-        else:
-            n, low = _number(m.group(3)), m.group(4) == "more"
-        act.pages = (n, 100000) if low else (0, n + 1)
-        act.masked.append(m.span())
-    m = _LANG.search(t)
-    if m:
-        act.language = m.group(1)
-
-
-def _number(said: str) -> int | None:
-    """'300' or 'two hundred and fifty' (text2num) as a number of 10-9999 pages, else None."""
-    from text_to_num import alpha2digit
-
-    digits = re.findall(r"\d+", said if said.isdigit() else alpha2digit(said, "en"))
-    n = int(digits[-1]) if len(digits) == 1 else None
-    return n if n is not None and 10 <= n <= 9999 else None
 
 
 def masked_text(text: str, spans: list[tuple[int, int]]) -> str:

@@ -198,7 +198,7 @@ def positive_masks(idx: BookIndex, st: SessionState, k: int) -> dict[str, np.nda
             lo, hi = st.pages
             out["length"] = ~((idx.pages < lo) | (idx.pages >= hi))       # unknown pages pass
     if st.language:
-        from coverstory.dialogue.acts import LANGUAGES
+        from coverstory.dialogue.said import LANGUAGES
 
         codes = LANGUAGES.get(st.language, (st.language[:2],))
         out["language"] = np.array([not lg or lg.startswith(codes) for lg in idx.languages], bool)

@@ -39,7 +39,7 @@ def stats(request: Request, svc=Depends(services)) -> dict:
 
 
 def _known(svc, user_id: int) -> int:
-    if svc.catalog.conn.execute("SELECT 1 FROM users WHERE id=?", (user_id,)).fetchone() is None:
+    if not svc.catalog.has_user(user_id):
         raise ApiError(404, f"no user with id {user_id}")
     return user_id
 

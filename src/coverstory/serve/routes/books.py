@@ -47,8 +47,7 @@ def similar(book_id: int = BookId, k: int = Query(10, ge=1, le=50),
     200: {"content": {t: {} for t in IMAGE_FORMATS.values()}, "description": "the cover image"},
     **errors(404)}, response_class=Response, summary="The cover image of a book")
 def cover(request: Request, book_id: int = BookId, svc=Depends(services)):
-    row = svc.catalog.conn.execute("SELECT cover_path, cover_sha256 FROM books WHERE id=?",
-                                   (book_id,)).fetchone()
+    row = svc.catalog.cover(book_id)
     if row is None:
         raise ApiError(404, f"no book with id {book_id}; find ids with GET /api/search?q=")
     path = Path(row[0]) if row[0] else None

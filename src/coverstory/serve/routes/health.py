@@ -20,7 +20,7 @@ STATIC = Path(__file__).resolve().parents[1] / "static"
             summary="Liveness and readiness: the catalog answers; what is still loading")
 def healthz(request: Request, svc=Depends(services)) -> dict:
     try:
-        n = svc.catalog.conn.execute("SELECT COUNT(*) FROM books").fetchone()[0]
+        n = svc.catalog.count_books()
     except Exception as e:  # noqa: BLE001 - any failure here means "not ready"
         raise ApiError(503, f"catalog not readable: {type(e).__name__}: {e}") from None
     warm = svc.warmup

@@ -39,7 +39,7 @@ def my_recommendations(request: Request, response: Response, k: int = Query(10, 
 def user_recommendations(request: Request, user_id: int = PathParam(ge=1, le=MAX_ID),
                          k: int = Query(10, ge=1, le=50), svc=Depends(services)) -> dict:
     require_admin(request)
-    if svc.catalog.conn.execute("SELECT 1 FROM users WHERE id=?", (user_id,)).fetchone() is None:
+    if not svc.catalog.has_user(user_id):
         raise ApiError(404, f"no user with id {user_id}")
     return _recommend(svc, user_id, k)
 
@@ -53,8 +53,7 @@ def feedback(body: FeedbackRequest, request: Request, response: Response,
     if body.user_id is not None:
         if not admin_token_ok(request):
             require_admin(request)  # raises 401/403 with the reason
-        if catalog.conn.execute("SELECT 1 FROM users WHERE id=?",
-                                (body.user_id,)).fetchone() is None:
+        if not catalog.has_user(body.user_id):
             raise ApiError(404, f"no user with id {body.user_id}")
         call(svc.recommend.feedback, body.user_id, body.book_id, body.kind, rating=body.rating)
         return {"ok": True, "user_id": body.user_id, "book_id": body.book_id, "kind": body.kind,

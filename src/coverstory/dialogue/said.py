@@ -1,0 +1,116 @@
+"""Typed constraints said in words: the recipient and their age ("for my 8 year old
+daughter", "my son's 11"), what they love ("who loves horses"), page limits ("under two
+hundred and fifty pages") and the language ("in french"). ``acts.classify`` fills an ``Act``
+with them; the spans it masks are offsets in ``acts.norm(text)``."""
+
+from __future__ import annotations
+
+import re
+
+NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+        "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
+        "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18}
+_AGE = re.compile(r"\b(\d{1,2}|" + "|".join(NUMBER_WORDS) + r")[ -]?(?:(?:year|yr)s?[ -]?old|yo|y/o|yrs)\b|"
+                  r"\b(?:aged?|ages|(?:he|she|they|who|son|daughter|nephew|niece|grandson|"
+                  r"granddaughter|boy|girl|kid|child)(?:'s| is| are| turns| just turned|'s turning|"
+                  r" is turning))\s+"
+                  r"(\d{1,2}|" + "|".join(NUMBER_WORDS) + r")\b")
+RECIPIENTS = {  # a person the book is for -> the audience it implies (None: unknown)
+    "toddler": "picture book", "baby": "picture book", "preschooler": "picture book",
+    "kid": "children", "kids": "children", "child": "children", "children": "children",
+    "grandkid": "children", "grandkids": "children", "grandchild": "children",
+    "son": None, "daughter": None, "nephew": None, "niece": None, "grandson": None,
+    "granddaughter": None, "students": None, "class": None,
+    "teen": "young adult", "teenager": "young adult", "teenage": "young adult",
+    "dad": "adult", "father": "adult", "mum": "adult", "mom": "adult", "mother": "adult",
+    "husband": "adult", "wife": "adult", "boyfriend": "adult", "girlfriend": "adult",
+    "partner": "adult", "boss": "adult", "grandma": "adult", "grandpa": "adult",
+    "grandmother": "adult", "grandfather": "adult", "brother": None, "sister": None,
+    "friend": None, "colleague": "adult", "coworker": "adult", "uncle": "adult", "aunt": "adult",
+    "teacher": "adult", "in-laws": "adult", "father-in-law": "adult", "mother-in-law": "adult",
+    "boyfriends": "adult", "parents": "adult", "mates": None, "bestie": None, "bff": None,
+    "nan": "adult", "nana": "adult", "nanna": "adult", "gran": "adult", "granny": "adult",
+    "grandad": "adult", "granddad": "adult", "grandparents": "adult",
+}
+_RECIPIENT = re.compile(
+    r"\b(?:for|to|gift for|present for|buy for|get for)\s+(?:my|our|a|the)\s+"
+    r"((?:(?:\d{1,2}|" + "|".join(NUMBER_WORDS) + r")[ -]?(?:year|yr)s?[ -]?old\s+|little\s+|"
+    r"teenage\s+|young\s+|older\s+|elderly\s+)*)(" + "|".join(sorted(RECIPIENTS, key=len,
+                                                                     reverse=True)) + r")\b")
+_INTEREST = re.compile(r"\b(?:who|that)\s+(?:really\s+)?(?:loves?|likes?|enjoys?|is into|"
+                       r"are into|is obsessed with|is crazy about|adores?)\s+(.+?)(?:[.,;!?]|$)")
+MY_PERSON = re.compile(r"\bmy\s+(" + "|".join(sorted(RECIPIENTS, key=len, reverse=True)) + r")\b")
+_PERSON_AGE = re.compile(r"\b(?:" + "|".join(sorted(RECIPIENTS, key=len, reverse=True)) +
+                         r")(?:'s| is| just turned| turns| turned| turning| who is| who'?s turning|"
+                         r" aged?)\s+(\d{1,2}|" +
+                         "|".join(NUMBER_WORDS) + r")\b(?! (?:pages|books|minutes))")
+_W = (r"(?:a|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|"
+      r"thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|thousand)")
+_N = rf"(\d{{2,4}}|{_W}(?:(?:\s+and\s+|[\s-]+){_W})*)"       # 300, "two hundred and fifty"
+_PAGES_PLUS = re.compile(rf"\b{_N}\s*\+?\s*pages?\s*(?:plus|or more|and up|or longer)|"
+                         r"\b(\d{2,4})\+\s*pages?\b")
+_PAGES = re.compile(r"\b(under|less than|fewer than|no more than|at most|max(?:imum)?|below|up to|"
+                    r"shorter than|not more than|over|more than|at least|longer than|above)\s+"
+                    rf"{_N}\s*(?:pages|pp|page)\b|\b{_N}\s*pages? or (less|fewer|more)\b")
+LANGUAGES = {"english": ("en",), "spanish": ("es", "spa"), "french": ("fr", "fre", "fra"),
+             "german": ("de", "ger", "deu"), "italian": ("it", "ita"), "portuguese": ("pt", "por"),
+             "dutch": ("nl", "dut", "nld"), "japanese": ("ja", "jpn"), "arabic": ("ar", "ara")}
+_LANG = re.compile(r"\b(?:in|written in)\s+(" + "|".join(LANGUAGES) + r")\b")
+
+
+def read_constraints(t: str, act) -> None:
+    """Age, recipient, interests, page limits and language: typed constraints from words
+    (``t``: ``acts.norm(text)``), set on ``act`` (an ``acts.Act``)."""
+    m = _AGE.search(t)
+    if m:
+        n = m.group(1) or m.group(2)
+        act.age = int(n) if n.isdigit() else NUMBER_WORDS.get(n)
+        act.masked.append(m.span())
+    m = _PERSON_AGE.search(t)
+    if m and act.age is None:                   # "my nephew is 15"
+        n = m.group(1)
+        act.age = int(n) if n.isdigit() else NUMBER_WORDS.get(n)
+        act.masked.append(m.span(1))
+    for m in MY_PERSON.finditer(t):                   # "my boyfriend", "my sister's birthday"
+        act.masked.append(m.span(1))
+        if act.audience is None and RECIPIENTS.get(m.group(1)):
+            act.audience = RECIPIENTS[m.group(1)]
+    m = _RECIPIENT.search(t)
+    if m:
+        act.masked.append(m.span(2))           # "dad" is the recipient, not a title word
+        aud = RECIPIENTS.get(m.group(2))
+        if aud:
+            act.audience = aud
+    for w in ("toddler", "preschooler", "baby"):
+        if re.search(rf"\b{w}s?\b", t):
+            act.audience = "picture book"
+    if act.age is not None:
+        act.audience = ("picture book" if act.age <= 5 else "children" if act.age <= 12
+                        else "young adult" if act.age <= 17 else "adult")
+    for m in _INTEREST.finditer(t):
+        act.interests.append(m.group(1).strip())
+    m = _PAGES_PLUS.search(t)
+    if m and _number(m.group(1) or m.group(2)):
+        act.pages = (_number(m.group(1) or m.group(2)), 100000)
+        act.masked.append(m.span())
+    m = None if act.pages else _PAGES.search(t)
+    if m and _number(m.group(2) or m.group(3)):
+        if m.group(1):
+            word, n = m.group(1), _number(m.group(2))
+            low = word in ("over", "more than", "at least", "longer than", "above")
+        else:
+            n, low = _number(m.group(3)), m.group(4) == "more"
+        act.pages = (n, 100000) if low else (0, n + 1)
+        act.masked.append(m.span())
+    m = _LANG.search(t)
+    if m:
+        act.language = m.group(1)
+
+
+def _number(said: str) -> int | None:
+    """'300' or 'two hundred and fifty' (text2num) as a number of 10-9999 pages, else None."""
+    from text_to_num import alpha2digit
+
+    digits = re.findall(r"\d+", said if said.isdigit() else alpha2digit(said, "en"))
+    n = int(digits[-1]) if len(digits) == 1 else None
+    return n if n is not None and 10 <= n <= 9999 else None
