@@ -44,6 +44,7 @@ from coverstory.dialogue.series import Series
     ("have u got the book thief", "lookup", ""),
     ("throne of glass, which is book three?", "series", "number"),
     ("what order do the mistborn books go in", "series", "first"),
+    ("what's the sequel?", "series", "next"),
 ])
 def test_acts(text, kind, sub):
     a = acts.classify(text)

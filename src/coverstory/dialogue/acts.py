@@ -93,6 +93,7 @@ LOOKUP = re.compile(
 SERIES_NEXT = re.compile(
     r"\b(?:what(?: comes| is|'s| s| happens) (?:after|next after)|whats after|next (?:book |one )?(?:after|"
     r"in the series|in|of)|sequel (?:to|of)|(?:book|one|read) (?:that comes )?after)\s+(.+?)\??$|^(?:what(?:'s| is) )?the next one\??$|"
+    r"^(?:so |and |ok |okay )?(?:what'?s|whats|what is|which is) the (?:sequel|next (?:one|book))\??$|"
     r"\bwhat comes next\b|\bnext (?:book|one) in the series\b|^(?:is there )?(?:a )?sequel\??$|"
     r"\bis there a sequel\??$|\bis there (?:a|another) (?:next|second) (?:book|one)\b|"
     r"\bfollow[- ]?up (?:to|of)\s+(.+?)\??$|^(?:and )?(?:the )?(?:next|sequel)(?: one| book)?\??$|"
