@@ -299,3 +299,15 @@ def test_a_title_not_in_the_catalog_is_said_so(engine):
     assert 'find a book called "Project Hail Mary"' in r.text
     r = engine.turn("tm2", text="a book about a wizard school")
     assert "find a book called" not in r.text
+
+
+def test_a_new_person_starts_a_new_topic(engine):
+    """'my daughter ...' is someone new: the earlier request's constraints do not carry over
+    (the person word is masked from the slot matcher, so the act remembers it)."""
+    engine.turn("np", text="a cosy mystery")
+    assert engine.store.load("np").prefs
+    engine.turn("np", text="my daughter is fifteen and she likes fantasy")
+    st = engine.store.load("np")
+    assert "mystery" not in st.prefs.get("genre", {}) and st.audience == "young adult"
+    assert acts.classify("a gift for my dad who likes cooking").someone
+    assert not acts.classify("a cosy mystery").someone

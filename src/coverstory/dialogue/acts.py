@@ -167,6 +167,7 @@ class Act:
     number: int | None = None                  # "book 2 of X"
     same_author: bool = False                  # "anything else he wrote?"
     fresh: bool = False                        # "more from the 70s": new books, none shown
+    someone: bool = False                      # names a person: "my daughter", "for my dad"
 
 
 def norm(text: str) -> str:

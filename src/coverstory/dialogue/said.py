@@ -73,10 +73,12 @@ def read_constraints(t: str, act) -> None:
         act.masked.append(m.span(1))
     for m in MY_PERSON.finditer(t):                   # "my boyfriend", "my sister's birthday"
         act.masked.append(m.span(1))
+        act.someone = True
         if act.audience is None and RECIPIENTS.get(m.group(1)):
             act.audience = RECIPIENTS[m.group(1)]
     m = _RECIPIENT.search(t)
     if m:
+        act.someone = True
         act.masked.append(m.span(2))           # "dad" is the recipient, not a title word
         aud = RECIPIENTS.get(m.group(2))
         if aud:

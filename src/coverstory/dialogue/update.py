@@ -15,8 +15,6 @@ import numpy as np
 
 from coverstory.catalog.normalize import fold
 from coverstory.dialogue.acts import Act
-from coverstory.dialogue.said import MY_PERSON
-from coverstory.dialogue.acts import norm as acts_norm
 from coverstory.dialogue.bookindex import _STOP, BookIndex
 from coverstory.dialogue.constraints import editions
 from coverstory.dialogue.lexicon import FACETS, NEGATIVE, NEGATORS, POSITIVE, SHELF_WORDS
@@ -64,8 +62,8 @@ def is_new_topic(st: SessionState, p: Parse, act: Act) -> bool:
     new = subjects(p, act)
     if act.strong_change or (act.topic_change and new):  # "what about something newer": refine
         return True
-    if act.interests or re.search(r"\b(?:gift|present|stocking filler)\b", fold(p.text)) or \
-            MY_PERSON.search(acts_norm(p.text)):
+    if act.interests or act.someone or re.search(r"\b(?:gift|present|stocking filler)\b",
+                                                 fold(p.text)):
         return True                     # "a gift for my dad who likes cooking": someone new
     if act.refine_cue or p.intent == "refine":
         return False
