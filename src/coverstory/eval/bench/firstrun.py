@@ -115,13 +115,10 @@ def run(ctx: BenchContext) -> BenchResult:
         kinds = ["chat", "search", "photo"]
         last_ask, i, health = 0.0, 0, None
         while time.time() - t0 < 1800:
-            if server.poll() is not None:
-                raise RuntimeError(f"the server exited: see {logs / 'serve.log'}")
-            try:
-                health = client.get("/healthz", timeout=5).json()
-            except httpx.HTTPError:
-                time.sleep(0.1)
+            now = _health(client, server, logs / "serve.log", pause=0.1)
+            if now is None:
                 continue
+            health = now
             events.setdefault("serving", time.time() - t0)
             if health["status"] == "ready":
                 events["ready"] = time.time() - t0
@@ -195,6 +192,20 @@ def _stop(proc) -> None:
             proc.kill()
 
 
+def _health(client, proc, log: Path, pause: float) -> dict | None:
+    """/healthz of a server that is starting, or None (after ``pause`` s) while it does not
+    answer yet; a server that exited is an error."""
+    import httpx
+
+    if proc.poll() is not None:
+        raise RuntimeError(f"the server exited: see {log}")
+    try:
+        return client.get("/healthz", timeout=5).json()
+    except httpx.HTTPError:
+        time.sleep(pause)
+        return None
+
+
 def _restart(cli: list[str], env: dict, logs: Path, photo: bytes) -> dict:
     """``coverstory serve`` again on the built home: serving, ready, a chat message every
     0.5 s while it loads, the first reply after ready, resident memory after warm-up."""
@@ -212,13 +223,10 @@ def _restart(cli: list[str], env: dict, logs: Path, photo: bytes) -> dict:
         client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60)
         i = 0
         while time.time() - t0 < 600:
-            if proc.poll() is not None:
-                raise RuntimeError(f"the restarted server exited: see {logs}")
-            try:
-                h = client.get("/healthz", timeout=5).json()
-            except httpx.HTTPError:
-                time.sleep(0.05)
+            now = _health(client, proc, logs / "serve-restart.log", pause=0.05)
+            if now is None:
                 continue
+            h = now
             out.setdefault("serving_s", round(time.time() - t0, 2))
             if h["status"] == "ready":
                 out["ready_s"] = round(time.time() - t0, 2)
