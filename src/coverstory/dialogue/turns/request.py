@@ -45,11 +45,15 @@ _NOT_A_TITLE = re.compile(
     r"shorter|longer|ones?|please|yes|ok|okay|thanks?|hi|hello|hey|she|he|they|it|her|his)\b")
 
 
+def _without_please(text: str) -> str:
+    return re.sub(r"[,\s]+(?:please|pls|thanks)\W*$", "", text, flags=re.I)
+
+
 def _looks_like_a_title(text: str, p: Parse, act: acts.Act) -> bool:
     """A short phrase said like a title the title finder did not know ("Project Hail Mary?",
     "where the crawdads sing", "the seven husbands of evelyn hugo"): no facet, author or
     reference in it, no constraint, and it does not start like a request or a description."""
-    t = acts.norm(re.sub(r"[,\s]+(?:please|pls|thanks)\W*$", "", text))
+    t = acts.norm(_without_please(text))
     words = re.sub(r"[^a-z' ]+", " ", t).split()
     return (2 <= len(words) <= 8 and not p.slots and act.audience is None and not act.pages
             and not act.interests and not _NOT_A_TITLE.match(t)
@@ -130,8 +134,8 @@ class RequestTurns:
         kind = intent if intent in ("describe", "similar_to", "refine") else "recommend"
         head = None
         if _looks_like_a_title(text, p, act) and not st.anchors:
-            said = re.sub(r"[,\s]+(?:please|pls|thanks)\W*$", "", text, flags=re.I)
-            head = tpl.say("title_missing", query=said.strip(" ?!.\"'"))   # "Project Hail Mary?"
+            head = tpl.say("title_missing",                    # "Project Hail Mary?"
+                           query=_without_please(text).strip(" ?!.\"'"))
         return self._recommend_reply(st, tpl, kind, p, may_ask=not describe and head is None,
                                      allow_seen=False if act.fresh else None, head=head)
 
