@@ -11,8 +11,7 @@ NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, 
         "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
         "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18}
 _AGE = re.compile(r"\b(\d{1,2}|" + "|".join(NUMBER_WORDS) + r")[ -]?(?:(?:year|yr)s?[ -]?old|yo|y/o|yrs)\b|"
-                  r"\b(?:aged?|ages|(?:he|she|they|who|son|daughter|nephew|niece|grandson|"
-                  r"granddaughter|boy|girl|kid|child)(?:'s| is| are| turns| just turned|'s turning|"
+                  r"\b(?:aged?|ages|(?:he|she|they|who)(?:'s| is| are| turns| just turned|'s turning|"
                   r" is turning))\s+"
                   r"(\d{1,2}|" + "|".join(NUMBER_WORDS) + r")\b")
 RECIPIENTS = {  # a person the book is for -> the audience it implies (None: unknown)
