@@ -199,6 +199,8 @@ def test_more_with_a_constraint_shows_new_books(engine):
     ("my 12 yo son loves Percy Jackson", 12, "children"),
     ("something for my 4 year old", 4, "picture book"),
     ("a 400 page novel for my dad", None, "adult"),
+    ("My nephew's turning twelve and he's obsessed with dragons", 12, "children"),
+    ("my granddaughter has just turned 6", 6, "children"),
 ])
 def test_ages_and_recipients(text, age, audience):
     a = acts.classify(text)

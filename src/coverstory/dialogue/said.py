@@ -40,7 +40,8 @@ _INTEREST = re.compile(r"\b(?:who|that)\s+(?:really\s+)?(?:loves?|likes?|enjoys?
                        r"are into|is obsessed with|is crazy about|adores?)\s+(.+?)(?:[.,;!?]|$)")
 MY_PERSON = re.compile(r"\bmy\s+(" + "|".join(sorted(RECIPIENTS, key=len, reverse=True)) + r")\b")
 _PERSON_AGE = re.compile(r"\b(?:" + "|".join(sorted(RECIPIENTS, key=len, reverse=True)) +
-                         r")(?:'s| is| just turned| turns| turned| turning| who is| who'?s turning|"
+                         r")(?:'s| is| just turned| turns| turned| turning| who is| who'?s turning|'s turning|"
+                         r" is turning|'s just turned| has just turned|"
                          r" aged?)\s+(\d{1,2}|" +
                          "|".join(NUMBER_WORDS) + r")\b(?! (?:pages|books|minutes))")
 _W = (r"(?:a|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|"
