@@ -313,3 +313,10 @@ def test_a_new_person_starts_a_new_topic(engine):
     assert "mystery" not in st.prefs.get("genre", {}) and st.audience == "young adult"
     assert acts.classify("a gift for my dad who likes cooking").someone
     assert not acts.classify("a cosy mystery").someone
+
+
+def test_a_missing_title_is_not_a_refinement(engine):
+    """'Project Hail Mary?' after a request: the closest books are not the last request's."""
+    engine.turn("mt", text="a cosy mystery")
+    engine.turn("mt", text="Project Hail Mary?")
+    assert not engine.store.load("mt").prefs.get("genre")

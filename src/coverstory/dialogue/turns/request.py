@@ -61,6 +61,12 @@ def _looks_like_a_title(text: str, p: Parse, act: acts.Act) -> bool:
                  sum(w[:1].isupper() for w in text.split()) >= 2 or len(words) <= 6))
 
 
+def _said_as_title(text: str) -> bool:
+    """Written the way a title is: capitalised words or a bare question ("Project Hail Mary?")."""
+    words = text.split()
+    return text.strip().endswith("?") or sum(w[:1].isupper() for w in words) >= 2
+
+
 class RequestTurns:
     """The request handler of ``DialogueEngine``."""
 
@@ -112,8 +118,9 @@ class RequestTurns:
         if read_all:          # "I've read everything Dan Brown wrote, who else writes like that?"
             for s in named:
                 s.negated = True
-        if update.is_new_topic(st, p, act) or read_all:
-            st.forget_preferences()
+        missing_title = _looks_like_a_title(text, p, act) and not st.anchors
+        if update.is_new_topic(st, p, act) or read_all or (missing_title and _said_as_title(text)):
+            st.forget_preferences()          # "Project Hail Mary?" is not a refinement
         if read_all:
             rows = np.flatnonzero(author_mask(self.index, str(named[0].value)))
             if len(rows):
@@ -133,7 +140,7 @@ class RequestTurns:
         describe = intent == "describe"
         kind = intent if intent in ("describe", "similar_to", "refine") else "recommend"
         head = None
-        if _looks_like_a_title(text, p, act) and not st.anchors:
+        if missing_title:
             head = tpl.say("title_missing",                    # "Project Hail Mary?"
                            query=_without_please(text).strip(" ?!.\"'"))
         return self._recommend_reply(st, tpl, kind, p, may_ask=not describe and head is None,
