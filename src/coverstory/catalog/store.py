@@ -59,6 +59,9 @@ class Catalog(ReaderRecords, BookLookups):
         self._local = threading.local()
         self._cache_version = 0
         migrate(self.conn)
+        # the books table's columns, for book_fields (read once: cards ask on every request)
+        self._book_columns = frozenset(
+            r[1] for r in self.conn.execute("PRAGMA table_info(books)"))
 
     @classmethod
     def open(cls, home: str | Path | None = None) -> "Catalog":
@@ -170,7 +173,7 @@ class Catalog(ReaderRecords, BookLookups):
         """Some columns of the ``books`` rows of ``ids`` (cheaper than :meth:`books` when a
         card needs no tags): book id -> row, unknown ids left out."""
         cols = list(dict.fromkeys(["id", *columns]))
-        known = {r[1] for r in self.conn.execute("PRAGMA table_info(books)")}
+        known = self._book_columns
         if set(cols) - known:
             raise ValueError(f"unknown book columns {sorted(set(cols) - known)}; "
                              f"known: {sorted(known)}")

@@ -252,6 +252,9 @@ def series_start(idx: BookIndex, phrase: str) -> int | None:
     return int(idx.ids[rows[0]]) if rows else None
 
 
+_NEGATOR_WORDS = tuple(" " + n.replace("'", "") + " " for n in NEGATORS)   # as in fold()ed text
+
+
 def _shelf_words(idx: BookIndex, st: SessionState, p: Parse) -> None:
     """'scandi crime', 'spy novels', 'picture books': the narrow shelf the reader means, when
     the catalog has it (without: 'no spy stuff' excludes it)."""
@@ -261,7 +264,7 @@ def _shelf_words(idx: BookIndex, st: SessionState, p: Parse) -> None:
         if at < 0 or idx.tag_column(shelf) is None:
             continue
         before = " " + " ".join(t[:at].split()[-4:]) + " "
-        if any(f" {n.replace(chr(39), '')} " in before for n in NEGATORS):
+        if any(n in before for n in _NEGATOR_WORDS):
             st.exclude("tag", shelf)
         else:
             st.prefer("tag", shelf)
