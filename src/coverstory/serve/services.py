@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -109,30 +110,37 @@ class Services:
     def text_search(self) -> TextSearch:
         """What answers ``GET /api/search``: the search service; while it loads (warm
         start), text search on words alone (BM25 and the ranker, no embeddings), so a
-        search is answered at once rather than with a 503."""
+        search is answered at once rather than with a 503. Waits at most ``wait_seconds`` in
+        all (it waited that long for each, 8 s, while a busy machine loaded the words)."""
         if self._warm is None or self._given["search"] is not None:
             return self.search
         full = self._warm.ready.get("search")
         if full is not None:
             return full
+        deadline = time.monotonic() + self.wait_seconds
         words = self._warm.wait("lexical", self.wait_seconds)
         if words is not None and self._warm.ready.get("search") is None:
             return words
-        return self._warm.require("search", self.wait_seconds)
+        return self._warm.require("search", max(0.0, deadline - time.monotonic()))
 
     def photo_dialogue(self) -> DialogueService:
         """The dialogue engine for a photo turn: 503 (Retry-After) while photo search loads."""
         if self._warm is None or self._given["dialogue"] is not None:
             return self.dialogue
-        self._warm.require("photo", self.wait_seconds)
-        return self._warm.require("dialogue", self.wait_seconds)
+        return self._require_all("photo", "dialogue")
 
     def photo_search(self) -> SearchService:
         """The search service for a photo query: 503 (Retry-After) while photo search loads."""
         if self._warm is None or self._given["search"] is not None:
             return self.search
-        self._warm.require("photo", self.wait_seconds)
-        return self._warm.require("search", self.wait_seconds)
+        return self._require_all("photo", "search")
+
+    def _require_all(self, *parts: str):
+        """The last of ``parts`` once all are loaded, waiting ``wait_seconds`` in all."""
+        deadline = time.monotonic() + self.wait_seconds
+        for part in parts:
+            got = self._warm.require(part, max(0.0, deadline - time.monotonic()))
+        return got
 
     def loaded(self) -> dict[str, bool]:
         if self._warm is not None:
