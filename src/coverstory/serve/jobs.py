@@ -206,11 +206,12 @@ class JobRunner:
             self._child = None
         self._start_pending()
 
-    def submit_build(self, on_step=None, jobs: int | None = None, nice: int = 10,
+    def submit_build(self, on_step=None, jobs: int | None = None, nice: int = 19,
                      on_done=None) -> dict:
         """Start the background build of what the data home lacks (see the module
         docstring); ``on_step(step, result)`` runs after each successful step, ``on_done()``
-        after the last one."""
+        after the last one. Its steps run at the lowest CPU priority (nice 19): a request sharing
+        a core with one of their threads gets ~99% of it (~90% at nice 10)."""
         from coverstory.build import PlanRun
 
         with self._lock:
