@@ -36,6 +36,10 @@ EXPLAIN = re.compile(
     r"(?:like|similar)|\bwhat makes (?:it|that|this|them)\b|\bexplain\b|"
     r"\bwhat do (?:they|these) have in common\b|\bin what way\b")
 ASK = {
+    "audience": r"\b(?:ok|okay|suitable|appropriate|alright|all right|fine|too (?:old|young|"
+                r"grown[- ]up|mature|scary|hard|adult))\b[\w' ]{0,12}\bfor (?:a |an |my |our |him\b|"
+                r"her\b|them\b|kids|children|teens|\d)|\bage[- ]appropriate\b|\bwhat age\b|"
+                r"\bhow old (?:do|should)\b",
     "author": r"\bwho (?:wrote|is the author|writes|is it by|drew|illustrated)\b|\bwho'?s the author\b|"
               r"\bwho'?s (?:it|that|this)(?: one)? by\b|\b(?:wrote|written) (?:that|this|it)(?: one)?\??$|"
               r"\bwhat author\b|\bwho is (?:it|that) by\b",
@@ -55,7 +59,10 @@ ASK = {
              r"\bis (?:it|that|this)(?: one)? (?:very |too |really )?(?:long|short|a long one|"
              r"a quick read)\b",
     "series": r"\bis (?:it|that|this|the \w+(?: one)?) (?:part of )?(?:a|in a) series\b|"
-              r"\bwhich series\b|\bwhat series\b|\bis it the first\b|\bwhich book in\b|"
+              r"\bwhich series\b|\bwhat series\b|\bis (?:it|that|this)(?: one)? the first\b|"
+              r"\bwhich book in\b|"
+              r"\b(?:which|what) (?:number|position|book) (?:in|of) (?:the )?[\w' ]{2,40}? is\b|"
+              r"\bwhat number is [\w' ]{2,40}? in\b|"
               r"\b(?:which|what) number is (?:it|that|this)\b|"
               r"\bare (?:any|they|these|those|all|some)(?: of (?:them|these|those))? "
               r"(?:part of|in) (?:a )?series\b",
@@ -91,6 +98,9 @@ LOOKUP = re.compile(
     r"^(?:is|are)\s+(.+?)\s+(?:in|on) (?:your|the|this) (?:catalog|catalogue|library|collection|"
     r"shop|store|list|database)\??$|^(?:is|are)\s+(.+?)\s+(?:on here|here|available|in stock)\??$")
 SERIES_NEXT = re.compile(
+    r"\b(?:which|what)(?: one| book)? (?:comes|is|goes) (?:right |straight |directly |"
+    r"immediately )?after\s+(.+?)\??$|^after\s+(.+?)\s+(?:what|which)\s+(?:do|should|can) i "
+    r"read\b|^(?:and |so |ok |okay )*(?:then )?(?:what about )?after the (.+? (?:one|book))\??$|"
     r"\b(?:what(?: comes| is|'s| s| happens) (?:after|next after)|whats after|next (?:book |one )?(?:after|"
     r"in the series|in|of)|sequel (?:to|of)|(?:book|one|read) (?:that comes )?after)\s+(.+?)\??$|^(?:what(?:'s| is) )?the next one\??$|"
     r"^(?:so |and |ok |okay )?(?:what'?s|whats|what is|which is) the (?:sequel|next (?:one|book))\??$|"
@@ -360,3 +370,28 @@ def title_query(text: str) -> str:
     q = re.sub(r"\b(?:by|from)\s+[a-z .]+$", "", q).strip()       # "X by Patrick Rothfuss"
     q = re.sub(r"^(?:the book|the novel|a book called|book called|called)\s+", "", q)
     return q.strip()
+
+
+_LEAD = re.compile(
+    r"^(?:(?:ok|oh|yes|yeah|well|so),? )?(?:i |i'?ve |i have |we )?(?:just |already |actually )?"
+    r"(?:(?P<read>read|finished|reread)|(?P<like>loved|liked|enjoyed|adored|devoured)|"
+    r"(?P<dislike>hated|disliked|didn'?t like|couldn'?t finish|gave up on))"
+    r" (?:it|that|this|that one|this one)\b[^.!;?]*[.!;]\s+(?P<rest>\S.*)$", re.I)
+
+
+def feedback_lead(text: str) -> tuple[list[str], str] | None:
+    """A first sentence of feedback on the book talked about, then something else: "read it
+    years ago and loved it. what else has he done?" -> (["read", "like"], "what else has he
+    done?"); None when the turn does not open that way."""
+    said = re.sub(r"\s+", " ", (text or "").replace("\u2019", "'").strip())
+    m = _LEAD.match(said)
+    if not m or len(m.group("rest").split()) < 2:
+        return None
+    head = said[: m.start("rest")].lower()
+    kinds = ["read"] if m.group("read") or re.search(r"\bread\b", head) else []
+    if m.group("like") or re.search(r"\b(?:loved|liked|enjoyed|adored|great|brilliant)\b", head):
+        kinds.append("like")
+    elif m.group("dislike") or re.search(r"\b(?:hated|disliked|boring|awful)\b", head):
+        kinds.append("dislike")
+    return kinds, m.group("rest")
+

@@ -106,13 +106,16 @@ def seen_mask(idx: BookIndex, st: SessionState, shown: bool = True) -> np.ndarra
     return ok
 
 
+EXCLUDES_ALSO = {("genre", "crime"): ("mystery",), ("genre", "mystery"): ("crime",)}  # "not crime"
+
+
 def exclusion_mask(idx: BookIndex, st: SessionState, level: int = 0) -> np.ndarray:
     """Books none of the exclusions rule out. Level 0: a single shelf of an excluded value
     rules a book out ("no romance"); 1: the value itself (two shelves); 2: only books
     mainly of that value (used when nothing else fits)."""
     ok = np.ones(len(idx), bool)
     for kind, vals in st.excl.items():
-        for v in vals:
+        for v in [*vals, *(w for u in vals for w in EXCLUDES_ALSO.get((kind, u), ()))]:
             if kind in FACETS:
                 ok &= ~(idx.any_shelf(kind, v) if level == 0 else idx.has(kind, v)
                         if level == 1 else idx.mainly(kind, v))
@@ -122,6 +125,10 @@ def exclusion_mask(idx: BookIndex, st: SessionState, level: int = 0) -> np.ndarr
                 ok &= ~author_mask(idx, v)
             elif kind == "word":
                 ok &= ~word_mask(idx, v)
+            elif kind == "phrase":
+                from coverstory.dialogue.update import phrase_mask
+
+                ok &= ~phrase_mask(idx, v)
             elif kind == "series":
                 for r in idx.series.members.get(v, []) + [
                         r for r, (k, _) in idx.series.of_row.items() if k == v]:

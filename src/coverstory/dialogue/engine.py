@@ -166,6 +166,26 @@ class DialogueEngine(RequestTurns, AboutTurns, LookupTurns, SeriesTurns, Feedbac
 
     # ---- turns ----------------------------------------------------------------------------
     def _text_turn(self, st: SessionState, tpl: Templates, text: str) -> Reply:
+        """One typed turn; a first sentence of feedback on the book talked about ("read it
+        years ago and loved it. what else has he done?") is recorded, then the rest answered."""
+        lead = acts.feedback_lead(text)
+        target = st.focus if st.focus is not None else (st.last_books[0] if st.last_books
+                                                        else None)
+        if lead is None or target is None or target not in self.index.row:
+            return self._dispatch(st, tpl, text)
+        kinds, rest = lead
+        for kind in kinds:
+            self._record(st, [target], kind)
+        if "like" in kinds:
+            st.anchors = ([a for a in st.anchors if a != target] + [target])[-2:]
+        st.focus = target
+        reply = self._dispatch(st, tpl, rest)
+        title = self.index.titles[self.index.row[target]]
+        key = "like" if "like" in kinds else "dislike" if "dislike" in kinds else "read"
+        reply.text = tpl.say(f"noted_{key}", title=title) + " " + reply.text
+        return reply
+
+    def _dispatch(self, st: SessionState, tpl: Templates, text: str) -> Reply:
         sid = st.session_id
         act = acts.classify(text)
         prev, st.last_act = st.last_act, ""
@@ -195,7 +215,7 @@ class DialogueEngine(RequestTurns, AboutTurns, LookupTurns, SeriesTurns, Feedbac
             return self._series(st, tpl, act, text,
                                 after=int(just_rated) if just_rated.isdigit() else None)
         if act.kind == "lookup":
-            return self._lookup(st, tpl, act.query)
+            return self._lookup(st, tpl, act.query, said=text)
         return self._request(st, tpl, text, act)
 
     def _photo_turn(self, st: SessionState, tpl: Templates, photo: bytes, text: str | None) -> Reply:

@@ -56,9 +56,20 @@ def summary(text: str, limit: int = 300) -> str:
     return out[:limit].rstrip() + ("…" if len(out) > limit else "")
 
 
-def answer(idx: BookIndex, row: int, field_: str, tpl: Templates) -> str:
-    """The answer to "who wrote it / when / how long / which series / what is it about"."""
+def answer(idx: BookIndex, row: int, field_: str, tpl: Templates, age: int | None = None) -> str:
+    """The answer to "who wrote it / when / how long / which series / what is it about / is
+    it ok for a 7 year old" (``age``: the reader's age said in the question)."""
     title = idx.titles[row]
+    if field_ == "audience":
+        aud = next((a for a in ("children", "young adult") if idx.has("audience", a)[row]),
+                   "adult")
+        said = tpl.say("about_audience", title=title, audience=_AUDIENCE_SAY[aud])
+        if age is None:
+            return said
+        low = {"children": 6, "young adult": 12, "adult": 16}[aud]
+        an = "an" if str(age).startswith("8") or age in (11, 18) else "a"
+        return said + " " + tpl.say("about_audience_fits" if age >= low else
+                                    "about_audience_older", age=age, an=an)
     author = ", ".join(idx.authors[row]) or "an unknown author"
     if field_ == "author":
         return tpl.say("about_author", title=title, author=author)
@@ -80,6 +91,10 @@ def answer(idx: BookIndex, row: int, field_: str, tpl: Templates) -> str:
                        summary=summary(idx.descriptions[row]))
     tags = ", ".join(t.replace("-", " ") for t in idx.book_tags[row][:5]) or "nothing yet"
     return tpl.say("about_unknown", title=title, tags=tags)
+
+
+_AUDIENCE_SAY = {"children": "a children's book", "young adult": "young adult",
+                 "adult": "a book for adults"}
 
 
 def _num(x: float) -> str:

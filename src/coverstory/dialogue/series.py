@@ -29,6 +29,18 @@ def key(name: str) -> str:
     return k[4:] if k.startswith("the ") else k
 
 
+def _merges(keys: set[str], numbers: dict[str, set[float]]) -> dict[str, str]:
+    """Series written under a short and a long name: the short key -> the long one, when the
+    long name starts with the short one's words and no number is in both."""
+    out = {}
+    for k in keys:
+        longer = [K for K in keys if K.startswith(k + " ") and not K.startswith(k + " s ")
+                  and not numbers[K] & numbers[k]]                  # not "fool" / "fool's gold"
+        if len(longer) == 1:
+            out[k] = longer[0]
+    return out
+
+
 @dataclass
 class Series:
     """Per book row: its series key and number; per series: rows in reading order."""
@@ -51,6 +63,15 @@ class Series:
             cur = best.get((k, p[1]))
             if cur is None or popularity[r] > popularity[cur]:
                 best[(k, p[1])] = r             # one edition per number: the most read
+        into = _merges({k for k, _ in best}, {k: {n for kk, n in best if kk == k} for k, _ in best})
+        if into:           # "(Hitchhiker's Guide, #2)" and "(Hitchhiker's Guide to the Galaxy, #4)"
+            s.of_row = {r: (into.get(k, k), n) for r, (k, n) in s.of_row.items()}
+            merged: dict[tuple[str, float], int] = {}
+            for (k, n), r in best.items():
+                kk = (into.get(k, k), n)
+                if kk not in merged or popularity[r] > popularity[merged[kk]]:
+                    merged[kk] = r
+            best = merged
         for (k, num), r in sorted(best.items(), key=lambda x: (x[0][0], x[0][1])):
             s.members.setdefault(k, []).append(r)
         return s

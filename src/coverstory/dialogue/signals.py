@@ -110,19 +110,27 @@ class SignalBuilder:
         idx = self.engine.index
         bm25, _ = idx.term_query(about)
         text = bm25 / max(float(bm25.max()), 1e-6)
-        sem = self.semantic(about)
+        vector = _Once(lambda: self._embed(about))     # one MiniLM encoding for both parts
+        sem = self.semantic(about, vector)
         if sem is not None:
             text = BM25_SHARE * text + (1 - BM25_SHARE) * sem
-        ranked = self.ranked(about) if SEARCH_SHARE > 0 else None
+        ranked = self.ranked(about, vector) if SEARCH_SHARE > 0 else None
         if ranked is not None:              # one retrieval path: GET /api/search's ranking
             text = (1 - SEARCH_SHARE) * text + SEARCH_SHARE * ranked
         return text.astype(np.float32)
 
-    def ranked(self, about: str) -> np.ndarray | None:
+    def _embed(self, about: str):
+        search = self.engine.search
+        if search is None:
+            return None
+        return self._call("search.embed_query", lambda: search.embed_query(about))
+
+    def ranked(self, about: str, vector=None) -> np.ndarray | None:
         """The search service's learned ranking of what the reader described (its
         "description" query type, as ``GET /api/search`` ranks it), in [0, 1] over every
         book: the best of its top ``SEARCH_DEPTH`` is 1, the last of them 0. None when the
-        search service has no text search."""
+        search service has no text search. ``vector()``: the MiniLM vector of ``about``
+        when the caller has it (else the search encodes it)."""
         key = "ranked:" + about
         got = self._text_cache.get(key)
         if got is not None:
@@ -133,7 +141,8 @@ class SignalBuilder:
         ts = self._call("search.text_search", lambda: search.text_search)
         if ts is None:
             return None
-        rk = self._call("search.rank", lambda: ts.rank(about, force_type="description"))
+        q = vector() if vector is not None else None
+        rk = self._call("search.rank", lambda: ts.rank(about, force_type="description", qvec=q))
         if rk is None or not len(rk.rows):
             return None
         rows, s = rk.rows[:SEARCH_DEPTH], np.asarray(rk.scores[:SEARCH_DEPTH], np.float64)
@@ -153,9 +162,10 @@ class SignalBuilder:
             self._text_cache.clear()
         self._text_cache[key] = value
 
-    def semantic(self, about: str) -> np.ndarray | None:
+    def semantic(self, about: str, vector=None) -> np.ndarray | None:
         """MiniLM cosine of the query with every book, rescaled so the best book is 1 and
-        the 95th percentile 0 (None when the features or the encoder are unavailable)."""
+        the 95th percentile 0 (None when the features or the encoder are unavailable);
+        ``vector()``: the query's MiniLM vector (encoded once per turn)."""
         got = self._text_cache.get(about)
         if got is not None:
             return got
@@ -166,7 +176,7 @@ class SignalBuilder:
             TEXT_FEATURE, allow_compute=False))
         if feats is None:
             return None
-        q = self._call("search.embed_query", lambda: search.embed_query(about))
+        q = vector() if vector is not None else self._embed(about)
         if q is None:
             return None
         ids, vecs = feats
@@ -244,6 +254,18 @@ class SignalBuilder:
                 span = hi - lo or 1.0
                 sig.profile = {int(r): float((v - lo) / span) for r, v in zip(top, prof)}
         return sig
+
+
+class _Once:
+    """A value computed at its first call, then remembered (one turn's query vector)."""
+
+    def __init__(self, make):
+        self._make, self._done, self._value = make, False, None
+
+    def __call__(self):
+        if not self._done:
+            self._value, self._done = self._make(), True
+        return self._value
 
 
 def _first_authors(idx) -> np.ndarray:

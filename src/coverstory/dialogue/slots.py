@@ -218,8 +218,8 @@ def capitalised(text: str, n: int) -> list[bool]:
     the two tokenisations do not line up)."""
     import unicodedata
 
-    t = text.replace("\u2019", "'").replace("'s ", " ").replace("'", "")
-    t = re.sub(r"[.!?;]+(\s|$)", f" {BREAK} ", t)
+    t = _INITIAL_DOT.sub(r"\1 ", text).replace("\u2019", "'").replace("'s ", " ").replace("'", "")
+    t = re.sub(r"[.!?;]+(\s|$)|\s[-\u2013\u2014]+\s", f" {BREAK} ", t)
     t = "".join(c for c in unicodedata.normalize("NFKD", t) if not unicodedata.combining(c))
     cased = re.findall(r"[A-Za-z0-9]+(?:'[A-Za-z]+)?", t)
     if len(cased) != n:
@@ -232,13 +232,15 @@ def phrases_keys(phrases) -> set[str]:
 
 
 BREAK = "xxbreakxx"           # token standing for the end of a sentence
+_INITIAL_DOT = re.compile(r"\b([A-Za-z])\.(?=\s?[A-Za-z])")    # "R.K. Narayan": no sentence end
 
 
 def tokens(text: str) -> list[str]:
     """Lower-case word tokens; apostrophes dropped ("didn't" -> "didnt"), "'s" split off;
     sentence ends (. ! ? ;) become a BREAK token, so no phrase or negation crosses them."""
-    text = text.lower().replace("\u2019", "'").replace("'s ", " ").replace("'", "")
-    text = re.sub(r"[.!?;]+(\s|$)", f" {BREAK} ", text)
+    text = _INITIAL_DOT.sub(r"\1 ", text).lower().replace("\u2019", "'").replace("'s ", " ")
+    text = text.replace("'", "")
+    text = re.sub(r"[.!?;]+(\s|$)|\s[-\u2013\u2014]+\s", f" {BREAK} ", text)   # "not X - Y"
     return _WORD.findall(fold(text))
 
 
@@ -291,9 +293,17 @@ def _loose_author_context(toks: list[str], i: int) -> bool:
 
 
 def _author_context(toks: list[str], i: int) -> bool:
-    return (i > 0 and toks[i - 1] in ("by", "from", "author", "not", "no", "than", "except",
-                                      "besides", "nor")) or \
-        (i + 1 < len(toks) and toks[i + 1] in ("books", "novels", "book", "novel"))
+    """A surname said as an author: "by X", "X books", "le carre", "what else has X written"."""
+    before = toks[i - 1] if i > 0 else ""
+    after = toks[i + 1] if i + 1 < len(toks) else ""
+    return before in ("by", "from", "author", "not", "no", "than", "except", "besides",
+                      "nor") or before in _PARTICLES or \
+        after in ("books", "novels", "book", "novel", "written", "wrote", "writes") or \
+        (before in ("has", "did", "does", "else") and after in ("done", "got", "write")) or \
+        (before in ("what", "which", "any", "other", "more") and after in ("do", "have", "you"))
+
+
+_PARTICLES = frozenset("le la de du da del della di van von der st mc mac".split())
 
 
 def _ref_slots(toks: list[str]) -> list[Slot]:

@@ -82,14 +82,59 @@ def is_new_topic(st: SessionState, p: Parse, act: Act) -> bool:
         or "title" in kinds_new
 
 
+_REQUEST_CUE = re.compile(
+    r"\b(?:i want|i'?d like|we want|looking for something|recommend|suggest|any thoughts|"
+    r"any ideas|ideas for|find (?:me |us )?(?:something|a book|one)|what should (?:i|we) "
+    r"(?:read|try)|can you find|give me)\b")
+_IDENTIFY_CUE = re.compile(
+    r"\b(?:the one (?:where|with|about|that|in which)|can'?t remember|cannot remember|forgot|"
+    r"forgotten|what (?:was|is) (?:the|that|this) (?:book|title|name)|trying to (?:find|"
+    r"remember|think)|the name of|read (?:it|this|one|a book) (?:years ago|as a kid|once)|"
+    r"which book (?:is|was)|what book (?:is|was))\b")
+
+
+def asks_for_books(text: str) -> bool:
+    """A long message that asks for books ("... so I want ONE massive sci fi book, any
+    ideas?"), not a half-remembered story to identify."""
+    t = fold(text)
+    return bool(_REQUEST_CUE.search(t)) and not _IDENTIFY_CUE.search(t)
+
+
+def _names_titles_author(idx: BookIndex, p: Parse, s) -> bool:
+    """An author slot that only says whose the title before it is: "like Rebecca by (Daphne)
+    du Maurier" asks for books like Rebecca, not for du Maurier's books."""
+    if s.kind != "author" or s.negated:
+        return False
+    toks = tokens(p.text)
+    for t in p.slots:
+        if t.kind == "title" and not t.negated and t.end <= s.start and \
+                toks[t.end:s.start][:1] == ["by"] and s.start - t.end <= 3:
+            r = idx.row.get(int(t.value))
+            return r is not None and s.value in idx.authors[r]
+    return False
+
+
+def keeps_limits(st: SessionState, p: Parse, act: Act) -> bool:
+    """A first subject after a request without one ("a novel I can read in one sitting, under
+    150 pages", then "sci fi one") starts a new topic but keeps its page, year and language
+    limits; a change of mind ("actually", "what about") or someone new drops them too."""
+    if act.strong_change or act.topic_change or act.interests or act.someone:
+        return False
+    old = [k for k in SUBJECT if st.prefs.get(k)] + (["title"] if st.anchors else [])
+    return not old and not st.audience and bool(st.pages or st.years or st.language)
+
+
 def apply(idx: BookIndex, st: SessionState, p: Parse, act: Act, pending: dict | None) -> None:
     """Apply a request's slots and typed constraints to the state (see module docstring)."""
     used: set[int] = set()
+    p.slots = [s for s in p.slots if not _names_titles_author(idx, p, s)]
     spans = {i for s in p.slots if not (s.kind == "title" and s.score < 0.85)
              for i in range(s.start, s.end)}
     if p.intent in ("recommend", "refine") and not pending and \
             len(story_words(p, spans)) >= DESCRIPTION_WORDS:
         p.intent = "describe"                 # a story in the reader's words, not a request
+    if p.intent == "describe" and asks_for_books(p.text):
+        p.intent = "recommend"                # "... I want ONE massive sci fi book, any ideas?"
     describe = p.intent == "describe"
     fiction_sf = any(re.search(r"sci[- ]?fi|science[- ]fiction", str(s.value)) and not s.negated
                      for s in p.slots if s.kind in ("genre", "tag"))
@@ -113,6 +158,8 @@ def apply(idx: BookIndex, st: SessionState, p: Parse, act: Act, pending: dict | 
             st.years = list(next(v.years for v in FACETS["era"].values if v.name == s.value))
         elif s.kind == "length" and not s.negated:
             lo, hi = next(v.pages for v in FACETS["length"].values if v.name == s.value)
+            if st.pages and max(lo, st.pages[0]) < min(hi, st.pages[1]):
+                lo, hi = max(lo, st.pages[0]), min(hi, st.pages[1])   # "more doorstoppers"
             st.pages = [lo, hi]
         elif s.kind in FACETS or s.kind in ("tag", "author"):
             (st.exclude if s.negated else st.prefer)(s.kind, s.value)
@@ -138,6 +185,14 @@ def apply(idx: BookIndex, st: SessionState, p: Parse, act: Act, pending: dict | 
     for i, j, key in ([] if describe else negated_series(idx, p, used)):  # "not James Bond"
         used.update(range(i, j))
         st.exclude("series", key)
+    named_authors = {s.value for s in p.slots if s.kind == "author" and not s.negated}
+    named_spans = {i for s in p.slots if s.kind in ("title", "author") and not s.negated
+                   for i in range(s.start, s.end)}
+    for i, j, phrase, author in ([] if describe else negated_franchise(idx, p, named_spans)):
+        used.update(range(i, j))                 # "but not sherlock holmes", "no more wimpy kid"
+        st.exclude("phrase", phrase)
+        if author and author not in named_authors:   # "no more potter, what else has rowling"
+            st.exclude("author", author)
     for i, word, shelf in ([] if describe else negated_words(idx, p, used)):  # "no memory"
         # in a plot ("a boy wakes up in a maze with no memory") is part of the story
         used.add(i)
@@ -208,6 +263,7 @@ def negated_words(idx: BookIndex, p: Parse, used: set[int]) -> list[tuple[int, s
     if parts is None:
         parts = idx.__dict__["_tag_stems"] = {stem(w) for n in idx.tag_names for w in n.split("-")}
     toks = tokens(p.text)
+    negated = {i for s in p.slots if s.negated for i in range(s.start, s.end)}
     out = []
     for i, t in enumerate(toks):
         if i in used or t in FILLER or t in _STOP or len(t) < 4 or t in _SENTIMENT:
@@ -216,8 +272,10 @@ def negated_words(idx: BookIndex, p: Parse, used: set[int]) -> list[tuple[int, s
         while j >= 0 and toks[j] in ("too", "so", "very", "any", "much", "overly", "a", "an",
                                      "the", "really"):
             j -= 1
-        if j >= 0 and toks[j] in NEGATION_WORDS:
+        if j >= 0 and toks[j] in NEGATION_WORDS or j >= 1 and toks[j] in ("or", "nor") and (
+                j - 1 in negated or j - 1 in {k for k, _, _ in out}):   # "nothing grim or sad"
             out.append((i, t, stem(t) in parts))
+            negated.add(i)
     return out
 
 
@@ -239,6 +297,50 @@ def negated_series(idx: BookIndex, p: Parse, used: set[int]) -> list[tuple[int, 
                     out.append((i + 1, i + 1 + n, key))
                     break
     return out
+
+
+_SKIP_AFTER_NOT = frozenset("more any of those these the another".split())
+
+
+def negated_franchise(idx: BookIndex, p: Parse,
+                      used: set[int]) -> list[tuple[int, int, str, str | None]]:
+    """A hero or series named after a negation, as words of several catalog titles ("like
+    the hound of the baskervilles, but not sherlock holmes", "not more wimpy kid books"):
+    (first token, end token, the phrase, the author of nearly all those books or None)."""
+    toks = tokens(p.text)
+    out = []
+    for i, t in enumerate(toks):
+        if t not in NEGATION_WORDS:
+            continue
+        while i + 1 < len(toks) and toks[i + 1] in _SKIP_AFTER_NOT:
+            i += 1
+        for n in (3, 2):
+            span = toks[i + 1:i + 1 + n]
+            if len(span) < n or used & set(range(i + 1, i + 1 + n)) or \
+                    any(w in _STOP or w in FILLER for w in (span[0], span[-1])):
+                continue
+            rows = np.flatnonzero(phrase_mask(idx, " ".join(span)))
+            if len(rows) >= 2:
+                authors = [idx.authors[r][0] for r in rows if idx.authors[r]]
+                top = max(set(authors), key=authors.count) if authors else None
+                share = authors.count(top) / len(rows) if top else 0.0
+                out.append((i + 1, i + 1 + n, " ".join(span),
+                            top if share >= 0.5 and len(rows) >= 3 else None))
+                break
+    return out
+
+
+def phrase_mask(idx: BookIndex, phrase: str) -> np.ndarray:
+    """Books whose title (series included) has the phrase as whole words."""
+    cache = idx.__dict__.setdefault("_phrase_masks", {})
+    m = cache.get(phrase)
+    if m is None:
+        folded = idx.__dict__.get("_folded_titles")
+        if folded is None:
+            folded = idx.__dict__["_folded_titles"] = [" " + " ".join(tokens(t)) + " "
+                                                       for t in idx.titles]
+        m = cache[phrase] = np.array([f" {phrase} " in t for t in folded], bool)
+    return m
 
 
 def series_start(idx: BookIndex, phrase: str) -> int | None:
@@ -288,7 +390,7 @@ def _refine(idx: BookIndex, st: SessionState, facet: str, val: str,
             named: list[int] | None = None) -> None:
     """Comparatives relative to the books ``named`` in the same breath ("like Outliers but
     shorter") or else the books just shown: "shorter", "newer", "less dark"."""
-    than = named or st.last_books
+    than = named or st.last_books or ([st.focus] if st.focus is not None else [])
     if facet == "era":
         ys = [idx.years[idx.row[b]] for b in than if b in idx.row]
         ys = [int(y) for y in ys if not np.isnan(y)]

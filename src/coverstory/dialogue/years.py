@@ -10,6 +10,7 @@ _YEAR = re.compile(r"\b(before|after|since|from|in|pre|post|older than|newer tha
                    r"(1[5-9]\d\d|20[0-3]\d|[2-9]0)('?s)?\b")
 
 
+_NEGATED = re.compile(r"\b(?:nothing|not|no|none|never|avoid|without)\b(?!.*\b(?:but|and)\b)")
 _DECADES = ("twenties", "thirties", "forties", "fifties", "sixties", "seventies", "eighties",
             "nineties")
 _DECADE_WORD = re.compile(r"\b(" + "|".join(_DECADES) + r")\b")
@@ -59,9 +60,18 @@ def years_range(text: str) -> tuple[int, int] | None:
         y = 1900 + y
         decade = "s"
     lo, hi = (y, y + 10) if decade else (y, y + 1)
-    if word in ("before", "pre", "older than"):
+    if decade and y % 100 == 0 and y < 2000:
+        hi = y + 100                                       # "the 1800s": the century
+    before = True if word in ("before", "pre", "older than") else \
+        False if word in ("after", "since", "post", "newer than") else None
+    if before is not None and _NEGATED.search(" ".join(f[:m.start()].split()[-5:])):
+        before = not before     # "nothing from before 1980": 1980 on; "nothing after 2000"
+        if before:
+            return (-3000, hi)
+        return (lo, 3000)
+    if before:
         return (-3000, lo)
-    if word in ("after", "since", "post", "newer than"):
+    if before is False:
         return (lo, 3000)
     if not decade and word not in ("in",):
         return None                           # "from 2000" alone: not a range we trust

@@ -38,8 +38,9 @@ class AboutTurns:
                 if len(nt) >= 4 and f" {nt} " in t:
                     return b
         if not prefer_shown:
-            for s in p.slots:
-                if s.kind == "title" and s.score >= 0.85:
+            for s in p.slots:              # "is black beauty ok for a seven year old?"
+                if s.kind == "title" and (s.score >= 0.85 or s.end - s.start >= 2 <= len(
+                        s.surface.split()) and s.score >= 0.6):
                     return int(s.value)
         if st.focus is not None:
             return st.focus
@@ -88,11 +89,31 @@ class AboutTurns:
                            and int(s.value) != target and s.score >= 0.85), None)
             text_out = replies.explain(idx, r, st, self.signals.coreaders, versus=versus)
             return Reply(st.session_id, text_out, "explain", parse=p.to_dict())
+        if act.sub == "series" and idx.series.position(r) and idx.series.position(r)[1] > 1:
+            return self._series_position(st, tpl, r)        # "is that the first in the series?"
+        if act.sub == "audience" and act.audience:   # "ok for a seven year old?": for whom
+            st.audience, st.age = act.audience, act.age
+            st.source[f"audience:{act.audience}"] = st.turns
         also = [f for f in ("author", "year", "pages") if f != act.sub and act.kind == "ask"
                 and re.search(acts.ASK[f], acts.norm(text))]       # "who wrote it and when"
-        text_out = " ".join(replies.answer(idx, r, f, tpl) for f in [act.sub or "about", *also])
+        text_out = " ".join(replies.answer(idx, r, f, tpl, age=act.age)
+                            for f in [act.sub or "about", *also])
         return Reply(st.session_id, text_out, "ask_about",
                      books=[card(idx, r, 1.0, "The book you asked about")], parse=p.to_dict())
+
+    def _series_position(self, st: SessionState, tpl: Templates, r: int) -> Reply:
+        """A later book's place in its series, and the books before it, first one first."""
+        idx = self.index
+        name, num = idx.series.position(r)
+        before = [x for x in idx.series.in_order(idx.series.of_row[r][0])
+                  if idx.series.position(x)[1] < num]
+        text_out = replies.answer(idx, r, "series", tpl)
+        if before:
+            text_out += " " + tpl.say("series_starts", first=idx.titles[before[0]])
+        rows = [r] + before[: self.k - 1]
+        return Reply(st.session_id, text_out, "ask_about",
+                     books=[card(idx, x, 1.0, f"#{replies._num(idx.series.position(x)[1])} of "
+                                              f"{name}") for x in rows])
 
     def _compare(self, st: SessionState, tpl: Templates, text: str) -> Reply:
         """'which one is the shortest?' among the books just shown."""

@@ -23,7 +23,8 @@ class FeedbackTurns:
         elif p.sentiment < -0.2 or toks & {"no", "not", "nope"}:
             kinds.append("dislike")
         if not kinds or [s for s in p.slots if s.kind not in ("ref", "title")
-                         and s.surface != "for me"]:   # ("the third isn't for me" is feedback)
+                         and s.surface != "for me"       # ("the third isn't for me" is feedback)
+                         and not (s.kind == "mood" and s.surface in ("love", "loved"))]:
             return None                       # "not by Rick Riordan, he's read them all"
         targets = [t for t in [self._target(st, p, p.text, prefer_shown=False)] if t is not None]
         if not targets:
@@ -78,6 +79,7 @@ class FeedbackTurns:
         key = {"like": "liked", "dislike": "disliked", "read": "read"}[kind]
         reply = self._recommend_reply(st, tpl, "similar_to" if kind == "like" else "recommend",
                                       parse, may_ask=False, head=tpl.say(key, title=title))
+        st.focus = targets[0]                 # "who's the author again?": the book just rated
         st.last_act = f"feedback:{targets[0]}"        # "next?" then means the book just rated
         reply.intent = "feedback"
         reply.parse = parse.to_dict() if parse else {"feedback": kind, "book_id": targets[0]}

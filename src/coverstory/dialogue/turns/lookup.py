@@ -57,11 +57,16 @@ class LookupTurns:
             return False
         return not [s for s in self.nlu.parse(m.group(1)).slots if s.kind != "title"]
 
-    def _lookup(self, st: SessionState, tpl: Templates, query: str) -> Reply:
-        """'do you have X?': X first (then books like it), or the closest titles."""
+    def _lookup(self, st: SessionState, tpl: Templates, query: str, said: str = "") -> Reply:
+        """'do you have X?': X first (then books like it), or the closest titles (``said``:
+        the whole utterance, when ``query`` is the title part of it)."""
         idx = self.index
         f = finder(idx)
         q = acts.title_query(query)
+        if re.search(rf"\bthe book {re.escape(fold(query))}\W*$", fold(said)):
+            full = f.title(f"the book {q}")
+            if full is not None and full[1] >= 95:
+                q = f"book {q}"                     # "have u got the book thief": a title
         got = f.title(q)
         name_only = _is_name_of(f.author(q), q) and (
             got is None or fold(idx.titles[got[0]]).split(" (")[0] != fold(q))

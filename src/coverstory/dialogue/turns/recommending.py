@@ -60,6 +60,8 @@ class Recommending:
             if len(books) < k and st.stated():
                 head = tpl.say("fewer", n=len(books))
         question = None
+        if d.question and len(books) < k and st.stated():   # "only 2 fit": nothing to narrow
+            d.question = None
         if d.question:
             q = d.question
             question = tpl.question(q["facet"], q["options"])

@@ -20,7 +20,8 @@ _LIKE_THAT = re.compile(r"\b(?:like|similar to) (?:that|this|it|those|these|them
                         r"second|third|fourth|fifth|last) one)\b|^more like\b")
 _THAT_AUTHOR = re.compile(r"\b(?:that|this|the same|same|her|his|their) (?:author|writer)\b|"
                           r"\b(?:more|anything|something|others?|books?) (?:else )?(?:by|from) "
-                          r"(?:him|her|them)\b")
+                          r"(?:him|her|them)\b|^(?:and |what about |any of )?(?:his|her|their) "
+                          r"(?:other|others|earlier|later|newer|older)\b")
 _LIKE_THEM = re.compile(r"\blike (?:his|her|their|him|them)\b|\bsimilar\b|\bwho else\b|"
                         r"\bwrites? like\b|\bin (?:his|her|their) (?:style|vein)\b")
 _WORKS = frozenset({"ones", "books", "novels", "stuff", "mysteries", "titles"})
@@ -101,7 +102,9 @@ class RequestTurns:
             return self._about_book(st, tpl, text, act)
         if intent == "identify_photo" and not content:
             return Reply(sid, tpl.say("photo_please"), "identify_photo", parse=p.to_dict())
-        if intent == "feedback":
+        if intent == "feedback" or (p.sentiment > 0.2 and intent != "similar_to" and any(
+                s.kind == "ref" and s.value != "it" for s in p.slots)
+                and not _LIKE_THAT.search(fold(text))):    # "I love the sound of the first one"
             done = self._word_feedback(st, tpl, p)
             if done is not None:
                 return done
@@ -120,7 +123,11 @@ class RequestTurns:
                 s.negated = True
         missing_title = _looks_like_a_title(text, p, act) and not st.anchors
         if update.is_new_topic(st, p, act) or read_all or (missing_title and _said_as_title(text)):
+            keep = (st.pages, st.years, st.language) if not read_all and not missing_title \
+                and update.keeps_limits(st, p, act) else None
             st.forget_preferences()          # "Project Hail Mary?" is not a refinement
+            if keep:                         # "under 150 pages", then "sci fi one"
+                st.pages, st.years, st.language = keep
         if read_all:
             rows = np.flatnonzero(author_mask(self.index, str(named[0].value)))
             if len(rows):
@@ -131,6 +138,7 @@ class RequestTurns:
         if intent == "similar_to" and any(s.kind == "title" and not s.negated and
                                           int(s.value) not in st.anchors for s in p.slots):
             st.forget_preferences()               # "like X" starts a new search
+        self._title_by_author(p, text)
         update.apply(self.index, st, p, act, pending)
         if intent == "similar_to" and st.last_books and (
                 any(x.kind == "ref" for x in p.slots) or _LIKE_THAT.search(fold(text))):
@@ -143,8 +151,35 @@ class RequestTurns:
         if missing_title:
             head = tpl.say("title_missing",                    # "Project Hail Mary?"
                            query=_without_please(text).strip(" ?!.\"'"))
-        return self._recommend_reply(st, tpl, kind, p, may_ask=not describe and head is None,
+        by_author = any(s.kind == "author" and not s.negated for s in p.slots)  # nothing to ask
+        return self._recommend_reply(st, tpl, kind, p, may_ask=not describe and head is None
+                                     and not by_author,
                                      allow_seen=False if act.fresh else None, head=head)
+
+    def _title_by_author(self, p: Parse, text: str) -> None:
+        """'I loved It by Stephen King': the words before "by" name that author's book, so
+        the reader means the book (an anchor), not all of the author's books."""
+        from coverstory.dialogue.slots import capitalised
+
+        toks = tokens(p.text)
+        caps = capitalised(text, len(toks)) if p.text == text else [False] * len(toks)
+        taken = {i for s in p.slots if s.kind == "title" for i in range(s.start, s.end)}
+        for s in list(p.slots):
+            if s.kind != "author" or s.negated or s.start < 2 or toks[s.start - 1] != "by" \
+                    or s.start - 2 in taken:
+                continue
+            for n in range(min(5, s.start - 1), 0, -1):
+                i = s.start - 1 - n
+                words = toks[i:s.start - 1]
+                if "xxbreakxx" in words or not (caps[i] or n >= 2 and not all(
+                        w in update.FILLER for w in words)):
+                    continue
+                row = finder(self.index).title_of(" ".join(words), str(s.value), cutoff=95)
+                if row is not None:
+                    p.slots.remove(s)
+                    p.slots.append(Slot("title", int(self.index.ids[row]), False, i,
+                                        s.start - 1, " ".join(words), 0.95))
+                    break
 
     def _refers_to_shown(self, st: SessionState, p: Parse) -> bool:
         toks = tokens(p.text)

@@ -39,7 +39,10 @@ class SeriesTurns:
         if act.query in PRONOUNS or act.query in ("the series", "series", "this series",
                                                     "that series", "the one"):
             act.query = ""
-        if act.query:
+        shown = self._shown_named(st, act.query) if act.query else None
+        if shown is not None:                     # "and then after the wardrobe one?"
+            row = shown
+        elif act.query:
             got = finder(idx).title(acts.title_query(act.query))
             if act.sub in ("next", "previous") and got and ser.position(got[0]):
                 row = got[0]                    # a title that is also a series name
@@ -89,6 +92,12 @@ class SeriesTurns:
                 ser.position(step)[1]), series=name, title=idx.titles[step]), rows, name, step)
         title = idx.titles[row]
         step = ser.next(row) if act.sub == "next" else ser.previous(row)
+        pre = [x for x in ser.members.get(key, []) if ser.of_row[x][1] < 1]
+        if act.sub == "previous" and pre and "prequel" in fold(text):   # "(Maze Runner, #0.5)"
+            return self._series_reply(st, tpl.say("series_prequel", title=title,
+                                                  prev=idx.titles[pre[-1]], series=name,
+                                                  num=replies._num(ser.of_row[pre[-1]][1])),
+                                      [pre[-1]] + ser.in_order(key)[: self.k - 1], name, pre[-1])
         if step is None:
             return Reply(st.session_id, tpl.say("series_last" if act.sub == "next" else
                                                 "series_first_book", title=title, series=name),
@@ -98,6 +107,18 @@ class SeriesTurns:
                            next=idx.titles[step], prev=idx.titles[step], num=num, series=name)
         later = [r for r in order if act.sub == "next" and ser.position(r)[1] > ser.position(step)[1]]
         return self._series_reply(st, text_out, [step] + later[: self.k - 1], name, step)
+
+    def _shown_named(self, st: SessionState, query: str) -> int | None:
+        """A row of a book shown in this session whose title has the query's words ("the
+        wardrobe one")."""
+        words = [w for w in fold(query).split() if w not in ("the", "one", "book", "a")]
+        if not words or query in PRONOUNS:
+            return None
+        for b in list(st.last_books) + list(reversed(st.shown)):
+            r = self.index.row.get(b)
+            if r is not None and all(f" {w} " in f" {fold(self.index.titles[r])} " for w in words):
+                return r
+        return None
 
     def _series_in(self, text: str) -> str | None:
         """A series named anywhere in a question about it: the longest run of words (not
