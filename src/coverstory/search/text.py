@@ -272,10 +272,14 @@ class TextSearch(CandidateFeatures):
         return (self.tfidf.scores(query) if self.tfidf is not None
                 else np.zeros(len(self.books), np.float32))
 
-    def retrieve(self, q: Query) -> dict[str, np.ndarray | None]:
-        qvec = None
-        if self.embed_query is not None and (self.sem_vecs is not None or self.passages is not None):
-            qvec = np.asarray(self.embed_query(q.text), np.float32).reshape(-1)
+    def retrieve(self, q: Query, qvec: np.ndarray | None = None) -> dict[str, np.ndarray | None]:
+        """Every retriever's scores of every row; ``qvec``: the MiniLM vector of ``q.text``
+        when the caller has it already (else encoded here; unused without an encoder)."""
+        if self.embed_query is None or (self.sem_vecs is None and self.passages is None):
+            qvec = None
+        else:
+            qvec = np.asarray(self.embed_query(q.text) if qvec is None else qvec,
+                              np.float32).reshape(-1)
         return {
             "bm25": self.bm25.scores(q.terms, q.weights),
             "names": self.names.scores(q.terms, q.weights),
@@ -364,11 +368,13 @@ class TextSearch(CandidateFeatures):
         return np.asarray([r for r in out if not (r in seen or seen.add(r))], np.int64), best
 
     # ---- ranking ------------------------------------------------------------------------
-    def rank(self, query: str, force_type: str | None = None) -> Ranked:
-        """All candidates of ``query``, best first (learned scores, exact title first)."""
+    def rank(self, query: str, force_type: str | None = None,
+             qvec: np.ndarray | None = None) -> Ranked:
+        """All candidates of ``query``, best first (learned scores, exact title first);
+        ``qvec``: the query's MiniLM vector when the caller has encoded it already."""
         from coverstory.search.ranker import CANDIDATE_FEATURES
 
-        q, rows, X, qf, exact = self.featurize(query)
+        q, rows, X, qf, exact = self.featurize(query, qvec=qvec)
         probs = self.model.type_probs(qf) if force_type is None else {
             t: float(t == force_type) for t in self.model.types}
         s = self.model.score(X, probs) if len(rows) else np.zeros(0, np.float32)

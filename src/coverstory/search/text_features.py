@@ -57,9 +57,10 @@ class CandidateFeatures:
         from rapidfuzz import fuzz, process
 
         n = len(rows)
-        titles = [self.titles[r] for r in rows.tolist()]
-        shorts = [self.shorts[r] for r in rows.tolist()]
-        tas = [self.title_authors[r] for r in rows.tolist()]
+        rl = rows.tolist()
+        titles = [self.titles[r] for r in rl]
+        shorts = [self.shorts[r] for r in rl]
+        tas = [self.title_authors[r] for r in rl]
         out = {k: np.zeros(n, np.float32) for k in
                ("title_ratio", "title_wratio", "title_tokenset", "title_in_query",
                 "combo_ratio", "author_score", "series_score", "series_cover")}
@@ -78,25 +79,19 @@ class CandidateFeatures:
                 shorts, [v], scorer=fuzz.partial_ratio)[:, 0] / 100)
         # the whole query against title + series / author, either order, typos and all
         # ("the hunger gaems mockinjay", "the goldfinch dona tart")
-        combos = []
-        for r in rows.tolist():
-            t = self.titles[r]
-            s = self.series[r][0][0] if self.series[r] else ""
-            a = self.authors[r][0] if self.authors[r] else ""
-            combos.append([f"{t} {s}", f"{s} {t}", f"{t} {a}", f"{a} {t}"])
+        combos = [[every[r] for r in rl] for every in self._combos()]
         for v in q.variants:
             for c in range(4):
                 out["combo_ratio"] = np.maximum(out["combo_ratio"], process.cdist(
-                    [v], [x[c] for x in combos], scorer=fuzz.ratio)[0] / 100)
+                    [v], combos[c], scorer=fuzz.ratio)[0] / 100)
         # titles much shorter than the query are matched by partial ratios too easily
         qlen = len(q.norm)
         tlen = np.asarray([len(t) for t in shorts], np.float32)
         out["title_in_query"] *= np.minimum(1.0, (tlen + 4) / (qlen + 4)) ** 0.5
         # an author's name inside the query ("the goldfinch dona tart"), and how much of
         # the query a series name is ("gone" in "gone gurl": half); first two of each
-        for key, lists in (("author_score", [self.authors[r][:2] for r in rows.tolist()]),
-                           ("series_score", [[x for x, _ in self.series[r][:2]]
-                                             for r in rows.tolist()])):
+        for key, lists in (("author_score", [self.authors[r][:2] for r in rl]),
+                           ("series_score", [[x for x, _ in self.series[r][:2]] for r in rl])):
             flat = [(j, x) for j, xs in enumerate(lists) for x in xs if len(x) >= (
                 4 if key == "author_score" else 3)]
             if not flat:
@@ -114,14 +109,29 @@ class CandidateFeatures:
             np.maximum.at(out[key], owner, sc.astype(np.float32))
         return out
 
-    def featurize(self, query: str) -> tuple[Query, np.ndarray, np.ndarray, dict[str, float],
-                                              set[int]]:
+    def _combos(self) -> list[list[str]]:
+        """Every row's title with its first series and with its first author, either
+        order: four lists over all rows (made once, not per candidate and query)."""
+        got = getattr(self, "_combo_strings", None)
+        if got is None or len(got[0]) != len(self.titles):
+            got = [[], [], [], []]
+            for t, ser, au in zip(self.titles, self.series, self.authors):
+                s = ser[0][0] if ser else ""
+                a = au[0] if au else ""
+                for c, x in enumerate((f"{t} {s}", f"{s} {t}", f"{t} {a}", f"{a} {t}")):
+                    got[c].append(x)
+            self._combo_strings = got
+        return got
+
+    def featurize(self, query: str, qvec: np.ndarray | None = None
+                  ) -> tuple[Query, np.ndarray, np.ndarray, dict[str, float], set[int]]:
         """(parsed query, candidate rows, candidate features [n, F], query features,
-        rows whose title is exactly the query) — everything the ranker needs."""
+        rows whose title is exactly the query) — everything the ranker needs; ``qvec``:
+        the query's MiniLM vector if already encoded."""
         from coverstory.search.ranker import CANDIDATE_FEATURES
 
         q = self.parse(query)
-        sc = self.retrieve(q)
+        sc = self.retrieve(q, qvec)
         n = len(self.books)
         pool: set[int] = set()
         ranks: dict[str, np.ndarray] = {}
