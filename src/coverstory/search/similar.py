@@ -45,7 +45,7 @@ class Similar:
 
     def similar(self, book_id: int, k: int = 10, exclude: Iterable[int] = ()) -> list[Hit]:
         book_id = int(book_id)
-        parts: dict[str, dict[int, float]] = {}
+        parts: dict[str, tuple[np.ndarray, np.ndarray]] = {}     # modality -> (ids, z)
         for m, idx in self.indexes.items():
             if book_id not in idx:
                 continue
@@ -59,32 +59,46 @@ class Similar:
             if len(s) < 2:
                 continue
             z = (s - s.mean()) / (s.std() + 1e-6)
-            parts[m] = dict(zip(ids.tolist(), z.tolist()))
+            parts[m] = (np.asarray(ids, np.int64), np.asarray(z, np.float64))
         mine = {a.lower() for a in self.authors.get(book_id, [])}
         if not parts and not mine:
             return []
-        floor = {m: min(v.values()) for m, v in parts.items()}
-        cand = set().union(*[set(v) for v in parts.values()]) if parts else set()
+        # the candidates in the order the set of them iterates (ties keep that order)
+        cand = set().union(*[set(ids.tolist()) for ids, _ in parts.values()])
+        same: set[int] = set()
         if mine:
             by_author = self._books_by_author()
-            cand |= set().union(*(by_author.get(a, set()) for a in mine)) - {book_id}
+            same = set().union(*(by_author.get(a, set()) for a in mine))
+            cand |= same - {book_id}
         excl = {int(e) for e in exclude} | {book_id}
-        scored = []
-        for b in cand:
-            if b in excl:
-                continue
-            contrib = {m: self.weights.get(m, 0.5) * parts[m].get(b, floor[m]) for m in parts}
-            if mine and mine & {a.lower() for a in self.authors.get(b, [])}:
-                contrib["author"] = self.weights["author"] * 2.0
-            total = sum(contrib.values()) / max(1e-6, sum(
-                self.weights.get(m, 0.5) for m in parts))
-            scored.append((total, b, contrib))
-        scored.sort(key=lambda t: -t[0])
+        order = np.asarray([b for b in cand if b not in excl], np.int64)
+        if not len(order):
+            return []
+        # each modality's weighted z-score of every candidate (a book missing from its list:
+        # the list's lowest), summed in the modalities' order, then "same author"
+        sort = np.argsort(order, kind="stable")
+        cols: dict[str, np.ndarray] = {}
+        total = np.zeros(len(order), np.float64)
+        for m, (ids, z) in parts.items():
+            col = np.full(len(order), float(z.min()), np.float64)
+            pos = np.searchsorted(order[sort], ids)
+            pos = np.minimum(pos, len(order) - 1)
+            hit = order[sort][pos] == ids
+            col[sort[pos[hit]]] = z[hit]
+            cols[m] = self.weights.get(m, 0.5) * col
+            total = total + cols[m]
+        by = np.zeros(len(order), bool)
+        if same:
+            by = np.asarray([b in same for b in order.tolist()], bool)
+            cols["author"] = np.where(by, self.weights["author"] * 2.0, 0.0)
+            total = np.where(by, total + cols["author"], total)
+        total = total / max(1e-6, sum(self.weights.get(m, 0.5) for m in parts))
         hits = []
-        for total, b, contrib in scored[:k]:
+        for j in np.argsort(-total, kind="stable")[:k].tolist():
+            contrib = {m: float(c[j]) for m, c in cols.items() if m != "author" or by[j]}
             top = max(contrib, key=contrib.get)
-            hits.append(Hit(int(b), round(float(total), 4), REASONS.get(top, "similar"),
-                            {m: round(float(v), 3) for m, v in contrib.items()}))
+            hits.append(Hit(int(order[j]), round(float(total[j]), 4), REASONS.get(top, "similar"),
+                            {m: round(v, 3) for m, v in contrib.items()}))
         return hits
 
 
