@@ -60,7 +60,7 @@ ASK = {
              r"a quick read)\b",
     "series": r"\bis (?:it|that|this|the \w+(?: one)?) (?:part of )?(?:a|in a) series\b|"
               r"\bwhich series\b|\bwhat series\b|\bis (?:it|that|this)(?: one)? the first\b|"
-              r"\bwhich book in\b|"
+              r"\bwhich book in\b|\bit'?s the first\b[^?]*\b(?:yes|right|isn'?t it|correct)\b|"
               r"\b(?:which|what) (?:number|position|book) (?:in|of) (?:the )?[\w' ]{2,40}? is\b|"
               r"\bwhat number is [\w' ]{2,40}? in\b|"
               r"\b(?:which|what) number is (?:it|that|this)\b|"
@@ -69,7 +69,9 @@ ASK = {
     "compare": r"\bwhich (?:one|of (?:them|these|those)|is)(?: is| was)? (?:the |her |his |their )?"
                r"(?:shortest|longest|newest|oldest|most recent|earliest|latest|quickest|most famous|"
                r"most popular|best known|best)\b|\b(?:the )?(?:shortest|"
-               r"longest|newest|oldest) (?:one|of (?:them|these|those))\b",
+               r"longest|newest|oldest) (?:one|of (?:them|these|those))\b|"
+               r"\bwhich (?:one|of (?:them|these|those))(?: was| is| came out| got)? (?:first "
+               r"published|published first|written first|first|out first)\b",
     "about": r"\bwhat(?:'s| is| are) (?:it|that|this|the \w+(?: one)?|they) about\b|"
              r"\bwhat happens in\b|\btell me (?:more )?about (?:it|that|this|the \w+)|"
              r"\bwhat(?:'s| is) the (?:plot|story)\b|\bwhat kind of book is\b|\bis it any good\b|"
@@ -97,6 +99,13 @@ LOOKUP = re.compile(
     r"a copy of\s+|anything called\s+)?(.+?)\??$|"
     r"^(?:is|are)\s+(.+?)\s+(?:in|on) (?:your|the|this) (?:catalog|catalogue|library|collection|"
     r"shop|store|list|database)\??$|^(?:is|are)\s+(.+?)\s+(?:on here|here|available|in stock)\??$")
+I_MEANT = re.compile(r"^(?:no|nope|sorry|oops)?[,.!]? ?i meant (?:the other one[,:]? |the one called "
+                     r"|the book |)(?!the other one\b|it\b|that\b|the first|the second|the third)"
+                     r"([^,.!?]{3,60})\W*$")
+HAVING = re.compile(r"\b(?:tell me if|let me know if|i want to know if|check if|see if) (?:you )?"
+                    r"(?:are having|have|has|stock|carry|have got)\s+(?:the book\s+)?(.{3,80}?)\??$")
+WHICH_ONE = re.compile(r"^(?P<t>[^(),-]{3,60}?)\s*[,(-]\s*(?:the |i mean the |you know,? the )"
+                       r"(?P<d>[\w .'-]{3,40}?) (?:one|version|edition)\b[^)]*\)?\W*$")
 SERIES_NEXT = re.compile(
     r"\b(?:which|what)(?: one| book)? (?:comes|is|goes) (?:right |straight |directly |"
     r"immediately )?after\s+(.+?)\??$|^after\s+(.+?)\s+(?:what|which)\s+(?:do|should|can) i "
@@ -154,7 +163,8 @@ TOPIC_CHANGE = re.compile(                   # a new topic when a new subject co
 REFINE_CUE = re.compile(
     r"^(?:and|but|also|plus|only|preferably|ideally|maybe|make it|same but|more|less|not|no|"
     r"nothing|without|with|set in|something (?:shorter|longer|newer|older|lighter|darker|"
-    r"funnier)|a bit|slightly|ideally)\b|\b(?:also|as well|too)\W*$")
+    r"funnier)|a bit|slightly|ideally)\b|\b(?:also|as well|too)\W*$|"
+    r"\bones (?:specifically|in particular|only|though|please)\b|^[\w -]{2,20} ones\W*$")
 RESET = re.compile(r"^(?:start over|start again|reset|restart|forget (?:everything|all that|it all)|"
                    r"let'?s start over|new session|clear)\W*$")
 
@@ -271,6 +281,18 @@ def _classify(text: str) -> Act:
     if SERIES_ORDER.search(bare):
         act.kind, act.sub = "series", "first"
         return act
+    m = HAVING.search(bare)
+    if m:                               # "kindly tell me if you are having The God of Small Things"
+        act.kind, act.query = "lookup", m.group(1).strip(" \"'")
+        return act
+    m = I_MEANT.match(bare)
+    if m:                               # "no, I meant the other one, Rebecca of Sunnybrook Farm"
+        act.kind, act.query = "lookup", m.group(1).strip(" \"'")
+        return act
+    m = WHICH_ONE.match(bare)
+    if m and not re.match(r"(?:a|an|some|something|anything|books?|more)\b", m.group("t")):
+        act.kind, act.query, act.sub = "lookup", m.group("t").strip(" \"'"), m.group("d")
+        return act                      # "into the wild (the krakauer one, not the cat book)"
     m = LOOKUP.match(bare)
     if m and not re.match(r"(?:any|some|a|an|books?|something|anything|more|good|other|there)\b",
                           next(g for g in m.groups() if g)):
@@ -394,4 +416,20 @@ def feedback_lead(text: str) -> tuple[list[str], str] | None:
     elif m.group("dislike") or re.search(r"\b(?:hated|disliked|boring|awful)\b", head):
         kinds.append("dislike")
     return kinds, m.group("rest")
+
+
+_ASKS = re.compile(r"\b(?:books?|novels?|read|recommend|suggest|something|anything|about|by|like|"
+                   r"more|else|author|series|stories|want|looking|similar)\b")
+_ACK = re.compile(r"^(?:fair enough|ok(?:ay)?|cool|right|alright|sure|great|nice|hmm+|i see|got it|"
+                  r"fine|well|oh|ah|lol|haha|interesting|noted)\W*$")
+
+
+def without_small_talk(text: str) -> str:
+    """The turn without a first sentence of small talk before a request ("fair enough.
+    novels about artificial intelligence" -> "novels about artificial intelligence")."""
+    parts = re.split(r"(?<=[.!?])\s+(?=\w)", (text or "").strip(), maxsplit=1)
+    if len(parts) == 2 and (_ACK.match(norm(parts[0])) or classify(parts[0]).kind == "smalltalk") \
+            and classify(parts[1]).kind != "smalltalk" and _ASKS.search(norm(parts[1])):
+        return parts[1]
+    return text
 

@@ -251,6 +251,10 @@ def build(idx: BookIndex, st: SessionState, k: int, allow_seen: bool = False,
     if not ok.any():
         ok = base
     relaxed = [n for n in relaxed if n != "like"]      # coherence with X: not the reader's words
+    if "era" in masks and "era" not in relaxed:         # years asked: known years only,
+        known = ok & ~np.isnan(idx.years)                # while enough books have one
+        if known.sum() >= k:
+            ok = known
     if "length" in masks and "length" not in relaxed:   # a length asked: known lengths only,
         known = ok & ~np.isnan(idx.pages)                # while enough books have one
         if known.sum() >= k:

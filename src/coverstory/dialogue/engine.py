@@ -168,6 +168,7 @@ class DialogueEngine(RequestTurns, AboutTurns, LookupTurns, SeriesTurns, Feedbac
     def _text_turn(self, st: SessionState, tpl: Templates, text: str) -> Reply:
         """One typed turn; a first sentence of feedback on the book talked about ("read it
         years ago and loved it. what else has he done?") is recorded, then the rest answered."""
+        text = acts.without_small_talk(text)
         lead = acts.feedback_lead(text)
         target = st.focus if st.focus is not None else (st.last_books[0] if st.last_books
                                                         else None)
@@ -215,7 +216,7 @@ class DialogueEngine(RequestTurns, AboutTurns, LookupTurns, SeriesTurns, Feedbac
             return self._series(st, tpl, act, text,
                                 after=int(just_rated) if just_rated.isdigit() else None)
         if act.kind == "lookup":
-            return self._lookup(st, tpl, act.query, said=text)
+            return self._lookup(st, tpl, act.query, said=text, hint=act.sub)
         return self._request(st, tpl, text, act)
 
     def _photo_turn(self, st: SessionState, tpl: Templates, photo: bytes, text: str | None) -> Reply:

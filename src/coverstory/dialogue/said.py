@@ -38,6 +38,8 @@ _RECIPIENT = re.compile(
                                                                      reverse=True)) + r")\b")
 _INTEREST = re.compile(r"\b(?:who|that)\s+(?:really\s+)?(?:loves?|likes?|enjoys?|is into|"
                        r"are into|is obsessed with|is crazy about|adores?)\s+(.+?)(?:[.,;!?]|$)")
+_MAD_ABOUT = re.compile(r"\b(?:he|she|they|who)(?:'s| is| are)\s+(?:\w+\s+)?(\w{3,})[- ](?:mad|crazy|"
+                        r"obsessed)\b|\b(?:mad|crazy|obsessed|nuts) (?:about|with|over) (\w{3,})\b")
 MY_PERSON = re.compile(r"\bmy\s+(" + "|".join(sorted(RECIPIENTS, key=len, reverse=True)) + r")\b")
 _PERSON_AGE = re.compile(r"\b(?:" + "|".join(sorted(RECIPIENTS, key=len, reverse=True)) +
                          r")(?:'s| is| just turned| turns| turned| turning| who is| who'?s turning|'s turning|"
@@ -91,6 +93,8 @@ def read_constraints(t: str, act) -> None:
                         else "young adult" if act.age <= 17 else "adult")
     for m in _INTEREST.finditer(t):
         act.interests.append(m.group(1).strip())
+    for m in _MAD_ABOUT.finditer(t):                # "she's horse mad", "crazy about dinosaurs"
+        act.interests.append((m.group(1) or m.group(2)).strip())
     m = _PAGES_PLUS.search(t)
     if m and _number(m.group(1) or m.group(2)):
         act.pages = (_number(m.group(1) or m.group(2)), 100000)

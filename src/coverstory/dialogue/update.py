@@ -48,8 +48,13 @@ _SENTIMENT = frozenset(w.replace("'", "") for p in (*POSITIVE, *NEGATIVE, *NEGAT
 
 def subjects(p: Parse, act: Act) -> set[str]:
     out = {f"{s.kind}:{s.value}" for s in p.slots if s.kind in SUBJECT and not s.negated}
-    out |= {f"title:{s.value}" for s in p.slots if s.kind == "title" and not s.negated
-            and s.score >= 0.85}
+    toks, read = tokens(p.text), set()
+    for s in sorted(p.slots, key=lambda s: s.start):
+        if s.kind == "title" and not s.negated and s.score >= 0.85:
+            if _already_read(toks, s, read):        # "she's read black beauty": no new subject
+                read.add(s.end)
+            else:
+                out.add(f"title:{s.value}")
     if act.audience:
         out.add(f"audience:{act.audience}")
     return out
@@ -133,7 +138,7 @@ def apply(idx: BookIndex, st: SessionState, p: Parse, act: Act, pending: dict | 
     if p.intent in ("recommend", "refine") and not pending and \
             len(story_words(p, spans)) >= DESCRIPTION_WORDS:
         p.intent = "describe"                 # a story in the reader's words, not a request
-    if p.intent == "describe" and asks_for_books(p.text):
+    if p.intent == "describe" and (asks_for_books(p.text) or act.interests or act.age):
         p.intent = "recommend"                # "... I want ONE massive sci fi book, any ideas?"
     describe = p.intent == "describe"
     fiction_sf = any(re.search(r"sci[- ]?fi|science[- ]fiction", str(s.value)) and not s.negated
@@ -143,6 +148,14 @@ def apply(idx: BookIndex, st: SessionState, p: Parse, act: Act, pending: dict | 
     named = [int(s.value) for s in p.slots if s.kind == "title" and not s.negated
              and s.score >= 0.85]
     toks, read_before = tokens(p.text), set()
+    book, words, series = _like_named(idx, p, st) if not named else (None, [], None)
+    if book is not None:                 # "like the foundation books", "my son liked holes"
+        st.anchors = ([a for a in st.anchors if a != book] + [book])[-2:]
+        named = [book]
+        used.update(i for i, t in enumerate(toks) if t in words)
+        if series:
+            st.exclude("series", series)          # "graphic novels like maus": not Maus II
+    named_anchor = None
     for s in p.slots:
         used.update(range(s.start, s.end))
         if describe and s.kind in SOFT_IN_PLOT and not s.negated:
@@ -164,15 +177,22 @@ def apply(idx: BookIndex, st: SessionState, p: Parse, act: Act, pending: dict | 
         elif s.kind in FACETS or s.kind in ("tag", "author"):
             (st.exclude if s.negated else st.prefer)(s.kind, s.value)
         elif s.kind == "title":
-            if s.score < 0.85 and p.intent != "similar_to" and not (
+            read = not s.negated and s.end - s.start >= 2 and _already_read(toks, s, read_before)
+            if s.score < 0.85 and p.intent != "similar_to" and not read and not (
                     s.negated and s.end - s.start >= 2       # "not the cat in the hat": a title
                     and idx.series.find(s.surface) is None):  # ("not wheel of time": a series)
                 used.difference_update(range(s.start, s.end))   # just words, then
             elif s.negated:
                 st.rejected += [b for b in editions(idx, int(s.value)) if b not in st.rejected]
-            elif _already_read(toks, s, read_before):          # "she's read Black Beauty"
+            elif read or _already_read(toks, s, read_before):  # "she's read Black Beauty"
                 read_before.add(s.end)
                 st.read += [b for b in editions(idx, int(s.value)) if b not in st.read]
+                if not named_anchor and p.sentiment >= 0 and not act.interests and not any(
+                        x.kind in FACETS or x.kind in ("tag", "author") for x in p.slots
+                        if not x.negated) and p.intent in ("similar_to", "recommend"):
+                    # "just read X, what next?": like X (not "a cosy mystery, I've read X")
+                    named_anchor = int(s.value)
+                    st.anchors = (st.anchors + [named_anchor])[-2:]
             elif p.intent in ("similar_to", "recommend", "refine", "describe"):
                 book = series_start(idx, s.surface) or int(s.value)   # "like Harry Potter"
                 if book not in st.anchors:
@@ -185,6 +205,10 @@ def apply(idx: BookIndex, st: SessionState, p: Parse, act: Act, pending: dict | 
     for i, j, key in ([] if describe else negated_series(idx, p, used)):  # "not James Bond"
         used.update(range(i, j))
         st.exclude("series", key)
+    if _NO_FICTION.search(fold(p.text)):                  # "he's not a novel person at all"
+        st.prefer("genre", "non-fiction")
+        p.intent = "refine" if describe else p.intent
+        describe = False
     named_authors = {s.value for s in p.slots if s.kind == "author" and not s.negated}
     named_spans = {i for s in p.slots if s.kind in ("title", "author") and not s.negated
                    for i in range(s.start, s.end)}
@@ -224,6 +248,10 @@ def apply(idx: BookIndex, st: SessionState, p: Parse, act: Act, pending: dict | 
 
 
 LIGHT = ("funny", "cosy", "uplifting")
+_NO_FICTION = re.compile(r"\b(?:not an?|never|isnt|doesnt|dont|no) (?:\w+ )?(?:novels?|fiction)"
+                         r"(?: person| reader| fan| guy| type)?\b(?! (?:by|from|set|about))")
+_LIKE_SERIES = re.compile(r"\b(?:like|similar to) (?:the )?([a-z' ]{3,40}?) (?:books|series|novels|"
+                          r"saga|trilogy|sequence)\b")
 _LAST_YEARS = re.compile(r"\b(?:last|past) (\d{1,2}|two|three|five|ten|twenty|few|couple of|"
                          r"couple) years\b")
 _NUM_WORDS = {"two": 2, "three": 3, "five": 5, "ten": 10, "twenty": 20, "few": 5,
@@ -252,6 +280,47 @@ def _implied_tone(st: SessionState) -> None:
         st.exclude("mood", "dark")
     if "scary" in moods and "horror" not in st.prefs.get("genre", {}):
         st.prefer("genre", "horror")
+
+
+_LIKE_WORDS = frozenset("like liked loved enjoyed loves likes enjoys adored devoured".split())
+
+
+def _like_named(idx: BookIndex, p: Parse, st: SessionState) -> tuple[int | None, list[str],
+                                                                      str | None]:
+    """(anchor book, its words, series key) of "like the foundation books" (a series: its
+    first book) or of a title the slot matcher passed over ("my son liked holes")."""
+    m = _LIKE_SERIES.search(fold(p.text))
+    book = series_start(idx, m.group(1)) if m else None
+    if book is not None:
+        return book, m.group(1).split(), idx.series.of_row.get(idx.row[book], (None,))[0]
+    if p.intent == "similar_to" and not st.anchors:
+        return _liked_title(idx, p)
+    return None, [], None
+
+
+def _liked_title(idx: BookIndex, p: Parse) -> tuple[int | None, list[str], str | None]:
+    """A book named right after "like" / "liked" that the slot matcher passed over because
+    its title is an everyday word ("Holes") or a series name ("Maus"): exact names only."""
+    from coverstory.dialogue.lookup import finder
+    from coverstory.dialogue.series import key as series_key
+
+    toks = tokens(p.text)
+    for i, t in enumerate(toks):
+        if t not in _LIKE_WORDS:
+            continue
+        for n in (4, 3, 2, 1):
+            span = toks[i + 1:i + 1 + n]
+            if len(span) < n or span[0] in FILLER or span[-1] in FILLER or \
+                    len(" ".join(span)) < 4 or "xxbreakxx" in span:
+                continue
+            phrase = " ".join(span)
+            if idx.series.find(phrase) == series_key(phrase) and series_start(idx, phrase):
+                return series_start(idx, phrase), span, series_key(phrase)
+            got = finder(idx).title(phrase)
+            if got is not None and got[1] >= 100 and \
+                    fold(idx.titles[got[0]]).split(" (")[0].removeprefix("the ") == phrase:
+                return int(idx.ids[got[0]]), span, None
+    return None, [], None
 
 
 def negated_words(idx: BookIndex, p: Parse, used: set[int]) -> list[tuple[int, str, bool]]:
@@ -366,7 +435,7 @@ def _shelf_words(idx: BookIndex, st: SessionState, p: Parse) -> None:
         if at < 0 or idx.tag_column(shelf) is None:
             continue
         before = " " + " ".join(t[:at].split()[-4:]) + " "
-        if any(n in before for n in _NEGATOR_WORDS):
+        if any(n in before for n in _NEGATOR_WORDS) or " than " in before:  # "longer than a"
             st.exclude("tag", shelf)
         else:
             st.prefer("tag", shelf)

@@ -61,8 +61,10 @@ class AboutTurns:
             rest = re.sub(acts.ASK[act.sub], " ", acts.norm(text))      # "East of Eden - how
             rest = re.sub(r"[^a-z0-9' ]+", " ", rest).strip()             # long is it?"
             rest = re.sub(r"^(?:and|so|ok|but)\s+|\s+(?:is it|it is|it|is)$", "", rest).strip()
-            words = set(rest.split()) - {"the", "one", "ones", "all", "both", "book", "books"}
-            named = len(rest) >= 4 and not words <= (PRONOUNS | {"them", "they", "those", "these"})
+            words = set(rest.split()) - {"the", "one", "ones", "all", "both", "book", "books",
+                                         "what", "is", "was", "which", "of", "a", "its"}
+            named = len(rest) >= 4 and bool(words) and not words <= (PRONOUNS | {"them", "they",
+                                                                                "those", "these"})
             got = finder(idx).title(rest) if named else None
             if got is not None and got[1] >= 92:
                 target = int(idx.ids[got[0]])
@@ -127,11 +129,12 @@ class AboutTurns:
         if not known:
             return Reply(st.session_id, tpl.say("compare_unknown", what="lengths" if pages
                                                 else "years"), "ask_about")
-        low = any(w in t for w in ("shortest", "quickest", "oldest", "earliest"))
+        low = any(w in t for w in ("shortest", "quickest", "oldest", "earliest", "first"))
         r = min(known, key=lambda x: vals[x]) if low else max(known, key=lambda x: vals[x])
         word = next(w for w in ("shortest", "quickest", "longest", "newest", "most recent",
                                 "latest", "oldest", "earliest", "most famous", "most popular",
-                                "best known", "best") if w in t)
+                                "best known", "best", "first") if w in t)
+        word = "earliest" if word == "first" else word
         fact = ("the most read of them here" if fame else
                 f"{int(vals[r])} pages" if pages else f"published {int(vals[r])}")
         note = "" if len(known) == len(rows) else tpl.say("compare_partial", n=len(known),

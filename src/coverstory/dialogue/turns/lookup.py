@@ -46,6 +46,13 @@ class LookupTurns:
             return f.title_of(title_part, author), author, True
         return None, None, False
 
+    def _hinted(self, q: str, hint: str) -> int | None:
+        """The row, among the titles closest to ``q``, that the hint's words point at."""
+        words = [w for w in fold(hint).split() if len(w) >= 3 and w not in ("the", "one")]
+        rows = [r for r, s in finder(self.index).titles(q, limit=8, cutoff=80)]
+        best = max(rows, key=lambda r: _hint_score(self.index, r, words), default=None)
+        return best if best is not None and _hint_score(self.index, best, words) else None
+
     def _asks_for_title_by(self, text: str) -> bool:
         """'the big sleep chandler' (that author's title) or 'Circe by Madeline Miller' (a
         title by an author, found or not) rather than 'a mystery by Agatha Christie'."""
@@ -57,12 +64,17 @@ class LookupTurns:
             return False
         return not [s for s in self.nlu.parse(m.group(1)).slots if s.kind != "title"]
 
-    def _lookup(self, st: SessionState, tpl: Templates, query: str, said: str = "") -> Reply:
+    def _lookup(self, st: SessionState, tpl: Templates, query: str, said: str = "",
+                hint: str = "") -> Reply:
         """'do you have X?': X first (then books like it), or the closest titles (``said``:
-        the whole utterance, when ``query`` is the title part of it)."""
+        the whole utterance, when ``query`` is the title part of it; ``hint``: words that
+        tell editions apart, "the krakauer one")."""
         idx = self.index
         f = finder(idx)
         q = acts.title_query(query)
+        picked = self._hinted(q, hint) if hint else None
+        if picked is not None:
+            q = fold(idx.titles[picked])
         if re.search(rf"\bthe book {re.escape(fold(query))}\W*$", fold(said)):
             full = f.title(f"the book {q}")
             if full is not None and full[1] >= 95:
@@ -105,6 +117,12 @@ class LookupTurns:
             head=tpl.say("lookup_found", title=idx.titles[r],
                          author=(idx.authors[r] or ["an unknown author"])[0]))
         return reply
+
+
+def _hint_score(idx, row: int, words: list[str]) -> int:
+    """How many of the hint's words a book's title or authors have."""
+    text = " " + fold(idx.titles[row] + " " + " ".join(idx.authors[row])) + " "
+    return sum(f" {w} " in text or (len(w) >= 5 and w in text) for w in words)
 
 
 def _is_name_of(author: str | None, query: str) -> bool:

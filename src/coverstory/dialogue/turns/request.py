@@ -55,6 +55,7 @@ def _looks_like_a_title(text: str, p: Parse, act: acts.Act) -> bool:
     "where the crawdads sing", "the seven husbands of evelyn hugo"): no facet, author or
     reference in it, no constraint, and it does not start like a request or a description."""
     t = acts.norm(_without_please(text))
+    t = re.split(r"(?<=[.!?])\s+", t)[-1]          # "fair enough. novels about ai": the last
     words = re.sub(r"[^a-z' ]+", " ", t).split()
     return (2 <= len(words) <= 8 and not p.slots and act.audience is None and not act.pages
             and not act.interests and not _NOT_A_TITLE.match(t)
