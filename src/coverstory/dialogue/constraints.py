@@ -66,6 +66,9 @@ def like_mask(idx: BookIndex, st: SessionState) -> np.ndarray | None:
         genres = [g for g in idx.main_values(r, "genre") if g not in BROAD] if use_genre else []
         if genres:
             m &= np.logical_or.reduce([idx.has("genre", g) for g in genres])
+        if use_genre:                    # like a true story: true stories; like a novel: novels
+            nf = "non-fiction" in idx.main_values(r, "genre")
+            m &= idx.has("genre", "non-fiction") if nf else ~idx.mainly("genre", "non-fiction")
         auds = idx.book_values(r, "audience") if use_audience else []
         if auds:
             m &= np.logical_or.reduce([idx.has("audience", v) for v in auds])
@@ -228,7 +231,12 @@ def build(idx: BookIndex, st: SessionState, k: int, allow_seen: bool = False,
             again &= m
         if again.any():
             base, ok = again | base, again
-    if not ok.any() and st.excl and level < 2:
+    no_tone = base.copy()
+    for name, m in masks.items():
+        if name != "mood":
+            no_tone &= m
+    if not ok.any() and st.excl and level < 2 and not ("mood" in masks and no_tone.any()):
+        # the tone gives way before an exclusion does ("a fun thriller, nothing grim")
         # "by Stephen King that isn't horror": even one horror shelf was too strict; then
         # only books that are mainly horror are out
         return build(idx, st, k, allow_seen=allow_seen, level=level + 1)

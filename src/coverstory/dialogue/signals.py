@@ -31,6 +31,7 @@ TEXT_FEATURE = "text/minilm-l6.pretrained"   # the book text features the search
 MIN_CO_READERS = 5           # co-readers needed before "readers who liked X liked this"
 SHRINK = 20.0                # co-reader count at which the similarity keeps half its value
 POSITIVE = 4.0               # a rating this high counts as "liked"
+GATHER_SHARE = 4             # co-readers by gathering readers' rows up to 1/4 of the matrix
 
 
 class CoReaders:
@@ -51,6 +52,7 @@ class CoReaders:
                                shape=(len(idx), n_users))
         self.mt = self.m.T.tocsr()
         self.count = np.asarray(self.m.sum(axis=1)).ravel().astype(np.float32)
+        self.likes = np.diff(self.mt.indptr)          # books each reader liked
 
     def similar(self, row: int) -> tuple[np.ndarray, np.ndarray]:
         """(shrunk cosine [n], co-reader counts [n]) of every book with book `row`."""
@@ -58,7 +60,14 @@ class CoReaders:
         n = self.m.shape[0]
         if len(readers) == 0:
             return np.zeros(n, np.float32), np.zeros(n, np.float32)
-        co = np.asarray(self.mt[readers].sum(axis=0)).ravel().astype(np.float32)
+        if self.likes[readers].sum() > self.m.nnz // GATHER_SHARE:
+            # a much-read book: one pass over the matrix beats gathering its readers'
+            # rows (the same whole counts either way)
+            x = np.zeros(self.m.shape[1], np.float32)
+            x[readers] = 1.0
+            co = np.asarray(self.m @ x, np.float32).ravel()
+        else:
+            co = np.asarray(self.mt[readers].sum(axis=0)).ravel().astype(np.float32)
         co[row] = 0.0
         cos = co / np.sqrt(max(self.count[row], 1.0) * np.maximum(self.count, 1.0))
         sim = np.where(co >= MIN_CO_READERS, cos * co / (co + SHRINK), 0.0).astype(np.float32)

@@ -119,6 +119,24 @@ def _names_titles_author(idx: BookIndex, p: Parse, s) -> bool:
     return False
 
 
+def _disliked_in_passing(p: Parse) -> None:
+    """Kinds of book named in a sentence that says they were disliked ("my book club just did
+    a psychological thriller and everyone hated it. what next?") are exclusions."""
+    from coverstory.dialogue.nlu import sentiment
+
+    toks = tokens(p.text)
+    ends = [i for i, t in enumerate(toks) if t == "xxbreakxx"]
+    if not ends or ends[-1] == len(toks) - 1 and len(ends) == 1:
+        return                                          # one sentence: the usual negation rules
+    start = 0
+    for end in ends + [len(toks)]:
+        if sentiment(toks[start:end]) < -0.2:
+            for s in p.slots:
+                if start <= s.start < end and s.kind in ("genre", "tag", "mood"):
+                    s.negated = True
+        start = end + 1
+
+
 def keeps_limits(st: SessionState, p: Parse, act: Act) -> bool:
     """A first subject after a request without one ("a novel I can read in one sitting, under
     150 pages", then "sci fi one") starts a new topic but keeps its page, year and language
@@ -133,6 +151,7 @@ def apply(idx: BookIndex, st: SessionState, p: Parse, act: Act, pending: dict | 
     """Apply a request's slots and typed constraints to the state (see module docstring)."""
     used: set[int] = set()
     p.slots = [s for s in p.slots if not _names_titles_author(idx, p, s)]
+    _disliked_in_passing(p)
     spans = {i for s in p.slots if not (s.kind == "title" and s.score < 0.85)
              for i in range(s.start, s.end)}
     if p.intent in ("recommend", "refine") and not pending and \
@@ -199,6 +218,8 @@ def apply(idx: BookIndex, st: SessionState, p: Parse, act: Act, pending: dict | 
                     st.anchors = (st.anchors + [book])[-2:]
         elif s.kind == "refine":             # "like Outliers but shorter": than Outliers
             _refine(idx, st, *str(s.value).split(":"), named=named)
+    if _NOT_THAT_LONG.search(fold(p.text)) and not act.pages:
+        _refine(idx, st, "length", "short", named=named)   # "like X but not 1000 pages"
     _implied_tone(st)
     if not describe:
         _shelf_words(idx, st, p)
@@ -248,6 +269,8 @@ def apply(idx: BookIndex, st: SessionState, p: Parse, act: Act, pending: dict | 
 
 
 LIGHT = ("funny", "cosy", "uplifting")
+_NOT_THAT_LONG = re.compile(r"\b(?:not|nothing|no) (?:another |a |like |close to |anywhere near )?"
+                            r"(?:\d{3,4}|a thousand|(?:five|six|seven|eight|nine) hundred)\+? pages?\b")
 _NO_FICTION = re.compile(r"\b(?:not an?|never|isnt|doesnt|dont|no) (?:\w+ )?(?:novels?|fiction)"
                          r"(?: person| reader| fan| guy| type)?\b(?! (?:by|from|set|about))")
 _LIKE_SERIES = re.compile(r"\b(?:like|similar to) (?:the )?([a-z' ]{3,40}?) (?:books|series|novels|"
