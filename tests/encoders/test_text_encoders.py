@@ -89,3 +89,23 @@ def test_the_export_is_made_once_in_a_child_and_the_user_never_loads_torch(tmp_p
     assert all(abs(o["norm"] - 1.0) < 1e-4 for o in outs)
     onnx = sorted(p.name for p in (tmp_path / "cache" / "onnx").glob("*.onnx"))
     assert len(onnx) == 2 and onnx[0].endswith("fp32.onnx") and onnx[1].endswith("int8.onnx")
+
+
+def test_a_text_given_twice_is_encoded_once(monkeypatch):
+    from coverstory.encoders.registry import get_encoder
+    from coverstory.encoders.text_minilm import MiniLM
+
+    enc = get_encoder("minilm-l6.pretrained")
+    seen: list[list[str]] = []
+    real = MiniLM._onnx_encode_unique
+
+    def spy(self, items, batch_size):
+        seen.append(list(items))
+        return real(self, items, batch_size)
+
+    monkeypatch.setattr(MiniLM, "_onnx_encode_unique", spy)
+    texts = ["a detective solves a murder", "dragons", "a detective solves a murder", "x"]
+    got = enc.encode(texts)
+    assert seen == [["a detective solves a murder", "dragons", "x"]]
+    np.testing.assert_array_equal(got[0], got[2])
+    np.testing.assert_array_equal(got[[0, 1, 3]], enc.encode([texts[0], texts[1], texts[3]]))

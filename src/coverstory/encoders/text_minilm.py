@@ -200,6 +200,13 @@ class MiniLM(Encoder):
         items = [_as_text(t) for t in items]
         if not items:
             return np.zeros((0, self.dim), np.float32)
+        slot: dict[str, int] = {}
+        rows_of = [slot.setdefault(t, len(slot)) for t in items]
+        if len(slot) < len(items):          # a text given twice is encoded once
+            return self._onnx_encode_unique(list(slot), batch_size)[rows_of]
+        return self._onnx_encode_unique(items, batch_size)
+
+    def _onnx_encode_unique(self, items: list[str], batch_size: int) -> np.ndarray:
         sess = self.session
         enc = [e.ids for e in self.tokenizer.encode_batch(items)]
         lengths = np.fromiter((len(e) for e in enc), np.int64, len(enc))

@@ -72,13 +72,16 @@ class PassageIndex:
                 hashes[int(b.id)] = description_hash(b.description)
                 owners += [int(b.id)] * len(ps)
                 texts += ps
+        slot: dict[str, int] = {}            # a passage shared by editions: encoded once
+        rows_of = np.asarray([slot.setdefault(t, len(slot)) for t in texts], np.int64)
+        unique = list(slot)
         vecs = []
-        for s in range(0, len(texts), batch):
-            vecs.append(np.asarray(encode(texts[s:s + batch]), np.float32))
+        for s in range(0, len(unique), batch):
+            vecs.append(np.asarray(encode(unique[s:s + batch]), np.float32))
             if log and (s // batch) % 10 == 0:
-                log(f"passages: {min(s + batch, len(texts))}/{len(texts)} encoded")
+                log(f"passages: {min(s + batch, len(unique))}/{len(unique)} encoded")
         dim = vecs[0].shape[1] if vecs else 384
-        v = np.concatenate(vecs) if vecs else np.zeros((0, dim), np.float32)
+        v = np.concatenate(vecs)[rows_of] if vecs else np.zeros((0, dim), np.float32)
         v /= np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
         return cls(np.asarray(owners, np.int64), v, hashes)
 
