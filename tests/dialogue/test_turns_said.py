@@ -76,10 +76,14 @@ def more_home(tiny_home):
     with cat.transaction():
         for n, title in enumerate(("Moon Keep", "Sun Gate", "Star Fall"), 1):
             cat.upsert_book("tiny", f"ida{n}", {"title": f"Ida Quest: {title}",
-                                                "authors": ["Ida Reef"], "year": 2000 + n,
-                                                "tags": ["fantasy", "adventure"]})
+                                                "authors": ["Ida Reef"], "year": 2000 + n},
+                            tags=["fantasy", "adventure"])
         cat.upsert_book("tiny", "clue", {"title": "The Quiet Clue", "authors": ["Ned Poole"],
-                                         "year": 1999, "tags": ["mystery", "detective"]})
+                                         "year": 1999}, tags=["mystery", "detective"])
+        for n, title in ((2, "Sun Gate"), (1, "Moon Keep"), (3, "Star Sea")):
+            cat.upsert_book("tiny", f"tide{n}", {"title": f"{title} (The Tide Saga, #{n})",
+                                                 "authors": ["Ola Wave"], "year": 2010 + n},
+                            tags=["fantasy", "dragons", "magic"])
     cat.close()
     return tiny_home
 
@@ -132,3 +136,10 @@ def test_is_it_ok_for_an_age(eng):
     assert "young adult" in r.text and "The Wizard School" in r.text
     st = eng.store.load("age")
     assert st.age == 12 and st.audience == "children" and not st.liked
+
+
+def test_a_series_not_started_opens_with_its_first_book_once(eng):
+    r = eng.turn("ser", text="a fantasy book with dragons and magic")
+    tide = [b["title"] for b in r.books if "Tide Saga" in b["title"]]
+    assert tide == ["Moon Keep (The Tide Saga, #1)"]
+

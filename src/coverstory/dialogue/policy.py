@@ -53,6 +53,43 @@ class Decision:
     relaxed: list[str] = field(default_factory=list)       # hard constraints relaxed
 
 
+ENTRY_SHARE = 0.7     # a series' first book replaces a later one that scores at most 1/0.7 more
+
+
+def entry_points(idx: BookIndex, st: SessionState, rows: list[int], score: np.ndarray,
+                 top: list[int]) -> list[int]:
+    """A later volume of a series the reader has not started gives way to the series' first
+    book when that one fits too (a finite score) and scores nearly as well ("a fantasy book"
+    should not open with A Feast for Crows, #4), and a series not started shows once. Not
+    for descriptions of one book."""
+    if st.about and st.soft:                        # a story described: that very book
+        return rows
+    ser = idx.series
+    started = {ser.of_row[idx.row[b]][0] for b in (*st.shown, *st.read, *st.liked, *st.anchors)
+               if b in idx.row and idx.row[b] in ser.of_row}
+    out: list[int] = []
+    seen: set[str] = set()
+    for r in [*rows, *(t for t in top[:200] if t not in rows)]:
+        if len(out) == len(rows):
+            break
+        pos = ser.of_row.get(r)
+        if pos is None or pos[0] in started:
+            if r not in out:
+                out.append(r)
+            continue
+        if pos[0] in seen:
+            continue
+        order = ser.in_order(pos[0])
+        first = order[0] if order else r
+        if pos[1] > 1 and first not in out and np.isfinite(score[first]) and \
+                score[first] >= ENTRY_SHARE * score[r]:
+            r = first
+        seen.add(pos[0])
+        if r not in out:
+            out.append(r)
+    return out
+
+
 def preference_scores(idx: BookIndex, st: SessionState) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(facet fraction, tag fraction, author match) per book, each in [0, 1]."""
     n = len(idx)
@@ -203,7 +240,7 @@ class Policy:
         top = np.argpartition(-score, min(2000, len(score) - 1))[:2000]
         top = top[np.argsort(-score[top])]
         top = top[np.isfinite(score[top])].tolist()
-        rows = self.diversify(idx, top, score, k)
+        rows = entry_points(idx, st, self.diversify(idx, top, score, k), score, top)
         question = None
         if may_ask and self.too_vague(idx, st, score, top):
             question = self.question(idx, st, score, top)
