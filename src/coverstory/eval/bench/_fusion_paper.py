@@ -68,8 +68,9 @@ def _retrieval_a(ctx, home, cat, task, fs_img_key="maps-global", read_missing=Tr
             "projection_history": hist, "rows": rows}
 
 
-def _retrieval_b(ctx, home, cat):
-    """Goodbooks test covers vs their descriptions (projection trained on train pairs)."""
+def _retrieval_b(ctx, home, cat, image: str = "maps-global"):
+    """Goodbooks test covers vs their descriptions (projection trained on train pairs);
+    ``image``: the cover input ("maps-global" or a feature-cache name)."""
     from coverstory.eval.retrieval import cross_modal
     from coverstory.fusion.crossmodal import train_projection
     from coverstory.fusion.datasets import Task, assemble, split_books
@@ -80,7 +81,7 @@ def _retrieval_b(ctx, home, cat):
     task = Task("covers_descriptions", np.array([b.id for b in books], np.int64),
                 np.zeros(len(books), np.int64), ["-"], [frozenset()] * len(books),
                 np.array([part[b.id] for b in books]), {b.id: b for b in books})
-    fs = assemble(home, task, {"image": "maps-global", "description": DESC})
+    fs = assemble(home, task, {"image": image, "description": DESC})
     ok = fs.mask["image"] & fs.mask["description"]
     tr = np.flatnonzero(ok & (task.split == "train"))
     va = np.flatnonzero(ok & (task.split == "val"))
