@@ -36,6 +36,9 @@ EXPLAIN = re.compile(
     r"(?:like|similar)|\bwhat makes (?:it|that|this|them)\b|\bexplain\b|"
     r"\bwhat do (?:they|these) have in common\b|\bin what way\b")
 ASK = {
+    "title": r"\b(?:isn'?t|is|wasn'?t|was) (?:that|it|this)(?: one)? (?:also |originally )?(?:called|"
+             r"known as|the same as|published as|titled)\b|\b(?:other|original|uk|us|american|"
+             r"british) title\b",
     "audience": r"\b(?:ok|okay|suitable|appropriate|alright|all right|fine|too (?:old|young|"
                 r"grown[- ]up|mature|scary|hard|adult))\b[\w' ]{0,12}\bfor (?:a |an |my |our |him\b|"
                 r"her\b|them\b|kids|children|teens|\d)|\bage[- ]appropriate\b|\bwhat age\b|"

@@ -71,6 +71,8 @@ def answer(idx: BookIndex, row: int, field_: str, tpl: Templates, age: int | Non
         return said + " " + tpl.say("about_audience_fits" if age >= low else
                                     "about_audience_older", age=age, an=an)
     author = ", ".join(idx.authors[row]) or "an unknown author"
+    if field_ == "title":
+        return tpl.say("about_title", title=title, author=author)
     if field_ == "author":
         return tpl.say("about_author", title=title, author=author)
     if field_ == "year":

@@ -51,13 +51,14 @@ class AboutTurns:
         idx = self.index
         text = re.sub(r"[\s,]+(?:again|then|though|anyway)\W*$", "", text)  # not title words
         p = self.nlu.parse(text)
-        target = self._target(st, p, text, prefer_shown=act.kind == "explain")
+        target = self._target(st, p, text, prefer_shown=act.kind == "explain" or act.sub == "title")
         m = _WHATS_X_ABOUT.match(acts.norm(text))
         if act.kind == "ask" and m and m.group(1) not in PRONOUNS:   # "what's Rebecca about?"
             got = finder(idx).title(acts.title_query(m.group(1)))
             if got is not None:
                 target = int(idx.ids[got[0]])
-        elif act.kind == "ask" and act.sub in acts.ASK and not any(s.kind == "ref" for s in p.slots):
+        elif act.kind == "ask" and act.sub in acts.ASK and act.sub != "title" and \
+                not any(s.kind == "ref" for s in p.slots):   # ("isn't that called X": not X)
             rest = re.sub(acts.ASK[act.sub], " ", acts.norm(text))      # "East of Eden - how
             rest = re.sub(r"[^a-z0-9' ]+", " ", rest).strip()             # long is it?"
             rest = re.sub(r"^(?:and|so|ok|but)\s+|\s+(?:is it|it is|it|is)$", "", rest).strip()
