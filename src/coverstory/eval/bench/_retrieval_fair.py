@@ -31,7 +31,6 @@ MEMBERS = ("cover/efficientnet-lite0.imagenet", "cover/efficientnet-lite1.imagen
 PAIR_CANDIDATES = {
     "InfoNCE": {},
     "InfoNCE, genre batches": {"genre_batches": True},
-    "attention": {"gate": True},
     "attention + CE/triplet": {"gate": True, "ce_weight": 0.3},
 }
 
@@ -128,7 +127,7 @@ def _old_row(ctx, feats, lex_val, lex_test, parts, seed) -> dict:
 def _pair(feats, parts, seed, overrides, quick):
     from coverstory.fusion.crossmodal_gate import PairConfig, train_pairs
 
-    cfg = PairConfig(seed=seed, epochs=1 if quick else 15, patience=3, **overrides)
+    cfg = PairConfig(seed=seed, epochs=1 if quick else 12, patience=3, **overrides)
     tr, st = parts["train"], parts["stop"][:1000]
     img, txt = feats["ensemble"], feats["text"]
     model, hist = train_pairs(img[tr], txt[tr], parts["labels"][tr], img[st], txt[st], cfg)
