@@ -129,7 +129,7 @@ def exclusion_mask(idx: BookIndex, st: SessionState, level: int = 0) -> np.ndarr
             elif kind == "word":
                 ok &= ~word_mask(idx, v)
             elif kind == "phrase":
-                from coverstory.dialogue.update import phrase_mask
+                from coverstory.dialogue.mentions import phrase_mask
 
                 ok &= ~phrase_mask(idx, v)
             elif kind == "series":

@@ -17,41 +17,23 @@ from coverstory.catalog.normalize import fold
 from coverstory.dialogue.acts import Act
 from coverstory.dialogue.bookindex import _STOP, BookIndex
 from coverstory.dialogue.constraints import editions
-from coverstory.dialogue.lexicon import FACETS, NEGATIVE, NEGATORS, POSITIVE, SHELF_WORDS
+from coverstory.dialogue.lexicon import FACETS, NEGATORS, SHELF_WORDS
+from coverstory.dialogue.mentions import (FILLER, SENTIMENT_WORDS, already_read, disliked_in_passing,
+                                          like_named, names_titles_author, negated_franchise,
+                                          negated_series, negated_words, series_start)
 from coverstory.dialogue.nlu import Parse, tokens
 from coverstory.dialogue.state import SessionState
 
-FILLER = frozenset("""recommend recommendation suggest suggestion want wanted looking look find give
-need like love would something anything book books novel novels read reading please thanks
-thank could can you me i my some good great nice new title titles story stories kind sort type
-set maybe perhaps also really just bit little one ones any tell show get got feel mood
-hi hello hey yes no ok okay well so um oh about the a an it its is was that this there where
-which what who with without for of to in on at by from and or but not too very more less
-into been be are were has have had do does did dont im id ive those these none nothing
-exactly idea sure mind fine else other others instead rather prefer something somethings
-lot lots kinda thing things stuff pick picks options option them they their again yet still
-wrong nope nah neither either try another different same much many few know remember
-think guess care matter matters whatever surprise sounds looks seems similar alike vein
-spirit style read reads next xxbreakxx actually gift present loves likes enjoys into
-year years old aged age pages page written birthday christmas gift present presents
-anniversary holiday holidays vacation beach flight trip commute hospital cheer plane train
-someone somebody person though anyway fancy after kinda sorta ideally preferably
-maybe probably top rated highly best one two three four five six seven eight nine ten
-twenty totally completely entirely random club""".split())
 RARE_SHARE = 0.02  # outside descriptions, a stray word counts when it singles out few books
 SUBJECT = ("genre", "author")
 SOFT_IN_PLOT = ("genre", "mood", "audience")   # in a plot description: preferences only
 DESCRIPTION_WORDS = 4        # this many unexplained words make a description of a story                  # kinds that name what a request is for
-_SENTIMENT = frozenset(w.replace("'", "") for p in (*POSITIVE, *NEGATIVE, *NEGATORS)
-                       for w in p.split())
-
-
 def subjects(p: Parse, act: Act) -> set[str]:
     out = {f"{s.kind}:{s.value}" for s in p.slots if s.kind in SUBJECT and not s.negated}
     toks, read = tokens(p.text), set()
     for s in sorted(p.slots, key=lambda s: s.start):
         if s.kind == "title" and not s.negated and s.score >= 0.85:
-            if _already_read(toks, s, read):        # "she's read black beauty": no new subject
+            if already_read(toks, s, read):        # "she's read black beauty": no new subject
                 read.add(s.end)
             else:
                 out.add(f"title:{s.value}")
@@ -105,38 +87,6 @@ def asks_for_books(text: str) -> bool:
     return bool(_REQUEST_CUE.search(t)) and not _IDENTIFY_CUE.search(t)
 
 
-def _names_titles_author(idx: BookIndex, p: Parse, s) -> bool:
-    """An author slot that only says whose the title before it is: "like Rebecca by (Daphne)
-    du Maurier" asks for books like Rebecca, not for du Maurier's books."""
-    if s.kind != "author" or s.negated:
-        return False
-    toks = tokens(p.text)
-    for t in p.slots:
-        if t.kind == "title" and not t.negated and t.end <= s.start and \
-                toks[t.end:s.start][:1] == ["by"] and s.start - t.end <= 3:
-            r = idx.row.get(int(t.value))
-            return r is not None and s.value in idx.authors[r]
-    return False
-
-
-def _disliked_in_passing(p: Parse) -> None:
-    """Kinds of book named in a sentence that says they were disliked ("my book club just did
-    a psychological thriller and everyone hated it. what next?") are exclusions."""
-    from coverstory.dialogue.nlu import sentiment
-
-    toks = tokens(p.text)
-    ends = [i for i, t in enumerate(toks) if t == "xxbreakxx"]
-    if not ends or ends[-1] == len(toks) - 1 and len(ends) == 1:
-        return                                          # one sentence: the usual negation rules
-    start = 0
-    for end in ends + [len(toks)]:
-        if sentiment(toks[start:end]) < -0.2:
-            for s in p.slots:
-                if start <= s.start < end and s.kind in ("genre", "tag", "mood"):
-                    s.negated = True
-        start = end + 1
-
-
 def keeps_limits(st: SessionState, p: Parse, act: Act) -> bool:
     """A first subject after a request without one ("a novel I can read in one sitting, under
     150 pages", then "sci fi one") starts a new topic but keeps its page, year and language
@@ -150,8 +100,8 @@ def keeps_limits(st: SessionState, p: Parse, act: Act) -> bool:
 def apply(idx: BookIndex, st: SessionState, p: Parse, act: Act, pending: dict | None) -> None:
     """Apply a request's slots and typed constraints to the state (see module docstring)."""
     used: set[int] = set()
-    p.slots = [s for s in p.slots if not _names_titles_author(idx, p, s)]
-    _disliked_in_passing(p)
+    p.slots = [s for s in p.slots if not names_titles_author(idx, p, s)]
+    disliked_in_passing(p)
     spans = {i for s in p.slots if not (s.kind == "title" and s.score < 0.85)
              for i in range(s.start, s.end)}
     if p.intent in ("recommend", "refine") and not pending and \
@@ -167,7 +117,7 @@ def apply(idx: BookIndex, st: SessionState, p: Parse, act: Act, pending: dict | 
     named = [int(s.value) for s in p.slots if s.kind == "title" and not s.negated
              and s.score >= 0.85]
     toks, read_before = tokens(p.text), set()
-    book, words, series = _like_named(idx, p, st) if not named else (None, [], None)
+    book, words, series = like_named(idx, p, st) if not named else (None, [], None)
     if book is not None:                 # "like the foundation books", "my son liked holes"
         st.anchors = ([a for a in st.anchors if a != book] + [book])[-2:]
         named = [book]
@@ -196,14 +146,14 @@ def apply(idx: BookIndex, st: SessionState, p: Parse, act: Act, pending: dict | 
         elif s.kind in FACETS or s.kind in ("tag", "author"):
             (st.exclude if s.negated else st.prefer)(s.kind, s.value)
         elif s.kind == "title":
-            read = not s.negated and s.end - s.start >= 2 and _already_read(toks, s, read_before)
+            read = not s.negated and s.end - s.start >= 2 and already_read(toks, s, read_before)
             if s.score < 0.85 and p.intent != "similar_to" and not read and not (
                     s.negated and s.end - s.start >= 2       # "not the cat in the hat": a title
                     and idx.series.find(s.surface) is None):  # ("not wheel of time": a series)
                 used.difference_update(range(s.start, s.end))   # just words, then
             elif s.negated:
                 st.rejected += [b for b in editions(idx, int(s.value)) if b not in st.rejected]
-            elif read or _already_read(toks, s, read_before):  # "she's read Black Beauty"
+            elif read or already_read(toks, s, read_before):  # "she's read Black Beauty"
                 read_before.add(s.end)
                 st.read += [b for b in editions(idx, int(s.value)) if b not in st.read]
                 if not named_anchor and p.sentiment >= 0 and not act.interests and not any(
@@ -271,10 +221,9 @@ def apply(idx: BookIndex, st: SessionState, p: Parse, act: Act, pending: dict | 
 LIGHT = ("funny", "cosy", "uplifting")
 _NOT_THAT_LONG = re.compile(r"\b(?:not|nothing|no) (?:another |a |like |close to |anywhere near )?"
                             r"(?:\d{3,4}|a thousand|(?:five|six|seven|eight|nine) hundred)\+? pages?\b")
-_NO_FICTION = re.compile(r"\b(?:not an?|never|isnt|doesnt|dont|no) (?:\w+ )?(?:novels?|fiction)"
-                         r"(?: person| reader| fan| guy| type)?\b(?! (?:by|from|set|about))")
-_LIKE_SERIES = re.compile(r"\b(?:like|similar to) (?:the )?([a-z' ]{3,40}?) (?:books|series|novels|"
-                          r"saga|trilogy|sequence)\b")
+_NO_FICTION = re.compile(r"\b(?:not|isn ?t|never|no) (?:an? |really an? )?(?:novel|fiction) (?:person|"
+                         r"reader|fan|guy|type|lover)\b|\b(?:doesn ?t|don ?t|never|won ?t) (?:read|like|"
+                         r"enjoy|do) (?:novels|fiction)\b|\bno (?:novels|fiction)\b")
 _LAST_YEARS = re.compile(r"\b(?:last|past) (\d{1,2}|two|three|five|ten|twenty|few|couple of|"
                          r"couple) years\b")
 _NUM_WORDS = {"two": 2, "three": 3, "five": 5, "ten": 10, "twenty": 20, "few": 5,
@@ -282,10 +231,6 @@ _NUM_WORDS = {"two": 2, "three": 3, "five": 5, "ten": 10, "twenty": 20, "few": 5
 _SETTING = re.compile(r"\b(?:set in|set on|set at|takes place in|takes place on|taking place in|"
                       r"located in|set during|aboard|"
                       r"about|featuring|involving|with)\s+((?:the\s+)?[a-z]+(?:\s+[a-z]+)?)")
-NEGATION_WORDS = frozenset({"not", "no", "without", "nothing", "avoid", "except", "never",
-                            "dont", "none", "skip", "isnt", "arent", "wasnt"})
-
-
 def _implied_tone(st: SessionState) -> None:
     """"funny" / "cosy" / "uplifting" rule out dark books (the later of "dark" and a light
     tone wins: "a dark thriller" then "lighter than that"); "scary" means horror."""
@@ -305,147 +250,6 @@ def _implied_tone(st: SessionState) -> None:
         st.prefer("genre", "horror")
 
 
-_LIKE_WORDS = frozenset("like liked loved enjoyed loves likes enjoys adored devoured".split())
-
-
-def _like_named(idx: BookIndex, p: Parse, st: SessionState) -> tuple[int | None, list[str],
-                                                                      str | None]:
-    """(anchor book, its words, series key) of "like the foundation books" (a series: its
-    first book) or of a title the slot matcher passed over ("my son liked holes")."""
-    m = _LIKE_SERIES.search(fold(p.text))
-    book = series_start(idx, m.group(1)) if m else None
-    if book is not None:
-        return book, m.group(1).split(), idx.series.of_row.get(idx.row[book], (None,))[0]
-    if p.intent == "similar_to" and not st.anchors:
-        return _liked_title(idx, p)
-    return None, [], None
-
-
-def _liked_title(idx: BookIndex, p: Parse) -> tuple[int | None, list[str], str | None]:
-    """A book named right after "like" / "liked" that the slot matcher passed over because
-    its title is an everyday word ("Holes") or a series name ("Maus"): exact names only."""
-    from coverstory.dialogue.lookup import finder
-    from coverstory.dialogue.series import key as series_key
-
-    toks = tokens(p.text)
-    for i, t in enumerate(toks):
-        if t not in _LIKE_WORDS:
-            continue
-        for n in (4, 3, 2, 1):
-            span = toks[i + 1:i + 1 + n]
-            if len(span) < n or span[0] in FILLER or span[-1] in FILLER or \
-                    len(" ".join(span)) < 4 or "xxbreakxx" in span:
-                continue
-            phrase = " ".join(span)
-            if idx.series.find(phrase) == series_key(phrase) and series_start(idx, phrase):
-                return series_start(idx, phrase), span, series_key(phrase)
-            got = finder(idx).title(phrase)
-            if got is not None and got[1] >= 100 and \
-                    fold(idx.titles[got[0]]).split(" (")[0].removeprefix("the ") == phrase:
-                return int(idx.ids[got[0]]), span, None
-    return None, [], None
-
-
-def negated_words(idx: BookIndex, p: Parse, used: set[int]) -> list[tuple[int, str, bool]]:
-    """Words right after a negation that no slot explains ("not russian ones", "nothing too
-    gory"): (token position, word, names a shelf family) — excluded, never searched for."""
-    from coverstory.dialogue.bookindex import stem
-
-    parts = idx.__dict__.get("_tag_stems")
-    if parts is None:
-        parts = idx.__dict__["_tag_stems"] = {stem(w) for n in idx.tag_names for w in n.split("-")}
-    toks = tokens(p.text)
-    negated = {i for s in p.slots if s.negated for i in range(s.start, s.end)}
-    out = []
-    for i, t in enumerate(toks):
-        if i in used or t in FILLER or t in _STOP or len(t) < 4 or t in _SENTIMENT:
-            continue
-        j = i - 1
-        while j >= 0 and toks[j] in ("too", "so", "very", "any", "much", "overly", "a", "an",
-                                     "the", "really"):
-            j -= 1
-        if j >= 0 and toks[j] in NEGATION_WORDS or j >= 1 and toks[j] in ("or", "nor") and (
-                j - 1 in negated or j - 1 in {k for k, _, _ in out}):   # "nothing grim or sad"
-            out.append((i, t, stem(t) in parts))
-            negated.add(i)
-    return out
-
-
-def negated_series(idx: BookIndex, p: Parse, used: set[int]) -> list[tuple[int, int, str]]:
-    """A series named right after a negation ("spy novels but not James Bond"):
-    (first token, end token, series key)."""
-    toks = tokens(p.text)
-    out = []
-    for i, t in enumerate(toks):
-        if t not in NEGATION_WORDS:
-            continue
-        while i + 1 < len(toks) and toks[i + 1] in ("more", "any", "of", "those", "these"):
-            i += 1                                  # "not more wimpy kid books"
-        for n in (4, 3, 2, 1):
-            span = toks[i + 1:i + 1 + n]
-            if len(span) == n and not used & set(range(i + 1, i + 1 + n)):
-                key = idx.series.find(" ".join(span))
-                if key is not None and idx.series.find(" ".join(span)) == " ".join(span).removeprefix("the "):
-                    out.append((i + 1, i + 1 + n, key))
-                    break
-    return out
-
-
-_SKIP_AFTER_NOT = frozenset("more any of those these the another".split())
-
-
-def negated_franchise(idx: BookIndex, p: Parse,
-                      used: set[int]) -> list[tuple[int, int, str, str | None]]:
-    """A hero or series named after a negation, as words of several catalog titles ("like
-    the hound of the baskervilles, but not sherlock holmes", "not more wimpy kid books"):
-    (first token, end token, the phrase, the author of nearly all those books or None)."""
-    toks = tokens(p.text)
-    out = []
-    for i, t in enumerate(toks):
-        if t not in NEGATION_WORDS:
-            continue
-        while i + 1 < len(toks) and toks[i + 1] in _SKIP_AFTER_NOT:
-            i += 1
-        for n in (3, 2):
-            span = toks[i + 1:i + 1 + n]
-            if len(span) < n or used & set(range(i + 1, i + 1 + n)) or \
-                    any(w in _STOP or w in FILLER for w in (span[0], span[-1])):
-                continue
-            rows = np.flatnonzero(phrase_mask(idx, " ".join(span)))
-            if len(rows) >= 2:
-                authors = [idx.authors[r][0] for r in rows if idx.authors[r]]
-                top = max(set(authors), key=authors.count) if authors else None
-                share = authors.count(top) / len(rows) if top else 0.0
-                out.append((i + 1, i + 1 + n, " ".join(span),
-                            top if share >= 0.5 and len(rows) >= 3 else None))
-                break
-    return out
-
-
-def phrase_mask(idx: BookIndex, phrase: str) -> np.ndarray:
-    """Books whose title (series included) has the phrase as whole words."""
-    cache = idx.__dict__.setdefault("_phrase_masks", {})
-    m = cache.get(phrase)
-    if m is None:
-        folded = idx.__dict__.get("_folded_titles")
-        if folded is None:
-            folded = idx.__dict__["_folded_titles"] = [" " + " ".join(tokens(t)) + " "
-                                                       for t in idx.titles]
-        m = cache[phrase] = np.array([f" {phrase} " in t for t in folded], bool)
-    return m
-
-
-def series_start(idx: BookIndex, phrase: str) -> int | None:
-    """The first book of the series a phrase names ("harry potter"), else None."""
-    from coverstory.dialogue.series import key as series_key
-
-    key = idx.series.find(phrase) if len(phrase) >= 4 else None
-    if key is not None and key != series_key(phrase):      # "alchemist" is no series name
-        key = None
-    rows = idx.series.in_order(key) if key else []
-    return int(idx.ids[rows[0]]) if rows else None
-
-
 _NEGATOR_WORDS = tuple(" " + n.replace("'", "") + " " for n in NEGATORS)   # as in fold()ed text
 
 
@@ -462,20 +266,6 @@ def _shelf_words(idx: BookIndex, st: SessionState, p: Parse) -> None:
             st.exclude("tag", shelf)
         else:
             st.prefer("tag", shelf)
-
-
-_READ_VERBS = frozenset("read finished reread got own owns have has seen done".split())
-
-
-def _already_read(toks: list[str], s, read_before: set[int]) -> bool:
-    """A title said as one the reader has read: "I've read the nightingale", "she's read
-    black beauty and war horse" (the second title follows the first after "and")."""
-    i = s.start - 1
-    while i >= 0 and toks[i] in ("the", "a", "already", "just", "all", "both"):
-        i -= 1
-    if i < 0:
-        return False
-    return toks[i] in _READ_VERBS or (toks[i] in ("and", "or") and i in read_before)
 
 
 def _refine(idx: BookIndex, st: SessionState, facet: str, val: str,
@@ -529,7 +319,7 @@ def qualifier_words(p: Parse) -> list[str]:
 def story_words(p: Parse, used: set[int]) -> list[str]:
     """Words of the utterance that no slot explains and that carry content."""
     return [t for i, t in enumerate(tokens(p.text)) if i not in used and t not in FILLER
-            and len(t) > 2 and t not in _STOP and t not in _SENTIMENT and not t.isdigit()]
+            and len(t) > 2 and t not in _STOP and t not in SENTIMENT_WORDS and not t.isdigit()]
 
 
 def about_words(idx: BookIndex, p: Parse, used: set[int], pending: dict | None) -> str:
