@@ -107,8 +107,9 @@ def apply(idx: BookIndex, st: SessionState, p: Parse, act: Act, pending: dict | 
     if p.intent in ("recommend", "refine") and not pending and \
             len(story_words(p, spans)) >= DESCRIPTION_WORDS:
         p.intent = "describe"                 # a story in the reader's words, not a request
-    if p.intent == "describe" and (asks_for_books(p.text) or act.interests or act.age):
-        p.intent = "recommend"                # "... I want ONE massive sci fi book, any ideas?"
+    limits = act.pages or p.years or act.age or any(s.negated for s in p.slots)
+    if p.intent == "describe" and (asks_for_books(p.text) and limits or act.interests or act.age):
+        p.intent = "recommend"    # "... ONE massive sci fi book, at least 600 pages, any ideas?"
     describe = p.intent == "describe"
     fiction_sf = any(re.search(r"sci[- ]?fi|science[- ]fiction", str(s.value)) and not s.negated
                      for s in p.slots if s.kind in ("genre", "tag"))
