@@ -43,7 +43,8 @@ _NOT_A_TITLE = re.compile(
     r"^(?:a|an|some|something|anything|any|books?|novels?|stories|i|i'?m|im|my|we|looking|"
     r"recommend|suggest|give|show|find|what|which|who|how|why|more|less|one|the one|the book|"
     r"the story|the novel|set|about|like|similar|not|no|nothing|but|and|also|only|older|newer|"
-    r"shorter|longer|ones?|please|yes|ok|okay|thanks?|hi|hello|hey|she|he|they|it|her|his)\b")
+    r"shorter|longer|ones?|please|yes|ok|okay|thanks?|hi|hello|hey|she|he|they|it|her|his|maybe|"
+    r"perhaps|ideally|preferably)\b")
 
 
 def _without_please(text: str) -> str:
@@ -55,8 +56,9 @@ def _looks_like_a_title(text: str, p: Parse, act: acts.Act) -> bool:
     "where the crawdads sing", "the seven husbands of evelyn hugo"): no facet, author or
     reference in it, no constraint, and it does not start like a request or a description."""
     t = acts.norm(_without_please(text))
-    t = re.split(r"(?<=[.!?])\s+", t)[-1]          # "fair enough. novels about ai": the last
     words = re.sub(r"[^a-z' ]+", " ", t).split()
+    if re.search(r"[.!?]\s+\w", t):          # several sentences: not a title said alone
+        return False
     return (2 <= len(words) <= 8 and not p.slots and act.audience is None and not act.pages
             and not act.interests and not _NOT_A_TITLE.match(t)
             and (text.strip().endswith("?") or t.startswith("the ") or
