@@ -11,6 +11,7 @@ from types import SimpleNamespace
 import pytest
 
 from coverstory.eval.bench import conversations as cs
+from coverstory.eval.bench._conversation_suite import DEV_EXTRA3
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +56,10 @@ def test_development_extension_never_reaches_the_test_part(suite):
     extra2 = cs.load_suite(cs.DEV_EXTRA2)
     assert len(extra2) >= 100 and all(c["id"].startswith(cs.DEV_PREFIX) for c in extra2)
     assert {cs.split_of(c["id"]) for c in extra2} == {"dev"}
-    assert {c["id"] for c in cs.load_suite()} >= {c["id"] for c in extra + extra2}
+    extra3 = cs.load_suite(DEV_EXTRA3)
+    assert len(extra3) >= 110 and all(c["id"].startswith("x-c-") for c in extra3)
+    assert {cs.split_of(c["id"]) for c in extra3} == {"dev"}
+    assert {c["id"] for c in cs.load_suite()} >= {c["id"] for c in extra + extra2 + extra3}
     main = cs.load_suite(cs.SUITE)
     assert not any(c["id"].startswith(cs.DEV_PREFIX) for c in main)
     # the test part is the conversations written before any tuning, frozen

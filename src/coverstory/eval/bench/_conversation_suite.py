@@ -23,7 +23,14 @@ DEV_EXTRA = DATA / "conversations_dev_extra.jsonl"
 # facts checked against the goodbooks-10k data and the demo catalog. Development material
 # only: ids "x-b-...", always in the dev part; the test part is unchanged.
 DEV_EXTRA2 = DATA / "conversations_dev_extra2.jsonl"
-DEV_EXTRAS = (DEV_EXTRA, DEV_EXTRA2)
+# A third extension of 152 conversations, written on 2026-12-02 by a third helper engineer
+# who likewise neither ran the bot nor read dialogue/, written blind to measure how
+# the rules generalise: other books and authors than the first two (series order, page/year
+# facts, not-in-catalog titles), texting, typos, formal and non-native English, long rambling
+# messages, corrections; facts and satisfiability (3+ books) checked against the demo catalog.
+# Development material only: ids "x-c-...", always in the dev part; the test part is unchanged.
+DEV_EXTRA3 = DATA / "conversations_dev_extra3.jsonl"
+DEV_EXTRAS = (DEV_EXTRA, DEV_EXTRA2, DEV_EXTRA3)
 DEV_PREFIX = "x-"
 TAG_GROUPS = DATA / "conversation_tag_groups.json"
 
