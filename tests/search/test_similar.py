@@ -1,5 +1,6 @@
 """Similar books: the array form of the scoring gives exactly what the per-candidate loop it
-replaced gave (kept here as the reference), on random vector spaces with shared authors."""
+replaced gave (kept here as the reference), on random vector spaces with shared authors and
+books listed twice in a space."""
 
 from __future__ import annotations
 
@@ -53,6 +54,27 @@ def reference(sim: Similar, book_id: int, k: int = 10, exclude=()) -> list[Hit]:
             for total, b, contrib in scored[:k]]
 
 
+class _Twice:
+    """A space whose neighbour lists name some books twice (an approximate index can): the
+    list of an exact index, every third book of it also listed before it at a lower score."""
+
+    def __init__(self, idx):
+        self.idx = idx
+
+    def __len__(self):
+        return len(self.idx)
+
+    def __contains__(self, book_id):
+        return book_id in self.idx
+
+    def neighbours(self, book_id, k):
+        s, ids = self.idx.search(self.idx.reconstruct(book_id), min(k, len(self.idx)))
+        s, ids = s[0], ids[0]
+        again = np.arange(0, len(ids), 3)
+        return (np.concatenate([s[again] - 0.5, s]).astype(np.float32),
+                np.concatenate([ids[again], ids]))
+
+
 class _Book:
     def __init__(self, i, tags):
         self.id, self.tags, self.categories = i, tags, []
@@ -75,6 +97,7 @@ def spaces():
     books = [_Book(int(b), list(rng.choice(vocab, size=rng.integers(0, 5), replace=False)))
              for b in ids]
     indexes["tags"] = TagSpace(books)
+    indexes["twice"] = _Twice(indexes["text"])
     names = [f"Author {j}" for j in range(60)] + ["AUTHOR 1"]   # case folds together
     authors = {int(b): list(rng.choice(names, size=rng.integers(0, 3), replace=False))
                for b in ids}
@@ -105,3 +128,22 @@ def test_authors_only_and_nothing(spaces):
     assert [(h.book_id, h.score, h.details) for h in got] == \
         [(h.book_id, h.score, h.details) for h in want]
     assert Similar({}, {}).similar(b) == []
+
+
+def test_a_book_listed_twice_counts_once_with_its_last_score(spaces, monkeypatch):
+    """Without the dedupe a book listed twice would keep its first score, and the lowest
+    score (a missing book's) could come from a listing a dict overwrites: the scores then
+    differ from the reference."""
+    import coverstory.search.similar as similar
+
+    ids, indexes, authors = spaces
+    sim = Similar(indexes, authors, depth=200)
+    books = ids[:60].tolist()
+
+    def same() -> bool:
+        return all([(h.book_id, h.score) for h in sim.similar(b, k=100)]
+                   == [(h.book_id, h.score) for h in reference(sim, b, k=100)] for b in books)
+
+    assert same()
+    monkeypatch.setattr(similar, "_last_of_each", lambda i, z: (i, z))
+    assert not same()

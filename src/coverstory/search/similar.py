@@ -80,6 +80,7 @@ class Similar:
         cols: dict[str, np.ndarray] = {}
         total = np.zeros(len(order), np.float64)
         for m, (ids, z) in parts.items():
+            ids, z = _last_of_each(ids, z)
             col = np.full(len(order), float(z.min()), np.float64)
             pos = np.searchsorted(order[sort], ids)
             pos = np.minimum(pos, len(order) - 1)
@@ -100,6 +101,16 @@ class Similar:
             hits.append(Hit(int(order[j]), round(float(total[j]), 4), REASONS.get(top, "similar"),
                             {m: round(v, 3) for m, v in contrib.items()}))
         return hits
+
+
+def _last_of_each(ids: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A book listed twice (several vectors in one space) keeps its last score, as a dict
+    built from the list would; the lowest score is taken over those."""
+    if len(np.unique(ids)) == len(ids):
+        return ids, z
+    _, first_from_end = np.unique(ids[::-1], return_index=True)
+    keep = np.sort(len(ids) - 1 - first_from_end)
+    return ids[keep], z[keep]
 
 
 class TagSpace:
