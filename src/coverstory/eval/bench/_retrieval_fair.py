@@ -30,7 +30,6 @@ MEMBERS = ("cover/efficientnet-lite0.imagenet", "cover/efficientnet-lite1.imagen
 # projection settings compared on validation (the bench seed); keys are PairConfig fields
 PAIR_CANDIDATES = {
     "InfoNCE": {},
-    "InfoNCE, genre batches": {"genre_batches": True},
     "attention + CE/triplet": {"gate": True, "ce_weight": 0.3},
 }
 
