@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import threading
 from pathlib import Path
 
 from coverstory.config import home_dir, setting
@@ -62,13 +61,12 @@ def create_app(home=None, admin_token: str | None = None, *, settings: ServeSett
     async def lifespan(app):
         if warm or build:
             app.state.services.start_warmup(building=build)
-        stopping = threading.Event()
         if build:
-            _build_once_chat_answers(app, stopping)
+            on_step = _reloader(app)
+            app.state.jobs.submit_build(on_step=on_step, on_done=on_step.flush)
         try:
             yield
         finally:
-            stopping.set()
             app.state.jobs.stop()
 
     # /docs is served by routes/docs.py with local Swagger UI files (no CDN)
@@ -108,21 +106,6 @@ def create_app(home=None, admin_token: str | None = None, *, settings: ServeSett
 
 # steps whose result a reader notices at once: their services are reloaded when they finish
 URGENT_STEPS = ("book text embeddings", "recommender")
-
-
-def _build_once_chat_answers(app, stopping: threading.Event, seconds: float = 30.0) -> None:
-    """Start the background build once the warm-up has loaded the chat (at most ``seconds``
-    later): the build steps' start-up (imports, model exports in child processes) beside
-    the chat's loading made the first reader of `make demo` wait 5.6 s on a 2-core machine."""
-    def start():
-        warm = app.state.services.warmup
-        if warm is not None:
-            warm.wait("chat", seconds)
-        if not stopping.is_set():
-            on_step = _reloader(app)
-            app.state.jobs.submit_build(on_step=on_step, on_done=on_step.flush)
-
-    threading.Thread(target=start, name="build-after-chat", daemon=True).start()
 
 
 def _reloader(app):
