@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from coverstory.dialogue import acts
+from coverstory.dialogue import acts, sentences
 from coverstory.dialogue.series import Series
 from coverstory.dialogue.slots import tokens
 from coverstory.dialogue.years import years_range
@@ -59,12 +59,12 @@ def test_more_series_and_ask_acts(text, kind, sub, query):
 
 
 def test_feedback_then_a_request_in_one_turn():
-    assert acts.feedback_lead("read it years ago and loved it. what else has he done?") == (
+    assert sentences.feedback_lead("read it years ago and loved it. what else has he done?") == (
         ["read", "like"], "what else has he done?")
-    assert acts.feedback_lead("Hated that one. Something lighter?") == (["dislike"],
+    assert sentences.feedback_lead("Hated that one. Something lighter?") == (["dislike"],
                                                                          "Something lighter?")
-    assert acts.feedback_lead("read it years ago and loved it") is None
-    assert acts.feedback_lead("I loved Dune. anything like it?") is None
+    assert sentences.feedback_lead("read it years ago and loved it") is None
+    assert sentences.feedback_lead("I loved Dune. anything like it?") is None
 
 
 @pytest.fixture

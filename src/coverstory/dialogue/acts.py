@@ -20,8 +20,8 @@ from coverstory.dialogue.said import NUMBER_WORDS, read_constraints
 SMALLTALK = {
     "bye": r"\b(?:bye|goodbye|good bye|see you|see ya|cya|that'?s all|that is all|i'?m done|"
            r"im done|good night|goodnight|talk later|have a (?:good|nice) (?:day|one))\b",
-    "thanks": r"\b(?:thanks?|thank you|thx|ty|ta|cheers|much appreciated|"
-              r"great,? thanks?|perfect,? thanks?)\b",
+    "thanks": r"\b(?:thanks?|thank you|thx|ty|ta|cheers|much appreciated|much obliged|"
+              r"great,? thanks?|perfect,? thanks?|sorted|that will be all|that'?ll be all)\b",
     "capabilities": r"\b(?:what can you do|what do you do|how does this work|how do you work|"
                     r"who are you|what are you|how do i use|what can i ask|what is this|"
                     r"about yourself|tell me about you\b|what kind of bot|"
@@ -34,7 +34,9 @@ EXPLAIN = re.compile(
     r"^(?:and |but |so |ok |okay |hmm,? )?why\b|\bwhy (?:did|do|would|is|are|was|this|that|the|"
     r"these|those|it|him|her|not this)\b|\bhow (?:is|are|'s) (?:that|it|this|they|these|those|the \w+(?: one)?) "
     r"(?:like|similar)|\bwhat makes (?:it|that|this|them)\b|\bexplain\b|"
-    r"\bwhat do (?:they|these) have in common\b|\bin what way\b")
+    r"\bwhat do (?:they|these) have in common\b|\bin what way\b|\bwhat made you (?:choose|pick|"
+    r"include|suggest|recommend|go for)\b|\bfor what reason\b|\breason (?:for|behind) (?:choosing|"
+    r"picking|suggesting)\b")
 ASK = {
     "title": r"\b(?:isn'?t|is|wasn'?t|was) (?:that|it|this)(?: one)? (?:also |originally )?(?:called|"
              r"known as|the same as|published as|titled)\b|\b(?:other|original|uk|us|american|"
@@ -43,7 +45,8 @@ ASK = {
                 r"grown[- ]up|mature|scary|hard|adult))\b[\w' ]{0,12}\bfor (?:a |an |my |our |him\b|"
                 r"her\b|them\b|kids|children|teens|\d)|\bage[- ]appropriate\b|\bwhat age\b|"
                 r"\bhow old (?:do|should)\b",
-    "author": r"\bwho (?:wrote|is the author|writes|is it by|drew|illustrated)\b|\bwho'?s the author\b|"
+    "author": r"\bwho (?:wrote|rote|is the author|writes|is it by|drew|illustrated)\b|\bwho'?s the author\b|"
+              r"^(?:and )?(?:the )?(?:author|writer)\??$|"
               r"\bwho'?s (?:it|that|this)(?: one)? by\b|\b(?:wrote|written) (?:that|this|it)(?: one)?\??$|"
               r"\bwhat author\b|\bwho is (?:it|that) by\b",
     "year": r"\bwhen (?:was|did) (?:it|that|this|the \w+(?: one)?) (?:come out|published|written|"
@@ -54,10 +57,12 @@ ASK = {
             r"\b(?:year|date) (?:on|of|for) (?:it|that|this)\b|"
             r"\b(?:it|that|this)(?: one)? (?:came|come|was) out when\b|"
             r"\b(?:year|date) of (?:publication|release|publishing)\b|"
-            r"\bpublication (?:year|date)\b|^(?:and )?when\??$|\band when\??$|"
+            r"\bpublication (?:year|date)\b|\bpublished when\b|\bthe year it came out\b|^(?:and )?when\??$|\band when\??$|"
             r"\bwhen (?:was|did) [\w' .:-]{2,60}? (?:come out|published|written|released)\b|"
             r"\bwhen did (?:he|she|they) write\b",
     "pages": r"\bhow (?:long|many pages|big|thick)\b|\bpage count\b|\bnumber of pages\b|"
+             r"\bwhat'?s (?:its|the) length\b|\bis (?:it|that|this)(?: one)? (?:over|under|more than|"
+             r"less than) (?:a thousand|\d+|[a-z]+ hundred) pages\b|"
              r"^(?:and )?(?:pages|length|page count|how many pages)\??$|"
              r"\bis (?:it|that|this)(?: one)? (?:very |too |really )?(?:long|short|a long one|"
              r"a quick read)\b",
@@ -74,7 +79,7 @@ ASK = {
                r"most popular|best known|best)\b|\b(?:the )?(?:shortest|"
                r"longest|newest|oldest) (?:one|of (?:them|these|those))\b|"
                r"\bwhich (?:one|of (?:them|these|those))(?: was| is| came out| got)? (?:first "
-               r"published|published first|written first|first|out first)\b",
+               r"published|published first|written first|out first)\b",
     "about": r"\bwhat(?:'s| is| are) (?:it|that|this|the \w+(?: one)?|they) about\b|"
              r"\bwhat happens in\b|\btell me (?:more )?about (?:it|that|this|the \w+)|"
              r"\bwhat(?:'s| is) the (?:plot|story)\b|\bwhat kind of book is\b|\bis it any good\b|"
@@ -135,16 +140,21 @@ SERIES_ORD = re.compile(r"^(?:and )?(?:the |what'?s the |whats the |what is the 
 _NTH = (r"(\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten|first|second|third|fourth|"
         r"fifth|sixth|seventh|1st|2nd|3rd|4th|5th)")
 SERIES_WHICH = re.compile(                   # "throne of glass, which is book three?"
-    r"\bwhich (?:one |book |novel )?is (?:book |number |no\.? |#|part |the )" + _NTH +
+    r"\bwhich (?:one |book |novel )?is (?:book |number |no\.? |#|part |the |)" + _NTH +
     r"(?: one| book)?\b|\bwhat(?:'?s| is) (?:book|number|part) " + _NTH + r"\b|"
     r"\b(?:book|part|number) " + _NTH + r" (?:called|again)\b|"
     r"\bwhich (?:[\w']+ ){0,4}(?:book|one) is (?:number |no\.? |#)" + _NTH + r"\b")
 SERIES_ORDER = re.compile(r"\b(?:what|which) order\b|\breading order\b|"
                           r"\bwhich (?:one |book |novel )?(?:comes|came|goes|is) first\b|"
                           r"\bwhich is the first\b")
-SERIES_START = re.compile(r"\bwhich (.+?) (?:book|one|novel) (?:do|should) i (?:start|begin)\b")
+SERIES_START = re.compile(r"\bwhich (.+?) (?:book|one|novel) (?:do|should) i (?:start|begin)\b|"
+                          r"\bwhere (?:should|do|does|can) (?:i |we )?(?:begin|start)(?: with| reading)? "
+                          r"(.+?)(?: series| sequence| books| saga)?\??$|\bwhere does (.+?) "
+                          r"(?:series |sequence |saga )?(?:begin|start)\??$|^(.+?)[,:-]+ which one do i "
+                          r"(?:start|begin)(?: with)?\??$")
 SERIES_LAST = re.compile(r"\b(?:the )?(?:last|final) (?:one|book|part|volume)\b")
-SERIES_NUM = re.compile(r"^(.+?)\s+(?:book|#|part|volume|vol\.?|no\.?|number)\s*(\d{1,2})\??$|"
+SERIES_NUM = re.compile(r"^(.+?)\s+(?:book|#|part|volume|vol\.?|no\.?|number)\s*(\d{1,2}|one|two|three|"
+                        r"four|five|six|seven|eight|nine|ten)\??$|"
                         r"^(?:book|part|volume) (\d{1,2}) of (.+?)\??$|"
                         r"^(.+?) ([2-9])(?:\s*-?\s*the (?:book|novel))\??$")   # "jurassic park 2 - the book"
 SERIES_WHICH_FIRST = re.compile(
@@ -253,13 +263,15 @@ def _classify(text: str) -> Act:
         return act
     m = SERIES_START.search(bare)
     if m:                                            # "which shopaholic book do I start with?"
-        act.kind, act.sub, act.query = "series", "first", m.group(1).strip()
+        act.kind, act.sub = "series", "first"
+        act.query = next(g for g in m.groups() if g).strip()
         return act
     m = SERIES_NUM.match(bare)
     if m:
         act.kind, act.sub = "series", "number"
         act.query = (m.group(1) or m.group(4) or m.group(5) or "").strip()
-        act.number = int(m.group(2) or m.group(3) or m.group(6))
+        n = m.group(2) or m.group(3) or m.group(6)
+        act.number = int(n) if n.isdigit() else NUMBER_WORDS[n]
         return act
     if SERIES_LAST.search(t) and re.search(r"\b(?:called|series|what'?s|which|name)\b", t):
         act.kind, act.sub = "series", "last"
@@ -335,7 +347,8 @@ _SMALL_FILLER = frozenset("""a lot so much very for the help you your that s it 
 now bye thanks thank really ok okay great that's appreciate appreciated cheers and again
 lovely nice good day evening morning awesome perfect yay yes wow brilliant excellent amazing
 fab fantastic super sweet wonderful helpful kind shame anyway anyways these those they them
-look looks looking seem seems sound sounds thats lot lots will check out try give go""".split())
+look looks looking seem seems sound sounds thats lot lots will check out try give go cool mate
+much obliged kindly sorted be be all done""".split())
 
 
 _FOLLOW_NUM = re.compile(
@@ -395,44 +408,4 @@ def title_query(text: str) -> str:
     q = re.sub(r"\b(?:by|from)\s+[a-z .]+$", "", q).strip()       # "X by Patrick Rothfuss"
     q = re.sub(r"^(?:the book|the novel|a book called|book called|called)\s+", "", q)
     return q.strip()
-
-
-_LEAD = re.compile(
-    r"^(?:(?:ok|oh|yes|yeah|well|so),? )?(?:i |i'?ve |i have |we )?(?:just |already |actually )?"
-    r"(?:(?P<read>read|finished|reread)|(?P<like>loved|liked|enjoyed|adored|devoured)|"
-    r"(?P<dislike>hated|disliked|didn'?t like|couldn'?t finish|gave up on))"
-    r" (?:it|that|this|that one|this one)\b[^.!;?]*[.!;]\s+(?P<rest>\S.*)$", re.I)
-
-
-def feedback_lead(text: str) -> tuple[list[str], str] | None:
-    """A first sentence of feedback on the book talked about, then something else: "read it
-    years ago and loved it. what else has he done?" -> (["read", "like"], "what else has he
-    done?"); None when the turn does not open that way."""
-    said = re.sub(r"\s+", " ", (text or "").replace("\u2019", "'").strip())
-    m = _LEAD.match(said)
-    if not m or len(m.group("rest").split()) < 2:
-        return None
-    head = said[: m.start("rest")].lower()
-    kinds = ["read"] if m.group("read") or re.search(r"\bread\b", head) else []
-    if m.group("like") or re.search(r"\b(?:loved|liked|enjoyed|adored|great|brilliant)\b", head):
-        kinds.append("like")
-    elif m.group("dislike") or re.search(r"\b(?:hated|disliked|boring|awful)\b", head):
-        kinds.append("dislike")
-    return kinds, m.group("rest")
-
-
-_ASKS = re.compile(r"\b(?:books?|novels?|read|recommend|suggest|something|anything|about|by|like|"
-                   r"more|else|author|series|stories|want|looking|similar)\b")
-_ACK = re.compile(r"^(?:fair enough|ok(?:ay)?|cool|right|alright|sure|great|nice|hmm+|i see|got it|"
-                  r"fine|well|oh|ah|lol|haha|interesting|noted)\W*$")
-
-
-def without_small_talk(text: str) -> str:
-    """The turn without a first sentence of small talk before a request ("fair enough.
-    novels about artificial intelligence" -> "novels about artificial intelligence")."""
-    parts = re.split(r"(?<=[.!?])\s+(?=\w)", (text or "").strip(), maxsplit=1)
-    if len(parts) == 2 and (_ACK.match(norm(parts[0])) or classify(parts[0]).kind == "smalltalk") \
-            and classify(parts[1]).kind != "smalltalk" and _ASKS.search(norm(parts[1])):
-        return parts[1]
-    return text
 

@@ -29,7 +29,7 @@ from pathlib import Path
 from coverstory.catalog import Catalog
 from coverstory.config import home_dir
 from coverstory.errors import BadInput, NotFound
-from coverstory.dialogue import acts, bookindex, intents, update
+from coverstory.dialogue import acts, bookindex, intents, sentences, update
 from coverstory.dialogue.nlg import Templates
 from coverstory.dialogue.nlu import NLU
 from coverstory.dialogue.policy import make_policy
@@ -168,8 +168,8 @@ class DialogueEngine(RequestTurns, AboutTurns, LookupTurns, SeriesTurns, Feedbac
     def _text_turn(self, st: SessionState, tpl: Templates, text: str) -> Reply:
         """One typed turn; a first sentence of feedback on the book talked about ("read it
         years ago and loved it. what else has he done?") is recorded, then the rest answered."""
-        text = acts.without_small_talk(text)
-        lead = acts.feedback_lead(text)
+        text = sentences.without_small_talk(text)
+        lead = sentences.feedback_lead(text)
         target = st.focus if st.focus is not None else (st.last_books[0] if st.last_books
                                                         else None)
         if lead is None or target is None or target not in self.index.row:

@@ -239,7 +239,8 @@ POSITIVE = ("love", "loved", "like", "liked", "enjoy", "enjoyed", "great", "amaz
             "brilliant", "wonderful", "fantastic", "favourite", "favorite", "perfect",
             "adore", "adored", "good", "excellent", "gripping", "beautiful", "yes", "awesome",
             "sounds good", "sounds great", "interesting", "fun")
-NEGATIVE = ("hate", "hated", "dislike", "disliked", "boring", "bored", "awful", "terrible",
+NEGATIVE = ("hate", "hated", "rubbish", "dreadful", "naff", "dislike", "disliked", "boring",
+            "bored", "awful", "terrible",
             "bad", "meh", "dull", "slow", "not for me", "couldn't finish", "gave up", "no",
             "nope", "worst", "overrated", "annoying", "didn't like", "did not like", "isn't for me",
             "is not for me", "isnt for me", "not my cup of tea", "not my kind of thing",

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 from coverstory.catalog.normalize import fold
 
-_SERIES = re.compile(r"\(([^()#]+?),?\s*#(\d+(?:\.\d+)?)(?:[-–]\d+)?\)\s*$")
+_SERIES = re.compile(r"\(([^()#;]+?),?\s*#(\d+(?:\.\d+)?)(?:[-–]\d+)?(?:;[^()]*)?\)\s*$")  # the first of
+# several: "(Harry Bosch, #1; Harry Bosch Universe, #1)", "(Discworld, #24; City Watch, #5)"
 
 
 def parse(title: str) -> tuple[str, float] | None:

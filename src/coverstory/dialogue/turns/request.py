@@ -47,6 +47,10 @@ _NOT_A_TITLE = re.compile(
     r"perhaps|ideally|preferably)\b")
 
 
+_CHAT_WORDS = re.compile(r"\b(?:you|your|yourself|thanks|thank|cheers|sorted|novels|books|book|"
+                         r"stories|please|pls|lol|mate|ok|okay)\b")
+
+
 def _without_please(text: str) -> str:
     return re.sub(r"[,\s]+(?:please|pls|thanks)\W*$", "", text, flags=re.I)
 
@@ -57,8 +61,8 @@ def _looks_like_a_title(text: str, p: Parse, act: acts.Act) -> bool:
     reference in it, no constraint, and it does not start like a request or a description."""
     t = acts.norm(_without_please(text))
     words = re.sub(r"[^a-z' ]+", " ", t).split()
-    if re.search(r"[.!?]\s+\w", t):          # several sentences: not a title said alone
-        return False
+    if re.search(r"[.!?]\s+\w", t) or _CHAT_WORDS.search(t):   # several sentences, or chat
+        return False                                          # ("cheers mate, sorted")
     return (2 <= len(words) <= 8 and not p.slots and act.audience is None and not act.pages
             and not act.interests and not _NOT_A_TITLE.match(t)
             and (text.strip().endswith("?") or t.startswith("the ") or
@@ -105,8 +109,8 @@ class RequestTurns:
             return self._about_book(st, tpl, text, act)
         if intent == "identify_photo" and not content:
             return Reply(sid, tpl.say("photo_please"), "identify_photo", parse=p.to_dict())
-        if intent == "feedback" or (p.sentiment > 0.2 and intent != "similar_to" and any(
-                s.kind == "ref" and s.value != "it" for s in p.slots)
+        if intent == "feedback" or (abs(p.sentiment) > 0.2 and intent != "similar_to" and any(
+                s.kind == "ref" and (s.value != "it" or len(tokens(p.text)) <= 10) for s in p.slots)
                 and not _LIKE_THAT.search(fold(text))):    # "I love the sound of the first one"
             done = self._word_feedback(st, tpl, p)
             if done is not None:

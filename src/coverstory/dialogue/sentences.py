@@ -1,0 +1,50 @@
+"""Turns of several sentences: a first sentence of feedback on the book talked about, or of
+small talk, before the request ("read it years ago and loved it. what else has he done?",
+"fair enough. novels about artificial intelligence")."""
+
+from __future__ import annotations
+
+import re
+
+from coverstory.dialogue.acts import classify, norm
+
+
+_LEAD = re.compile(
+    r"^(?:(?:ok|oh|yes|yeah|well|so),? )?(?:i |i'?ve |i have |we )?(?:just |already |actually )?"
+    r"(?:(?P<read>read|finished|reread)|(?P<like>loved|liked|enjoyed|adored|devoured)|"
+    r"(?P<dislike>hated|disliked|didn'?t like|couldn'?t finish|gave up on))"
+    r" (?:it|that|this|that one|this one)\b[^.!;?]*[.!;]\s+(?P<rest>\S.*)$", re.I)
+
+
+def feedback_lead(text: str) -> tuple[list[str], str] | None:
+    """A first sentence of feedback on the book talked about, then something else: "read it
+    years ago and loved it. what else has he done?" -> (["read", "like"], "what else has he
+    done?"); None when the turn does not open that way."""
+    said = re.sub(r"\s+", " ", (text or "").replace("\u2019", "'").strip())
+    m = _LEAD.match(said)
+    if not m or len(m.group("rest").split()) < 2:
+        return None
+    head = said[: m.start("rest")].lower()
+    kinds = ["read"] if m.group("read") or re.search(r"\bread\b", head) else []
+    if m.group("like") or re.search(r"\b(?:loved|liked|enjoyed|adored|great|brilliant)\b", head):
+        kinds.append("like")
+    elif m.group("dislike") or re.search(r"\b(?:hated|disliked|boring|awful)\b", head):
+        kinds.append("dislike")
+    return kinds, m.group("rest")
+
+
+_ASKS = re.compile(r"\b(?:books?|novels?|read|recommend|suggest|something|anything|about|by|like|"
+                   r"more|else|author|series|stories|want|looking|similar)\b")
+_ACK = re.compile(r"^(?:fair enough|ok(?:ay)?|cool|right|alright|sure|great|nice|hmm+|i see|got it|"
+                  r"fine|well|oh|ah|lol|haha|interesting|noted)\W*$")
+
+
+def without_small_talk(text: str) -> str:
+    """The turn without a first sentence of small talk before a request ("fair enough.
+    novels about artificial intelligence" -> "novels about artificial intelligence")."""
+    parts = re.split(r"(?<=[.!?])\s+(?=\w)", (text or "").strip(), maxsplit=1)
+    if len(parts) == 2 and (_ACK.match(norm(parts[0])) or classify(parts[0]).kind == "smalltalk") \
+            and classify(parts[1]).kind != "smalltalk" and _ASKS.search(norm(parts[1])):
+        return parts[1]
+    return text
+
