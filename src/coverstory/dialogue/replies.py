@@ -13,6 +13,7 @@ from coverstory.dialogue.bookindex import BookIndex
 from coverstory.dialogue.constraints import author_mask
 from coverstory.dialogue.lexicon import FACETS
 from coverstory.dialogue.nlg import Templates
+from coverstory.dialogue.signals import MIN_CO_READERS
 from coverstory.dialogue.state import SessionState
 
 
@@ -126,7 +127,7 @@ def explain(idx: BookIndex, row: int, st: SessionState, coreaders=None,
             bits.append(f"like {idx.titles[other]}, it is shelved as " + ", ".join(shared))
         if coreaders is not None:
             _, co = coreaders.similar(other)
-            if co[row] >= 1:
+            if co[row] >= MIN_CO_READERS:        # a few co-readers are chance, not evidence
                 bits.append(f"{int(co[row])} readers who liked {idx.titles[other]} also liked it")
     if not bits:
         bits.append("it is one of the closest matches to what you said")

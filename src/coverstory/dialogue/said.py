@@ -30,6 +30,7 @@ RECIPIENTS = {  # a person the book is for -> the audience it implies (None: unk
     "boyfriends": "adult", "parents": "adult", "mates": None, "bestie": None, "bff": None,
     "nan": "adult", "nana": "adult", "nanna": "adult", "gran": "adult", "granny": "adult",
     "grandad": "adult", "granddad": "adult", "grandparents": "adult",
+    "book club": "adult", "reading group": "adult", "book group": "adult",
 }
 _RECIPIENT = re.compile(
     r"\b(?:for|to|gift for|present for|buy for|get for)\s+(?:my|our|a|the)\s+"
