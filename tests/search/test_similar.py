@@ -14,21 +14,8 @@ from coverstory.search.similar import REASONS, Similar, TagSpace
 
 def reference(sim: Similar, book_id: int, k: int = 10, exclude=()) -> list[Hit]:
     """The per-candidate loop of search/similar.py before issue 15 (dicts per candidate)."""
-    parts: dict[str, dict[int, float]] = {}
-    for m, idx in sim.indexes.items():
-        if book_id not in idx:
-            continue
-        if hasattr(idx, "neighbours"):
-            s, ids = idx.neighbours(book_id, sim.depth + 1)
-        else:
-            s, ids = idx.search(idx.reconstruct(book_id), min(sim.depth + 1, len(idx)))
-            s, ids = s[0], ids[0]
-        ok = (ids >= 0) & (ids != book_id)
-        s, ids = s[ok], ids[ok]
-        if len(s) < 2:
-            continue
-        z = (s - s.mean()) / (s.std() + 1e-6)
-        parts[m] = dict(zip(ids.tolist(), z.tolist()))
+    parts = {m: dict(zip(ids.tolist(), z.tolist()))              # the neighbours: shared
+             for m, (ids, z) in sim.neighbour_z(book_id).items()}
     mine = {a.lower() for a in sim.authors.get(book_id, [])}
     if not parts and not mine:
         return []

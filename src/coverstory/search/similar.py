@@ -43,8 +43,8 @@ class Similar:
             self._by_author = by
         return self._by_author
 
-    def similar(self, book_id: int, k: int = 10, exclude: Iterable[int] = ()) -> list[Hit]:
-        book_id = int(book_id)
+    def neighbour_z(self, book_id: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Per modality, the book's neighbours (ids) and their z-scored similarities."""
         parts: dict[str, tuple[np.ndarray, np.ndarray]] = {}     # modality -> (ids, z)
         for m, idx in self.indexes.items():
             if book_id not in idx:
@@ -60,6 +60,11 @@ class Similar:
                 continue
             z = (s - s.mean()) / (s.std() + 1e-6)
             parts[m] = (np.asarray(ids, np.int64), np.asarray(z, np.float64))
+        return parts
+
+    def similar(self, book_id: int, k: int = 10, exclude: Iterable[int] = ()) -> list[Hit]:
+        book_id = int(book_id)
+        parts = self.neighbour_z(book_id)
         mine = {a.lower() for a in self.authors.get(book_id, [])}
         if not parts and not mine:
             return []
