@@ -104,8 +104,12 @@ def test_not_a_franchise_excludes_its_books_and_author(eng):
 
 
 def test_not_crime_keeps_mysteries_out(eng):
+    from coverstory.dialogue.constraints import exclusion_mask
+
     r = eng.turn("nc", text="something not crime")
     assert r.books and "The Quiet Clue" not in [b["title"] for b in r.books]
+    clue = next(i for i, t in enumerate(eng.index.titles) if t == "The Quiet Clue")
+    assert not exclusion_mask(eng.index, eng.store.load("nc"))[clue]   # a mystery, no "crime"
 
 
 def test_a_title_by_its_author_is_an_anchor_not_an_author_request(eng):

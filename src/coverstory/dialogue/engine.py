@@ -176,9 +176,7 @@ class DialogueEngine(RequestTurns, AboutTurns, LookupTurns, SeriesTurns, Feedbac
             return self._dispatch(st, tpl, text)
         kinds, rest = lead
         for kind in kinds:
-            self._record(st, [target], kind)
-        if "like" in kinds:
-            st.anchors = ([a for a in st.anchors if a != target] + [target])[-2:]
+            self._note_feedback(st, [target], kind)
         st.focus = target
         reply = self._dispatch(st, tpl, rest)
         title = self.index.titles[self.index.row[target]]

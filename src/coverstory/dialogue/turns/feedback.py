@@ -60,8 +60,9 @@ class FeedbackTurns:
                 if b not in st.rejected:
                     st.rejected.append(b)
 
-    def _after_feedback(self, st: SessionState, tpl: Templates, targets: list[int], kind: str,
-                        parse: Parse | None = None) -> Reply:
+    def _note_feedback(self, st: SessionState, targets: list[int], kind: str) -> None:
+        """Record feedback and what it means for the session: a like is the accepted book
+        (logged once) and an anchor; a dislike stops being one."""
         self._record(st, targets, kind)
         for b in targets:
             if kind == "like":
@@ -73,6 +74,10 @@ class FeedbackTurns:
                 st.anchors = ([a for a in st.anchors if a != b] + [b])[-2:]
             elif kind == "dislike":
                 st.anchors = [a for a in st.anchors if a != b]
+
+    def _after_feedback(self, st: SessionState, tpl: Templates, targets: list[int], kind: str,
+                        parse: Parse | None = None) -> Reply:
+        self._note_feedback(st, targets, kind)
         r = self.index.row.get(targets[0])
         title = self.index.titles[r] if r is not None else "that"
         st.focus = targets[0]
