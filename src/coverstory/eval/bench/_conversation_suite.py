@@ -30,7 +30,18 @@ DEV_EXTRA2 = DATA / "conversations_dev_extra2.jsonl"
 # messages, corrections; facts and satisfiability (3+ books) checked against the demo catalog.
 # Development material only: ids "x-c-...", always in the dev part; the test part is unchanged.
 DEV_EXTRA3 = DATA / "conversations_dev_extra3.jsonl"
-DEV_EXTRAS = (DEV_EXTRA, DEV_EXTRA2, DEV_EXTRA3)
+# A fourth extension of 168 conversations, written on 2026-12-02 by a fourth helper engineer
+# who likewise neither ran the bot nor read dialogue/, written blind to measure how the rules
+# generalise to unseen phrasings: mid-popularity authors and series (next/previous/last,
+# "which number is X", possessives and typos), audience, length, era, tone and genre
+# constraints, "like X but Y", half-remembered plots, not-in-catalog titles, social turns that
+# are not feedback, feedback in words and buttons; texting, voice transcripts ("um"), long
+# rambling messages, formal and non-native English, numbers in words, emoji. Facts (titles,
+# series order, original years, page counts, authors) and satisfiability (3+ books) checked
+# against the goodbooks-10k data. Development material only: ids "x-d-...", always in the dev
+# part; the test part is unchanged.
+DEV_EXTRA4 = DATA / "conversations_dev_extra4.jsonl"
+DEV_EXTRAS = (DEV_EXTRA, DEV_EXTRA2, DEV_EXTRA3, DEV_EXTRA4)
 DEV_PREFIX = "x-"
 TAG_GROUPS = DATA / "conversation_tag_groups.json"
 
