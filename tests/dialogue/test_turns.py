@@ -45,10 +45,30 @@ from coverstory.dialogue.series import Series
     ("throne of glass, which is book three?", "series", "number"),
     ("what order do the mistborn books go in", "series", "first"),
     ("what's the sequel?", "series", "next"),
+    ("which one is The Brutal Telling?", "series", "position"),
+    ("and lioness rampant is which one", "series", "position"),
+    ("which expanse book is abaddons gate", "series", "position"),
+    ("which one is the shortest?", "ask", "compare"),
+    ("which hitchhiker's guide book is number four?", "series", "number"),
+    ("is there a follow up to A Wrinkle in Time", "series", "next"),
+    ("I am reading Twilight now. Which book I must read after it?", "series", "next"),
+    ("is that the third one", "ask", "series"),
+    ("is consider phlebas long?", "ask", "pages"),
+    ("whats sabriel about? is it scary", "ask", "about"),
 ])
 def test_acts(text, kind, sub):
     a = acts.classify(text)
     assert (a.kind, a.sub if sub else "") == (kind, sub)
+
+
+@pytest.mark.parametrize("query,text,want", [
+    ("just finished hyperion (dan simmons). is there a", "", "hyperion"),
+    ("", "my ten year old finished redwall, which one does he read next", "redwall"),
+    ("ender's game last night and i need the next one in the saga", "", "ender's game"),
+    ("is there a", "", ""),
+])
+def test_series_query_drops_the_reading_story(query, text, want):
+    assert acts.series_query(query, text) == want
 
 
 def test_typed_constraints_from_words():
@@ -272,6 +292,43 @@ def test_a_series_named_anywhere_in_a_question(tiny_home):
         r = eng.turn("sq2", text="tide saga, which is book two?")
         assert r.books and r.books[0]["title"].startswith("Sun Gate")
         assert eng._series_in("which one comes first?") is None     # no name, no guess
+    finally:
+        eng.close()
+
+
+def test_which_one_is_x_and_bare_follow_ups_after_a_book_of_a_series(tiny_home):
+    """'which one is X?' answers X's place; 'and book three' / 'and after that' after a
+    question about a series book (or after 'thanks') step through that series; 'is that the
+    second one?' is answered yes or no about the book talked about."""
+    from coverstory.catalog import Catalog
+    from coverstory.dialogue.engine import DialogueEngine
+
+    cat = Catalog.open(tiny_home)
+    with cat.transaction():
+        for n, title in ((1, "Moon Keep"), (2, "Sun Gate"), (3, "Star Hollow"), (4, "Rain Tower")):
+            cat.upsert_book("tiny", f"tide{n}", {"title": f"{title} (The Tide Saga, #{n})",
+                                                 "authors": ["Ida Reef"], "year": 2000 + n,
+                                                 "pages": 200 + n})
+    cat.close()
+    eng = DialogueEngine(tiny_home, search=False, recommend=False, llm=False)
+    try:
+        eng.turn("w", text="the tide saga in order please")
+        r = eng.turn("w", text="which one is star hollow?")
+        assert r.intent == "series" and r.books[0]["title"].startswith("Star Hollow")
+        assert "3" in r.text
+        eng.turn("w", text="thanks!")
+        r = eng.turn("w", text="and number four?")
+        assert r.books and r.books[0]["title"].startswith("Rain Tower")
+        r = eng.turn("a", text="how many pages is moon keep")
+        assert "201" in r.text
+        r = eng.turn("a", text="and book three")
+        assert r.books and r.books[0]["title"].startswith("Star Hollow")
+        r = eng.turn("a", text="and after that")
+        assert r.books and r.books[0]["title"].startswith("Rain Tower")
+        r = eng.turn("a", text="is that the second one")
+        assert r.text.startswith("No") and "4" in r.text
+        r = eng.turn("n", text="just finished Sun Gate (Ida Reef). Is there a sequel?")
+        assert r.books and r.books[0]["title"].startswith("Star Hollow")
     finally:
         eng.close()
 

@@ -37,6 +37,16 @@ EXPLAIN = re.compile(
     r"\bwhat do (?:they|these) have in common\b|\bin what way\b|\bwhat made you (?:choose|pick|"
     r"include|suggest|recommend|go for)\b|\bfor what reason\b|\breason (?:for|behind) (?:choosing|"
     r"picking|suggesting)\b")
+_NTH_ASK = (r"(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|1st|2nd|3rd|"
+            r"[4-9]th|10th|\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten)")
+_NTH_ASK_G = "(" + _NTH_ASK[3:]
+
+
+def nth(word: str) -> int:
+    """'third' / '3rd' / 'three' / '3' -> 3."""
+    return _NTH_WORDS.get(word) or int(word)
+
+
 ASK = {
     "title": r"\b(?:isn'?t|is|wasn'?t|was) (?:that|it|this)(?: one)? (?:also |originally )?(?:called|"
              r"known as|the same as|published as|titled)\b|\b(?:other|original|uk|us|american|"
@@ -65,10 +75,12 @@ ASK = {
              r"less than) (?:a thousand|\d+|[a-z]+ hundred) pages\b|"
              r"^(?:and )?(?:pages|length|page count|how many pages)\??$|"
              r"\bis (?:it|that|this)(?: one)? (?:very |too |really )?(?:long|short|a long one|"
-             r"a quick read)\b",
+             r"a quick read)\b|^(?:and |so |ok )?is [\w' :-]{3,50}? (?:very |too |really )?(?:long|"
+             r"a long one|a long book|thick|a big book)\W*$",
     "series": r"\bis (?:it|that|this|the \w+(?: one)?) (?:part of )?(?:a|in a) series\b|"
               r"\bwhich series\b|\bwhat series\b|\bis (?:it|that|this)(?: one)? the first\b|"
-              r"\bwhich book in\b|\bit'?s the first\b[^?]*\b(?:yes|right|isn'?t it|correct)\b|"
+              r"\bwhich book in\b|\bis (?:it|that|this)(?: one)? (?:the |book |number |no\.? |#)" + _NTH_ASK +
+              r"(?: one| book| novel)?(?: in (?:the|that) series)?\W*$|\bit'?s the first\b[^?]*\b(?:yes|right|isn'?t it|correct)\b|"
               r"\b(?:which|what) (?:number|position|book) (?:in|of) (?:the )?[\w' ]{2,40}? is\b|"
               r"\bwhat number is [\w' ]{2,40}? in\b|"
               r"\b(?:which|what) number is (?:it|that|this)\b|"
@@ -83,7 +95,7 @@ ASK = {
     "about": r"\bwhat(?:'s| is| are) (?:it|that|this|the \w+(?: one)?|they) about\b|"
              r"\bwhat happens in\b|\btell me (?:more )?about (?:it|that|this|the \w+)|"
              r"\bwhat(?:'s| is) the (?:plot|story)\b|\bwhat kind of book is\b|\bis it any good\b|"
-             r"^what(?:'s| is) .{3,60} about\??$",
+             r"^what(?:'s| is|s) .{3,60} about\??$",
 }
 MORE = re.compile(
     r"^(?:any|some|show me|give me|got any|anything|something|what)?\s*(?:more|others?|else|"
@@ -127,10 +139,46 @@ SERIES_NEXT = re.compile(
     r"^(?:i )?(?:just |have )?(?:finished|read|loved|done with)\s+(.+?)[,.;!]?\s+(?:so )?"
     r"(?:what'?s|whats|what is|what comes|what do i read) next\??$|\bwhat'?s next\b|\bwhats next\b|"
     r"^(?:is there a |the )?(.+?)\s+(?:sequel|follow[- ]?up)\??$|\bwhat follows\s+(.+?)\??$|"
-    r"^(.+?)[,.!-]*\s+what'?s the next one\??$|^i (?:just )?finished (.+?)[!.,]*\s+next\W*$")
+    r"^(.+?)[,.!-]*\s+what'?s the next one\??$|^i (?:just )?finished (.+?)[!.,]*\s+next\W*$|"
+    r"^(.+?)\s+(?:what'?s|whats|what is|what comes) (?:after|next)\??$|"
+    r"\bwhat'?s the next (.+?) (?:book|one|novel)\??$|^(?:and )?(?:the )?next (.+?) (?:one|book|novel)\??$|"
+    r"\b(?:which|what) (?:one|book) (?:do |does |should |must |can )?(?:i |he |she |they |we )?"
+    r"(?:must |should |can )?read (?:next|after (?:it|this|that)(?: one)?)\b|"
+    r"\bis there (?:a|any) (?:follow[- ]?up|sequel|continuation)\W*$|"
+    r"\bthe next (?:one|book|novel|part) in the (?:saga|series|sequence|cycle)\b")
+# "i finished in the woods by tana french, whats the next one": the book is what was finished
+_READ_X = re.compile(r"\b(?:finished|read|loved|done with|reading|i'?m on|am on)\s+([^,.;!?()]{3,60})")
+_QUERY_TAIL = re.compile(r"(?:\s*\([^)]*\)|\s+(?:is there a|so|and|now|"
+                         r"last night|yesterday|already|at last|finally))+\W*$")
+_QUERY_HEAD = re.compile(r"^(?:(?:i|ive|i've|i have|we|he|she|they|my [\w ]{2,20}?|the kid|kid)\s+)?"
+                         r"(?:just |recently |finally |already )?(?:finished|read|loved|liked|enjoyed|"
+                         r"done with|am reading|reading|started|i'?m on|on)\s+")
+
+
+def series_query(query: str, text: str = "") -> str:
+    """The book or series a series question names, without the reading story around it:
+    "just finished hyperion (dan simmons). is there a" -> "hyperion"."""
+    q = norm(query)
+    if not q and text:                               # "finished redwall, which one next?"
+        m = _READ_X.search(norm(text))
+        q = m.group(1) if m else ""
+    q = re.split(r"[.;!?]\s|\s+(?:and|but|so|now)\s+(?:i|we|he|she|they|need|want|what|which)\b", q)[0]
+    q = re.sub(r"^(?:is|are) there (?:a|an|any)\b\s*", "", q)
+    q = _QUERY_HEAD.sub("", q.strip(" ,-"))
+    q = _QUERY_TAIL.sub("", q).strip(" ,-'\"")
+    return q
 SERIES_PREV = re.compile(r"\b(?:what(?: comes| is|'s| s) before|whats before|prequel (?:to|of)|before)\s+(.+?)\??$|"
                          r"\b(?:book|one) before (.+?)\??$|\bis there a (?:book|one) before(?:\s+(.+?))?\??$|"
                          r"\bis there a prequel\b|^(?:and )?(?:the )?(?:one|book) before\??$|\bprequel\b")
+SERIES_POS = re.compile(          # which place a named book has in a series
+    r"^(?:n |and |so |ok |okay )*(?:which|what) (?:one|1|number|no\.?|position)(?:'s| is) "
+    r"(?!(?:number|book|part|no\.?|#|volume)\s)(?!(?:the |a )?(?:shortest|longest|best|newest|oldest|most|least|first|last|for|about|by|"
+    r"better|good|funniest|easiest|scariest|cheapest|it|that|this)\b)(?P<q>.{3,60}?)\??$|"
+    r"^(?:n |and |so |ok |okay )*(?:which|what) (?P<s>[\w' ]{2,30}?) (?:book|one|novel|number) is "
+    r"(?!(?:it|that|this|the first|the last|number|book|part|no\.?|#|volume)\b)(?P<q2>.{3,60}?)\??$|"
+    r"^(?:n |and |so |ok |okay )*(?P<q3>[^,]{3,60}?) (?:itself )?(?:is|comes) (?:which|what)"
+    r"(?: one| number| book| position| no\.?)?(?: in (?:the|that) series)?\??$|"
+    r"^(?:n |and |so |ok |okay )*(?P<q4>[^,]{3,60}?) comes when\??$")
 _ORD = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4,
         "4th": 4, "fifth": 5, "5th": 5}
 SERIES_ORD = re.compile(r"^(?:and )?(?:the |what'?s the |whats the |what is the |which is the )?"
@@ -248,12 +296,19 @@ def _classify(text: str) -> Act:
     m = SERIES_NEXT.search(bare)
     if m:
         act.kind, act.sub = "series", "next"
-        act.query = next((g for g in m.groups() if g), "").strip()
+        act.query = series_query(next((g for g in m.groups() if g), ""), bare)
         return act
     m = SERIES_PREV.search(bare)
-    if m and re.search(r"\b(?:comes|prequel|book before|one before)\b", t):
+    if m and re.search(r"\b(?:comes|came|prequel|book before|one before)\b", t):
         act.kind, act.sub = "series", "previous"
-        act.query = next((g for g in m.groups() if g), "").strip()
+        act.query = series_query(next((g for g in m.groups() if g), ""))
+        return act
+    m = SERIES_POS.match(bare)
+    if m:                               # "which one is the brutal telling?", "x is which one"
+        act.kind, act.sub = "series", "position"
+        act.query = series_query(next(g for g in (m.group("q"), m.group("q2"), m.group("q3"),
+                                                   m.group("q4")) if g))
+        act.interests = [m.group("s")] if m.group("s") else []   # the series named: "expanse"
         return act
     m = SERIES_ORD.match(bare)
     if m:                                            # "second artemis fowl book", "and part 2?"
@@ -351,10 +406,23 @@ look looks looking seem seems sound sounds thats lot lots will check out try giv
 much obliged kindly sorted be be all done""".split())
 
 
+_NTH_WORDS = {**_ORD, **NUMBER_WORDS, "sixth": 6, "6th": 6, "seventh": 7, "7th": 7, "eighth": 8,
+              "8th": 8, "ninth": 9, "9th": 9, "tenth": 10, "10th": 10}
+_NTH_ANY = (r"(first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|1st|2nd|3rd|4th|"
+            r"5th|6th|7th|8th|9th|10th|\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten)")
 _FOLLOW_NUM = re.compile(
-    r"^(?:and |so |ok |okay |what about |how about )*(?:the )?(?:part |book |volume |vol |#)?"
-    r"(first|second|third|fourth|fifth|1st|2nd|3rd|4th|5th|\d)(?: one| book| part| volume)?"
-    r"(?: is| then| called)?(?: part)?\??$")
+    r"^(?:and |n |so |ok |okay |then |what about |how about |give me |what'?s |whats |what is |"
+    r"which is )*(?:the )?(?:very )?(?:part |book |volume |vol |no\.? |number |#)?"
+    r"(first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|1st|2nd|3rd|4th|5th|6th|"
+    r"7th|8th|9th|10th|\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten)"
+    r"(?: one| book| novel| part| volume)?(?: is| then| called| please| pls)*(?: part)?\??$")
+# outside a series answer, only with a word that says "of the series" ("and book three",
+# "and the second book?", "whats the first one called"), when the book talked about is in one
+_FOLLOW_SERIES = re.compile(
+    r"^(?:and |n |so |ok |okay |then |what about |how about |give me |what'?s |whats |what is |"
+    r"which is )*(?:(?:part|book|volume|vol|no\.?|number|#) " + _NTH_ANY + r"|the (?:very )?"
+    + _NTH_ANY + r" (?:book|novel|part|volume|one (?:called|is)|one then)|the very first(?: one)?)"
+    r"(?: is| then| called| please| pls)*\??$")
 _FOLLOW_NEXT = re.compile(
     r"^(?:and |so |ok |okay |then )*(?:then|after that|after it|next|the next one|the next|"
     r"what comes (?:after|next)(?: (?:it|that|this))?|what(?:'s| is) after (?:it|that|this)|"
@@ -371,11 +439,26 @@ def series_follow_up(text: str, act: Act) -> None:
     m = _FOLLOW_NUM.match(t)
     if m:
         w = m.group(1)
-        act.kind, act.sub, act.number = "series", "number", _ORD.get(w) or int(w)
+        act.kind, act.sub = "series", "number"
+        act.number = _NTH_WORDS.get(w) or int(w)
     elif _FOLLOW_NEXT.match(t):
         act.kind, act.sub = "series", "next"
     elif _FOLLOW_LAST.search(t):
         act.kind, act.sub = "series", "last"
+
+
+def series_follow_up_named(text: str, act: Act) -> None:
+    """The stricter follow-up ("and book three", "the second book?") for a turn after one
+    about a book in a series that was not a series answer (``act`` is changed in place)."""
+    t = norm(text).rstrip("!.?, ")
+    m = _FOLLOW_SERIES.match(t)
+    if m:
+        w = next((g for g in m.groups() if g), "first")
+        act.kind, act.sub = "series", "number"
+        act.number = _NTH_WORDS.get(w) or int(w)
+    elif re.match(r"^(?:and |so |ok |okay )*(?:then )?(?:after that|after it|the one after(?: that)?|"
+                  r"what comes after (?:it|that)|the next (?:book|one) (?:after that|then))\W*$", t):
+        act.kind, act.sub = "series", "next"
 
 
 def _has_new_content(t: str) -> bool:

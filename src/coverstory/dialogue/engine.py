@@ -191,10 +191,16 @@ class DialogueEngine(RequestTurns, AboutTurns, LookupTurns, SeriesTurns, Feedbac
         if prev.startswith("series") and act.kind in ("request", "more", "series") \
                 and not act.query:
             acts.series_follow_up(text, act)       # "and then?", "and the third", "3rd?"
+        elif act.kind in ("request", "more") and st.focus in self.index.row and \
+                self.index.series.position(self.index.row[st.focus]):
+            acts.series_follow_up_named(text, act)  # after "what's Still Life about?":
+            #                                          "and the second book?"
         if act.kind == "request" and prev and not prev.startswith("feedback") and \
                 _FOLLOW_UP.match(acts.norm(text)):
             act.kind, _, act.sub = prev.partition(":")           # "and the third?"
         if act.kind == "smalltalk":
+            if act.sub in ("thanks", "ack"):          # "thanks!" then "and number four?"
+                st.last_act = prev
             key = {"empty": "help"}.get(act.sub, act.sub)
             intent = {"help": "help", "capabilities": "help", "greeting": "greeting"}.get(key)
             return Reply(sid, tpl.say(key), intent or "smalltalk")

@@ -15,7 +15,17 @@ from coverstory.dialogue.nlu import Parse
 from coverstory.dialogue.replies import Reply, card
 from coverstory.dialogue.state import SessionState
 
-_WHATS_X_ABOUT = re.compile(r"^(?:so )?what(?:'s| is) (.{3,60}?) about\??$")
+_WHATS_X_ABOUT = re.compile(r"^(?:so )?what(?:'s| is|s) (.{3,60}?) about\??$")
+# the words of a question about a book, not of its title ("how many pages is inkdeath")
+_QUESTION_WORDS = frozenset("""when was were did does do it come came out published written released
+how many pages page count is who wrote by what year and so ok okay anyway then
+again roughly um uh first published publication date of whats what's its length tell me
+please pls about have has does who's whos s book novel one he she they exactly you've
+you your got i ive i've we here""".split())
+_SIZE = re.compile(r"\bhow (?:long|big|thick)\b|\b(?:long|thick|a long one|a long book|a big book)"
+                   r"\W*$")
+_POINTING = re.compile(r"\b(?:it|that|this|its|them|they|those|these)\b")
+_IS_NTH = re.compile(r"\bis (?:it|that|this)(?: one)? (?:the |book |number |no\.? |#)" + acts._NTH_ASK_G)
 PRONOUNS = frozenset({"it", "that", "this", "they", "that one", "this one", "the first one",
                        "the second one", "the third one", "the last one"})
 
@@ -52,7 +62,7 @@ class AboutTurns:
         text = re.sub(r"[\s,]+(?:again|then|though|anyway)\W*$", "", text)  # not title words
         p = self.nlu.parse(text)
         target = self._target(st, p, text, prefer_shown=act.kind == "explain" or act.sub == "title")
-        m = _WHATS_X_ABOUT.match(acts.norm(text))
+        m = _WHATS_X_ABOUT.match(acts.norm(text).split("? ")[0])
         if act.kind == "ask" and m and m.group(1) not in PRONOUNS:   # "what's Rebecca about?"
             got = finder(idx).title(acts.title_query(m.group(1)))
             if got is not None:
@@ -67,8 +77,20 @@ class AboutTurns:
             named = len(rest) >= 4 and bool(words) and not words <= (PRONOUNS | {"them", "they",
                                                                                 "those", "these"})
             got = finder(idx).title(rest) if named else None
+            bare = " ".join(w for w in re.sub(r"[^a-z0-9' ]+", " ", _SIZE.sub(" ", acts.norm(
+                text))).split() if w not in _QUESTION_WORDS)
+            words = [w for w in bare.split() if w not in PRONOUNS and w not in ("the", "them")]
+            if (got is None or got[1] < 92) and words and len(bare) >= 4 and \
+                    (len(words) >= 2 or not _POINTING.search(acts.norm(text))):
+                got = finder(idx).title(bare)      # "when was sphere published"
+                if got is None or got[1] < 92:     # "his majestys dragon naomi novik when ..."
+                    row, _, _ = self._title_by(bare)
+                    got = (row, 100.0) if row is not None else got
             if got is not None and got[1] >= 92:
                 target = int(idx.ids[got[0]])
+        is_nth = _IS_NTH.search(acts.norm(text)) if act.sub == "series" else None
+        if is_nth and st.focus in idx.row:         # "is that the third one?": the book talked
+            target = st.focus                      # about, not the third shown
         if target is None or target not in idx.row:
             key = "explain_none" if act.kind == "explain" else "no_books"
             return Reply(st.session_id, tpl.say(key), act.kind, parse=p.to_dict())
@@ -92,8 +114,13 @@ class AboutTurns:
                            and int(s.value) != target and s.score >= 0.85), None)
             text_out = replies.explain(idx, r, st, self.signals.coreaders, versus=versus)
             return Reply(st.session_id, text_out, "explain", parse=p.to_dict())
-        if act.sub == "series" and idx.series.position(r) and idx.series.position(r)[1] > 1:
-            return self._series_position(st, tpl, r)        # "is that the first in the series?"
+        if act.sub == "series" and idx.series.position(r) and (idx.series.position(r)[1] > 1
+                                                                or is_nth):
+            reply = self._series_position(st, tpl, r)       # "is that the first in the series?"
+            if is_nth:
+                n = acts.nth(is_nth.group(1))
+                reply.text = ("Yes. " if idx.series.position(r)[1] == n else "No. ") + reply.text
+            return reply
         if act.sub == "audience" and act.audience:   # "ok for a seven year old?": for whom
             st.audience, st.age = act.audience, act.age
             st.source[f"audience:{act.audience}"] = st.turns

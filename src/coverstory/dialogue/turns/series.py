@@ -35,6 +35,12 @@ class SeriesTurns:
         (``after``: the book the reader's previous turn rated, "next?" after a button)."""
         idx = self.index
         ser = idx.series
+        if act.sub == "position":                 # "which one is the brutal telling?"
+            got = self._series_which(st, tpl, act)
+            if got is not None:
+                return got
+            act = acts.classify(re.sub(r"\b(?:which|what)\b", " ", text))
+            return self._request(st, tpl, text, act)
         row, key = None, None
         if act.query in PRONOUNS or act.query in ("the series", "series", "this series",
                                                     "that series", "the one"):
@@ -51,7 +57,9 @@ class SeriesTurns:
                 row = got[0] if got and key is None else None
             if row is None and key is None:
                 row, key = self._series_named(act.query)
-        passing = None
+        if row is None and key is not None and act.sub in ("next", "previous"):
+            row = self._member_talked_about(st, key, text)  # "read Guards! Guards!, the next
+        passing = None                                     # City Watch book?"
         if row is None and key is None:                  # a title named in passing
             p = self.nlu.parse(text)
             named = [idx.row.get(int(s.value)) for s in p.slots if s.kind == "title"
@@ -107,6 +115,50 @@ class SeriesTurns:
                            next=idx.titles[step], prev=idx.titles[step], num=num, series=name)
         later = [r for r in order if act.sub == "next" and ser.position(r)[1] > ser.position(step)[1]]
         return self._series_reply(st, text_out, [step] + later[: self.k - 1], name, step)
+
+    def _member_talked_about(self, st: SessionState, key: str, text: str) -> int | None:
+        """A book of the series ``key`` named in the turn or talked about just before."""
+        idx, ser = self.index, self.index.series
+        named = [int(s.value) for s in self.nlu.parse(text).slots if s.kind == "title"
+                 and s.score >= 0.85]
+        for b in reversed(named):
+            r = idx.row.get(b)
+            if r is not None and ser.of_row.get(r, (None,))[0] == key:
+                return r
+        for b in [st.focus, *st.last_books]:
+            r = idx.row.get(b) if b is not None else None
+            if r is not None and ser.of_row.get(r, (None,))[0] == key:
+                return r
+        return None
+
+    def _series_which(self, st: SessionState, tpl: Templates, act: acts.Act) -> Reply | None:
+        """The place of a named book in a series: of the series named or talked about first
+        ("which one is The Brutal Telling?" after the Gamache books), else of the catalog."""
+        from rapidfuzz import fuzz
+
+        idx, ser = self.index, self.index.series
+        keys = [ser.find(n) for n in act.interests]
+        for b in [st.focus, *st.last_books]:
+            r = idx.row.get(b) if b is not None else None
+            if r is not None and r in ser.of_row:
+                keys.append(ser.of_row[r][0])
+        q = re.sub(r"^(?:the )?(.+?)(?: one| book| novel)?$", r"\1", fold(act.query)).strip()
+        best, row = 0.0, None
+        for k in dict.fromkeys(k for k in keys if k is not None):
+            for r in ser.members.get(k, []):
+                sc = fuzz.token_set_ratio(q, norm_title(idx.titles[r]))
+                if sc > best:
+                    best, row = sc, r
+        if best < 75:
+            got = finder(idx).title(acts.title_query(act.query))
+            row = got[0] if got and got[1] >= 88 and got[0] in ser.of_row else None
+        if row is None:
+            return None
+        key = ser.of_row[row][0]
+        name, num = ser.position(row)
+        order = [row] + [r for r in ser.in_order(key) if r != row]
+        text_out = tpl.say("series_book", num=replies._num(num), series=name, title=idx.titles[row])
+        return self._series_reply(st, text_out, order[: self.k], name, row)
 
     def _shown_named(self, st: SessionState, query: str) -> int | None:
         """A row of a book shown in this session whose title has the query's words ("the
