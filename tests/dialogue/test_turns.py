@@ -377,3 +377,51 @@ def test_a_missing_title_is_not_a_refinement(engine):
     engine.turn("mt", text="a cosy mystery")
     engine.turn("mt", text="Project Hail Mary?")
     assert not engine.store.load("mt").prefs.get("genre")
+
+
+def test_a_corrected_author_replaces_the_one_said_first(engine):
+    """'books by X... no wait, I meant Y' and 'sorry, I meant Y not X' ask for Y's books."""
+    r = engine.turn("c1", text="books by clara bell... no wait, I meant ann gray")
+    assert r.books and {b["authors"][0] for b in r.books} == {"Ann Gray"}
+    engine.turn("c2", text="books by clara bell")
+    r = engine.turn("c2", text="sorry, i meant ann gray not bell")
+    assert r.books and {b["authors"][0] for b in r.books} == {"Ann Gray"}
+    assert engine._corrected("no wait, i meant the other one") == "no wait, i meant the other one"
+
+
+def test_by_her_after_a_title_and_author_means_that_author(engine):
+    r = engine.turn("h", text="The Wizard School by Ann Gray was great. Anything else by her?")
+    assert r.books and {b["authors"][0] for b in r.books} == {"Ann Gray"}
+    assert all(b["title"] != "The Wizard School" for b in r.books)
+
+
+def test_feedback_words_for_someone_else_and_a_negated_like(engine):
+    r = engine.turn("f", text="a cosy mystery")
+    assert r.books
+    r = engine.turn("f", text="thanks, she'll love these")
+    assert r.intent == "smalltalk" and not r.books
+    assert not engine.catalog.user_ratings(engine.store.load("f").user_id)
+    from coverstory.dialogue import sentences
+
+    assert sentences.feedback_lead("read it and honestly didn't like it. something "
+                                   "better?")[0] == ["read", "dislike"]
+
+
+def test_where_to_start_with_an_author_gives_their_series(tiny_home):
+    from coverstory.catalog import Catalog
+    from coverstory.dialogue.engine import DialogueEngine
+
+    cat = Catalog.open(tiny_home)
+    with cat.transaction():
+        for n, title in ((1, "Moon Keep"), (2, "Sun Gate")):
+            cat.upsert_book("tiny", f"tide{n}", {"title": f"{title} (The Tide Saga, #{n})",
+                                                 "authors": ["Ida Reef"], "year": 2000 + n})
+    cat.close()
+    eng = DialogueEngine(tiny_home, search=False, recommend=False, llm=False)
+    try:
+        for text in ("ida reef where do i start", "oh ida reef! where does that start?",
+                     "the ida reef ones, which is first?"):
+            r = eng.turn(text, text=text)
+            assert r.books and r.books[0]["title"].startswith("Moon Keep"), text
+    finally:
+        eng.close()

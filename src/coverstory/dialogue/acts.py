@@ -122,6 +122,11 @@ LOOKUP = re.compile(
 I_MEANT = re.compile(r"^(?:no|nope|sorry|oops)?[,.!]? ?i meant (?:the other one[,:]? |the one called "
                      r"|the book |)(?!the other one\b|it\b|that\b|the first|the second|the third)"
                      r"([^,.!?]{3,60})\W*$")
+# "books by terry goodkind... no wait, I meant terry pratchett", "sorry, i meant neal stephenson
+# not gaiman": the name said instead of another (engine: only when it names an author)
+CORRECTION = re.compile(r"^(?P<before>.*?)[\s,.?!-]*\b(?:no wait|no no|wait|sorry|oops|no)[,.!]*\s+"
+                        r"i (?:meant|mean)\s+(?P<new>[a-z][a-z .'-]{2,40}?)(?:\s+(?:not|instead of|"
+                        r"rather than)\s+[a-z .'-]+)?\W*$")
 HAVING = re.compile(r"\b(?:tell me if|let me know if|i want to know if|check if|see if) (?:you )?"
                     r"(?:are having|have|has|stock|carry|have got)\s+(?:the book\s+)?(.{3,80}?)\??$")
 WHICH_ONE = re.compile(r"^(?P<t>[^(),-]{3,60}?)\s*[,(-]\s*(?:the |i mean the |you know,? the )"
@@ -171,7 +176,8 @@ SERIES_PREV = re.compile(r"\b(?:what(?: comes| is|'s| s) before|whats before|pre
                          r"\b(?:book|one) before (.+?)\??$|\bis there a (?:book|one) before(?:\s+(.+?))?\??$|"
                          r"\bis there a prequel\b|^(?:and )?(?:the )?(?:one|book) before\??$|\bprequel\b")
 SERIES_POS = re.compile(          # which place a named book has in a series
-    r"^(?:n |and |so |ok |okay )*(?:which|what) (?:one|1|number|no\.?|position)(?:'s| is) "
+    r"^(?:(?P<s0>[\w' ]{3,40}?)(?: series| books)?[,:-]+\s*)?"
+    r"(?:n |and |so |ok |okay )*(?:which|what) (?:one|1|number|no\.?|position)(?:'s| is) "
     r"(?!(?:number|book|part|no\.?|#|volume)\s)(?!(?:the |a )?(?:shortest|longest|best|newest|oldest|most|least|first|last|for|about|by|"
     r"better|good|funniest|easiest|scariest|cheapest|it|that|this)\b)(?P<q>.{3,60}?)\??$|"
     r"^(?:n |and |so |ok |okay )*(?:which|what) (?P<s>[\w' ]{2,30}?) (?:book|one|novel|number) is "
@@ -181,10 +187,15 @@ SERIES_POS = re.compile(          # which place a named book has in a series
     r"^(?:n |and |so |ok |okay )*(?P<q4>[^,]{3,60}?) comes when\??$")
 _ORD = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4,
         "4th": 4, "fifth": 5, "5th": 5}
+_ORDINALS = (r"(first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|1st|2nd|3rd|4th|"
+             r"5th|6th|7th|8th|9th|10th)")
 SERIES_ORD = re.compile(r"^(?:and )?(?:the |what'?s the |whats the |what is the |which is the )?"
-                        r"(first|second|third|fourth|fifth|1st|2nd|3rd|4th|5th) (.+?) "
-                        r"(?:book|novel|one)(?: by [a-z .'-]+)?\??$|"
-                        r"^(?:and )?(?:part|book|volume) (\d)\??$")
+                        + _ORDINALS + r" (.+?) "
+                        r"(?:book|novel|one)(?: by [a-z .'-]+)?(?: please| pls)?\??$|"
+                        r"^(?:and )?(?:part|book|volume) (\d)\??$|"
+                        r"^(?:the )?([\w' ]{3,40}?)[,:-]+\s*(?:the )?" + _ORDINALS +
+                        r" (?:book|novel|one|part)(?: please| pls)?\W*$")   # "farseer, first book"
+_CONNECTOR = re.compile(r"^(?:and|n|so|ok|okay|then|what about|how about|the)$")
 _NTH = (r"(\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten|first|second|third|fourth|"
         r"fifth|sixth|seventh|1st|2nd|3rd|4th|5th)")
 SERIES_WHICH = re.compile(                   # "throne of glass, which is book three?"
@@ -308,13 +319,13 @@ def _classify(text: str) -> Act:
         act.kind, act.sub = "series", "position"
         act.query = series_query(next(g for g in (m.group("q"), m.group("q2"), m.group("q3"),
                                                    m.group("q4")) if g))
-        act.interests = [m.group("s")] if m.group("s") else []   # the series named: "expanse"
+        act.interests = [g for g in (m.group("s"), m.group("s0")) if g]   # the series: "expanse"
         return act
     m = SERIES_ORD.match(bare)
     if m:                                            # "second artemis fowl book", "and part 2?"
         act.kind, act.sub = "series", "number"
-        act.query = (m.group(2) or "").strip()
-        act.number = _ORD[m.group(1)] if m.group(1) else int(m.group(3))
+        act.query = (m.group(2) or m.group(4) or "").strip()
+        act.number = nth(m.group(1) or m.group(5) or m.group(3))
         return act
     m = SERIES_START.search(bare)
     if m:                                            # "which shopaholic book do I start with?"
@@ -325,6 +336,7 @@ def _classify(text: str) -> Act:
     if m:
         act.kind, act.sub = "series", "number"
         act.query = (m.group(1) or m.group(4) or m.group(5) or "").strip()
+        act.query = "" if _CONNECTOR.match(act.query) else act.query    # "and book three"
         n = m.group(2) or m.group(3) or m.group(6)
         act.number = int(n) if n.isdigit() else NUMBER_WORDS[n]
         return act
@@ -346,6 +358,8 @@ def _classify(text: str) -> Act:
     if m:                               # the series is named somewhere else in the words
         n = next(g for g in m.groups() if g)
         act.kind, act.sub = "series", "number"
+        pre = re.match(r"^(.{3,50}?)[,:-]+\s*(?:which|what)\b", bare)   # "X, which is first?"
+        act.query = series_query(pre.group(1)) if pre else ""
         act.number = int(n) if n.isdigit() else {**_ORD, **NUMBER_WORDS, "sixth": 6, "seventh": 7}[n]
         return act
     if SERIES_ORDER.search(bare):
@@ -374,7 +388,8 @@ def _classify(text: str) -> Act:
             rest = re.sub(pat, " ", t)
             rest = re.sub(r"[^a-z ]", " ", rest)
             content = [w for w in rest.split() if w not in _SMALL_FILLER]
-            if not content or sub in ("bye", "capabilities", "how_are_you"):
+            if not content or sub in ("bye", "capabilities", "how_are_you") or (
+                    sub == "thanks" and _FOR_SOMEONE.search(t)):   # "thanks, she'll love these"
                 act.kind, act.sub = "smalltalk", sub
                 return act
     if _SAME_AUTHOR.search(t):                   # "anything else he wrote?": a request
@@ -398,6 +413,9 @@ _SAME_AUTHOR = re.compile(
     r"\b(?:else|more|other|others)\b.*\b(?:he|she|they)(?:'s| has| have)? (?:wrote|written|write|"
     r"done|got)\b|\b(?:else|more|others?) (?:by|from) (?:him|her|them)\b|"
     r"\bwhat else (?:has|did|does|is there by) (?:he|she|they)\b")
+_FOR_SOMEONE = re.compile(r"\b(?:she|he|they|my \w+|her|him|them)(?:'ll| will| would|'d| should)? "
+                          r"(?:really |surely |definitely )?(?:love|like|enjoy|adore|be happy with)"
+                          r" (?:these|those|them|it|this|that|one of (?:these|those|them))\b")
 _SMALL_FILLER = frozenset("""a lot so much very for the help you your that s it this all i am im
 now bye thanks thank really ok okay great that's appreciate appreciated cheers and again
 lovely nice good day evening morning awesome perfect yay yes wow brilliant excellent amazing
@@ -445,6 +463,12 @@ def series_follow_up(text: str, act: Act) -> None:
         act.kind, act.sub = "series", "next"
     elif _FOLLOW_LAST.search(t):
         act.kind, act.sub = "series", "last"
+
+
+def bare_follow_up(text: str) -> bool:
+    """'and the seventh', 'and then?', 'book 3?': a step in a series and nothing else."""
+    t = norm(text).rstrip("!.?, ")
+    return bool(_FOLLOW_NUM.match(t) or _FOLLOW_NEXT.match(t) or _FOLLOW_SERIES.match(t))
 
 
 def series_follow_up_named(text: str, act: Act) -> None:

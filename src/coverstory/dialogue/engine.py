@@ -30,6 +30,7 @@ from coverstory.catalog import Catalog
 from coverstory.config import home_dir
 from coverstory.errors import BadInput, NotFound
 from coverstory.dialogue import acts, bookindex, intents, sentences, update
+from coverstory.dialogue.lookup import finder
 from coverstory.dialogue.nlg import Templates
 from coverstory.dialogue.nlu import NLU
 from coverstory.dialogue.policy import make_policy
@@ -169,6 +170,7 @@ class DialogueEngine(RequestTurns, AboutTurns, LookupTurns, SeriesTurns, Feedbac
         """One typed turn; a first sentence of feedback on the book talked about ("read it
         years ago and loved it. what else has he done?") is recorded, then the rest answered."""
         text = sentences.without_small_talk(text)
+        text = self._corrected(text)
         lead = sentences.feedback_lead(text)
         target = st.focus if st.focus is not None else (st.last_books[0] if st.last_books
                                                         else None)
@@ -183,6 +185,26 @@ class DialogueEngine(RequestTurns, AboutTurns, LookupTurns, SeriesTurns, Feedbac
         key = "like" if "like" in kinds else "dislike" if "dislike" in kinds else "read"
         reply.text = tpl.say(f"noted_{key}", title=title) + " " + reply.text
         return reply
+
+    def _corrected(self, text: str) -> str:
+        """A request with the author the reader corrected to: "books by terry goodkind... no
+        wait, I meant terry pratchett" -> "books by terry pratchett"; "danielle steel? no wait,
+        i meant nora roberts" or "sorry, i meant neal stephenson not gaiman" -> "actually,
+        nora roberts" (a new topic). Other turns, and titles, are left as they are."""
+        m = acts.CORRECTION.match(acts.norm(text))
+        if not m:
+            return text
+        f = finder(self.index)
+        new = m.group("new").strip(" .")
+        if f.author(new) is None:
+            return text
+        before = m.group("before").strip(" ,.?!-")
+        by = re.search(r"\b(?:by|from)\s+([a-z][a-z .'-]+?)\W*$", before)
+        if by:
+            return before[: by.start(1)] + new
+        if not before or f.author(before) is not None:
+            return "actually, " + new
+        return text
 
     def _dispatch(self, st: SessionState, tpl: Templates, text: str) -> Reply:
         sid = st.session_id

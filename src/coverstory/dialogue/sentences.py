@@ -26,10 +26,12 @@ def feedback_lead(text: str) -> tuple[list[str], str] | None:
         return None
     head = said[: m.start("rest")].lower()
     kinds = ["read"] if m.group("read") or re.search(r"\bread\b", head) else []
-    if m.group("like") or re.search(r"\b(?:loved|liked|enjoyed|adored|great|brilliant)\b", head):
+    if m.group("dislike") or re.search(r"\b(?:hated|disliked|boring|awful|(?:didn'?t|did not|"
+                                       r"couldn'?t|could not) (?:\w+ )?(?:like|love|enjoy|get into|"
+                                       r"finish|stand))\b", head):
+        kinds.append("dislike")              # "read it and honestly didn't like it."
+    elif m.group("like") or re.search(r"\b(?:loved|liked|enjoyed|adored|great|brilliant)\b", head):
         kinds.append("like")
-    elif m.group("dislike") or re.search(r"\b(?:hated|disliked|boring|awful)\b", head):
-        kinds.append("dislike")
     return kinds, m.group("rest")
 
 

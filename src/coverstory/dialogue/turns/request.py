@@ -19,9 +19,12 @@ from coverstory.dialogue.state import SessionState
 _LIKE_THAT = re.compile(r"\b(?:like|similar to) (?:that|this|it|those|these|them|the (?:first|"
                         r"second|third|fourth|fifth|last) one)\b|^more like\b")
 _THAT_AUTHOR = re.compile(r"\b(?:that|this|the same|same|her|his|their) (?:author|writer)\b|"
-                          r"\b(?:more|anything|something|others?|books?) (?:else )?(?:by|from) "
-                          r"(?:him|her|them)\b|^(?:and |what about |any of )?(?:his|her|their) "
-                          r"(?:other|others|earlier|later|newer|older)\b")
+                          r"\b(?:more|anything|something|others?|books?|have|got|older|newer|"
+                          r"earlier|later|else|other|another|novels?)\b(?: [\w']+){0,3} (?:by|from) "
+                          r"(?:him|her|them)\b|^(?:and |what about |any of |then )?(?:his|her|their) "
+                          r"(?:other|others|earlier|later|newer|older|most recent|latest|newest|"
+                          r"oldest|earliest)\b|\bwhat (?:did|has|does) (?:he|she|they) "
+                          r"(?:write|written|wrote|done)\b")
 _LIKE_THEM = re.compile(r"\blike (?:his|her|their|him|them)\b|\bsimilar\b|\bwho else\b|"
                         r"\bwrites? like\b|\bin (?:his|her|their) (?:style|vein)\b")
 _WORKS = frozenset({"ones", "books", "novels", "stuff", "mysteries", "titles"})
@@ -146,6 +149,13 @@ class RequestTurns:
                                           int(s.value) not in st.anchors for s in p.slots):
             st.forget_preferences()               # "like X" starts a new search
         self._title_by_author(p, text)
+        if act.same_author or _THAT_AUTHOR.search(fold(text)):
+            named = [int(s.value) for s in p.slots if s.kind == "title" and not s.negated]
+            r = self.index.row.get(named[-1]) if named else None     # "Flight Behavior by
+            if r is not None and self.index.authors[r] and not any(  # Barbara Kingsolver was
+                    s.kind == "author" and s.surface == "that author" for s in p.slots):
+                _add_author(p, self.index.authors[r][0], False, "that author")   # great.
+            self._keep_off_the_one_named(st, p, text)              # Anything older by her?"
         update.apply(self.index, st, p, act, pending)
         if intent == "similar_to" and st.last_books and (
                 any(x.kind == "ref" for x in p.slots) or _LIKE_THAT.search(fold(text))):
@@ -162,6 +172,23 @@ class RequestTurns:
         return self._recommend_reply(st, tpl, kind, p, may_ask=not describe and head is None
                                      and not by_author,
                                      allow_seen=False if act.fresh else None, head=head)
+
+    def _keep_off_the_one_named(self, st: SessionState, p: Parse, text: str) -> None:
+        """"X by Y was great, anything else by her?": X itself is not an answer (kept off as
+        a book already shown)."""
+        t = fold(text)
+        if not re.search(r"\b(?:else|other|others|another)\b", t):
+            return
+        from coverstory.catalog.normalize import norm_title
+
+        for s in p.slots:
+            if s.kind != "author" or s.negated:
+                continue
+            for r in np.flatnonzero(author_mask(self.index, str(s.value))):
+                nt = norm_title(self.index.titles[r])
+                b = int(self.index.ids[r])
+                if len(nt) >= 4 and f" {nt} " in f" {t} " and b not in st.shown:
+                    st.shown.append(b)
 
     def _title_by_author(self, p: Parse, text: str) -> None:
         """'I loved It by Stephen King': the words before "by" name that author's book, so

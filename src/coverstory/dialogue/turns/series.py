@@ -23,6 +23,8 @@ first fifth for fourth from go goes how i im in is it kid kids last me my next n
 number of on one ones order part read reading s second sequel prequel series should start
 that the their them then there third this through to want what whats which with working
 you""".split())
+_KIND_WORDS = frozenset("""the ones books novels series s stories mysteries oh so ok where begin
+does should with that""".split())
 _POINTS = re.compile(r"\b(?:it|that|this|them|those|these|they|then)\b")   # at a book shown
 
 
@@ -48,6 +50,8 @@ class SeriesTurns:
         shown = self._shown_named(st, act.query) if act.query else None
         if shown is not None:                     # "and then after the wardrobe one?"
             row = shown
+        elif act.query and self._names_an_author(act.query):    # "the patrick o'brian ones"
+            row, key = self._series_named(act.query)
         elif act.query:
             got = finder(idx).title(acts.title_query(act.query))
             if act.sub in ("next", "previous") and got and ser.position(got[0]):
@@ -60,7 +64,8 @@ class SeriesTurns:
         if row is None and key is not None and act.sub in ("next", "previous"):
             row = self._member_talked_about(st, key, text)  # "read Guards! Guards!, the next
         passing = None                                     # City Watch book?"
-        if row is None and key is None:                  # a title named in passing
+        bare = acts.bare_follow_up(text)         # "and the seventh": the series talked about
+        if row is None and key is None and not bare:   # a title named in passing
             p = self.nlu.parse(text)
             named = [idx.row.get(int(s.value)) for s in p.slots if s.kind == "title"
                      and s.score >= 0.85]
@@ -68,8 +73,13 @@ class SeriesTurns:
             passing = named[-1] if named else None
             named = [r for r in named if ser.position(r)]
             row = named[-1] if named else None
-        if row is None and key is None and passing is None and not _POINTS.search(fold(text)):
+        if row is None and key is None and passing is None and not bare and \
+                not _POINTS.search(fold(text)):
             key = self._series_in(text)          # "I want to start Narnia. Which comes first?"
+        if row is None and key is None and passing is None and act.sub == "first":
+            rest = " ".join(w for w in fold(text).split() if w not in _CUE | _KIND_WORDS)
+            if rest and self._names_an_author(rest):   # "robin hobb where do i start",
+                row, key = self._series_named(rest)    # "oh tamora pierce! where does that start?"
         if row is None and key is None and passing is None and after in idx.row:
             row = idx.row[after]
         if row is None and key is None and passing is None:
@@ -115,6 +125,12 @@ class SeriesTurns:
                            next=idx.titles[step], prev=idx.titles[step], num=num, series=name)
         later = [r for r in order if act.sub == "next" and ser.position(r)[1] > ser.position(step)[1]]
         return self._series_reply(st, text_out, [step] + later[: self.k - 1], name, step)
+
+    def _names_an_author(self, phrase: str) -> bool:
+        """The phrase is an author's name and little else ("the patrick o'brian ones")."""
+        words = [w for w in fold(phrase).split() if w not in _KIND_WORDS]
+        return 1 <= len(words) <= 4 and finder(self.index).author(" ".join(words)) is not None \
+            and self.index.series.find(" ".join(words)) is None
 
     def _member_talked_about(self, st: SessionState, key: str, text: str) -> int | None:
         """A book of the series ``key`` named in the turn or talked about just before."""
