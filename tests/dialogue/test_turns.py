@@ -425,3 +425,30 @@ def test_where_to_start_with_an_author_gives_their_series(tiny_home):
             assert r.books and r.books[0]["title"].startswith("Moon Keep"), text
     finally:
         eng.close()
+
+
+def test_which_of_those_is_about_and_a_series_named_alone(tiny_home):
+    """'which of those is about X?' picks the shown book whose text says X; a turn that is
+    only a series' name ("the tide saga", "tide saga series") lists it in order, while the
+    name of a book that is also a series' name stays a lookup."""
+    from coverstory.catalog import Catalog
+    from coverstory.dialogue.engine import DialogueEngine
+
+    cat = Catalog.open(tiny_home)
+    with cat.transaction():
+        for n, title in ((1, "Moon Keep"), (2, "Sun Gate")):
+            cat.upsert_book("tiny", f"tide{n}", {"title": f"{title} (The Tide Saga, #{n})",
+                                                 "authors": ["Ida Reef"], "year": 2000 + n})
+    cat.close()
+    eng = DialogueEngine(tiny_home, search=False, recommend=False, llm=False)
+    try:
+        eng.turn("w", text="fantasy books")
+        r = eng.turn("w", text="which of those is about dragons?")
+        assert r.intent == "ask_about" and r.books[0]["title"] == "Dragons of the North"
+        for text in ("tide saga series", "the tide saga"):
+            r = eng.turn(text, text=text)
+            assert r.intent == "series" and r.books[0]["title"].startswith("Moon Keep"), text
+        r = eng.turn("x", text="the wizard school")
+        assert r.intent != "series" and r.books[0]["title"] == "The Wizard School"
+    finally:
+        eng.close()

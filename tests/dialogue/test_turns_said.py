@@ -21,9 +21,26 @@ from coverstory.dialogue.years import years_range
     ("the 1980s", (1980, 1990)),
     ("older, like 1800s", (1800, 1900)),
     ("in the 2000s", (2000, 2010)),
+    ("mysteries written in nineteen thirty-something", (1930, 1940)),
+    ("nineteenth centruy novels", (1800, 1900)),
+    ("again, but only ones from 2000 on", (2000, 3000)),
+    ("from 2000 on the list", None),
 ])
 def test_years_said_with_a_negation_or_a_century(text, span):
     assert years_range(text) == span
+
+
+@pytest.mark.parametrize("text,pages", [
+    ("crime novel, nothing over 300 pages pls", (0, 301)),
+    ("science fiction between 200 and 350 pages", (200, 351)),
+    ("a work of history, preferably not exceeding four hundred pages?", (0, 401)),
+    ("something over 400 pages", (400, 100000)),
+    ("no more than 200 pages", (0, 201)),
+])
+def test_page_limits_said_with_a_negation_or_a_range(text, pages):
+    from coverstory.dialogue import acts
+
+    assert acts.classify(text).pages == pages
 
 
 def test_initials_and_dashes_in_tokens():

@@ -53,8 +53,11 @@ _N = rf"(\d{{2,4}}|{_W}(?:(?:\s+and\s+|[\s-]+){_W})*)"       # 300, "two hundred
 _PAGES_PLUS = re.compile(rf"\b{_N}\s*\+?\s*pages?\s*(?:plus|or more|and up|or longer)|"
                          r"\b(\d{2,4})\+\s*pages?\b")
 _PAGES = re.compile(r"\b(under|less than|fewer than|no more than|at most|max(?:imum)?|below|up to|"
-                    r"shorter than|not more than|over|more than|at least|longer than|above)\s+"
+                    r"shorter than|not more than|not exceeding|no longer than|not longer than|"
+                    r"not over|nothing (?:over|above|longer than|more than)|none (?:over|above)|"
+                    r"over|more than|at least|longer than|above|exceeding)\s+"
                     rf"{_N}\s*(?:pages|pp|page)\b|\b{_N}\s*pages? or (less|fewer|more)\b")
+_PAGES_BETWEEN = re.compile(r"\bbetween\s+(\d{2,4})\s+(?:and|to|-)\s+(\d{2,4})\s*(?:pages|pp)\b")
 LANGUAGES = {"english": ("en",), "spanish": ("es", "spa"), "french": ("fr", "fre", "fra"),
              "german": ("de", "ger", "deu"), "italian": ("it", "ita"), "portuguese": ("pt", "por"),
              "dutch": ("nl", "dut", "nld"), "japanese": ("ja", "jpn"), "arabic": ("ar", "ara")}
@@ -100,11 +103,15 @@ def read_constraints(t: str, act) -> None:
     if m and _number(m.group(1) or m.group(2)):
         act.pages = (_number(m.group(1) or m.group(2)), 100000)
         act.masked.append(m.span())
+    m = None if act.pages else _PAGES_BETWEEN.search(t)
+    if m and _number(m.group(1)) and _number(m.group(2)):      # "between 200 and 350 pages"
+        act.pages = (_number(m.group(1)), _number(m.group(2)) + 1)
+        act.masked.append(m.span())
     m = None if act.pages else _PAGES.search(t)
     if m and _number(m.group(2) or m.group(3)):
         if m.group(1):
             word, n = m.group(1), _number(m.group(2))
-            low = word in ("over", "more than", "at least", "longer than", "above")
+            low = word in ("over", "more than", "at least", "longer than", "above", "exceeding")
         else:
             n, low = _number(m.group(3)), m.group(4) == "more"
         act.pages = (n, 100000) if low else (0, n + 1)

@@ -15,7 +15,11 @@ _DECADES = ("twenties", "thirties", "forties", "fifties", "sixties", "seventies"
             "nineties")
 _DECADE_WORD = re.compile(r"\b(" + "|".join(_DECADES) + r")\b")
 _AROUND = re.compile(r"\b(?:around|about|circa|roughly|approximately)\s+(1[5-9]\d\d|20[0-3]\d)\b")
-_CENTURY = re.compile(r"\b(1[5-9]|20|21)(?:st|nd|rd|th)[ -]century\b")
+_CENTURY_WORDS = ("fifteenth", "sixteenth", "seventeenth", "eighteenth", "nineteenth", "twentieth")
+_CENTURY = re.compile(r"\b(?:(1[5-9]|20|21)(?:st|nd|rd|th)|(" + "|".join(_CENTURY_WORDS) +
+                      r"))[ -]cent(?:ury|uries|ruy|rury|ery|uary)\b")
+_TENS = ("twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
+_DECADE_SAID = re.compile(r"\bnineteen[ -](" + "|".join(_TENS) + r")(?:[ -]?(?:something|ish|odd)|ies)\b")
 
 
 _ERA_WORDS = (                 # when a book was written, for era names readers use
@@ -32,17 +36,21 @@ def years_range(text: str) -> tuple[int, int] | None:
         if re.search(pat, f) and not re.search(r"\bset (?:in|during) (?:the )?" + pat, f):
             return span
     m = re.search(r"\b(1[5-9]\d\d|20[0-3]\d) ?(?:onwards?|or later|and later|and after|"
-                  r"or newer|plus|\+)", f)
-    if m:                                                  # "2000 onwards"
-        return (int(m.group(1)), 3000)
+                  r"or newer|plus|\+)|\b(?:from|since) (1[5-9]\d\d|20[0-3]\d) on\b(?! \w)", f)
+    if m:                                                  # "2000 onwards", "from 2000 on"
+        return (int(m.group(1) or m.group(2)), 3000)
     if re.search(r"\bthis century\b|\b21st century\b", fold(text)):
         return (2000, 3000)
     if re.search(r"\blast century\b", fold(text)):
         return (1900, 2000)
     c = _CENTURY.search(fold(text))
     if c:
-        n = int(c.group(1))
+        n = int(c.group(1)) if c.group(1) else _CENTURY_WORDS.index(c.group(2)) + 15
         return (100 * (n - 1), 100 * n)
+    d = _DECADE_SAID.search(f)
+    if d:                                                  # "nineteen thirty-something"
+        lo = 1900 + 10 * (_TENS.index(d.group(1)) + 2)
+        return (lo, lo + 10)
     w = _DECADE_WORD.search(fold(text))
     if w:                                                  # "from the seventies"
         lo = 1900 + 10 * _DECADES.index(w.group(1)) + 20

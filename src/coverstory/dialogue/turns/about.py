@@ -59,6 +59,8 @@ class AboutTurns:
     def _about_book(self, st: SessionState, tpl: Templates, text: str, act: acts.Act) -> Reply:
         """'why the second one?', 'who wrote it?', 'how long is it?' — no feedback recorded."""
         idx = self.index
+        if act.sub == "which":
+            return self._which_of_those(st, tpl, text, act)
         text = re.sub(r"[\s,]+(?:again|then|though|anyway)\W*$", "", text)  # not title words
         p = self.nlu.parse(text)
         target = self._target(st, p, text, prefer_shown=act.kind == "explain" or act.sub == "title")
@@ -130,6 +132,43 @@ class AboutTurns:
                             for f in [act.sub or "about", *also])
         return Reply(st.session_id, text_out, "ask_about",
                      books=[card(idx, r, 1.0, "The book you asked about")], parse=p.to_dict())
+
+    def _which_of_those(self, st: SessionState, tpl: Templates, text: str, act: acts.Act) -> Reply:
+        """'which of those is about australia?', 'which 1 is the everest one and when': the
+        shown book whose text best matches the words (and the year, author or length asked
+        with it); 'which one is the dragon sanctuary one' in a series: its place there."""
+        idx = self.index
+        t = acts.norm(text)
+        m = re.search(acts.ASK["which"], t)
+        words = t[m.end():] if m and not m.group(0).endswith(" one") else t[m.start():] if m else t
+        words = re.sub(r"\b(?:and (?:when|who|how)\b.*|which|one|1|of|those|these|them|is|was|"
+                       r"about|set in|set on|the)\b", " ", words)
+        rows = [idx.row[b] for b in st.last_books if b in idx.row]
+        if m and m.group(0).endswith(" one"):     # "the everest one": a title word first
+            from rapidfuzz import fuzz
+
+            named = " ".join(words.split())
+            best = max(rows, key=lambda r: fuzz.token_set_ratio(named, norm_title(idx.titles[r])),
+                       default=None)
+            if best is None or fuzz.token_set_ratio(named, norm_title(idx.titles[best])) < 80:
+                act.kind, act.sub, act.query = "series", "position", named
+                got = self._series_which(st, tpl, act)   # "the dragon sanctuary one"
+                if got is not None:
+                    return got
+        scores, _ = idx.term_query(words)
+        best = max(rows, key=lambda r: scores[r], default=None)
+        if best is None or scores[best] <= 0:
+            act.kind, act.sub = "request", ""
+            return self._request(st, tpl, text, act)
+        st.focus = int(idx.ids[best])
+        st.last_act = "ask:which"
+        also = [f for f in ("year", "author", "pages") if re.search(acts.ASK[f], t) or
+                re.search({"year": r"\band when\b", "author": r"\band (?:who|by whom)\b",
+                           "pages": r"\band how long\b"}[f], t)]
+        out = tpl.say("which_one", title=idx.titles[best])
+        out = " ".join([out] + [replies.answer(idx, best, f, tpl) for f in also])
+        return Reply(st.session_id, out, "ask_about",
+                     books=[card(idx, best, 1.0, "The book you asked about")])
 
     def _series_position(self, st: SessionState, tpl: Templates, r: int) -> Reply:
         """A later book's place in its series, and the books before it, first one first."""

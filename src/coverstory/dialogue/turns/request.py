@@ -27,6 +27,8 @@ _THAT_AUTHOR = re.compile(r"\b(?:that|this|the same|same|her|his|their) (?:autho
                           r"(?:write|written|wrote|done)\b")
 _LIKE_THEM = re.compile(r"\blike (?:his|her|their|him|them)\b|\bsimilar\b|\bwho else\b|"
                         r"\bwrites? like\b|\bin (?:his|her|their) (?:style|vein)\b")
+_SERIES_WORDS = frozenset("""the series books trilogy saga novels quartet cycle chronicles sequence
+all of""".split())
 _WORKS = frozenset({"ones", "books", "novels", "stuff", "mysteries", "titles"})
 _NAME_FILLER = frozenset("""more some any books book novels novel stuff something anything else
 by from please of the what about how else other others again like has got have did does
@@ -102,6 +104,10 @@ class RequestTurns:
         if intent == "reset" and not content:
             st.forget_preferences()
             return Reply(sid, tpl.say("reset"), "reset", parse=p.to_dict())
+        key = None if act.audience or act.pages else self._names_a_series(text)
+        if key is not None:                            # "fablehaven series", "dresden files"
+            return self._series_list(st, tpl, self.index.series.in_order(key),
+                                     self.index.series.names[key])
         if not act.audience and not act.pages and (self._names_a_title(p) or (
                 len(tokens(p.text)) <= 9 and self._asks_for_title_by(text))):
             return self._lookup(st, tpl, text)
@@ -244,6 +250,25 @@ class RequestTurns:
         name = f.author(said)
         if name:
             _add_author(p, name, bool(_NOT_BY.search(t)), said)
+
+    def _names_a_series(self, text: str) -> str | None:
+        """The series the whole turn names ("the first law trilogy", "fablehaven series",
+        "dresden files"), with a word like "series" or when no book has that title."""
+        t = fold(_without_please(text)).strip(" ?!.")
+        words = [w for w in t.split() if w not in _SERIES_WORDS]
+        if not words or len(t.split()) > 6:
+            return None
+        key = self.index.series.find(t)
+        if key is None or not set(words) <= set(key.split()) or len(words) < len(key.split()) - 1:
+            return None
+        if any(w in _SERIES_WORDS - {"the"} for w in t.split()):
+            return key
+        if set(words) != set(key.split()) or finder(self.index).author(" ".join(words)):
+            return None                                   # "more", "jane austen"
+        got = finder(self.index).title(" ".join(words))     # "twilight" is the book, "harry
+        title = fold(re.sub(r"\s*\([^)]*\)\s*$", "", self.index.titles[got[0]])) if got else ""
+        whole = " ".join(title.split()).removeprefix("the ") == " ".join(words)  # potter" not
+        return None if whole else key
 
     def _names_a_title(self, p: Parse) -> bool:
         """The whole utterance is a title (typos allowed): 'harry poter and the prisoner of
