@@ -317,6 +317,8 @@ def _classify(text: str) -> Act:
     if m and re.search(r"\b(?:comes|came|prequel|book before|one before)\b", t):
         act.kind, act.sub = "series", "previous"
         act.query = series_query(next((g for g in m.groups() if g), ""))
+        if act.query in ("it", "that", "this", "that one", "this one"):    # "I'm on Iron Kissed.
+            act.query = series_query("", bare) or act.query                 # which came before it?"
         return act
     m = SERIES_POS.match(bare)
     if m:                               # "which one is the brutal telling?", "x is which one"

@@ -9,6 +9,7 @@ import numpy as np
 
 from coverstory.catalog.normalize import fold, norm_title
 from coverstory.dialogue import acts, replies
+from coverstory.dialogue.constraints import author_mask
 from coverstory.dialogue.lookup import finder
 from coverstory.dialogue.nlg import Templates
 from coverstory.dialogue.nlu import Parse
@@ -157,15 +158,21 @@ class AboutTurns:
                     return got
         scores, _ = idx.term_query(words)
         best = max(rows, key=lambda r: scores[r], default=None)
-        if best is None or scores[best] <= 0:
-            act.kind, act.sub = "request", ""
-            return self._request(st, tpl, text, act)
+        head = "which_one"
+        if best is None or scores[best] <= 0:     # not one of those: the same author's?
+            names = {a for r in rows for a in idx.authors[r][:1]}
+            mine = [int(r) for a in names for r in np.flatnonzero(author_mask(idx, a))]
+            best = max(mine, key=lambda r: scores[r], default=None)
+            head = "which_not_shown"
+            if best is None or scores[best] <= 0:
+                act.kind, act.sub = "request", ""
+                return self._request(st, tpl, "books about " + " ".join(words.split()), act)
         st.focus = int(idx.ids[best])
         st.last_act = "ask:which"
         also = [f for f in ("year", "author", "pages") if re.search(acts.ASK[f], t) or
                 re.search({"year": r"\band when\b", "author": r"\band (?:who|by whom)\b",
                            "pages": r"\band how long\b"}[f], t)]
-        out = tpl.say("which_one", title=idx.titles[best])
+        out = tpl.say(head, title=idx.titles[best])
         out = " ".join([out] + [replies.answer(idx, best, f, tpl) for f in also])
         return Reply(st.session_id, out, "ask_about",
                      books=[card(idx, best, 1.0, "The book you asked about")])
