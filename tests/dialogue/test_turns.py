@@ -454,3 +454,21 @@ def test_which_of_those_is_about_and_a_series_named_alone(tiny_home):
         assert r.intent != "series" and r.books[0]["title"] == "The Wizard School"
     finally:
         eng.close()
+
+
+@pytest.mark.parametrize("text,kind", [
+    ("omg i loved that one as a kid", "like"),
+    ("😍😍 loved it so much as a kid", "like"),
+    ("hated it", "dislike"),
+    ("loved it. what else has she written?", None),     # a lead, then a request
+    ("i loved the second one", None),                   # an ordinal: the word-feedback path
+])
+def test_a_like_said_alone(text, kind):
+    from coverstory.dialogue import sentences
+
+    assert sentences.feedback_alone(text) == kind
+
+
+def test_not_keen_on_number_two_is_feedback_not_a_series():
+    assert acts.classify("not keen on number two").kind == "request"
+    assert acts.classify("my nephew loved the lost hero. is there a book 2?").kind == "series"

@@ -164,6 +164,11 @@ _QUERY_HEAD = re.compile(r"^(?:(?:i|ive|i've|i have|we|he|she|they|my [\w ]{2,20
                          r"done with|am reading|reading|started|i'?m on|on)\s+")
 
 
+def _classify_feedback(act: Act) -> Act:
+    act.kind, act.sub, act.query, act.number = "request", "", "", None
+    return act
+
+
 def series_query(query: str, text: str = "") -> str:
     """The book or series a series question names, without the reading story around it:
     "just finished hyperion (dan simmons). is there a" -> "hyperion"."""
@@ -343,6 +348,10 @@ def _classify(text: str) -> Act:
         act.kind, act.sub = "series", "number"
         act.query = (m.group(1) or m.group(4) or m.group(5) or "").strip()
         act.query = "" if _CONNECTOR.match(act.query) else act.query    # "and book three"
+        if len(act.query.split()) <= 4 and re.search(
+                r"\b(?:keen|like|liked|love|loved|hate|hated|fan|enjoy|enjoyed|boring|meh)\b",
+                act.query):
+            return _classify_feedback(act)           # "not keen on number two": feedback
         n = m.group(2) or m.group(3) or m.group(6)
         act.number = int(n) if n.isdigit() else NUMBER_WORDS[n]
         return act

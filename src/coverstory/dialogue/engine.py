@@ -174,6 +174,10 @@ class DialogueEngine(RequestTurns, AboutTurns, LookupTurns, SeriesTurns, Feedbac
         lead = sentences.feedback_lead(text)
         target = st.focus if st.focus is not None else (st.last_books[0] if st.last_books
                                                         else None)
+        alone = sentences.feedback_alone(text)
+        if alone and target in self.index.row:     # "omg i loved that one as a kid"
+            st.last_act = ""
+            return self._after_feedback(st, tpl, [target], alone)
         if lead is None or target is None or target not in self.index.row:
             return self._dispatch(st, tpl, text)
         kinds, rest = lead

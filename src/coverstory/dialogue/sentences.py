@@ -35,6 +35,23 @@ def feedback_lead(text: str) -> tuple[list[str], str] | None:
     return kinds, m.group("rest")
 
 
+_ALONE = re.compile(
+    r"^(?:[^a-z]*|omg|oh|wow|ah|aw|yes|yeah|ooh|oh my god)*\s*(?:i |we )?(?:absolutely |really |just |totally )?"
+    r"(?:(?P<like>loved|adored|liked|enjoyed|devoured)|(?P<dislike>hated|disliked|couldn'?t stand))"
+    r" (?:it|that|that one|this one|this)\b(?: (?:so much|a lot|to bits|as a (?:kid|child|teen|"
+    r"teenager)|when i was (?:a kid|young|little|younger)|years ago|back in the day|at school|"
+    r"growing up))*[\s!.😍❤️♥]*$", re.I)
+
+
+def feedback_alone(text: str) -> str | None:
+    """A turn that is only a like or a dislike of the book talked about ("omg i loved that one
+    as a kid", "😍😍 loved it so much") -> "like" / "dislike"; else None."""
+    m = _ALONE.match(re.sub(r"\s+", " ", (text or "").replace("\u2019", "'").strip()))
+    if not m:
+        return None
+    return "like" if m.group("like") else "dislike"
+
+
 _ASKS = re.compile(r"\b(?:books?|novels?|read|recommend|suggest|something|anything|about|by|like|"
                    r"more|else|author|series|stories|want|looking|similar)\b")
 _ACK = re.compile(r"^(?:fair enough|ok(?:ay)?|cool|right|alright|sure|great|nice|hmm+|i see|got it|"

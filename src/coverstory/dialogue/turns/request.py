@@ -127,8 +127,9 @@ class RequestTurns:
         if pending and intent == "dont_care":
             st.asked.append(pending["facet"])
         other_author = bool(_OTHER_AUTHOR.search(fold(text)))
-        before = [a for b in st.last_books[:3] for a in self.index.authors[self.index.row[b]][:1]
-                  if b in self.index.row]
+        talked = [st.focus] if st.focus in self.index.row else st.last_books[:3]  # the book
+        before = [a for b in talked for a in self.index.authors[self.index.row[b]][:1]  # looked
+                  if b in self.index.row]                                            # up first
         named = [s for s in p.slots if s.kind == "author"]
         # "I've read everything Dan Brown wrote, who else?", "other than King, but like his
         # books": not X, but like X; "nothing by King, I've read all of his": just not X
