@@ -15,7 +15,12 @@ import re
 from dataclasses import dataclass, field
 
 from coverstory.catalog.normalize import fold
-from coverstory.dialogue.said import NUMBER_WORDS, read_constraints
+from coverstory.dialogue.said import NUMBER_WORDS, norm, read_constraints  # noqa: F401
+from coverstory.dialogue.series_said import (  # noqa: F401  (callers use acts.series_...)
+    CONNECTOR, NTH_ASK, NTH_ASK_GROUP, ORD, SERIES_FIRST, SERIES_LAST, SERIES_NEXT, SERIES_NUM,
+    SERIES_ORD, SERIES_ORDER, SERIES_POS, SERIES_PREV, SERIES_START, SERIES_WHICH,
+    SERIES_WHICH_FIRST, bare_follow_up, nth, series_follow_up, series_follow_up_named,
+    series_query)
 
 SMALLTALK = {
     "bye": r"\b(?:bye|goodbye|good bye|see you|see ya|cya|that'?s all|that is all|i'?m done|"
@@ -37,16 +42,6 @@ EXPLAIN = re.compile(
     r"\bwhat do (?:they|these) have in common\b|\bin what way\b|\bwhat made you (?:choose|pick|"
     r"include|suggest|recommend|go for)\b|\bfor what reason\b|\breason (?:for|behind) (?:choosing|"
     r"picking|suggesting)\b")
-_NTH_ASK = (r"(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|1st|2nd|3rd|"
-            r"[4-9]th|10th|\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten)")
-_NTH_ASK_G = "(" + _NTH_ASK[3:]
-
-
-def nth(word: str) -> int:
-    """'third' / '3rd' / 'three' / '3' -> 3."""
-    return _NTH_WORDS.get(word) or int(word)
-
-
 ASK = {
     # "which of those is about australia?", "which 1 is the everest one and when"
     "which": r"\bwhich (?:one |1 |book )?(?:of (?:those|these|them) )?(?:is|was|'s) (?:about|set in|"
@@ -83,8 +78,9 @@ ASK = {
              r"a long one|a long book|thick|a big book)\W*$",
     "series": r"\bis (?:it|that|this|the \w+(?: one)?) (?:part of )?(?:a|in a) series\b|"
               r"\bwhich series\b|\bwhat series\b|\bis (?:it|that|this)(?: one)? the first\b|"
-              r"\bwhich book in\b|\bis (?:it|that|this)(?: one)? (?:the |book |number |no\.? |#)" + _NTH_ASK +
-              r"(?: one| book| novel)?(?: in (?:the|that) series)?\W*$|\bit'?s the first\b[^?]*\b(?:yes|right|isn'?t it|correct)\b|"
+              r"\bwhich book in\b|\bis (?:it|that|this)(?: one)? (?:the |book |number |no\.? |#)" + NTH_ASK +
+              r"(?: one| book| novel)?(?: in (?:the|that) series)?\W*$|"
+              r"\bit'?s the first\b[^?]*\b(?:yes|right|isn'?t it|correct)\b|"
               r"\b(?:which|what) (?:number|position|book) (?:in|of) (?:the )?[\w' ]{2,40}? is\b|"
               r"\bwhat number is [\w' ]{2,40}? in\b|"
               r"\b(?:which|what) number is (?:it|that|this)\b|"
@@ -135,104 +131,11 @@ HAVING = re.compile(r"\b(?:tell me if|let me know if|i want to know if|check if|
                     r"(?:are having|have|has|stock|carry|have got)\s+(?:the book\s+)?(.{3,80}?)\??$")
 WHICH_ONE = re.compile(r"^(?P<t>[^(),-]{3,60}?)\s*[,(-]\s*(?:the |i mean the |you know,? the )"
                        r"(?P<d>[\w .'-]{3,40}?) (?:one|version|edition)\b[^)]*\)?\W*$")
-SERIES_NEXT = re.compile(
-    r"\b(?:which|what)(?: one| book)? (?:comes|is|goes) (?:right |straight |directly |"
-    r"immediately )?after\s+(.+?)\??$|^after\s+(.+?)\s+(?:what|which)\s+(?:do|should|can) i "
-    r"read\b|^(?:and |so |ok |okay )*(?:then )?(?:what about )?after the (.+? (?:one|book))\??$|"
-    r"\b(?:what(?: comes| is|'s| s| happens) (?:after|next after)|whats after|next (?:book |one )?(?:after|"
-    r"in the series|in|of)|sequel (?:to|of)|(?:book|one|read) (?:that comes )?after)\s+(.+?)\??$|^(?:what(?:'s| is) )?the next one\??$|"
-    r"^(?:so |and |ok |okay )?(?:what'?s|whats|what is|which is) the (?:sequel|next (?:one|book))\??$|"
-    r"\bwhat comes next\b|\bnext (?:book|one) in the series\b|^(?:is there )?(?:a )?sequel\??$|"
-    r"\bis there a sequel\??$|\bis there (?:a|another) (?:next|second) (?:book|one)\b|"
-    r"\bfollow[- ]?up (?:to|of)\s+(.+?)\??$|^(?:and )?(?:the )?(?:next|sequel)(?: one| book)?\??$|"
-    r"^(?:i )?(?:just |have )?(?:finished|read|loved|done with)\s+(.+?)[,.;!]?\s+(?:so )?"
-    r"(?:what'?s|whats|what is|what comes|what do i read) next\??$|\bwhat'?s next\b|\bwhats next\b|"
-    r"^(?:is there a |the )?(.+?)\s+(?:sequel|follow[- ]?up)\??$|\bwhat follows\s+(.+?)\??$|"
-    r"^(.+?)[,.!-]*\s+what'?s the next one\??$|^i (?:just )?finished (.+?)[!.,]*\s+next\W*$|"
-    r"^(.+?)\s+(?:what'?s|whats|what is|what comes) (?:after|next)\??$|"
-    r"\bwhat'?s the next (.+?) (?:book|one|novel)\??$|^(?:and )?(?:the )?next (.+?) (?:one|book|novel)\??$|"
-    r"\b(?:which|what) (?:one|book) (?:do |does |should |must |can )?(?:i |he |she |they |we )?"
-    r"(?:must |should |can )?read (?:next|after (?:it|this|that)(?: one)?)\b|"
-    r"\bis there (?:a|any) (?:follow[- ]?up|sequel|continuation)\W*$|"
-    r"\bthe next (?:one|book|novel|part) in the (?:saga|series|sequence|cycle)\b")
-# "i finished in the woods by tana french, whats the next one": the book is what was finished
-_READ_X = re.compile(r"\b(?:finished|read|loved|done with|reading|i'?m on|am on)\s+([^,.;!?()]{3,60})")
-_QUERY_TAIL = re.compile(r"(?:\s*\([^)]*\)|\s+(?:is there a|so|and|now|"
-                         r"last night|yesterday|already|at last|finally))+\W*$")
-_QUERY_HEAD = re.compile(r"^(?:(?:i|ive|i've|i have|we|he|she|they|my [\w ]{2,20}?|the kid|kid)\s+)?"
-                         r"(?:just |recently |finally |already )?(?:finished|read|loved|liked|enjoyed|"
-                         r"done with|am reading|reading|started|i'?m on|on)\s+")
-
-
 def _classify_feedback(act: Act) -> Act:
     act.kind, act.sub, act.query, act.number = "request", "", "", None
     return act
 
 
-def series_query(query: str, text: str = "") -> str:
-    """The book or series a series question names, without the reading story around it:
-    "just finished hyperion (dan simmons). is there a" -> "hyperion"."""
-    q = norm(query)
-    if not q and text:                               # "finished redwall, which one next?"
-        m = _READ_X.search(norm(text))
-        q = m.group(1) if m else ""
-    q = re.split(r"[.;!?]\s|\s+(?:and|but|so|now)\s+(?:i|we|he|she|they|need|want|what|which)\b", q)[0]
-    q = re.sub(r"^(?:is|are) there (?:a|an|any)\b\s*", "", q)
-    q = _QUERY_HEAD.sub("", q.strip(" ,-"))
-    q = _QUERY_TAIL.sub("", q).strip(" ,-'\"")
-    return q
-SERIES_PREV = re.compile(r"\b(?:what(?: comes| is|'s| s) before|whats before|prequel (?:to|of)|before)\s+(.+?)\??$|"
-                         r"\b(?:book|one) before (.+?)\??$|\bis there a (?:book|one) before(?:\s+(.+?))?\??$|"
-                         r"\bis there a prequel\b|^(?:and )?(?:the )?(?:one|book) before\??$|\bprequel\b")
-SERIES_POS = re.compile(          # which place a named book has in a series
-    r"^(?:(?P<s0>[\w' ]{3,40}?)(?: series| books)?[,:-]+\s*)?"
-    r"(?:n |and |so |ok |okay )*(?:which|what) (?:one|1|number|no\.?|position)(?:'s| is) "
-    r"(?!(?:number|book|part|no\.?|#|volume)\s)(?!(?:the |a )?(?:shortest|longest|best|newest|oldest|most|least|first|last|for|about|by|"
-    r"better|good|funniest|easiest|scariest|cheapest|it|that|this)\b)(?P<q>.{3,60}?)\??$|"
-    r"^(?:n |and |so |ok |okay )*(?:which|what) (?P<s>[\w' ]{2,30}?) (?:book|one|novel|number) is "
-    r"(?!(?:it|that|this|the first|the last|number|book|part|no\.?|#|volume)\b)(?P<q2>.{3,60}?)\??$|"
-    r"^(?:n |and |so |ok |okay )*(?P<q3>[^,]{3,60}?) (?:itself )?(?:is|comes) (?:which|what)"
-    r"(?: one| number| book| position| no\.?)?(?: in (?:the|that) series)?\??$|"
-    r"^(?:n |and |so |ok |okay )*(?P<q4>[^,]{3,60}?) comes when\??$")
-_ORD = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4,
-        "4th": 4, "fifth": 5, "5th": 5}
-_ORDINALS = (r"(first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|1st|2nd|3rd|4th|"
-             r"5th|6th|7th|8th|9th|10th)")
-SERIES_ORD = re.compile(r"^(?:and )?(?:the |what'?s the |whats the |what is the |which is the )?"
-                        + _ORDINALS + r" (.+?) "
-                        r"(?:book|novel|one)(?: by [a-z .'-]+)?(?: please| pls)?\??$|"
-                        r"^(?:and )?(?:part|book|volume) (\d)\??$|"
-                        r"^(?:the )?([\w' ]{3,40}?)[,:-]+\s*(?:the )?" + _ORDINALS +
-                        r" (?:book|novel|one|part)(?: please| pls)?\W*$")   # "farseer, first book"
-_CONNECTOR = re.compile(r"^(?:and|n|so|ok|okay|then|what about|how about|the)$")
-_NTH = (r"(\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten|first|second|third|fourth|"
-        r"fifth|sixth|seventh|1st|2nd|3rd|4th|5th)")
-SERIES_WHICH = re.compile(                   # "throne of glass, which is book three?"
-    r"\bwhich (?:one |book |novel )?is (?:book |number |no\.? |#|part |the |)" + _NTH +
-    r"(?: one| book)?\b|\bwhat(?:'?s| is) (?:book|number|part) " + _NTH + r"\b|"
-    r"\b(?:book|part|number) " + _NTH + r" (?:called|again)\b|"
-    r"\bwhich (?:[\w']+ ){0,4}(?:book|one) is (?:number |no\.? |#)" + _NTH + r"\b")
-SERIES_ORDER = re.compile(r"\b(?:what|which) order\b|\breading order\b|"
-                          r"\bwhich (?:one |book |novel )?(?:comes|came|goes|is) first\b|"
-                          r"\bwhich is the first\b")
-SERIES_START = re.compile(r"\bwhich (.+?) (?:book|one|novel) (?:do|should) i (?:start|begin)\b|"
-                          r"\bwhere (?:should|do|does|can) (?:i |we )?(?:begin|start)(?: with| reading)? "
-                          r"(.+?)(?: series| sequence| books| saga)?\??$|\bwhere does (.+?) "
-                          r"(?:series |sequence |saga )?(?:begin|start)\??$|^(.+?)[,:-]+ which one do i "
-                          r"(?:start|begin)(?: with)?\??$")
-SERIES_LAST = re.compile(r"\b(?:the )?(?:last|final) (?:one|book|part|volume)\b")
-SERIES_NUM = re.compile(r"^(.+?)\s+(?:book|#|part|volume|vol\.?|no\.?|number)\s*(\d{1,2}|one|two|three|"
-                        r"four|five|six|seven|eight|nine|ten)\??$|"
-                        r"^(?:book|part|volume) (\d{1,2}) of (.+?)\??$|"
-                        r"^(.+?) ([2-9])(?:\s*-?\s*the (?:book|novel))\??$")   # "jurassic park 2 - the book"
-SERIES_WHICH_FIRST = re.compile(
-    r"^(.+?)[\s,:-]+which (?:one|book|novel)(?:'?s| is| comes| do i read| should i read| to read)?"
-    r" first\W*$|^which (?:one |book |novel )?(?:'?s |is |comes |came |do i read |should i read )?first"
-    r"(?: (?:in|of|from|by) (.+?))?\W*$")
-SERIES_FIRST = re.compile(
-    r"\b(?:first|1st) (?:book |one |novel )?(?:in|of) (?:the )?(.+?)(?: series)?\??$|"
-    r"\b(?:where|which one) (?:do|should) i (?:start|begin)\b(?: (?:with|on|the))*\s*(.*)$|"
-    r"\b(.+?) (?:series )?in order\??$|^(.+?) (?:series )?(?:reading )?order\??$")
 _STRONG = (r"^(?:forget (?:that|it|those|about that|all that)|never ?mind|scratch that|scrap that|"
            r"ignore that|actually,? (?:scrap|scratch|forget) that|"
            r"change of plans?|on second thought)\b|\bsomething (?:completely|totally|entirely) "
@@ -270,10 +173,6 @@ class Act:
     fresh: bool = False                        # "more from the 70s": new books, none shown
     someone: bool = False                      # names a person: "my daughter", "for my dad"
 
-
-def norm(text: str) -> str:
-    t = (text or "").lower().replace("\u2019", "'").strip()
-    return re.sub(r"\s+", " ", t)
 
 
 def classify(text: str) -> Act:
@@ -347,7 +246,7 @@ def _classify(text: str) -> Act:
     if m:
         act.kind, act.sub = "series", "number"
         act.query = (m.group(1) or m.group(4) or m.group(5) or "").strip()
-        act.query = "" if _CONNECTOR.match(act.query) else act.query    # "and book three"
+        act.query = "" if CONNECTOR.match(act.query) else act.query    # "and book three"
         if len(act.query.split()) <= 4 and re.search(
                 r"\b(?:keen|like|liked|love|loved|hate|hated|fan|enjoy|enjoyed|boring|meh)\b",
                 act.query):
@@ -375,7 +274,7 @@ def _classify(text: str) -> Act:
         act.kind, act.sub = "series", "number"
         pre = re.match(r"^(.{3,50}?)[,:-]+\s*(?:which|what)\b", bare)   # "X, which is first?"
         act.query = series_query(pre.group(1)) if pre else ""
-        act.number = int(n) if n.isdigit() else {**_ORD, **NUMBER_WORDS, "sixth": 6, "seventh": 7}[n]
+        act.number = int(n) if n.isdigit() else {**ORD, **NUMBER_WORDS, "sixth": 6, "seventh": 7}[n]
         return act
     if SERIES_ORDER.search(bare):
         act.kind, act.sub = "series", "first"
@@ -437,67 +336,6 @@ lovely nice good day evening morning awesome perfect yay yes wow brilliant excel
 fab fantastic super sweet wonderful helpful kind shame anyway anyways these those they them
 look looks looking seem seems sound sounds thats lot lots will check out try give go cool mate
 much obliged kindly sorted be be all done""".split())
-
-
-_NTH_WORDS = {**_ORD, **NUMBER_WORDS, "sixth": 6, "6th": 6, "seventh": 7, "7th": 7, "eighth": 8,
-              "8th": 8, "ninth": 9, "9th": 9, "tenth": 10, "10th": 10}
-_NTH_ANY = (r"(first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|1st|2nd|3rd|4th|"
-            r"5th|6th|7th|8th|9th|10th|\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten)")
-_FOLLOW_NUM = re.compile(
-    r"^(?:and |n |so |ok |okay |then |what about |how about |give me |what'?s |whats |what is |"
-    r"which is )*(?:the )?(?:very )?(?:part |book |volume |vol |no\.? |number |#)?"
-    r"(first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|1st|2nd|3rd|4th|5th|6th|"
-    r"7th|8th|9th|10th|\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten)"
-    r"(?: one| book| novel| part| volume)?(?: is| then| called| please| pls)*(?: part)?\??$")
-# outside a series answer, only with a word that says "of the series" ("and book three",
-# "and the second book?", "whats the first one called"), when the book talked about is in one
-_FOLLOW_SERIES = re.compile(
-    r"^(?:and |n |so |ok |okay |then |what about |how about |give me |what'?s |whats |what is |"
-    r"which is )*(?:(?:part|book|volume|vol|no\.?|number|#) " + _NTH_ANY + r"|the (?:very )?"
-    + _NTH_ANY + r" (?:book|novel|part|volume|one (?:called|is)|one then)|the very first(?: one)?)"
-    r"(?: is| then| called| please| pls)*\??$")
-_FOLLOW_NEXT = re.compile(
-    r"^(?:and |so |ok |okay |then )*(?:then|after that|after it|next|the next one|the next|"
-    r"what comes (?:after|next)(?: (?:it|that|this))?|what(?:'s| is) after (?:it|that|this)|"
-    r"(?:are there|is there) (?:any )?(?:more|others|another)(?: (?:after|than) (?:that|it|this))?|"
-    r"what then|then what)\W*$")
-_FOLLOW_LAST = re.compile(r"\b(?:the )?(?:last|final) (?:one|book|part|volume)\b|"
-                          r"\bwhich (?:one'?s|one is|is) the last\b")
-
-
-def series_follow_up(text: str, act: Act) -> None:
-    """After a series answer: "and the third?" -> book 3, "and then?" -> the next one,
-    "which one's the last" -> the last (``act`` is changed in place)."""
-    t = norm(text).rstrip("!.?, ")
-    m = _FOLLOW_NUM.match(t)
-    if m:
-        w = m.group(1)
-        act.kind, act.sub = "series", "number"
-        act.number = _NTH_WORDS.get(w) or int(w)
-    elif _FOLLOW_NEXT.match(t):
-        act.kind, act.sub = "series", "next"
-    elif _FOLLOW_LAST.search(t):
-        act.kind, act.sub = "series", "last"
-
-
-def bare_follow_up(text: str) -> bool:
-    """'and the seventh', 'and then?', 'book 3?': a step in a series and nothing else."""
-    t = norm(text).rstrip("!.?, ")
-    return bool(_FOLLOW_NUM.match(t) or _FOLLOW_NEXT.match(t) or _FOLLOW_SERIES.match(t))
-
-
-def series_follow_up_named(text: str, act: Act) -> None:
-    """The stricter follow-up ("and book three", "the second book?") for a turn after one
-    about a book in a series that was not a series answer (``act`` is changed in place)."""
-    t = norm(text).rstrip("!.?, ")
-    m = _FOLLOW_SERIES.match(t)
-    if m:
-        w = next((g for g in m.groups() if g), "first")
-        act.kind, act.sub = "series", "number"
-        act.number = _NTH_WORDS.get(w) or int(w)
-    elif re.match(r"^(?:and |so |ok |okay )*(?:then )?(?:after that|after it|the one after(?: that)?|"
-                  r"what comes after (?:it|that)|the next (?:book|one) (?:after that|then))\W*$", t):
-        act.kind, act.sub = "series", "next"
 
 
 def _has_new_content(t: str) -> bool:

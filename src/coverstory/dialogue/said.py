@@ -7,6 +7,12 @@ from __future__ import annotations
 
 import re
 
+def norm(text: str) -> str:
+    """Lower case, straight apostrophes, single spaces: the form every rule reads."""
+    t = (text or "").lower().replace("\u2019", "'").strip()
+    return re.sub(r"\s+", " ", t)
+
+
 NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
         "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
         "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18}

@@ -36,7 +36,8 @@ def feedback_lead(text: str) -> tuple[list[str], str] | None:
 
 
 _ALONE = re.compile(
-    r"^(?:[^a-z]*|omg|oh|wow|ah|aw|yes|yeah|ooh|oh my god)*\s*(?:i |we )?(?:absolutely |really |just |totally )?"
+    r"^(?:[^a-z]*|omg|oh|wow|ah|aw|yes|yeah|ooh|oh my god)*\s*(?:i |we )?"
+    r"(?:absolutely |really |just |totally )?"
     r"(?:(?P<like>loved|adored|liked|enjoyed|devoured)|(?P<dislike>hated|disliked|couldn'?t stand))"
     r" (?:it|that|that one|this one|this)\b(?: (?:so much|a lot|to bits|as a (?:kid|child|teen|"
     r"teenager)|when i was (?:a kid|young|little|younger)|years ago|back in the day|at school|"

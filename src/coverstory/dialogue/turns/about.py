@@ -26,7 +26,7 @@ you your got i ive i've we here""".split())
 _SIZE = re.compile(r"\bhow (?:long|big|thick)\b|\b(?:long|thick|a long one|a long book|a big book)"
                    r"\W*$")
 _POINTING = re.compile(r"\b(?:it|that|this|its|them|they|those|these)\b")
-_IS_NTH = re.compile(r"\bis (?:it|that|this)(?: one)? (?:the |book |number |no\.? |#)" + acts._NTH_ASK_G)
+_IS_NTH = re.compile(r"\bis (?:it|that|this)(?: one)? (?:the |book |number |no\.? |#)" + acts.NTH_ASK_GROUP)
 PRONOUNS = frozenset({"it", "that", "this", "they", "that one", "this one", "the first one",
                        "the second one", "the third one", "the last one"})
 
