@@ -472,3 +472,12 @@ def test_a_like_said_alone(text, kind):
 def test_not_keen_on_number_two_is_feedback_not_a_series():
     assert acts.classify("not keen on number two").kind == "request"
     assert acts.classify("my nephew loved the lost hero. is there a book 2?").kind == "series"
+
+
+def test_a_new_genre_nothing_by_the_author_fits_starts_a_new_topic(engine):
+    """'books by Ann Gray', then 'a mystery novel': none of hers is a mystery, so the newest
+    request wins (the author goes) instead of the mystery being relaxed away."""
+    engine.turn("g", text="books by ann gray")
+    r = engine.turn("g", text="a mystery novel")
+    assert r.books and r.books[0]["title"] == "Murder in Venice"
+    assert "relaxed" not in r.text

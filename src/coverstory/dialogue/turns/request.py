@@ -163,7 +163,11 @@ class RequestTurns:
                     s.kind == "author" and s.surface == "that author" for s in p.slots):
                 _add_author(p, self.index.authors[r][0], False, "that author")   # great.
             self._keep_off_the_one_named(st, p, text)              # Anything older by her?"
+        before = update.subjects(p, act) if st.stated() and not read_all else set()
         update.apply(self.index, st, p, act, pending)
+        if before and self._newest_would_give_way(st, before):
+            st.forget_preferences()               # "books by Pratchett", then "crime novel,
+            update.apply(self.index, st, p, act, pending)   # nothing over 300 pages": crime
         if intent == "similar_to" and st.last_books and (
                 any(x.kind == "ref" for x in p.slots) or _LIKE_THAT.search(fold(text))):
             ref = self._target(st, p, text)            # "more like the second one"
@@ -179,6 +183,15 @@ class RequestTurns:
         return self._recommend_reply(st, tpl, kind, p, may_ask=not describe and head is None
                                      and not by_author,
                                      allow_seen=False if act.fresh else None, head=head)
+
+    def _newest_would_give_way(self, st: SessionState, said: set[str]) -> bool:
+        """The turn was read as a refinement, yet nothing fits the old constraints and the
+        new subject together, so the new one would be relaxed: the latest request wins."""
+        from coverstory.dialogue.constraints import build
+
+        kinds = {s.split(":")[0] for s in said} & {"genre", "author", "title"}
+        relaxed = set(build(self.index, st, self.k).relaxed)
+        return bool(kinds & relaxed)
 
     def _keep_off_the_one_named(self, st: SessionState, p: Parse, text: str) -> None:
         """"X by Y was great, anything else by her?": X itself is not an answer (kept off as
