@@ -274,18 +274,26 @@ def test_a_gift_for_someone_new_starts_a_new_topic(engine):
     assert engine.store.load("gift").anchors == []
 
 
-def test_a_series_named_anywhere_in_a_question(tiny_home):
-    """The series of a question may sit in another sentence or clause than the question."""
+def _tide_saga(tiny_home, titles, backwards=False):
+    """An engine on the tiny catalog plus Ida Reef's "The Tide Saga", #1.. in order of
+    ``titles`` (years 2001.., pages 201..; ``backwards``: the last one is imported first)."""
     from coverstory.catalog import Catalog
     from coverstory.dialogue.engine import DialogueEngine
 
     cat = Catalog.open(tiny_home)
     with cat.transaction():
-        for n, title in ((2, "Sun Gate"), (1, "Moon Keep")):
+        books = list(enumerate(titles, 1))
+        for n, title in reversed(books) if backwards else books:
             cat.upsert_book("tiny", f"tide{n}", {"title": f"{title} (The Tide Saga, #{n})",
-                                                 "authors": ["Ida Reef"], "year": 2000 + n})
+                                                 "authors": ["Ida Reef"], "year": 2000 + n,
+                                                 "pages": 200 + n})
     cat.close()
-    eng = DialogueEngine(tiny_home, search=False, recommend=False, llm=False)
+    return DialogueEngine(tiny_home, search=False, recommend=False, llm=False)
+
+
+def test_a_series_named_anywhere_in_a_question(tiny_home):
+    """The series of a question may sit in another sentence or clause than the question."""
+    eng = _tide_saga(tiny_home, ("Moon Keep", "Sun Gate"), backwards=True)
     try:
         r = eng.turn("sq", text="I want to start the tide saga with my kids. Which one comes first?")
         assert r.books and r.books[0]["title"].startswith("Moon Keep")
@@ -300,17 +308,7 @@ def test_which_one_is_x_and_bare_follow_ups_after_a_book_of_a_series(tiny_home):
     """'which one is X?' answers X's place; 'and book three' / 'and after that' after a
     question about a series book (or after 'thanks') step through that series; 'is that the
     second one?' is answered yes or no about the book talked about."""
-    from coverstory.catalog import Catalog
-    from coverstory.dialogue.engine import DialogueEngine
-
-    cat = Catalog.open(tiny_home)
-    with cat.transaction():
-        for n, title in ((1, "Moon Keep"), (2, "Sun Gate"), (3, "Star Hollow"), (4, "Rain Tower")):
-            cat.upsert_book("tiny", f"tide{n}", {"title": f"{title} (The Tide Saga, #{n})",
-                                                 "authors": ["Ida Reef"], "year": 2000 + n,
-                                                 "pages": 200 + n})
-    cat.close()
-    eng = DialogueEngine(tiny_home, search=False, recommend=False, llm=False)
+    eng = _tide_saga(tiny_home, ("Moon Keep", "Sun Gate", "Star Hollow", "Rain Tower"))
     try:
         eng.turn("w", text="the tide saga in order please")
         r = eng.turn("w", text="which one is star hollow?")
@@ -408,16 +406,7 @@ def test_feedback_words_for_someone_else_and_a_negated_like(engine):
 
 
 def test_where_to_start_with_an_author_gives_their_series(tiny_home):
-    from coverstory.catalog import Catalog
-    from coverstory.dialogue.engine import DialogueEngine
-
-    cat = Catalog.open(tiny_home)
-    with cat.transaction():
-        for n, title in ((1, "Moon Keep"), (2, "Sun Gate")):
-            cat.upsert_book("tiny", f"tide{n}", {"title": f"{title} (The Tide Saga, #{n})",
-                                                 "authors": ["Ida Reef"], "year": 2000 + n})
-    cat.close()
-    eng = DialogueEngine(tiny_home, search=False, recommend=False, llm=False)
+    eng = _tide_saga(tiny_home, ("Moon Keep", "Sun Gate"))
     try:
         for text in ("ida reef where do i start", "oh ida reef! where does that start?",
                      "the ida reef ones, which is first?"):
@@ -431,16 +420,7 @@ def test_which_of_those_is_about_and_a_series_named_alone(tiny_home):
     """'which of those is about X?' picks the shown book whose text says X; a turn that is
     only a series' name ("the tide saga", "tide saga series") lists it in order, while the
     name of a book that is also a series' name stays a lookup."""
-    from coverstory.catalog import Catalog
-    from coverstory.dialogue.engine import DialogueEngine
-
-    cat = Catalog.open(tiny_home)
-    with cat.transaction():
-        for n, title in ((1, "Moon Keep"), (2, "Sun Gate")):
-            cat.upsert_book("tiny", f"tide{n}", {"title": f"{title} (The Tide Saga, #{n})",
-                                                 "authors": ["Ida Reef"], "year": 2000 + n})
-    cat.close()
-    eng = DialogueEngine(tiny_home, search=False, recommend=False, llm=False)
+    eng = _tide_saga(tiny_home, ("Moon Keep", "Sun Gate"))
     try:
         eng.turn("w", text="fantasy books")
         r = eng.turn("w", text="which of those is about dragons?")
