@@ -461,3 +461,17 @@ def test_a_new_genre_nothing_by_the_author_fits_starts_a_new_topic(engine):
     r = engine.turn("g", text="a mystery novel")
     assert r.books and r.books[0]["title"] == "Murder in Venice"
     assert "relaxed" not in r.text
+
+
+def test_loves_a_series_what_next_is_like_its_first_book(tiny_home):
+    """'my son loves <a series>, what should he read next?': like the series' first book,
+    and none of the series itself (a series named by the start of its name, too)."""
+    eng = _tide_saga(tiny_home, ("Moon Keep", "Sun Gate"))
+    try:
+        r = eng.turn("n", text="my son loves the tide saga, what should he read next?")
+        st = eng.store.load("n")
+        assert [eng.index.titles[eng.index.row[a]] for a in st.anchors] == [
+            "Moon Keep (The Tide Saga, #1)"]
+        assert r.books and not any("Tide Saga" in b["title"] for b in r.books)
+    finally:
+        eng.close()

@@ -80,6 +80,8 @@ NEGATION_WORDS = frozenset({"not", "no", "without", "nothing", "avoid", "except"
                             "dont", "none", "skip", "isnt", "arent", "wasnt"})
 
 
+_LOVES_SERIES = re.compile(r"\b(?:loves|loved|liked|likes|enjoyed|enjoys|adored|devoured)\b.*\b(?:"
+                           r"next|more|similar|after|else)\b")
 _LIKE_WORDS = frozenset("like liked loved enjoyed loves likes enjoys adored devoured".split())
 
 
@@ -91,8 +93,8 @@ def like_named(idx: BookIndex, p: Parse, st: SessionState) -> tuple[int | None, 
     book = series_start(idx, m.group(1)) if m else None
     if book is not None:
         return book, m.group(1).split(), idx.series.of_row.get(idx.row[book], (None,))[0]
-    if p.intent == "similar_to" and not st.anchors:
-        return liked_title(idx, p)
+    if not st.anchors and (p.intent == "similar_to" or _LOVES_SERIES.search(fold(p.text))):
+        return liked_title(idx, p)          # "my son loves Percy Jackson, what next?"
     return None, [], None
 
 
@@ -106,14 +108,16 @@ def liked_title(idx: BookIndex, p: Parse) -> tuple[int | None, list[str], str | 
     for i, t in enumerate(toks):
         if t not in _LIKE_WORDS:
             continue
+        j = i + 2 if toks[i + 1:i + 2] == ["the"] else i + 1     # "loves the tide saga"
         for n in (4, 3, 2, 1):
-            span = toks[i + 1:i + 1 + n]
+            span = toks[j:j + n]
             if len(span) < n or span[0] in FILLER or span[-1] in FILLER or \
                     len(" ".join(span)) < 4 or "xxbreakxx" in span:
                 continue
             phrase = " ".join(span)
-            if idx.series.find(phrase) == series_key(phrase) and series_start(idx, phrase):
-                return series_start(idx, phrase), span, series_key(phrase)
+            first = series_start(idx, phrase)
+            if first is not None:
+                return first, span, idx.series.of_row.get(idx.row[first], (None,))[0]
             got = finder(idx).title(phrase)
             if got is not None and got[1] >= 100 and \
                     fold(idx.titles[got[0]]).split(" (")[0].removeprefix("the ") == phrase:
@@ -156,8 +160,9 @@ def negated_series(idx: BookIndex, p: Parse, used: set[int]) -> list[tuple[int, 
             continue
         while i + 1 < len(toks) and toks[i + 1] in ("more", "any", "of", "those", "these"):
             i += 1                                  # "not more wimpy kid books"
+        j = i + 2 if toks[i + 1:i + 2] == ["the"] else i + 1     # "loves the tide saga"
         for n in (4, 3, 2, 1):
-            span = toks[i + 1:i + 1 + n]
+            span = toks[j:j + n]
             if len(span) == n and not used & set(range(i + 1, i + 1 + n)):
                 key = idx.series.find(" ".join(span))
                 if key is not None and idx.series.find(" ".join(span)) == " ".join(span).removeprefix("the "):
@@ -215,7 +220,9 @@ def series_start(idx: BookIndex, phrase: str) -> int | None:
     from coverstory.dialogue.series import key as series_key
 
     key = idx.series.find(phrase) if len(phrase) >= 4 else None
-    if key is not None and key != series_key(phrase):      # "alchemist" is no series name
+    said = series_key(phrase)
+    if key is not None and key != said and not (     # "alchemist" is no series name; "percy
+            len(said.split()) >= 2 and key.startswith(said + " ")):   # jackson" names one
         key = None
     rows = idx.series.in_order(key) if key else []
     return int(idx.ids[rows[0]]) if rows else None
