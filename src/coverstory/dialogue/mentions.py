@@ -160,9 +160,8 @@ def negated_series(idx: BookIndex, p: Parse, used: set[int]) -> list[tuple[int, 
             continue
         while i + 1 < len(toks) and toks[i + 1] in ("more", "any", "of", "those", "these"):
             i += 1                                  # "not more wimpy kid books"
-        j = i + 2 if toks[i + 1:i + 2] == ["the"] else i + 1     # "loves the tide saga"
         for n in (4, 3, 2, 1):
-            span = toks[j:j + n]
+            span = toks[i + 1:i + 1 + n]
             if len(span) == n and not used & set(range(i + 1, i + 1 + n)):
                 key = idx.series.find(" ".join(span))
                 if key is not None and idx.series.find(" ".join(span)) == " ".join(span).removeprefix("the "):

@@ -149,9 +149,9 @@ class AboutTurns:
             from rapidfuzz import fuzz
 
             named = " ".join(words.split())
-            best = max(rows, key=lambda r: fuzz.token_set_ratio(named, norm_title(idx.titles[r])),
-                       default=None)
-            if best is None or fuzz.token_set_ratio(named, norm_title(idx.titles[best])) < 80:
+            close = max((fuzz.token_set_ratio(named, norm_title(idx.titles[r])) for r in rows),
+                        default=0)
+            if close < 80:                        # no shown title: a place in a series?
                 act.kind, act.sub, act.query = "series", "position", named
                 got = self._series_which(st, tpl, act)   # "the dragon sanctuary one"
                 if got is not None:

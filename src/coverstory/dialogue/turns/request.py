@@ -163,9 +163,9 @@ class RequestTurns:
                     s.kind == "author" and s.surface == "that author" for s in p.slots):
                 _add_author(p, self.index.authors[r][0], False, "that author")   # great.
             self._keep_off_the_one_named(st, p, text)              # Anything older by her?"
-        before = update.subjects(p, act) if st.stated() and not read_all else set()
+        said_now = update.subjects(p, act) if st.stated() and not read_all else set()
         update.apply(self.index, st, p, act, pending)
-        if before and self._newest_would_give_way(st, before):
+        if said_now and self._newest_would_give_way(st, said_now):
             st.forget_preferences()               # "books by Pratchett", then "crime novel,
             update.apply(self.index, st, p, act, pending)   # nothing over 300 pages": crime
         if intent == "similar_to" and st.last_books and (
