@@ -476,3 +476,15 @@ def test_loves_a_series_what_next_is_like_its_first_book(tiny_home):
         assert r.books and not any("Tide Saga" in b["title"] for b in r.books)
     finally:
         eng.close()
+
+
+def test_what_was_said_longest_ago_gives_way_first(engine):
+    """'books by Ann Gray', then 'ones from before 1990' (she has none): the author, said
+    first, gives way and the years the reader just asked for are kept."""
+    engine.turn("age", text="books by Ann Gray")
+    r = engine.turn("age", text="ones from before 1990")
+    assert [b["title"] for b in r.books] == ["The Garden Year"]
+    assert "relaxed the author (Ann Gray)" in r.text
+    st = engine.store.load("age")
+    assert st.source["era"] == 2 and st.limit_values["era"] == st.years
+

@@ -4,8 +4,9 @@ is known, or the reply says which constraint had to be relaxed.
 Hard: exclusions (facets, themes, authors), authors asked for, the audience, genres and
 forms, era (years), length (pages), language, and the books already shown / rejected /
 read. Tone (mood) is a filter while enough books keep it, else a preference. When nothing
-fits, constraints are relaxed one at a time in ``RELAX_ORDER`` (the least explicit first)
-and the relaxed ones are reported.
+fits, constraints are relaxed one at a time, those said longest ago first and, among those
+said in one turn, in ``RELAX_ORDER`` (the least explicit first); the relaxed ones are
+reported.
 """
 
 from __future__ import annotations
@@ -216,10 +217,11 @@ def positive_masks(idx: BookIndex, st: SessionState, k: int) -> dict[str, np.nda
 
 
 def build(idx: BookIndex, st: SessionState, k: int, allow_seen: bool = False,
-          level: int = 0) -> Filter:
+          level: int = 0, by_turn: bool = True) -> Filter:
     """The books that may be shown, relaxing stated constraints only when none fit. With
     ``allow_seen`` (a new explicit request, not "more"), books shown earlier in the session
-    (never rejected or read ones) come back before any stated constraint is relaxed."""
+    (never rejected or read ones) come back before any stated constraint is relaxed. Without
+    ``by_turn`` the constraints give way in ``RELAX_ORDER`` alone, whenever they were said."""
     base = seen_mask(idx, st) & exclusion_mask(idx, st, level)
     masks = positive_masks(idx, st, k)
     ok = base.copy()
@@ -239,7 +241,7 @@ def build(idx: BookIndex, st: SessionState, k: int, allow_seen: bool = False,
         # the tone gives way before an exclusion does ("a fun thriller, nothing grim")
         # "by Stephen King that isn't horror": even one horror shelf was too strict; then
         # only books that are mainly horror are out
-        return build(idx, st, k, allow_seen=allow_seen, level=level + 1)
+        return build(idx, st, k, allow_seen=allow_seen, level=level + 1, by_turn=by_turn)
     relaxed: list[str] = []
     mood = masks.get("mood")
     if mood is not None and ok.sum() < k:                 # tone is a filter only while it can be
@@ -248,8 +250,9 @@ def build(idx: BookIndex, st: SessionState, k: int, allow_seen: bool = False,
         for name, m in masks.items():
             if name != "mood":
                 ok &= m
-    for name in RELAX_ORDER:
-        if ok.any() or name not in masks or name in relaxed:
+    order = relax_order(st, masks) if by_turn else [n for n in RELAX_ORDER if n in masks]
+    for name in order:
+        if ok.any() or name in relaxed:
             continue
         relaxed.append(name)
         ok = base.copy()
@@ -268,6 +271,27 @@ def build(idx: BookIndex, st: SessionState, k: int, allow_seen: bool = False,
         if known.sum() >= k:
             ok = known
     return Filter(ok=ok, relaxed=relaxed)
+
+
+def said_turn(st: SessionState, name: str) -> int:
+    """The newest turn that stated the constraint called ``name`` (0 when unknown)."""
+    if name in ("era", "length", "language"):
+        return st.limit_turn(name)
+    kind = {"author": "author", "audience": "audience", "tag": "tag", "genre": "genre",
+            "mood": "mood"}.get(name)
+    if kind is None:
+        return 0
+    return max((t for key, t in st.source.items() if key.startswith(kind + ":")), default=0)
+
+
+def relax_order(st: SessionState, masks: dict[str, np.ndarray]) -> list[str]:
+    """The constraints in the order they give way: what the reader said longest ago first
+    (\"books by Stephen King\", then \"more from the 70s\": the author gives way, the years
+    stay), and among those said together the least explicit first (``RELAX_ORDER``); the
+    likeness to a book named always first."""
+    names = [n for n in RELAX_ORDER if n in masks]
+    return sorted(names, key=lambda n: (-1 if n == "like" else said_turn(st, n),
+                                        RELAX_ORDER.index(n)))
 
 
 def describe_relaxed(names: list[str], st: SessionState) -> str:

@@ -150,6 +150,7 @@ class DialogueEngine(RequestTurns, AboutTurns, LookupTurns, SeriesTurns, Feedbac
             reply = self._photo_turn(st, tpl, photo, text)
         else:
             reply = self._text_turn(st, tpl, (text or "").strip())
+        st.stamp_limits()
         return self._finish(st, reply, t0, text)
 
     def feedback(self, session_id: str, book_id: int, kind: str) -> Reply:

@@ -24,6 +24,7 @@ class SessionState:
     audience: str | None = None                # hard: "children", "young adult", "adult"
     age: int | None = None
     source: dict[str, int] = field(default_factory=dict)              # "kind:value" -> turn
+    limit_values: dict = field(default_factory=dict)    # years/pages/language when stamped
     soft: list[str] = field(default_factory=list)     # "kind:value" said in a plot: preferences
     reasons: dict[str, str] = field(default_factory=dict)             # book id -> why shown
     last_act: str = ""                  # "explain" / "ask:author"...: "and the third?" repeats it
@@ -54,11 +55,30 @@ class SessionState:
             ex.append(value)
         self.prefs.get(kind, {}).pop(value, None)
 
+    def limits(self) -> dict[str, object]:
+        """The limits that have no "kind:value" entry of their own (years, pages, language)."""
+        return {"era": self.years, "length": self.pages, "language": self.language}
+
+    def limit_turn(self, name: str) -> int:
+        """The turn that set the limit ``name``: this one when it changed since the last
+        ``stamp_limits``, else the recorded one (0 when unknown)."""
+        if self.limits().get(name) != self.limit_values.get(name):
+            return self.turns
+        return self.source.get(name, 0)
+
+    def stamp_limits(self) -> None:
+        """At the end of a turn: record it as the source of every limit it changed."""
+        for name, value in self.limits().items():
+            if value != self.limit_values.get(name):
+                self.source[name] = self.turns
+                self.limit_values[name] = value
+
     def forget_preferences(self) -> None:
         """'start over' or a new topic: what was asked for goes; books shown, rejected or read
         stay so."""
         self.prefs, self.excl, self.about, self.anchors, self.years = {}, {}, [], [], None
         self.pages, self.language, self.audience, self.age, self.source = None, None, None, None, {}
+        self.limit_values = {}
         self.soft = []
         self.asked, self.question, self.questions_in_row, self.last_books = [], None, 0, []
 

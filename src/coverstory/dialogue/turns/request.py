@@ -186,11 +186,12 @@ class RequestTurns:
 
     def _newest_would_give_way(self, st: SessionState, said: set[str]) -> bool:
         """The turn was read as a refinement, yet nothing fits the old constraints and the
-        new subject together, so the new one would be relaxed: the latest request wins."""
+        new subject together, so the new one would be relaxed (in the fixed order of
+        ``RELAX_ORDER``): the latest request wins, as a new topic."""
         from coverstory.dialogue.constraints import build
 
         kinds = {s.split(":")[0] for s in said} & {"genre", "author", "title"}
-        relaxed = set(build(self.index, st, self.k).relaxed)
+        relaxed = set(build(self.index, st, self.k, by_turn=False).relaxed)
         return bool(kinds & relaxed)
 
     def _keep_off_the_one_named(self, st: SessionState, p: Parse, text: str) -> None:
