@@ -488,3 +488,27 @@ def test_what_was_said_longest_ago_gives_way_first(engine):
     st = engine.store.load("age")
     assert st.source["era"] == 2 and st.limit_values["era"] == st.years
 
+
+
+@pytest.mark.parametrize("text,genre,negated", [
+    ("not much, need a fantasy book lol", "fantasy", False),
+    ("never read any fantasy before, where should I start?", "fantasy", False),
+    ("haven't tried fantasy yet", "fantasy", False),
+    ("I don't need fantasy, just a good mystery", "fantasy", True),
+    ("i do not need fantasy", "fantasy", True),
+    ("not fantasy please", "fantasy", True),
+])
+def test_the_reach_of_a_negation(engine, text, genre, negated):
+    """A negation ends where a new request starts ('not much, need a ...'); a reader new to
+    a kind of book ('never read any X before') asks for it."""
+    p = engine.nlu.parse(text)
+    got = [s.negated for s in p.slots if s.kind == "genre" and s.value == genre]
+    assert got == [negated]
+
+
+def test_where_to_start_with_a_kind_of_book_is_a_request(engine):
+    """'where do I start with fantasy?' names no series: the best fantasy books, not a series
+    whose name happens to share a word."""
+    r = engine.turn("ws", text="where do I start with fantasy?")
+    assert r.intent == "recommend" and r.books
+    assert {b["title"] for b in r.books[:2]} == {"The Wizard School", "Dragons of the North"}

@@ -229,10 +229,12 @@ NEGATORS = ("don't want", "do not want", "don't like", "didn't like", "not into"
             "wasn't", "not really", "hates", "dislikes", "doesn't like", "doesnt like",
             "does not like", "doesn't want", "doesnt want", "isn't into", "isnt into",
             "not a fan of", "no fan of", "can't bear", "loathe", "loathes", "detest", "detests",
-            "burnt out on", "burned out on", "fed up with", "had enough of", "no more of")
+            "burnt out on", "burned out on", "fed up with", "had enough of", "no more of",
+            "do not need", "doesnt need", "not need", "no need for")
 # Words that end the scope of a negation ("no romance but funny").
 SCOPE_BREAK = ("but", "and", "just", "only", "rather", "though", "yet", "however", "instead",
-               "prefer", "want", "like", "more", "please", "with", "something")
+               "prefer", "want", "like", "more", "please", "with", "something",
+               "need", "needs")         # "not much, need a fantasy book"
 
 POSITIVE = ("love", "loved", "like", "liked", "enjoy", "enjoyed", "great", "amazing", "lovely",
             "intriguing", "promising", "appealing",

@@ -364,10 +364,30 @@ def _negate(slots: list[Slot], toks: list[str]) -> None:
             j -= 1
         if s.end < len(toks) and toks[s.end] == "free":
             neg = True
+        if neg and _newcomer(toks, s):
+            neg = False
         if s.kind == "refine" and str(s.value).split(":")[1].startswith("-"):
             neg = False                             # "less dark" already says it
         s.negated = neg
         prev_end, prev_neg = s.end, neg
+
+
+_NEWCOMER_VERBS = frozenset({"read", "tried", "try", "done"})
+_NEWCOMER_AFTER = frozenset({"before", "yet", "so", "until", "till"})
+
+
+def _newcomer(toks: list[str], s: Slot) -> bool:
+    """"never read manga before", "haven't tried any sci fi yet": a reader new to the kind
+    of book, who asks for it — not an exclusion."""
+    j = s.start - 1
+    while j >= 0 and toks[j] in ("any", "a", "much", "really", "proper", "some"):
+        j -= 1
+    if j < 1 or toks[j] not in _NEWCOMER_VERBS or toks[j - 1] not in (
+            "never", "not", "havent", "hadnt", "didnt", "ive", "i"):
+        return False
+    after = toks[s.end:s.end + 3]
+    return any(t in _NEWCOMER_AFTER for t in after) or s.end >= len(toks) or \
+        toks[s.end] == BREAK
 
 
 _COMMON = None

@@ -258,15 +258,33 @@ def _shelf_words(idx: BookIndex, st: SessionState, p: Parse) -> None:
     """'scandi crime', 'spy novels', 'picture books': the narrow shelf the reader means, when
     the catalog has it (without: 'no spy stuff' excludes it)."""
     t = " " + re.sub(r"[^a-z ]+", " ", fold(p.text)) + " "
+    toks = tokens(p.text)
     for phrase, shelf in SHELF_WORDS.items():
         at = t.find(f" {phrase} ")
         if at < 0 or idx.tag_column(shelf) is None:
             continue
         before = " " + " ".join(t[:at].split()[-4:]) + " "
-        if any(n in before for n in _NEGATOR_WORDS) or " than " in before:  # "longer than a"
+        if " than " in before:                          # "longer than a picture book"
+            st.exclude("tag", shelf)
+        elif _slot_says(p, toks, phrase) is False:      # the slot matcher read it as wanted:
+            st.prefer("tag", shelf)                     # "never read manga before"
+        elif any(n in before for n in _NEGATOR_WORDS):
             st.exclude("tag", shelf)
         else:
             st.prefer("tag", shelf)
+
+
+def _slot_says(p: Parse, toks: list[str], phrase: str) -> bool | None:
+    """Whether the slot over the first occurrence of ``phrase`` is negated (None: no slot
+    covers it)."""
+    words = phrase.split()
+    for i in range(len(toks) - len(words) + 1):
+        if toks[i:i + len(words)] == words:
+            for s in p.slots:
+                if s.start <= i < s.end and s.kind != "ref":
+                    return s.negated
+            return None
+    return None
 
 
 def _refine(idx: BookIndex, st: SessionState, facet: str, val: str,

@@ -10,8 +10,10 @@ import numpy as np
 from coverstory.catalog.normalize import fold, norm_title
 from coverstory.dialogue import acts, replies
 from coverstory.dialogue.constraints import author_mask
+from coverstory.dialogue.lexicon import FACETS
 from coverstory.dialogue.lookup import finder
 from coverstory.dialogue.nlg import Templates
+from coverstory.dialogue.slots import BREAK, tokens
 from coverstory.dialogue.replies import Reply, card
 from coverstory.dialogue.state import SessionState
 from coverstory.dialogue.turns.about import PRONOUNS
@@ -43,6 +45,8 @@ class SeriesTurns:
                 return got
             act = acts.classify(re.sub(r"\b(?:which|what)\b", " ", text))
             return self._request(st, tpl, text, act)
+        if act.sub == "first" and self._a_kind_of_book(text):
+            return self._request(st, tpl, text, acts.Act("request"))
         row, key = None, None
         if act.query in PRONOUNS or act.query in ("the series", "series", "this series",
                                                     "that series", "the one"):
@@ -125,6 +129,21 @@ class SeriesTurns:
                            next=idx.titles[step], prev=idx.titles[step], num=num, series=name)
         later = [r for r in order if act.sub == "next" and ser.position(r)[1] > ser.position(step)[1]]
         return self._series_reply(st, text_out, [step] + later[: self.k - 1], name, step)
+
+    def _a_kind_of_book(self, text: str) -> bool:
+        """"where do I start with fantasy?", "never read any sci fi, where should I start?":
+        a kind of book asked for, no series, title or author named — a request."""
+        p = self.nlu.parse(text)
+        if any(s.kind in ("title", "author") for s in p.slots):
+            return False
+        kinds = [s for s in p.slots if s.kind in FACETS and not s.negated]
+        if not kinds:
+            return False
+        toks = tokens(text)
+        covered = {i for s in kinds for i in range(s.start, s.end)}
+        rest = [w for i, w in enumerate(toks) if i not in covered and w not in _CUE
+                and w not in _KIND_WORDS and w != BREAK]
+        return self.index.series.find(" ".join(rest)) is None if rest else True
 
     def _names_an_author(self, phrase: str) -> bool:
         """The phrase is an author's name and little else ("the patrick o'brian ones")."""
