@@ -512,3 +512,29 @@ def test_where_to_start_with_a_kind_of_book_is_a_request(engine):
     r = engine.turn("ws", text="where do I start with fantasy?")
     assert r.intent == "recommend" and r.books
     assert {b["title"] for b in r.books[:2]} == {"The Wizard School", "Dragons of the North"}
+
+
+def test_every_book_by_the_author_shown_then_they_come_back(engine):
+    """All of Ann Gray's books were shown: 'any other Ann Gray books?' shows them again and
+    says so, instead of relaxing the author into unrelated books."""
+    r = engine.turn("again", text="books by Ann Gray")
+    assert sorted(b["title"] for b in r.books) == ["Dragons of the North", "The Wizard School"]
+    r = engine.turn("again", text="any other Ann Gray books?")
+    assert r.books and all(b["authors"] == ["Ann Gray"] for b in r.books)
+    assert "That's all I have by Ann Gray" in r.text and "relaxed" not in r.text
+
+
+def test_other_than_a_title_keeps_its_author(engine):
+    """'a novel by Ann Gray other than The Wizard School': her other book, not 'authors like
+    Ann Gray' ('other than King' names an author; here a title follows)."""
+    r = engine.turn("ot", text="a book by Ann Gray other than The Wizard School")
+    assert [b["title"] for b in r.books] == ["Dragons of the North"]
+
+
+def test_who_writes_like_him_is_like_his_book_by_someone_else(engine):
+    engine.turn("wl", text="books by Ann Gray")
+    r = engine.turn("wl", text="who writes like her?")
+    assert r.intent == "similar_to" and r.books
+    assert all("Ann Gray" not in b["authors"] for b in r.books)
+    st = engine.store.load("wl")
+    assert st.anchors and engine.index.authors[engine.index.row[st.anchors[0]]] == ["Ann Gray"]

@@ -6,7 +6,8 @@ forms, era (years), length (pages), language, and the books already shown / reje
 read. Tone (mood) is a filter while enough books keep it, else a preference. When nothing
 fits, constraints are relaxed one at a time, those said longest ago first and, among those
 said in one turn, in ``RELAX_ORDER`` (the least explicit first); the relaxed ones are
-reported.
+reported. An author asked for is not relaxed while books of theirs shown before fit: those
+come back, and the reply says they were all shown.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ BROAD = frozenset({"contemporary", "literary fiction", "classics", "adventure"})
 class Filter:
     ok: np.ndarray                                  # bool [n]: may be shown
     relaxed: list[str] = field(default_factory=list)   # names of relaxed constraints
+    again: bool = False           # every new book by the author asked for was shown before
 
 
 def author_mask(idx: BookIndex, name: str) -> np.ndarray:
@@ -259,6 +261,15 @@ def build(idx: BookIndex, st: SessionState, k: int, allow_seen: bool = False,
         for other, m in masks.items():
             if other not in relaxed:
                 ok &= m
+    again = False
+    if "author" in relaxed:
+        # every book by the author asked for that fits was shown: those come back, said so
+        # ("other wells novels" when all five were shown), not books by anyone else
+        seen = exclusion_mask(idx, st, level) & seen_mask(idx, st, shown=False)
+        for m in masks.values():
+            seen &= m
+        if seen.any():
+            ok, relaxed, again = seen, [], True
     if not ok.any():
         ok = base
     relaxed = [n for n in relaxed if n != "like"]      # coherence with X: not the reader's words
@@ -270,7 +281,7 @@ def build(idx: BookIndex, st: SessionState, k: int, allow_seen: bool = False,
         known = ok & ~np.isnan(idx.pages)                # while enough books have one
         if known.sum() >= k:
             ok = known
-    return Filter(ok=ok, relaxed=relaxed)
+    return Filter(ok=ok, relaxed=relaxed, again=again)
 
 
 def said_turn(st: SessionState, name: str) -> int:

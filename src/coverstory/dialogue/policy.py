@@ -51,6 +51,7 @@ class Decision:
     question: dict | None = None             # {"facet", "options", "text"}
     parts: dict[int, dict] = field(default_factory=dict)   # row -> score parts
     relaxed: list[str] = field(default_factory=list)       # hard constraints relaxed
+    again: bool = False                      # only the author's books shown before fit
 
 
 ENTRY_SHARE = 0.7     # a series' first book replaces a later one that scores at most 1/0.7 more
@@ -246,7 +247,7 @@ class Policy:
             question = self.question(idx, st, score, top)
         part_rows = {r: {name: float(p[r]) for name, p in parts.items()} for r in rows}
         return Decision(rows=rows, scores=[float(score[r]) for r in rows], question=question,
-                        parts=part_rows, relaxed=flt.relaxed)
+                        parts=part_rows, relaxed=flt.relaxed, again=flt.again)
 
     def rank_scores(self, idx, st, sig):
         return hybrid_scores(idx, st, sig)

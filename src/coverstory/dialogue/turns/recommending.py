@@ -47,6 +47,8 @@ class Recommending:
             return Reply(st.session_id, tpl.say(key), intent, parse=parse)
         if d.relaxed:
             head = tpl.say("relaxed", what=describe_relaxed(d.relaxed, st))
+        elif d.again:
+            head = tpl.say("shown_again", author=" and ".join(st.prefs.get("author", {})))
         elif head is None:
             if intent == "describe":
                 head = tpl.say("describe")

@@ -33,6 +33,20 @@ _WORKS = frozenset({"ones", "books", "novels", "stuff", "mysteries", "titles"})
 _NAME_FILLER = frozenset("""more some any books book novels novel stuff something anything else
 by from please of the what about how else other others again like has got have did does
 written wrote""".split())
+def _other_author(text: str, p: Parse) -> bool:
+    """"someone else", "other than King": another author wanted — not "a novel by Sarah
+    Waters other than Fingersmith", where a title follows (that book is what is left out)."""
+    t = fold(text)
+    m = _OTHER_AUTHOR.search(t)
+    if m is None:
+        return False
+    if m.group(0) in ("other than", "besides", "apart from"):
+        rest = re.sub(r"^(?:the|a|an) ", "", t[m.end():].lstrip(" ,"))
+        if any(s.kind == "title" and rest.startswith(s.surface) for s in p.slots):
+            return False
+    return True
+
+
 _BY = re.compile(r"\b(?:by|from)\s+([a-z][a-z .'-]+?)\s*(?:$|[,.!?]| but | and | that | from | with | in |"
                  r" under | before | after | please| for )")
 _OTHER_AUTHOR = re.compile(r"\b(?:different|other|another|new) (?:author|writer)s?\b|"
@@ -126,7 +140,7 @@ class RequestTurns:
                 return done
         if pending and intent == "dont_care":
             st.asked.append(pending["facet"])
-        other_author = bool(_OTHER_AUTHOR.search(fold(text)))
+        other_author = _other_author(text, p)
         talked = [st.focus] if st.focus in self.index.row else st.last_books[:3]  # the book
         before = [a for b in talked for a in self.index.authors[self.index.row[b]][:1]  # looked
                   if b in self.index.row]                                            # up first
@@ -150,7 +164,11 @@ class RequestTurns:
             if len(rows):
                 st.anchors = [int(self.index.ids[rows[np.argmax(self.index.popularity[rows])]])]
         elif other_author and before:                     # "but by a different author"
-            st.exclude("author", max(set(before), key=before.count))
+            author = max(set(before), key=before.count)
+            st.exclude("author", author)
+            if _LIKE_THEM.search(fold(text)) and not st.anchors:   # "who writes like him?":
+                st.anchors = [b for b in talked if b in self.index.row and  # like his book
+                              self.index.authors[self.index.row[b]][:1] == [author]][:1]
         self._reject_unaccepted(st, p)
         if intent == "similar_to" and any(s.kind == "title" and not s.negated and
                                           int(s.value) not in st.anchors for s in p.slots):
