@@ -538,3 +538,28 @@ def test_who_writes_like_him_is_like_his_book_by_someone_else(engine):
     assert all("Ann Gray" not in b["authors"] for b in r.books)
     st = engine.store.load("wl")
     assert st.anchors and engine.index.authors[engine.index.row[st.anchors[0]]] == ["Ann Gray"]
+
+
+def test_the_book_the_search_singles_out_goes_first(engine, ids, monkeypatch):
+    """A description the search service answers with a clear first book (score margin of
+    KNOWN_MARGIN or more): that book leads, when it fits what was asked; a narrow margin or
+    a kind of book alone ('fantasy.') changes nothing."""
+    from coverstory.dialogue.turns.request import KNOWN_MARGIN
+
+    calls = []
+
+    def best(text, margin):
+        calls.append(text)
+        return ids["Love on the Farm"], margin
+
+    monkeypatch.setattr(engine.signals, "best_match", lambda t: best(t, KNOWN_MARGIN + 1))
+    r = engine.turn("k1", text="two rivals save a family farm and fall in love")
+    assert r.books[0]["title"] == "Love on the Farm"
+    assert r.books[0]["reason"] == "The best match for your words"
+    r = engine.turn("k2", text="fantasy.")
+    assert calls == ["two rivals save a family farm and fall in love"]   # not asked
+    r = engine.turn("k3", text="a cosy murder mystery among the canals, nothing romantic")
+    assert "Love on the Farm" not in [b["title"] for b in r.books]      # it does not fit
+    monkeypatch.setattr(engine.signals, "best_match", lambda t: best(t, KNOWN_MARGIN - 1))
+    r = engine.turn("k4", text="a boy discovers he is a wizard at a boarding school")
+    assert r.books[0]["title"] != "Love on the Farm"

@@ -166,6 +166,25 @@ class SignalBuilder:
         self._cache(key, out)
         return out
 
+    def best_match(self, text: str) -> tuple[int, float] | None:
+        """(book id, score margin over the second book) of the search service's ranking of
+        what the reader said, its query type read from the words (as ``GET /api/search``
+        does); None without a text search."""
+        key = "best:" + text
+        got = self._text_cache.get(key)
+        if got is not None:
+            return None if got[0] < 0 else (int(got[0]), float(got[1]))
+        search = self.engine.search
+        if search is None or not hasattr(type(search), "text_search"):
+            return None
+        ts = self._call("search.text_search", lambda: search.text_search)
+        rk = self._call("search.rank", lambda: ts.rank(text)) if ts is not None else None
+        out = (-1.0, 0.0)
+        if rk is not None and len(rk.rows) >= 2:
+            out = (float(ts.ids[rk.rows[0]]), float(rk.scores[0] - rk.scores[1]))
+        self._cache(key, np.array(out))
+        return None if out[0] < 0 else (int(out[0]), out[1])
+
     def _cache(self, key: str, value: np.ndarray) -> None:
         if len(self._text_cache) > 256:
             self._text_cache.clear()

@@ -202,8 +202,9 @@ def apply(idx: BookIndex, st: SessionState, p: Parse, act: Act, pending: dict | 
     if act.language:
         st.language = act.language
     titled = " ".join(s.surface for s in p.slots if s.kind == "title" and s.score >= 0.85)
-    if p.years and not re.search(rf"\b{p.years[0]}\b", titled):   # "like 1984" is a title
-        st.years = list(p.years)
+    if p.years and not re.search(rf"\b{p.years[0]}\b", titled) and not (   # "like 1984":
+            describe and not _PUBLISHED.search(fold(p.text))):               # a title; "a
+        st.years = list(p.years)             # woman in 1976 california": the story's year
     m = _LAST_YEARS.search(fold(p.text))
     if m:                                       # "from the last ten years": of this catalog
         n = int(m.group(1)) if m.group(1).isdigit() else _NUM_WORDS.get(m.group(1), 10)
@@ -219,6 +220,8 @@ def apply(idx: BookIndex, st: SessionState, p: Parse, act: Act, pending: dict | 
         st.about.append(about)
 
 
+_PUBLISHED = re.compile(r"\b(?:published|written|came out|come out|released|from (?:the )?"
+                        r"(?:\d{4}|\d0s|(?:late|early|mid) )|books? (?:of|from) )")
 LIGHT = ("funny", "cosy", "uplifting")
 _NOT_THAT_LONG = re.compile(r"\b(?:not|nothing|no) (?:another |a |like |close to |anywhere near )?"
                             r"(?:\d{3,4}|a thousand|(?:five|six|seven|eight|nine) hundred)\+? pages?\b")

@@ -30,9 +30,12 @@ class Recommending:
 
     def _recommend_reply(self, st: SessionState, tpl: Templates, intent: str, p: Parse | None,
                          may_ask: bool = True, head: str | None = None,
-                         first: dict | None = None, allow_seen: bool | None = None) -> Reply:
+                         first: dict | None = None, allow_seen: bool | None = None,
+                         lead: int | None = None) -> Reply:
         """``allow_seen``: books shown earlier in the session may come back (default: for a
-        new request, not for "more"; "more from the 70s" asks for new ones: False)."""
+        new request, not for "more"; "more from the 70s" asks for new ones: False).
+        ``lead``: a book that fits everything asked and goes first (``first``: a card shown
+        first whatever the constraints, the others chosen without it)."""
         had_rejections = bool(st.rejected) and bool(st.last_books)
         k = self.k - (first is not None)
         if allow_seen is None:
@@ -41,6 +44,9 @@ class Recommending:
                                 allow_seen=allow_seen)
         if first is not None:
             books = [first] + books
+        if lead is not None and lead in self.index.row:
+            top = card(self.index, self.index.row[lead], 1.0, "The best match for your words")
+            books = ([top] + [b for b in books if b["id"] != lead])[:max(len(books), 1)]
         parse = p.to_dict() if p is not None else None
         if not books:
             key = "more_none" if intent == "more" else "nothing"
