@@ -563,3 +563,9 @@ def test_the_book_the_search_singles_out_goes_first(engine, ids, monkeypatch):
     monkeypatch.setattr(engine.signals, "best_match", lambda t: best(t, KNOWN_MARGIN - 1))
     r = engine.turn("k4", text="a boy discovers he is a wizard at a boarding school")
     assert r.books[0]["title"] != "Love on the Farm"
+
+
+def test_an_author_and_a_word_of_the_title(engine):
+    """'ann gray - the dragon one': her book with that word in its title, looked up."""
+    r = engine.turn("ah", text="ann gray - the dragon one")
+    assert r.intent == "lookup" and r.books[0]["title"] == "Dragons of the North"

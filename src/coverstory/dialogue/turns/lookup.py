@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
+
 from coverstory.catalog.normalize import fold
 from coverstory.dialogue import acts
 from coverstory.dialogue.lookup import finder
@@ -53,6 +55,18 @@ class LookupTurns:
         best = max(rows, key=lambda r: _hint_score(self.index, r, words), default=None)
         return best if best is not None and _hint_score(self.index, best, words) else None
 
+    def _authors_hinted(self, author: str, hint: str) -> int | None:
+        """The row of the author's book whose title the hint's words point at (the most
+        read of several), if any."""
+        from coverstory.dialogue.constraints import author_mask
+
+        words = [w for w in fold(hint).split() if len(w) >= 3 and w not in ("the", "one")]
+        rows = np.flatnonzero(author_mask(self.index, author))
+        scored = [(_hint_score(self.index, int(r), words), float(self.index.popularity[r]), int(r))
+                  for r in rows]
+        best = max(scored, default=None)
+        return best[2] if best is not None and best[0] > 0 else None
+
     def _asks_for_title_by(self, text: str) -> bool:
         """'the big sleep chandler' (that author's title) or 'Circe by Madeline Miller' (a
         title by an author, found or not) rather than 'a mystery by Agatha Christie'."""
@@ -92,6 +106,9 @@ class LookupTurns:
                 got = None                              # "X by Y": not that author's X
                 q = re.split(r"\s+(?:by|from)\s+", q)[0]
         author = f.author(q) if got is None or got[1] < 95 else None
+        mine = self._authors_hinted(author, hint) if author is not None and hint else None
+        if mine is not None:                    # "shirley jackson - the castle one"
+            got, author = (mine, 100.0), None
         if author is not None:
             st.forget_preferences()
             st.prefer("author", author)
