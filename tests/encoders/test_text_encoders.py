@@ -109,3 +109,17 @@ def test_a_text_given_twice_is_encoded_once(monkeypatch):
     assert seen == [["a detective solves a murder", "dragons", "x"]]
     np.testing.assert_array_equal(got[0], got[2])
     np.testing.assert_array_equal(got[[0, 1, 3]], enc.encode([texts[0], texts[1], texts[3]]))
+
+
+def test_the_export_uses_eager_attention():
+    """MiniLM is exported with the plain attention (its int8 graph runs faster than the
+    scaled_dot_product_attention one), and the export cache name changes with it."""
+    from transformers import BertConfig, BertModel
+
+    from coverstory.encoders import text_minilm
+
+    bert = BertModel(BertConfig(vocab_size=30, hidden_size=8, num_hidden_layers=1,
+                                num_attention_heads=2, intermediate_size=16))
+    assert text_minilm._eager_attention(bert) is bert
+    assert bert.config._attn_implementation == "eager"
+    assert text_minilm.EXPORT_VERSION >= 2

@@ -27,14 +27,20 @@ class EASE(Recommender):
 
         active = np.flatnonzero(np.diff(X.tocsc().indptr) > 0)
         Xa = X[:, active]
-        G = np.asarray((Xa.T @ Xa).todense(), dtype=np.float64)
+        # float32: the solve took ~40% less CPU than in float64 on the goodbooks ratings
+        # (10k books), and B differs from the float64 one by less than the float16 it is
+        # saved as rounds (max 6e-5 vs 2.4e-4)
+        G = np.asarray((Xa.T @ Xa).todense(), dtype=np.float32)
         G[np.diag_indices_from(G)] += self.l2
         c = cho_factor(G, overwrite_a=True, check_finite=False)
-        P = cho_solve(c, np.eye(len(active)), overwrite_b=True, check_finite=False)
+        P = cho_solve(c, np.eye(len(active), dtype=np.float32), overwrite_b=True,
+                      check_finite=False)
         B = P / (-np.diag(P))
         B[np.diag_indices_from(B)] = 0.0
         self.active_ = active.astype(np.int64)
-        self.B_ = np.ascontiguousarray(B, dtype=np.float32)   # C order: x @ B reads rows
+        # rounded as it is saved (float16), so the fitted model and the loaded one rank alike
+        # (float32 noise would otherwise break exact ties one way and the float16 copy another)
+        self.B_ = np.ascontiguousarray(B.astype(np.float16), dtype=np.float32)  # C order
 
     def _score(self, X: sp.csr_matrix, users) -> np.ndarray:
         S = np.zeros((X.shape[0], self.n_items), dtype=np.float32)
