@@ -52,11 +52,7 @@ class Step:
     sessions, SIFT processes) that never spin-wait, so two of them side by side share the
     cores at no loss, and when one ends the other has the free core at once (with a share
     fixed at its start, a step left alone ran on one core while the other idled). The
-    recommender does too (it runs at the end, mostly alone). ``background``: nothing waits
-    for the step, so it runs at the idle CPU priority (Linux SCHED_IDLE) and uses what the
-    steps on the way to the recommender leave: the book texts are the long step the
-    recommender waits for, and with the keypoints and passages taking half the cores beside
-    them the recommender started last, with one core idle for much of its run."""
+    recommender does too (it runs at the end, mostly alone)."""
 
     name: str
     argv: tuple[str, ...]
@@ -64,7 +60,6 @@ class Step:
     outputs: tuple[str, ...] = ()
     reloads: tuple[str, ...] = ()
     all_cpus: bool = False
-    background: bool = False
 
 
 TEXT = ("text/minilm-l6.pretrained", "title/minilm-l6.pretrained")
@@ -74,15 +69,14 @@ PLAN: tuple[Step, ...] = (
          reloads=("search",), all_cpus=True),
     Step("cover embeddings", ("features", "--encoder", COVER), all_cpus=True),
     Step("cover keypoints", ("index", "--method", "local"), reloads=("search",),
-         all_cpus=True, background=True),
+         all_cpus=True),
     Step("description passages", ("index", "--method", "passages"), reloads=("search",),
-         all_cpus=True, background=True),
-    # before the vector indexes: when one slot frees, the step on the way to ready starts
-    Step("recommender", ("recommender",), needs=("book text embeddings", "cover embeddings"),
-         outputs=("models/recommender/config.json",), reloads=("recommend",), all_cpus=True),
+         all_cpus=True),
     Step("vector indexes", ("index", "--method", "vectors"),
          needs=("book text embeddings", "cover embeddings"),
          outputs=("indexes/text.npz", "indexes/cover.npz"), reloads=("search",)),
+    Step("recommender", ("recommender",), needs=("book text embeddings", "cover embeddings"),
+         outputs=("models/recommender/config.json",), reloads=("recommend",), all_cpus=True),
 )
 
 
@@ -248,11 +242,12 @@ class PlanRun:
         cmd = [sys.executable, "-m", "coverstory.cli", "--home", str(self.home), "--json",
                "build", *step.argv, *self.extra_args]
         log_path = self.logs / f"{re.sub(r'[^a-z0-9]+', '-', step.name)}.log"
+        nice = self.nice
         # stdout (the --json result) to a file too: a pipe could fill up and block the step
         with open(log_path, "w") as err, open(log_path.with_suffix(".json"), "w") as out:
             proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env,
                                     stdin=subprocess.DEVNULL,
-                                    preexec_fn=_priority(self.nice, step.background))
+                                    preexec_fn=(lambda: os.nice(nice)) if nice else None)
         self._procs[step.name] = proc
         self.state[step.name] = {"state": "running", "since": time.time(), "threads": share,
                                  "started": round(time.time() - self.started, 1),
@@ -318,24 +313,6 @@ class PlanRun:
     @property
     def running(self) -> bool:
         return self.started is not None and self.finished is None
-
-
-def _priority(nice: int, idle: bool):
-    """The ``preexec_fn`` of a step: ``nice`` added, and for a background step the idle
-    scheduling policy (its threads inherit it; where there is none, 5 more nice)."""
-    if not nice and not idle:
-        return None
-
-    def lower() -> None:
-        if nice:
-            os.nice(nice)
-        if idle:
-            try:
-                os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
-            except (AttributeError, OSError):
-                os.nice(5)
-
-    return lower
 
 
 def _changed(result: dict) -> bool:
