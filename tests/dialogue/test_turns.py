@@ -569,3 +569,34 @@ def test_an_author_and_a_word_of_the_title(engine):
     """'ann gray - the dragon one': her book with that word in its title, looked up."""
     r = engine.turn("ah", text="ann gray - the dragon one")
     assert r.intent == "lookup" and r.books[0]["title"] == "Dragons of the North"
+
+
+@pytest.mark.parametrize("text,kind", [
+    ("Looking for young adult fiction. No dystopias - they depress me.", "request"),
+    ("looking for horror", "request"),
+    ("looking for the name of the wind", "lookup"),
+    ("looking for Fantastic Mr Fox", "lookup"),
+])
+def test_looking_for_a_kind_of_book_is_a_request(text, kind):
+    assert acts.classify(text).kind == kind
+
+
+def test_a_surname_of_two_words_names_the_author(tiny_home):
+    """'not conan doyle', 'books by le guin': the last two words of a longer name."""
+    from coverstory.catalog import Catalog
+    from coverstory.dialogue.engine import DialogueEngine
+
+    cat = Catalog.open(tiny_home)
+    with cat.transaction():
+        cat.upsert_book("tiny", "99", {"title": "The Far Shore", "authors": ["Ursula K. Le Guin"],
+                                       "year": 1972, "language": "eng"}, tags=["fantasy"])
+    cat.close()
+    eng = DialogueEngine(tiny_home, search=False, recommend=False, llm=False)
+    try:
+        p = eng.nlu.parse("fantasy but not le guin")
+        assert [(s.value, s.negated) for s in p.slots if s.kind == "author"] == [
+            ("Ursula K. Le Guin", True)]
+        r = eng.turn("lg", text="books by le guin")
+        assert [b["title"] for b in r.books] == ["The Far Shore"]
+    finally:
+        eng.close()

@@ -132,6 +132,23 @@ HAVING = re.compile(r"\b(?:tell me if|let me know if|i want to know if|check if|
                     r"(?:are having|have|has|stock|carry|have got)\s+(?:the book\s+)?(.{3,80}?)\??$")
 WHICH_ONE = re.compile(r"^(?P<t>[^(),-]{3,60}?)\s*[,(-]\s*(?:the |i mean the |you know,? the )"
                        r"(?P<d>[\w .'-]{3,40}?) (?:one|version|edition)\b[^)]*\)?\W*$")
+_KINDS: re.Pattern | None = None
+
+
+def _kind_of_book(query: str) -> bool:
+    """"looking for young adult fiction. no dystopias": a kind of book (a genre, audience or
+    tone of the lexicon starts it), not a title to look up."""
+    global _KINDS
+    if _KINDS is None:
+        from coverstory.dialogue.lexicon import FACETS
+
+        said = sorted({p for f in FACETS.values() for v in f.values for p in v.say
+                       if len(p) >= 4}, key=len, reverse=True)
+        _KINDS = re.compile(r"^(?:" + "|".join(map(re.escape, said)) +
+                            r")(?: (?:fiction|novels?|books?|stories|reads?|series))*(?:$|[.,!;]| -)")
+    return bool(_KINDS.match(query.lower().strip()))
+
+
 def _classify_feedback(act: Act) -> Act:
     act.kind, act.sub, act.query, act.number = "request", "", "", None
     return act
@@ -294,7 +311,8 @@ def _classify(text: str) -> Act:
         return act                      # "into the wild (the krakauer one, not the cat book)"
     m = LOOKUP.match(bare)
     if m and not re.match(r"(?:any|some|a|an|books?|something|anything|more|good|other|there)\b",
-                          next(g for g in m.groups() if g)):
+                          next(g for g in m.groups() if g)) and not \
+            _kind_of_book(next(g for g in m.groups() if g)):
         act.kind = "lookup"
         act.query = next(g for g in m.groups() if g).strip(" \"'")
         return act

@@ -58,6 +58,8 @@ class Finder:
                 self.by_surname.setdefault(parts[-1], n)
             if len(parts) >= 3 and parts[-1] in ("jr", "sr", "ii", "iii") and len(parts[-2]) >= 4:
                 self.by_surname.setdefault(parts[-2], n)
+            elif len(parts) >= 3 and len(parts[-2]) >= 2 and len(parts[-1]) >= 3:
+                self.by_surname.setdefault(" ".join(parts[-2:]), n)   # "conan doyle", "le guin"
 
     def titles(self, query: str, limit: int = 5, cutoff: float = 60) -> list[tuple[int, float]]:
         """(row, score 0-100) of the titles closest to a query, best first, one per book
@@ -154,6 +156,8 @@ class Finder:
         got = process.extractOne(q, self.author_keys, scorer=fuzz.ratio, score_cutoff=AUTHOR_MIN)
         if got:
             return self.author_names[got[2]]
+        if q.count(" ") == 1 and q in self.by_surname:    # a two-word surname
+            return self.by_surname[q]
         if " " not in q:                                   # a surname: the most-read author
             if q in self.by_surname:
                 return self.by_surname[q]

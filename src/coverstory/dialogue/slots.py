@@ -86,6 +86,8 @@ class SlotMatcher:
                     add(alias, "author", a, 0.95)
                 if len(parts) >= 2:
                     surname_count.setdefault(parts[-1], set()).add(a)
+                if len(parts) >= 3 and len(parts[-2]) >= 2 and len(parts[-1]) >= 3:
+                    add(" ".join(parts[-2:]), "author", a, 0.9)   # "conan doyle", "le guin"
                 if k == 0:
                     weight[a] = weight.get(a, 0.0) + 1.0 + float(index.popularity[r])
         common = _common_words()
