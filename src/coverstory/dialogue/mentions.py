@@ -193,7 +193,7 @@ def negated_franchise(idx: BookIndex, p: Parse,
             rows = np.flatnonzero(phrase_mask(idx, " ".join(span)))
             if len(rows) >= 2:
                 authors = [idx.authors[r][0] for r in rows if idx.authors[r]]
-                top = max(set(authors), key=authors.count) if authors else None
+                top = max(authors, key=authors.count) if authors else None
                 share = authors.count(top) / len(rows) if top else 0.0
                 out.append((i + 1, i + 1 + n, " ".join(span),
                             top if share >= 0.5 and len(rows) >= 3 else None))

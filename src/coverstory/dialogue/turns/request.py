@@ -173,7 +173,7 @@ class RequestTurns:
             if len(rows):
                 st.anchors = [int(self.index.ids[rows[np.argmax(self.index.popularity[rows])]])]
         elif other_author and before:                     # "but by a different author"
-            author = max(set(before), key=before.count)
+            author = max(before, key=before.count)
             st.exclude("author", author)
             if _LIKE_THEM.search(fold(text)) and not st.anchors:   # "who writes like him?":
                 st.anchors = [b for b in talked if b in self.index.row and  # like his book
