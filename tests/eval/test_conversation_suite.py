@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import pytest
 
 from coverstory.eval.bench import conversations as cs
-from coverstory.eval.bench._conversation_suite import DEV_EXTRA3, DEV_EXTRA4
+from coverstory.eval.bench._conversation_suite import DEV_EXTRA3, DEV_EXTRA4, DEV_EXTRA5
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +62,11 @@ def test_development_extension_never_reaches_the_test_part(suite):
     extra4 = cs.load_suite(DEV_EXTRA4)
     assert len(extra4) >= 150 and all(c["id"].startswith("x-d-") for c in extra4)
     assert {cs.split_of(c["id"]) for c in extra4} == {"dev"}
-    assert {c["id"] for c in cs.load_suite()} >= {c["id"] for c in extra + extra2 + extra3 + extra4}
+    extra5 = cs.load_suite(DEV_EXTRA5)
+    assert len(extra5) >= 140 and all(c["id"].startswith("x-e-") for c in extra5)
+    assert {cs.split_of(c["id"]) for c in extra5} == {"dev"}
+    assert {c["id"] for c in cs.load_suite()} >= {c["id"] for c in
+                                                   extra + extra2 + extra3 + extra4 + extra5}
     main = cs.load_suite(cs.SUITE)
     assert not any(c["id"].startswith(cs.DEV_PREFIX) for c in main)
     # the test part is the conversations written before any tuning, frozen

@@ -41,7 +41,23 @@ DEV_EXTRA3 = DATA / "conversations_dev_extra3.jsonl"
 # against the goodbooks-10k data. Development material only: ids "x-d-...", always in the dev
 # part; the test part is unchanged.
 DEV_EXTRA4 = DATA / "conversations_dev_extra4.jsonl"
-DEV_EXTRAS = (DEV_EXTRA, DEV_EXTRA2, DEV_EXTRA3, DEV_EXTRA4)
+# A fifth extension of 190 conversations, written on 2026-12-03 by a fifth helper engineer
+# (helper-33) who likewise neither ran the bot nor read dialogue/, written blind to measure how
+# the rules generalise where the chat is weakest: series turns (first / next / previous / very
+# last / in order / "which number is X", sub-series inside a bigger series such as Discworld's
+# Rincewind or Drizzt's Icewind Dale, series named with typos or only by their hero), title and
+# author lookups (partial titles, typos, "the one by X about Y", ten not-in-catalog titles),
+# small talk and meta turns that show no books and record nothing, forms (poetry, graphic
+# novels, manga, short stories, plays, essays, non-fiction, "something to listen to"),
+# author include/exclude, recipients and occasions whose words must not match titles, audience
+# by age, topic changes, explanations, "more" and "I've read those"; texting, typos, long
+# rambling and voice-transcript messages, non-native and British English, corrections
+# mid-message. Facts (titles, series order, original years, page counts, authors) and
+# satisfiability (3+ books for every constrained turn) checked with a script against the
+# goodbooks-10k data. Development material only: ids "x-e-...", always in the dev part; the
+# test part is unchanged.
+DEV_EXTRA5 = DATA / "conversations_dev_extra5.jsonl"
+DEV_EXTRAS = (DEV_EXTRA, DEV_EXTRA2, DEV_EXTRA3, DEV_EXTRA4, DEV_EXTRA5)
 DEV_PREFIX = "x-"
 TAG_GROUPS = DATA / "conversation_tag_groups.json"
 
