@@ -600,3 +600,56 @@ def test_a_surname_of_two_words_names_the_author(tiny_home):
         assert [b["title"] for b in r.books] == ["The Far Shore"]
     finally:
         eng.close()
+
+
+def test_sub_series_inside_a_bigger_series():
+    """'(Discworld, #30; Tiffany Aching, #1)': a book is in both series; next / previous
+    step in the series asked about; the first sub-series book after a main-series book."""
+    titles = ["Guards! Guards! (Discworld, #8)", "Men at Arms (Discworld, #15; City Watch #2)",
+              "Feet of Clay (Discworld, #19; City Watch, #3)", "Soul Music (Discworld, #16)"]
+    s = Series.from_titles(titles, popularity=[1.0, 0.9, 0.8, 0.7])
+    assert s.position(1) == ("Discworld", 15.0) and s.position(1, "city watch") == ("City Watch", 2.0)
+    assert s.next(1) == 3 and s.next(1, "city watch") == 2
+    assert s.in_order("city watch") == [1, 2] and s.find("city watch") == "city watch"
+    assert s.after_in(0, "city watch") == 1         # after Guards! Guards!: Men at Arms
+
+
+def test_sub_series_turns_the_very_last_and_bare_ordinals(tiny_home):
+    """'the next <sub-series> one' stays in the sub-series, and so does 'and after that';
+    'the very last' is the last by the series' own author; 'second one?' after one book of a
+    series is its book 2, never a title lookup; 'interesting' is no title."""
+    from coverstory.catalog import Catalog
+    from coverstory.dialogue.engine import DialogueEngine
+
+    cat = Catalog.open(tiny_home)
+    with cat.transaction():
+        rows = [("Salt Road (The Tide Saga, #1; Gull Tales, #1)", "Ida Reef"),
+                ("Harbour Wall (The Tide Saga, #2)", "Ida Reef"),
+                ("Gull Flight (The Tide Saga, #3; Gull Tales, #2)", "Ida Reef"),
+                ("Second Son of the Sea (The Tide Saga, #4)", "Ida Reef"),
+                ("The Tide Companion (The Tide Saga, #5)", "Ola Quill")]
+        for n, (title, author) in enumerate(rows, 1):
+            cat.upsert_book("tiny", f"tide{n}", {"title": title, "authors": [author],
+                                                 "year": 2000 + n})
+    cat.close()
+    eng = DialogueEngine(tiny_home, search=False, recommend=False, llm=False)
+    try:
+        eng.turn("g", text="salt road by ida reef")
+        r = eng.turn("g", text="and the next gull tales one?")
+        assert r.books[0]["title"].startswith("Gull Flight")
+        r = eng.turn("l", text="the tide saga in order")
+        r = eng.turn("l", text="and the very last one?")
+        assert r.books[0]["title"].startswith("Second Son of the Sea")   # not the companion
+        r = eng.turn("o", text="salt road")
+        assert eng.turn("o", text="interesting").intent == "smalltalk"
+        r = eng.turn("o", text="second one?")
+        assert r.intent == "series" and r.books[0]["title"].startswith("Harbour Wall")
+    finally:
+        eng.close()
+
+
+def test_reactions_and_a_numbered_series_name():
+    """'interesting' is a reaction, not a title; 'and the 3rd temeraire?' names a number and
+    a possible series (the engine checks it is the series talked about)."""
+    assert acts.classify("interesting").kind == "smalltalk"
+    assert acts.nth_named("and the 3rd temeraire?") == (3, "temeraire")

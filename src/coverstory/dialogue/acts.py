@@ -19,7 +19,7 @@ from coverstory.dialogue.said import NUMBER_WORDS, norm, read_constraints  # noq
 from coverstory.dialogue.series_said import (  # noqa: F401  (callers use acts.series_...)
     CONNECTOR, NTH_ASK, NTH_ASK_GROUP, ORD, SERIES_FIRST, SERIES_LAST, SERIES_NEXT, SERIES_NUM,
     SERIES_ORD, SERIES_ORDER, SERIES_POS, SERIES_PREV, SERIES_START, SERIES_WHICH,
-    SERIES_WHICH_FIRST, bare_follow_up, nth, series_follow_up, series_follow_up_named,
+    SERIES_WHICH_FIRST, bare_follow_up, nth, nth_named, series_follow_up, series_follow_up_named,
     series_query)
 
 SMALLTALK = {
@@ -33,7 +33,9 @@ SMALLTALK = {
                     r"are you (?:a |an )?(?:real|human|person|bot|robot|ai|computer|machine))\b",
     "how_are_you": r"\bhow are you\b|\bhow'?s it going\b",
     "greeting": r"^(?:hi|hello|hey|hiya|howdy|good (?:morning|afternoon|evening)|yo)\b",
-    "ack": r"^(?:ok(?:ay)?|cool|nice|great|alright|all right|sure|got it|i see|hmm+|wow)\W*$",
+    "ack": r"^(?:(?:ok(?:ay)?|oh|ah|hmm+|huh|so|haha+|lol),? )?(?:ok(?:ay)?|cool|nice|great|alright|all right|"
+           r"sure|got it|i see|hmm+|wow|interesting|fascinating|neat|good to know|noted|"
+           r"fair enough|makes sense|right|huh|oh|ah|ooh|aha|lol|haha+|ha ha|heh)\W*$",
 }
 EXPLAIN = re.compile(
     r"^(?:and |but |so |ok |okay |hmm,? )?why\b|\bwhy (?:did|do|would|is|are|was|this|that|the|"

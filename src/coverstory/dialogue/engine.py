@@ -211,6 +211,17 @@ class DialogueEngine(RequestTurns, AboutTurns, LookupTurns, SeriesTurns, Feedbac
             return "actually, " + new
         return text
 
+    def _bare_ordinal(self, st: SessionState, text: str, act: acts.Act) -> None:
+        """"second one?" said alone: book 2 of the series when the one book shown is in one
+        ("rivers of london by ben aaronovitch" -> Midnight Riot), else the second book shown
+        (never a title lookup of "Second Son")."""
+        first = self.index.row.get(st.last_books[0])
+        acts.series_follow_up(text, act)
+        if act.kind == "series" and act.sub == "number" and not (
+                len(st.last_books) == 1 and first is not None and self.index.series.position(first)):
+            act.kind, act.sub, act.number = "ask", "about", None
+        elif act.kind != "series":
+            act.kind, act.sub = "ask", "about"
     def _dispatch(self, st: SessionState, tpl: Templates, text: str) -> Reply:
         sid = st.session_id
         act = acts.classify(text)
@@ -222,9 +233,15 @@ class DialogueEngine(RequestTurns, AboutTurns, LookupTurns, SeriesTurns, Feedbac
                 self.index.series.position(self.index.row[st.focus]):
             acts.series_follow_up_named(text, act)  # after "what's Still Life about?":
             #                                          "and the second book?"
+            said = acts.nth_named(text) if act.kind != "series" else None
+            row = self.index.row[st.focus]
+            if said and self.index.series.num(row, self.index.series.find(said[1]) or "") is not None:
+                act.kind, act.sub, act.number, act.query = "series", "number", said[0], said[1]
         if act.kind == "request" and prev and not prev.startswith("feedback") and \
                 _FOLLOW_UP.match(acts.norm(text)):
             act.kind, _, act.sub = prev.partition(":")           # "and the third?"
+        elif act.kind == "request" and st.last_books and _FOLLOW_UP.match(acts.norm(text)):
+            self._bare_ordinal(st, text, act)                     # "second one?"
         if act.kind == "smalltalk":
             if act.sub in ("thanks", "ack"):          # "thanks!" then "and number four?"
                 st.last_act = prev
@@ -245,7 +262,8 @@ class DialogueEngine(RequestTurns, AboutTurns, LookupTurns, SeriesTurns, Feedbac
         if act.kind == "series":
             just_rated = prev.partition(":")[2] if prev.startswith("feedback:") else ""
             return self._series(st, tpl, act, text,
-                                after=int(just_rated) if just_rated.isdigit() else None)
+                                after=int(just_rated) if just_rated.isdigit() else None,
+                                talked=prev.partition(":")[2] if prev.startswith("series:") else None)
         if act.kind == "lookup":
             return self._lookup(st, tpl, act.query, said=text, hint=act.sub)
         return self._request(st, tpl, text, act)

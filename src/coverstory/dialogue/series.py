@@ -25,6 +25,24 @@ def parse(title: str) -> tuple[str, float] | None:
     return m.group(1).strip(), float(m.group(2))
 
 
+_PART = re.compile(r"^\s*([^()#;]+?),?\s*#(\d+(?:\.\d+)?)(?:[-–]\d+)?\s*$")
+
+
+def parse_all(title: str) -> list[tuple[str, float]]:
+    """Every series a title names, the main one first: 'Thud! (Discworld, #34; City Watch #7)'
+    -> [('Discworld', 34.0), ('City Watch', 7.0)]."""
+    first = parse(title)
+    if first is None:
+        return []
+    inner = re.search(r"\(([^()]*)\)\s*$", title).group(1)
+    out = [first]
+    for part in inner.split(";")[1:]:
+        m = _PART.match(part)
+        if m:
+            out.append((m.group(1).strip(), float(m.group(2))))
+    return out
+
+
 def key(name: str) -> str:
     k = fold(name)
     return k[4:] if k.startswith("the ") else k
@@ -44,29 +62,32 @@ def _merges(keys: set[str], numbers: dict[str, set[float]]) -> dict[str, str]:
 
 @dataclass
 class Series:
-    """Per book row: its series key and number; per series: rows in reading order."""
+    """Per book row: its (main) series key and number, and every series it is in (a book of
+    a sub-series: "(Discworld, #30; Tiffany Aching, #1)"); per series: rows in reading order."""
 
-    of_row: dict[int, tuple[str, float]] = field(default_factory=dict)
+    of_row: dict[int, tuple[str, float]] = field(default_factory=dict)   # the main series
     names: dict[str, str] = field(default_factory=dict)             # key -> display name
     members: dict[str, list[int]] = field(default_factory=dict)     # key -> rows by number
+    within: dict[int, dict[str, float]] = field(default_factory=dict)  # row -> {key: number}
 
     @classmethod
     def from_titles(cls, titles, popularity) -> "Series":
         s = cls()
         best: dict[tuple[str, float], int] = {}
         for r, t in enumerate(titles):
-            p = parse(t)
-            if p is None:
-                continue
-            k = key(p[0])
-            s.names.setdefault(k, p[0])
-            s.of_row[r] = (k, p[1])
-            cur = best.get((k, p[1]))
-            if cur is None or popularity[r] > popularity[cur]:
-                best[(k, p[1])] = r             # one edition per number: the most read
+            for i, (name, num) in enumerate(parse_all(t)):
+                k = key(name)
+                s.names.setdefault(k, name)
+                if i == 0:
+                    s.of_row[r] = (k, num)
+                s.within.setdefault(r, {}).setdefault(k, num)
+                cur = best.get((k, num))
+                if cur is None or popularity[r] > popularity[cur]:
+                    best[(k, num)] = r              # one edition per number: the most read
         into = _merges({k for k, _ in best}, {k: {n for kk, n in best if kk == k} for k, _ in best})
         if into:           # "(Hitchhiker's Guide, #2)" and "(Hitchhiker's Guide to the Galaxy, #4)"
             s.of_row = {r: (into.get(k, k), n) for r, (k, n) in s.of_row.items()}
+            s.within = {r: {into.get(k, k): n for k, n in ks.items()} for r, ks in s.within.items()}
             merged: dict[tuple[str, float], int] = {}
             for (k, n), r in best.items():
                 kk = (into.get(k, k), n)
@@ -77,32 +98,50 @@ class Series:
             s.members.setdefault(k, []).append(r)
         return s
 
-    def position(self, row: int) -> tuple[str, float] | None:
-        """(series display name, number) of a book, or None."""
+    def num(self, row: int, k: str) -> float | None:
+        """A book's number in the series ``k`` (None: not in it)."""
+        return self.within.get(row, {}).get(k)
+
+    def position(self, row: int, k: str | None = None) -> tuple[str, float] | None:
+        """(series display name, number) of a book in its main series or in ``k``, or None."""
+        if k is not None and self.num(row, k) is not None:
+            return self.names[k], self.num(row, k)
         got = self.of_row.get(row)
         return (self.names[got[0]], got[1]) if got else None
 
-    def _step(self, row: int, step: int) -> int | None:
-        got = self.of_row.get(row)
-        if got is None:
+    def _step(self, row: int, step: int, k: str | None = None) -> int | None:
+        k = k if k is not None and self.num(row, k) is not None else self.of_row.get(row, (None,))[0]
+        if k is None:
             return None
-        rows = self.members[got[0]]
-        nums = [self.of_row[r][1] for r in rows]
+        at = self.num(row, k)
+        rows = self.members[k]
+        nums = [self.num(r, k) for r in rows]
         whole = [i for i, n in enumerate(nums) if float(n).is_integer()]   # #2.5 novellas skipped
-        later = [i for i in whole if (nums[i] > got[1] if step > 0 else nums[i] < got[1])]
+        later = [i for i in whole if (nums[i] > at if step > 0 else nums[i] < at)]
         if not later:
             return None
         return rows[min(later, key=lambda i: nums[i]) if step > 0 else max(later, key=lambda i: nums[i])]
 
-    def next(self, row: int) -> int | None:
-        return self._step(row, +1)
+    def next(self, row: int, k: str | None = None) -> int | None:
+        return self._step(row, +1, k)
 
-    def previous(self, row: int) -> int | None:
-        return self._step(row, -1)
+    def previous(self, row: int, k: str | None = None) -> int | None:
+        return self._step(row, -1, k)
 
     def in_order(self, row_or_key) -> list[int]:
         k = row_or_key if isinstance(row_or_key, str) else self.of_row.get(row_or_key, ("",))[0]
-        return [r for r in self.members.get(k, []) if float(self.of_row[r][1]).is_integer()]
+        return [r for r in self.members.get(k, []) if float(self.num(r, k)).is_integer()]
+
+    def after_in(self, row: int, k: str) -> int | None:
+        """The first book of the sub-series ``k`` after a book of the series that holds it
+        that is not itself in ``k``: after Guards! Guards! (Discworld #8), City Watch's
+        Men at Arms (Discworld #15; City Watch #2)."""
+        main = self.of_row.get(row)
+        if main is None:
+            return None
+        later = [(self.num(r, main[0]), r) for r in self.in_order(k)
+                 if (self.num(r, main[0]) or 0) > main[1]]
+        return min(later)[1] if later else None
 
     def find(self, text: str) -> str | None:
         """The series a phrase names: exact after folding ("the hunger games series"), else
@@ -138,4 +177,4 @@ class Series:
         return got
 
     def number(self, k: str, n: int) -> int | None:
-        return next((r for r in self.in_order(k) if self.of_row[r][1] == n), None)
+        return next((r for r in self.in_order(k) if self.num(r, k) == n), None)

@@ -80,7 +80,7 @@ SERIES_ORD = re.compile(r"^(?:and )?(?:the |what'?s the |whats the |what is the 
                         + _ORDINALS + r" (.+?) "
                         r"(?:book|novel|one)(?: by [a-z .'-]+)?(?: please| pls)?\??$|"
                         r"^(?:and )?(?:part|book|volume) (\d)\??$|"
-                        r"^(?:the )?([\w' ]{3,40}?)[,:-]+\s*(?:the )?" + _ORDINALS +
+                        r"^(?:the )?([\w' ]{3,40}?)[,.:;-]+\s*(?:the )?" + _ORDINALS +
                         r" (?:book|novel|one|part)(?: please| pls)?\W*$")   # "farseer, first book"
 CONNECTOR = re.compile(r"^(?:and|n|so|ok|okay|then|what about|how about|the)$")
 _NTH = (r"(\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten|first|second|third|fourth|"
@@ -158,6 +158,19 @@ def bare_follow_up(text: str) -> bool:
     """'and the seventh', 'and then?', 'book 3?': a step in a series and nothing else."""
     t = norm(text).rstrip("!.?, ")
     return bool(_FOLLOW_NUM.match(t) or _FOLLOW_NEXT.match(t) or _FOLLOW_SERIES.match(t))
+
+
+_NTH_NAMED = re.compile(r"^(?:and |so |ok |okay |what about |how about |then )*(?:the )?" + _NTH_ANY +
+                        r" ([a-z][a-z' ]{2,40}?)(?: one| book| novel| volume)?$")
+
+
+def nth_named(text: str) -> tuple[int, str] | None:
+    """"and the 3rd temeraire?" -> (3, 'temeraire'): a number and a name that may be a
+    series (the caller checks that it is the series talked about)."""
+    m = _NTH_NAMED.match(norm(text).rstrip("!.?, "))
+    if not m:
+        return None
+    return _NTH_WORDS.get(m.group(1)) or int(m.group(1)), m.group(2).strip()
 
 
 def series_follow_up_named(text: str, act) -> None:

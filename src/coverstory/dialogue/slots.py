@@ -155,6 +155,7 @@ class SlotMatcher:
         toks = self.spell(tokens(text))
         capital = capitalised(text, len(toks))
         cands: list[Slot] = []
+        loose: set[int] = set()            # surnames taken as authors without "by" or "books"
         for i in range(len(toks)):
             for n in range(min(self.max_len, len(toks) - i), 0, -1):
                 key = tuple(toks[i:i + n])
@@ -169,9 +170,10 @@ class SlotMatcher:
                         continue                       # "read next" is no title
                     if kind == "title" and score <= COMMON_TITLE and not named:
                         continue
-                    if kind == "author" and n == 1 and not _author_context(toks, i) and not (
-                            key[0] in self.known_surnames and _loose_author_context(toks, i)):
-                        continue
+                    if kind == "author" and n == 1 and not _author_context(toks, i):
+                        if not (key[0] in self.known_surnames and _loose_author_context(toks, i)):
+                            continue
+                        loose.add(i)
                     if kind == "title":                # named as a title ("like X") or not
                         score = 0.95 if _title_context(toks, i) else min(score, 0.6)
                     cands.append(Slot(kind, value, False, i, i + n, " ".join(key), score))
@@ -183,6 +185,10 @@ class SlotMatcher:
                       if not any(f.start <= a and b <= f.end for a, b in exact)]
         cands += _ref_slots(toks)
         chosen = _non_overlapping(cands)
+        if any(c.kind == "author" and c.start not in loose for c in chosen):
+            # "rivers of london by ben aaronovitch": Aaronovitch, not Francine Rivers
+            chosen = [c for c in chosen if not (c.kind == "author" and c.start in loose
+                                                and c.end - c.start == 1)]
         _negate(chosen, toks)
         return chosen, toks
 

@@ -129,8 +129,7 @@ class RequestTurns:
             return Reply(sid, tpl.say("reset"), "reset", parse=p.to_dict())
         key = None if act.audience or act.pages else self._names_a_series(text)
         if key is not None:                            # "fablehaven series", "dresden files"
-            return self._series_list(st, tpl, self.index.series.in_order(key),
-                                     self.index.series.names[key])
+            return self._series_list(st, tpl, self.index.series.in_order(key), key)
         if not act.audience and not act.pages and (self._names_a_title(p) or (
                 len(tokens(p.text)) <= 9 and self._asks_for_title_by(text))):
             return self._lookup(st, tpl, text)

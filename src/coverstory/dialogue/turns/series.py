@@ -34,9 +34,11 @@ class SeriesTurns:
     """The series handler of ``DialogueEngine``."""
 
     def _series(self, st: SessionState, tpl: Templates, act: acts.Act, text: str,
-                after: int | None = None) -> Reply:
+                after: int | None = None, talked: str | None = None) -> Reply:
         """'what comes after X?', 'the one before X', 'X book 2', 'X in order', 'the last one'
-        (``after``: the book the reader's previous turn rated, "next?" after a button)."""
+        (``after``: the book the reader's previous turn rated, "next?" after a button;
+        ``talked``: the series of the previous series answer, "and after that?" stays in
+        a sub-series such as City Watch inside Discworld)."""
         idx = self.index
         ser = idx.series
         if act.sub == "position":                 # "which one is the brutal telling?"
@@ -63,11 +65,22 @@ class SeriesTurns:
             else:
                 key = ser.find(act.query)
                 row = got[0] if got and key is None else None
+            if key is None and row is not None and not ser.position(row):
+                named = self._series_named(act.query, title=False)   # "the dresdan files by
+                row, key = named if named[1] is not None else (row, None)   # jim butcher. first one?"
             if row is None and key is None:
                 row, key = self._series_named(act.query)
         if row is None and key is not None and act.sub in ("next", "previous"):
             row = self._member_talked_about(st, key, text)  # "read Guards! Guards!, the next
-        passing = None                                     # City Watch book?"
+            if row is None and act.sub == "next":            # City Watch book?"
+                step = self._sub_series_after(st, key, text)
+                if step is not None:
+                    name = ser.names[key]
+                    return self._series_reply(st, tpl.say("series_book", num=replies._num(
+                        ser.num(step, key)), series=name, title=idx.titles[step]),
+                        [step] + [r for r in ser.in_order(key) if ser.num(r, key) >
+                                  ser.num(step, key)][: self.k - 1], key, step)
+        passing = None
         bare = acts.bare_follow_up(text)         # "and the seventh": the series talked about
         if row is None and key is None and not bare:   # a title named in passing
             p = self.nlu.parse(text)
@@ -89,8 +102,11 @@ class SeriesTurns:
         if row is None and key is None and passing is None:
             b = st.focus if st.focus is not None else (st.last_books[0] if st.last_books else None)
             row = idx.row.get(b) if b is not None else None
+        if row is not None and act.query and key is None:
+            k2 = ser.find(act.query)                 # "and the next tiffany aching one?"
+            key = k2 if k2 is not None and ser.num(row, k2) is not None else None
         if key is None and row is not None and ser.position(row):
-            key = ser.of_row[row][0]
+            key = talked if talked and ser.num(row, talked) is not None else ser.of_row[row][0]
         row = passing if row is None and key is None else row
         if key is None:
             if row is None:
@@ -104,31 +120,56 @@ class SeriesTurns:
         name = ser.names[key]
         order = ser.in_order(key)
         if act.sub == "first" or (row is None and act.sub in ("next", "previous")):
-            return self._series_list(st, tpl, order, name)
+            return self._series_list(st, tpl, order, key)
         if act.sub in ("number", "last"):
-            step = ser.number(key, act.number) if act.sub == "number" else (order[-1] if order else None)
+            step = ser.number(key, act.number) if act.sub == "number" else self._last(order)
             if step is None:
-                return self._series_list(st, tpl, order, name)
+                return self._series_list(st, tpl, order, key)
             rows = [step] + [r for r in order if r != step][: self.k - 1]
             return self._series_reply(st, tpl.say("series_book", num=replies._num(
-                ser.position(step)[1]), series=name, title=idx.titles[step]), rows, name, step)
+                ser.num(step, key)), series=name, title=idx.titles[step]), rows, key, step)
         title = idx.titles[row]
-        step = ser.next(row) if act.sub == "next" else ser.previous(row)
-        pre = [x for x in ser.members.get(key, []) if ser.of_row[x][1] < 1]
+        step = ser.next(row, key) if act.sub == "next" else ser.previous(row, key)
+        pre = [x for x in ser.members.get(key, []) if ser.num(x, key) < 1]
         if act.sub == "previous" and pre and "prequel" in fold(text):   # "(Maze Runner, #0.5)"
             return self._series_reply(st, tpl.say("series_prequel", title=title,
                                                   prev=idx.titles[pre[-1]], series=name,
-                                                  num=replies._num(ser.of_row[pre[-1]][1])),
-                                      [pre[-1]] + ser.in_order(key)[: self.k - 1], name, pre[-1])
+                                                  num=replies._num(ser.num(pre[-1], key))),
+                                      [pre[-1]] + ser.in_order(key)[: self.k - 1], key, pre[-1])
         if step is None:
             return Reply(st.session_id, tpl.say("series_last" if act.sub == "next" else
                                                 "series_first_book", title=title, series=name),
                          "series", books=[card(idx, row, 1.0, "The book you asked about")])
-        num = replies._num(ser.position(step)[1])
+        num = replies._num(ser.num(step, key))
         text_out = tpl.say("series_next" if act.sub == "next" else "series_prev", title=title,
                            next=idx.titles[step], prev=idx.titles[step], num=num, series=name)
-        later = [r for r in order if act.sub == "next" and ser.position(r)[1] > ser.position(step)[1]]
-        return self._series_reply(st, text_out, [step] + later[: self.k - 1], name, step)
+        later = [r for r in order if act.sub == "next" and ser.num(r, key) > ser.num(step, key)]
+        return self._series_reply(st, text_out, [step] + later[: self.k - 1], key, step)
+
+    def _last(self, order: list[int]) -> int | None:
+        """The last book of a series by the author of its first: not a companion volume
+        by other hands ("Harry Potter and the Cursed Child", #8, is by Jack Thorne)."""
+        if not order:
+            return None
+        first = self.index.authors[order[0]][:1]
+        own = [r for r in order if self.index.authors[r][:1] == first]
+        return (own or order)[-1]
+
+    def _sub_series_after(self, st: SessionState, key: str, text: str) -> int | None:
+        """The next book of the sub-series ``key`` after a book of its main series named in
+        the turn or talked about ("read Guards! Guards!, the next City Watch book?")."""
+        idx, ser = self.index, self.index.series
+        said = f" {fold(text)} "
+        mains = {ser.of_row[r][0] for r in ser.in_order(key) if r in ser.of_row} - {key}
+        named = sorted((r for k in mains for r in ser.members.get(k, [])
+                        if len(fold(norm_title(idx.titles[r]))) >= 5
+                        and f" {fold(norm_title(idx.titles[r]))} " in said),
+                       key=lambda r: len(idx.titles[r]))        # the main series' titles said
+        for r in [*reversed(named), idx.row.get(st.focus) if st.focus is not None else None]:
+            step = ser.after_in(r, key) if r is not None else None
+            if step is not None:
+                return step
+        return None
 
     def _a_kind_of_book(self, text: str) -> bool:
         """"where do I start with fantasy?", "never read any sci fi, where should I start?":
@@ -158,11 +199,11 @@ class SeriesTurns:
                  and s.score >= 0.85]
         for b in reversed(named):
             r = idx.row.get(b)
-            if r is not None and ser.of_row.get(r, (None,))[0] == key:
+            if r is not None and ser.num(r, key) is not None:
                 return r
         for b in [st.focus, *st.last_books]:
             r = idx.row.get(b) if b is not None else None
-            if r is not None and ser.of_row.get(r, (None,))[0] == key:
+            if r is not None and ser.num(r, key) is not None:
                 return r
         return None
 
@@ -189,11 +230,12 @@ class SeriesTurns:
             row = got[0] if got and got[1] >= 88 and got[0] in ser.of_row else None
         if row is None:
             return None
-        key = ser.of_row[row][0]
-        name, num = ser.position(row)
+        key = next((k for k in keys if k is not None and ser.num(row, k) is not None),
+                   ser.of_row[row][0])
+        name, num = ser.position(row, key)
         order = [row] + [r for r in ser.in_order(key) if r != row]
         text_out = tpl.say("series_book", num=replies._num(num), series=name, title=idx.titles[row])
-        return self._series_reply(st, text_out, order[: self.k], name, row)
+        return self._series_reply(st, text_out, order[: self.k], key, row)
 
     def _shown_named(self, st: SessionState, query: str) -> int | None:
         """A row of a book shown in this session whose title has the query's words ("the
@@ -222,13 +264,13 @@ class SeriesTurns:
                     return key
         return None
 
-    def _series_named(self, query: str) -> tuple[int | None, str | None]:
+    def _series_named(self, query: str, title: bool = True) -> tuple[int | None, str | None]:
         """(row, series key) a series request names with an author in it: 'hyperion dan
         simmons' (that author's title), "asimov's foundation books" (the series once the
         author's name is set aside), "robert galbraith's detective series" (the author's
         most read series)."""
         idx, ser, f = self.index, self.index.series, finder(self.index)
-        row, author, _ = self._title_by(query)
+        row = self._title_by(query)[0] if title else None
         if row is not None:
             return row, None
         words = [w for w in fold(query).split() if w != "s"]    # fold: "asimov's" -> "asimov s"
@@ -249,23 +291,25 @@ class SeriesTurns:
                 return None, max(mine, key=mine.get) if mine else None
         return None, None
 
-    def _series_reply(self, st, text: str, rows: list[int], name: str, focus: int) -> Reply:
+    def _series_reply(self, st, text: str, rows: list[int], key: str, focus: int) -> Reply:
         idx = self.index
-        books = [card(idx, r, 1.0, f"#{replies._num(idx.series.position(r)[1])} of {name}")
+        name = idx.series.names[key]
+        books = [card(idx, r, 1.0, f"#{replies._num(idx.series.position(r, key)[1])} of {name}")
                  for r in rows]
         self._shown(st, books)
         st.focus = int(idx.ids[focus])
-        st.last_act = "series:"
+        st.last_act = f"series:{key}"
         return Reply(st.session_id, text, "series", books=books)
 
-    def _series_list(self, st, tpl, rows, name) -> Reply:
+    def _series_list(self, st, tpl, rows, key) -> Reply:
         idx = self.index
         if not rows:
             return Reply(st.session_id, tpl.say("series_unknown"), "series")
-        books = [card(idx, r, 1.0, f"#{replies._num(idx.series.position(r)[1])} of {name}")
+        name = idx.series.names[key]
+        books = [card(idx, r, 1.0, f"#{replies._num(idx.series.position(r, key)[1])} of {name}")
                  for r in rows[: max(self.k, 7)]]
         st.focus = books[0]["id"]
         self._shown(st, books)
-        st.last_act = "series:"
+        st.last_act = f"series:{key}"
         return Reply(st.session_id, tpl.say("series_first", series=name, first=books[0]["title"]),
                      "series", books=books)
