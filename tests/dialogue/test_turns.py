@@ -653,3 +653,37 @@ def test_reactions_and_a_numbered_series_name():
     a possible series (the engine checks it is the series talked about)."""
     assert acts.classify("interesting").kind == "smalltalk"
     assert acts.nth_named("and the 3rd temeraire?") == (3, "temeraire")
+
+
+@pytest.mark.parametrize("text,kind,sub", [
+    ("never mind", "smalltalk", "never_mind"),
+    ("I want a book about... actually never mind", "smalltalk", "never_mind"),
+    ("never mind the romance, give me horror", "request", ""),
+    ("ok lovely", "smalltalk", "ack"),
+    ("thanks a million", "smalltalk", "thanks"),
+    ("grazie mille", "smalltalk", "thanks"),
+    ("oops sorry about the typo lol. thanks!", "smalltalk", "thanks"),
+    ("what else can you do besides recommending books?", "smalltalk", "capabilities"),
+    ("no", "request", ""),
+    ("What's the very last Vampire Academy book?", "series", "last"),
+    ("the kane chronicals by rick riordan, the final one", "series", "last"),
+    ("the last book i read was dune", "request", ""),
+    ("after Cross My Heart and Hope to Spy?", "series", "next"),
+    ("Ally Condie, after Crossed?", "series", "next"),
+    ("after 2000?", "request", ""),
+    ("finished Maisie Dobbs, the first one. next please", "series", "next"),
+    ("um so my son just uh finished the icebound land and he wants the next one", "series", "next"),
+    ("bartimeus trilogy by jonathan stroud, which is before the golem's eye?", "series", "previous"),
+])
+def test_reactions_never_mind_and_more_series_asks(text, kind, sub):
+    a = acts.classify(text)
+    assert (a.kind, a.sub) == (kind, sub)
+
+
+def test_series_names_misspelt():
+    titles = ["Vampire Academy (Vampire Academy, #1)", "Frostbite (Vampire Academy, #2)",
+              "Lone Book (Vampire Kisses, #1)"]
+    s = Series.from_titles(titles, popularity=[1.0, 0.9, 0.8])
+    assert s.find("vampire acadamy") is None                  # only when asked for
+    assert s.find("vampire acadamy books", fuzzy=True) == "vampire academy"
+    assert s.find("vampire kises", fuzzy=True) is None         # a series of one book

@@ -18,18 +18,23 @@ from coverstory.catalog.normalize import fold
 from coverstory.dialogue.said import NUMBER_WORDS, norm, read_constraints  # noqa: F401
 from coverstory.dialogue.series_said import (  # noqa: F401  (callers use acts.series_...)
     CONNECTOR, NTH_ASK, NTH_ASK_GROUP, ORD, SERIES_FIRST, SERIES_LAST, SERIES_NEXT, SERIES_NUM,
-    SERIES_ORD, SERIES_ORDER, SERIES_POS, SERIES_PREV, SERIES_START, SERIES_WHICH,
+    SERIES_LAST_NAMED, SERIES_ORD, SERIES_ORDER, SERIES_POS, SERIES_PREV, SERIES_START, SERIES_WHICH,
     SERIES_WHICH_FIRST, bare_follow_up, nth, nth_named, series_follow_up, series_follow_up_named,
     series_query)
 
 SMALLTALK = {
     "bye": r"\b(?:bye|goodbye|good bye|see you|see ya|cya|that'?s all|that is all|i'?m done|"
            r"im done|good night|goodnight|talk later|have a (?:good|nice) (?:day|one))\b",
-    "thanks": r"\b(?:thanks?|thank you|thx|ty|ta|cheers|much appreciated|much obliged|"
+    "never_mind": r"^(?:oh |ok |okay |hmm |actually |no )*(?:never ?mind|nvm|forget it|forget that|"
+                  r"scratch that|no worries|doesn'?t matter)(?: then| actually| for now| lol)?\W*$|"
+                  r"(?:\.\.\.|,|-)\s*(?:actually |oh )?(?:never ?mind|forget it)\W*$",
+    "thanks": r"\b(?:thanks?|thank you|thank u|thx|ty|ta|cheers|much appreciated|much obliged|"
+              r"grazie|merci|danke|gracias|obrigad[oa]|arigato|"
               r"great,? thanks?|perfect,? thanks?|sorted|that will be all|that'?ll be all)\b",
     "capabilities": r"\b(?:what can you do|what do you do|how does this work|how do you work|"
                     r"who are you|what are you|how do i use|what can i ask|what is this|"
-                    r"about yourself|tell me about you\b|what kind of bot|"
+                    r"about yourself|tell me about you\b|what kind of bot|what else can you do|"
+                    r"what else do you do|can you do anything (?:else|besides)|"
                     r"are you (?:a |an )?(?:real|human|person|bot|robot|ai|computer|machine))\b",
     "how_are_you": r"\bhow are you\b|\bhow'?s it going\b",
     "greeting": r"^(?:hi|hello|hey|hiya|howdy|good (?:morning|afternoon|evening)|yo)\b",
@@ -238,7 +243,8 @@ def _classify(text: str) -> Act:
         act.query = series_query(next((g for g in m.groups() if g), ""), bare)
         return act
     m = SERIES_PREV.search(bare)
-    if m and re.search(r"\b(?:comes|came|prequel|book before|one before)\b", t):
+    if m and re.search(r"\b(?:comes|came|prequel|book before|one before|which is before|"
+                       r"which goes before)\b", t):
         act.kind, act.sub = "series", "previous"
         act.query = series_query(next((g for g in m.groups() if g), ""))
         if act.query in ("it", "that", "this", "that one", "this one"):    # "I'm on Iron Kissed.
@@ -273,6 +279,11 @@ def _classify(text: str) -> Act:
             return _classify_feedback(act)           # "not keen on number two": feedback
         n = m.group(2) or m.group(3) or m.group(6)
         act.number = int(n) if n.isdigit() else NUMBER_WORDS[n]
+        return act
+    m = SERIES_LAST_NAMED.match(bare)
+    if m and not re.match(r"(?:one|book|time|few|couple|two|three|of)\b", m.group(1) or m.group(2)):
+        act.kind, act.sub = "series", "last"             # "the kane chronicles, the final one"
+        act.query = series_query(m.group(1) or m.group(2))
         return act
     if SERIES_LAST.search(t) and re.search(r"\b(?:called|series|what'?s|which|name)\b", t):
         act.kind, act.sub = "series", "last"
@@ -323,10 +334,15 @@ def _classify(text: str) -> Act:
             rest = re.sub(pat, " ", t)
             rest = re.sub(r"[^a-z ]", " ", rest)
             content = [w for w in rest.split() if w not in _SMALL_FILLER]
-            if not content or sub in ("bye", "capabilities", "how_are_you") or (
+            if not content or sub in ("bye", "capabilities", "how_are_you", "never_mind") or (
                     sub == "thanks" and _FOR_SOMEONE.search(t)):   # "thanks, she'll love these"
                 act.kind, act.sub = "smalltalk", sub
                 return act
+    words = re.sub(r"[^a-z ]", " ", t).split()
+    if words and all(w in _SMALL_FILLER or w in _REACTION for w in words) and \
+            any(w in _REACTION for w in words):
+        act.kind, act.sub = "smalltalk", "ack"             # "ok lovely", "ah lovely"
+        return act
     if _SAME_AUTHOR.search(t):                   # "anything else he wrote?": a request
         act.same_author = True
         return act
@@ -356,7 +372,12 @@ now bye thanks thank really ok okay great that's appreciate appreciated cheers a
 lovely nice good day evening morning awesome perfect yay yes wow brilliant excellent amazing
 fab fantastic super sweet wonderful helpful kind shame anyway anyways these those they them
 look looks looking seem seems sound sounds thats lot lots will check out try give go cool mate
-much obliged kindly sorted be be all done""".split())
+much obliged kindly sorted be be all done million mille oops sorry typo typos lol haha hahaha
+about my bad no worries problem ah oh ooh hmm xx x u ur star legend man buddy""".split())
+# a turn of nothing but these is a reaction ("ok lovely", "oops sorry about the typo lol")
+_REACTION = frozenset("""ok okay lovely nice good great awesome perfect yay wow brilliant excellent
+amazing fab fantastic super sweet wonderful cool interesting neat ah oh ooh hmm lol haha hahaha
+oops sorry my bad worries right sure fine alright fair enough gotcha noted""".split())
 
 
 def _has_new_content(t: str) -> bool:

@@ -7,9 +7,13 @@ from __future__ import annotations
 
 import re
 
+_FILLERS = re.compile(r"\b(?:um+|uh+|uhm+|erm+)\b,?\s*")     # a voice transcript's fillers
+
+
 def norm(text: str) -> str:
-    """Lower case, straight apostrophes, single spaces: the form every rule reads."""
-    t = (text or "").lower().replace("\u2019", "'").strip()
+    """Lower case, straight apostrophes, single spaces, no "um" / "uh": the form every rule
+    reads."""
+    t = _FILLERS.sub("", (text or "").lower().replace("\u2019", "'")).strip()
     return re.sub(r"\s+", " ", t)
 
 

@@ -143,9 +143,10 @@ class Series:
                  if (self.num(r, main[0]) or 0) > main[1]]
         return min(later)[1] if later else None
 
-    def find(self, text: str) -> str | None:
+    def find(self, text: str, fuzzy: bool = False) -> str | None:
         """The series a phrase names: exact after folding ("the hunger games series"), else
-        the longest series whose name starts with or contains the phrase ("percy jackson")."""
+        the longest series whose name starts with or contains the phrase ("percy jackson");
+        ``fuzzy``: else a series of 2+ books spelled nearly so ("vampire acadamy")."""
         whole = key(re.sub(r"\s+", " ", fold(text)).strip())
         if whole in self.members:                       # "a series of unfortunate events"
             return whole
@@ -162,6 +163,12 @@ class Series:
                 return short
         hits = [k for k in self.members if len(t) >= 4 and (k.startswith(t + " ") or
                                                                f" {t} " in f" {k} ")]
+        if not hits and fuzzy and len(t) >= 5:
+            from rapidfuzz import fuzz, process
+
+            many = [k for k in self.members if len(self.in_order(k)) >= 2]
+            got = process.extractOne(t, many, scorer=fuzz.ratio, score_cutoff=86)
+            return got[0] if got else None
         return max(hits, key=lambda k: len(self.in_order(k)), default=None)
 
     def _acronyms(self) -> dict[str, str]:

@@ -37,11 +37,16 @@ SERIES_NEXT = re.compile(
     r"\b(?:which|what) (?:one|book) (?:do |does |should |must |can )?(?:i |he |she |they |we )?"
     r"(?:must |should |can )?read (?:next|after (?:it|this|that)(?: one)?)\b|"
     r"\bis there (?:a|any) (?:follow[- ]?up|sequel|continuation)\W*$|"
-    r"\bthe next (?:one|book|novel|part) in the (?:saga|series|sequence|cycle)\b")
+    r"\bthe next (?:one|book|novel|part) in the (?:saga|series|sequence|cycle)\b|"
+    r"^(?:and |so |ok |okay )?(?:what about )?after (?!\d)(?!(?:that|this|it)\b)(.+?)\??$|"   # "after Crossed?"
+    r"^[a-z][\w .'-]{2,40},\s*(?:what'?s |whats |what comes )?after (?!\d)(.+?)\??$|"  # "ally condie, after crossed?"
+    r"\b(?:wants?|needs?|would like|looking for|after) the next (?:one|book)\b|"
+    r"^(?:i )?(?:just )?(?:finished|read|done with)\s+(.+?)[.!,;]\s*(?:the )?next(?: one| book)?\W*$")
 # "i finished in the woods by tana french, whats the next one": the book is what was finished
 _READ_X = re.compile(r"\b(?:finished|read|loved|done with|reading|i'?m on|am on)\s+([^,.;!?()]{3,60})")
-_QUERY_TAIL = re.compile(r"(?:\s*\([^)]*\)|\s+(?:is there a|so|and|now|"
-                         r"last night|yesterday|already|at last|finally))+\W*$")
+_QUERY_TAIL = re.compile(r"(?:\s*\([^)]*\)|\s+(?:is there a|so|and|now|then|"
+                         r"last night|yesterday|already|at last|finally)|,?\s+the (?:first|second|"
+                         r"third|\w+th) one)+\W*$")
 _QUERY_HEAD = re.compile(r"^(?:(?:i|ive|i've|i have|we|he|she|they|my [\w ]{2,20}?|the kid|kid)\s+)?"
                          r"(?:just |recently |finally |already )?(?:finished|read|loved|liked|enjoyed|"
                          r"done with|am reading|reading|started|i'?m on|on)\s+")
@@ -59,7 +64,8 @@ def series_query(query: str, text: str = "") -> str:
     q = _QUERY_HEAD.sub("", q.strip(" ,-"))
     q = _QUERY_TAIL.sub("", q).strip(" ,-'\"")
     return q
-SERIES_PREV = re.compile(r"\b(?:what(?: comes| is|'s| s) before|whats before|prequel (?:to|of)|before)\s+(.+?)\??$|"
+SERIES_PREV = re.compile(r"\bwhich (?:one |book |novel )?(?:is|comes|came|goes) (?:right |just )?before\s+(.+?)\??$|"
+                         r"\b(?:what(?: comes| is|'s| s) before|whats before|prequel (?:to|of)|before)\s+(.+?)\??$|"
                          r"\b(?:book|one) before (.+?)\??$|\bis there a (?:book|one) before(?:\s+(.+?))?\??$|"
                          r"\bis there a prequel\b|^(?:and )?(?:the )?(?:one|book) before\??$|\bprequel\b")
 SERIES_POS = re.compile(          # which place a named book has in a series
@@ -99,6 +105,11 @@ SERIES_START = re.compile(r"\bwhich (.+?) (?:book|one|novel) (?:do|should) i (?:
                           r"(?:series |sequence |saga )?(?:begin|start)\??$|^(.+?)[,:-]+ which one do i "
                           r"(?:start|begin)(?: with)?\??$")
 SERIES_LAST = re.compile(r"\b(?:the )?(?:last|final) (?:one|book|part|volume)\b")
+SERIES_LAST_NAMED = re.compile(      # "what's the very last vampire academy book?"
+    r"^(?:and |so |ok |okay )?(?:what'?s |whats |what is |which is |which'?s )?(?:the )?(?:very )?"
+    r"(?:last|final) ([a-z][\w' ]{2,40}?) (?:book|novel|one|volume|instal?lment)s?(?: called)?\W*$|"
+    r"^(?:the )?([a-z][\w' ]{2,50}?)[,.:;-]+\s*(?:and )?(?:what'?s |whats |which is )?(?:the )?"
+    r"(?:very )?(?:last|final)(?: one| book| novel)?\W*$")
 SERIES_NUM = re.compile(r"^(.+?)\s+(?:book|#|part|volume|vol\.?|no\.?|number)\s*(\d{1,2}|one|two|three|"
                         r"four|five|six|seven|eight|nine|ten)\??$|"
                         r"^(?:book|part|volume) (\d{1,2}) of (.+?)\??$|"
@@ -136,6 +147,7 @@ _FOLLOW_NEXT = re.compile(
     r"(?:are there|is there) (?:any )?(?:more|others|another)(?: (?:after|than) (?:that|it|this))?|"
     r"what then|then what)\W*$")
 _FOLLOW_LAST = re.compile(r"\b(?:the )?(?:last|final) (?:one|book|part|volume)\b|"
+                          r"^(?:and |so |ok |okay )*(?:the )?(?:very )?(?:last|final)\W*$|"
                           r"\bwhich (?:one'?s|one is|is) the last\b")
 
 

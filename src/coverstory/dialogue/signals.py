@@ -26,6 +26,10 @@ BM25_SHARE = 0.5             # share of the term index's BM25 in text relevance 
 # load ~3.6): simulated readers seed 1 success@5 0.592 / 0.612 / 0.602 and conversation suite
 # dev 90.9% / 90.6% / 90.0% for 0 / 0.25 / 0.5
 SEARCH_SHARE = 0.25
+# the same share on a turn that describes one book ("the one where a boy and a tiger are
+# stuck on a lifeboat"): the reader wants that book, and the search's ranking is the best
+# evidence of which it is. Chosen on development material only (see docs/dialogue.md)
+DESCRIBE_SHARE = 0.25
 SEARCH_DEPTH = 100           # ranked books from the search service that get a share
 TEXT_FEATURE = "text/minilm-l6.pretrained"   # the book text features the search builds
 MIN_CO_READERS = 5           # co-readers needed before "readers who liked X liked this"
@@ -113,9 +117,10 @@ class SignalBuilder:
                     out[r] = max(0.0, h.score / top)
         return out
 
-    def text(self, about: str) -> np.ndarray:
+    def text(self, about: str, share: float = SEARCH_SHARE) -> np.ndarray:
         """Relevance of every book to what the reader said: MiniLM cosine over the books'
-        text features blended with the term index's BM25 (BM25 alone without features)."""
+        text features blended with the term index's BM25 (BM25 alone without features), and
+        the search service's ranking at ``share``."""
         idx = self.engine.index
         bm25, _ = idx.term_query(about)
         text = bm25 / max(float(bm25.max()), 1e-6)
@@ -123,9 +128,9 @@ class SignalBuilder:
         sem = self.semantic(about, vector)
         if sem is not None:
             text = BM25_SHARE * text + (1 - BM25_SHARE) * sem
-        ranked = self.ranked(about, vector) if SEARCH_SHARE > 0 else None
+        ranked = self.ranked(about, vector) if share > 0 else None
         if ranked is not None:              # one retrieval path: GET /api/search's ranking
-            text = (1 - SEARCH_SHARE) * text + SEARCH_SHARE * ranked
+            text = (1 - share) * text + share * ranked
         return text.astype(np.float32)
 
     def _embed(self, about: str):
@@ -262,13 +267,14 @@ class SignalBuilder:
             anchor = np.maximum(anchor, part)
         return anchor
 
-    def build(self, st: SessionState) -> Signals:
+    def build(self, st: SessionState, describe: bool = False) -> Signals:
+        """The turn's signals (``describe``: the reader describes one book)."""
         eng = self.engine
         idx = eng.index
         sig = Signals()
         about = " ".join(st.about[-4:])
         if about:
-            sig.text = self.text(about)
+            sig.text = self.text(about, DESCRIBE_SHARE if describe else SEARCH_SHARE)
         if st.anchors:
             sig.anchor = self.anchor(st, sig)
         rec = eng.recommend

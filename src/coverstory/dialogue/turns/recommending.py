@@ -14,9 +14,10 @@ from coverstory.dialogue.state import SessionState
 class Recommending:
     """The recommendation and reply-shaping part of ``DialogueEngine``."""
 
-    def _decide(self, st: SessionState, k: int, may_ask: bool, allow_seen: bool = False):
+    def _decide(self, st: SessionState, k: int, may_ask: bool, allow_seen: bool = False,
+                describe: bool = False):
         idx = self.index
-        sig = self.signals.build(st)
+        sig = self.signals.build(st, describe=describe)
         d = self.policy_for(st.policy).decide(idx, st, sig, k=k, may_ask=may_ask,
                                               allow_seen=allow_seen)
         about = " ".join(st.about[-4:])
@@ -41,7 +42,7 @@ class Recommending:
         if allow_seen is None:
             allow_seen = intent in ("recommend", "similar_to", "describe", "refine")
         books, d = self._decide(st, k=k, may_ask=may_ask and intent != "more",
-                                allow_seen=allow_seen)
+                                allow_seen=allow_seen, describe=intent == "describe")
         if first is not None:
             books = [first] + books
         if lead is not None and lead in self.index.row:

@@ -47,24 +47,35 @@ class SeriesTurns:
                 return got
             act = acts.classify(re.sub(r"\b(?:which|what)\b", " ", text))
             return self._request(st, tpl, text, act)
-        if act.sub == "first" and self._a_kind_of_book(text):
+        typo = bool(act.query) and ser.find(act.query) is None and \
+            ser.find(act.query, fuzzy=True) is not None            # "vampire acadamy books"
+        if act.sub == "first" and not typo and self._a_kind_of_book(text):
             return self._request(st, tpl, text, acts.Act("request"))
         row, key = None, None
         if act.query in PRONOUNS or act.query in ("the series", "series", "this series",
                                                     "that series", "the one"):
             act.query = ""
         shown = self._shown_named(st, act.query) if act.query else None
+        if shown is not None and not ser.position(shown) and ser.find(act.query) is not None:
+            shown = None                          # the guide to a series named: the series
         if shown is not None:                     # "and then after the wardrobe one?"
             row = shown
         elif act.query and self._names_an_author(act.query):    # "the patrick o'brian ones"
             row, key = self._series_named(act.query)
         elif act.query:
             got = finder(idx).title(acts.title_query(act.query))
+            head = act.query.split(",")[0].strip()
+            if head != act.query and len(head) >= 4 and (got is None or not ser.position(got[0])):
+                g2 = finder(idx).title(acts.title_query(head))    # "the power of six, lorien
+                got = g2 if g2 and ser.position(g2[0]) else got   # legacy"
             if act.sub in ("next", "previous") and got and ser.position(got[0]):
                 row = got[0]                    # a title that is also a series name
             else:
                 key = ser.find(act.query)
                 row = got[0] if got and key is None else None
+                if key is None and (got is None or not ser.position(got[0])):
+                    key = ser.find(act.query, fuzzy=True)       # "vampire acadamy"
+                    row = None if key is not None else row
             if key is None and row is not None and not ser.position(row):
                 named = self._series_named(act.query, title=False)   # "the dresdan files by
                 row, key = named if named[1] is not None else (row, None)   # jim butcher. first one?"
@@ -105,6 +116,8 @@ class SeriesTurns:
         if row is not None and act.query and key is None:
             k2 = ser.find(act.query)                 # "and the next tiffany aching one?"
             key = k2 if k2 is not None and ser.num(row, k2) is not None else None
+        if row is not None and key is None:     # "rincewnd books, what's after The Light Fantastic"
+            key = self._sub_series_said(row, text)
         if key is None and row is not None and ser.position(row):
             key = talked if talked and ser.num(row, talked) is not None else ser.of_row[row][0]
         row = passing if row is None and key is None else row
@@ -145,6 +158,18 @@ class SeriesTurns:
                            next=idx.titles[step], prev=idx.titles[step], num=num, series=name)
         later = [r for r in order if act.sub == "next" and ser.num(r, key) > ser.num(step, key)]
         return self._series_reply(st, text_out, [step] + later[: self.k - 1], key, step)
+
+    def _sub_series_said(self, row: int, text: str) -> str | None:
+        """A series of the book other than its main one, named (maybe misspelt) in the turn."""
+        from rapidfuzz import fuzz
+
+        ser = self.index.series
+        main = ser.of_row.get(row, (None,))[0]
+        said = fold(text)
+        for k in ser.within.get(row, {}):
+            if k != main and len(k) >= 5 and fuzz.partial_ratio(k, said) >= 86:
+                return k
+        return None
 
     def _last(self, order: list[int]) -> int | None:
         """The last book of a series by the author of its first: not a companion volume
@@ -284,8 +309,8 @@ class SeriesTurns:
                     k = ser.of_row.get(int(r), (None,))[0]
                     if k is not None:
                         mine[k] = mine.get(k, 0.0) + 1.0 + float(idx.popularity[r])
-                rest = " ".join(words[:i] + words[i + n:])
-                key = ser.find(rest) if rest.strip() else None
+                rest = re.sub(r"\s*\b(?:by|from)$", "", " ".join(words[:i] + words[i + n:]))
+                key = ser.find(rest, fuzzy=True) if rest.strip() else None
                 if key in mine:
                     return None, key
                 return None, max(mine, key=mine.get) if mine else None
