@@ -293,6 +293,16 @@ def test_search_text(client):
     assert len(body["books"]) <= 2
 
 
+def test_search_text_lists_other_editions(client, stack, monkeypatch):
+    from coverstory.contracts import Hit
+
+    first, other = sorted(stack["search"].books)[:2]
+    monkeypatch.setattr(stack["search"], "text", lambda q, k=10, exclude=(): [
+        Hit(first, 2.0, "title matches", {"editions": [other]}), Hit(other, 1.0, "")])
+    books = client.get("/api/search", params={"q": "anything"}).json()["books"]
+    assert [(b["id"], b["editions"]) for b in books] == [(first, [other]), (other, [])]
+
+
 @pytest.mark.parametrize("params,needle", [
     ({}, "q: is required"), ({"q": ""}, "q"), ({"q": "  "}, "q"),
     ({"q": "x", "k": 0}, "k"), ({"q": "x", "k": 51}, "k"), ({"q": "x", "k": "ten"}, "k"),

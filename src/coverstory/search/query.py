@@ -39,6 +39,8 @@ _UNITS = {w: i for i, w in enumerate(
     "fifteen sixteen seventeen eighteen nineteen".split())}
 _TENS = {w: 10 * i for i, w in enumerate(
     "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()) if w != "_"}
+#: the words ``digits_for_number_words`` reads as numbers
+NUMBER_WORDS = frozenset(_UNITS) - {"zero"} | frozenset(_TENS)
 
 
 def norm_text(s: str) -> str:

@@ -251,13 +251,43 @@ class SearchService:
         same = [h for h in seed if norm_text(re.sub(
             r"\s*\([^)]*\)\s*$", "", self.books[h.book_id].title)) == key]
         x = max(same, key=lambda h: _richness(self.books[h.book_id]))
-        excl = set(exclude)
-        hits = [h for h in self.similar(x.book_id, k=k + len(excl)) if h.book_id not in excl]
+        hits = self._one_per_work(self.similar(x.book_id, k=2 * k + len(set(exclude))),
+                                  exclude, also=(x.book_id,))
         for h in hits:
             h.details = {**h.details, "like": x.book_id, "query_type": "like",
                          "type_probs": {t: round(p, 3) for t, p in probs.items()}}
             h.reason = f"like '{self.books[x.book_id].title}': {h.reason}"
         return hits[:k]
+
+    def _one_per_work(self, hits: list[Hit], exclude: Iterable[int] = (),
+                      also: Iterable[int] = ()) -> list[Hit]:
+        """``hits`` with one place per work (``search.editions``), shown as its most rated
+        record, the others in ``details["editions"]``; works with a record in ``exclude``
+        or ``also`` are left out."""
+        ts = self.text_search
+        ed, row = ts.editions, ts.row
+        excl = {int(e) for e in exclude}
+        seen = {int(ed.group[row[b]]) for b in (*excl, *also) if b in row}
+        out = []
+        for h in hits:
+            r = row.get(int(h.book_id))
+            if r is None:
+                if h.book_id not in excl:
+                    out.append(h)
+                continue
+            g = int(ed.group[r])
+            if g in seen:
+                continue
+            seen.add(g)
+            rep = ed.representative(r)
+            others = [int(ts.ids[m]) for m in ed.members(r) if m != rep]
+            if rep != r:
+                h.details = {**h.details, "matched": int(h.book_id)}
+                h.book_id = int(ts.ids[rep])
+            if others:
+                h.details = {**h.details, "editions": others}
+            out.append(h)
+        return out
 
     # ---- similar -----------------------------------------------------------------------
     @property

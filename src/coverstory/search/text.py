@@ -19,7 +19,8 @@ dev queries by ``coverstory search fit-text``) first tells the query's type — 
 item (title, author, series, ISBN, typos), a description, or "books like X" — from
 query-level features, then scores candidates with that type's weights (a mixture by the
 type probabilities). A book whose title is exactly the query (or the query is its title
-and author) is always first; popularity is one feature among many.
+and author) is always first; popularity is one feature among many. The records of one work
+(``search.editions``) take one place, shown as the most rated; the others are its editions.
 
 The candidate and query features live in ``search.text_features`` (``CandidateFeatures``).
 
@@ -42,6 +43,7 @@ from coverstory.search.text_features import (  # noqa: F401 (re-exported)
     DEPTH, RETRIEVERS, CandidateFeatures, Query, _top)
 from coverstory.search.query import (digits_for_number_words, isbn13_of, like_target, norm_text,
                                      series_number)
+from coverstory.search.reasons import reason as _reason
 
 __all__ = ["TextSearch", "norm_text", "book_document", "name_document", "split_title",
            "DOC_VERSION"]
@@ -107,6 +109,10 @@ class Ranked:
     features: np.ndarray             # [len(rows), n_features], in the ranker's order
     names: list[str]
     exact: set[int] = field(default_factory=set)
+    # per place: the candidate row whose score and features earned it (``rows`` shows its
+    # work's representative record) and the book ids of the work's other records
+    matched: np.ndarray | None = None
+    editions: list[list[int]] = field(default_factory=list)
 
 
 class TextSearch(CandidateFeatures):
@@ -160,6 +166,9 @@ class TextSearch(CandidateFeatures):
                 self.author_rows.setdefault(a, []).append(i)
         for rows in self.author_rows.values():
             rows.sort(key=lambda r: -self.popularity[r])
+        from coverstory.search.editions import Editions
+
+        self.editions = Editions(self.books, self.popularity)
         self.author_names = list(self.author_rows)
         words: set[str] = set()
         for s in self.title_authors:
@@ -369,9 +378,10 @@ class TextSearch(CandidateFeatures):
 
     # ---- ranking ------------------------------------------------------------------------
     def rank(self, query: str, force_type: str | None = None,
-             qvec: np.ndarray | None = None) -> Ranked:
-        """All candidates of ``query``, best first (learned scores, exact title first);
-        ``qvec``: the query's MiniLM vector when the caller has encoded it already."""
+             qvec: np.ndarray | None = None, collapse: bool = True) -> Ranked:
+        """All candidates of ``query``, best first (learned scores, exact title first), one
+        place per work (``collapse=False``: one per record); ``qvec``: the query's MiniLM
+        vector when the caller has encoded it already."""
         from coverstory.search.ranker import CANDIDATE_FEATURES
 
         q, rows, X, qf, exact = self.featurize(query, qvec=qvec)
@@ -389,7 +399,15 @@ class TextSearch(CandidateFeatures):
             j = first[0]
             idx = [j] + [i for i in range(len(rows)) if i != j]
             rows, s, X = rows[idx], s[idx], X[idx]
-        return Ranked(rows, s, probs, q, X, list(CANDIDATE_FEATURES), exact)
+        rk = Ranked(rows, s, probs, q, X, list(CANDIDATE_FEATURES), exact, matched=rows,
+                    editions=[[] for _ in range(len(rows))])
+        return self.collapse(rk) if collapse else rk
+
+    def collapse(self, rk: Ranked) -> Ranked:
+        """One place per work (``search.editions.collapse``)."""
+        from coverstory.search.editions import collapse
+
+        return collapse(rk, self.editions, self.ids)
 
     def search(self, query: str, k: int = 10, exclude: Iterable[int] = (),
                force_type: str | None = None) -> list[Hit]:
@@ -400,50 +418,33 @@ class TextSearch(CandidateFeatures):
         return self.hits(self.rank(query, force_type=force_type), k, exclude)
 
     def hits(self, rk: Ranked, k: int = 10, exclude: Iterable[int] = ()) -> list[Hit]:
-        """The first ``k`` books of a ranking as Hits (reason and details)."""
+        """The first ``k`` books of a ranking as Hits (reason and details), leaving out a
+        work with a record in ``exclude``; ``details``: ``editions`` (the work's other
+        records), ``matched`` (the record that matched when another one is shown)."""
         excl = {int(e) for e in exclude}
         kind = max(rk.probs, key=rk.probs.get)
+        matched = rk.matched if rk.matched is not None else rk.rows
         hits = []
         for j, row in enumerate(rk.rows.tolist()):
             bid = int(self.ids[row])
-            if bid in excl:
+            others = rk.editions[j] if j < len(rk.editions) else []
+            if bid in excl or (excl and not excl.isdisjoint(others)):
                 continue
+            m = int(matched[j])
             feats = dict(zip(rk.names, rk.features[j].tolist()))
             details = {"query_type": kind,
                        "type_probs": {t: round(p, 3) for t, p in rk.probs.items()},
                        "features": {n: round(v, 3) for n, v in feats.items() if v}}
             if rk.query.corrections:
                 details["corrections"] = rk.query.corrections
-            hits.append(Hit(bid, round(float(rk.scores[j]), 6),
-                            _reason(feats, rk.query, int(row) in rk.exact,
-                                    self.title_authors[row]), details))
+            if others:
+                details["editions"] = list(others)
+            reason = _reason(feats, rk.query, m in rk.exact, self.title_authors[m])
+            if m != row:
+                details["matched"] = int(self.ids[m])
+                if self.books[m].title != self.books[row].title:
+                    reason += f" (as '{self.books[m].title}', another edition)"
+            hits.append(Hit(bid, round(float(rk.scores[j]), 6), reason, details))
             if len(hits) >= k:
                 break
         return hits
-
-
-def _reason(f: dict[str, float], q: Query, exact: bool, names: str = "") -> str:
-    top10 = math.log1p(10) / math.log1p(DEPTH)         # log rank of the 10th place
-    parts = []
-    if f.get("isbn"):
-        parts.append("the ISBN you gave")
-    elif exact:
-        parts.append("exactly the title you typed")
-    elif max(f.get("title_ratio", 0), f.get("combo_ratio", 0)) >= 0.85:
-        parts.append("title matches")
-    if f.get("author_named") or f.get("author_score", 0) >= 0.9:
-        parts.append("by the author you named")
-    if f.get("series_score", 0) >= 0.9:
-        parts.append("in the series you named" + (" (that number)" if f.get("series_num") else ""))
-    if not parts:
-        if min(f.get("passage_lrank", 1), f.get("minilm_lrank", 1)) < top10:
-            parts.append("its description is close in meaning to yours")
-        if min(f.get("bm25_lrank", 1), f.get("tfidf_lrank", 1)) < top10:
-            parts.append("your words appear in its title, genres or description")
-    # the corrections this book bears out ("poter" read as "potter", not "porter")
-    fixes = {w: next((c for c in cands if c in names.split()), None)
-             for w, cands in q.candidates.items()}
-    fixes = {w: c for w, c in fixes.items() if c}
-    if fixes:
-        parts.append("read " + ", ".join(f"'{a}' as '{b}'" for a, b in fixes.items()))
-    return "; ".join(parts) or "related to your query"

@@ -47,9 +47,17 @@ class ChatReply(BaseModel):
     books: list[BookCard] = []
 
 
+class SearchCard(BookCard):
+    """A text-search result: a book card and the other records of the same work."""
+
+    editions: list[int] = Field(
+        [], description="ids of the catalog's other records of this work (other editions, "
+                        "the same book from another source), left out of the list")
+
+
 class SearchResponse(BaseModel):
     query: str
-    books: list[BookCard]
+    books: list[SearchCard]
 
 
 class PhotoSearchResponse(BaseModel):

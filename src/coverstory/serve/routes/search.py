@@ -40,7 +40,12 @@ async def search(q: str = Query(min_length=1, max_length=2000, pattern=NOT_BLANK
 
 def _text_search(svc, query: str, k: int) -> dict:
     hits = call(svc.text_search().text, query, k=k)   # words only while search loads
-    return {"query": query, "books": cards(svc.catalog, hits)}
+    books = cards(svc.catalog, hits)
+    editions = {int(h.book_id): list(h.details.get("editions", ()))
+                for h in hits if isinstance(getattr(h, "details", None), dict)}
+    for card in books:              # the other catalog records of the same work
+        card["editions"] = editions.get(card["id"], [])
+    return {"query": query, "books": books}
 
 
 @router.post("/api/search/photo", response_model=PhotoSearchResponse, openapi_extra=PHOTO_BODY,
