@@ -687,3 +687,46 @@ def test_series_names_misspelt():
     assert s.find("vampire acadamy") is None                  # only when asked for
     assert s.find("vampire acadamy books", fuzzy=True) == "vampire academy"
     assert s.find("vampire kises", fuzzy=True) is None         # a series of one book
+
+
+@pytest.mark.parametrize("text,kind,query", [
+    ("The Overstory by Richard Powers, do you carry it?", "lookup", "the overstory by richard powers"),
+    ("leviathan wakes - got it?", "lookup", "leviathan wakes"),
+    ("my son needs to read Hatchet for school - have you got it?", "request", ""),
+    ("5th wave trilogy last book?? \U0001f64f", "series", "5th wave"),
+])
+def test_lookups_and_last_books_said_in_other_words(text, kind, query):
+    a = acts.classify(text)
+    assert (a.kind, a.query) == (kind, query)
+
+
+@pytest.mark.parametrize("text,age,audience", [
+    ("graduation gift for my niece, she's 18, loves YA", 18, None),       # YA said: not adult
+    ("my sister just had a baby, something for her to read at night", None, None),
+    ("one book for my son of 11 years, realistic story of school", 11, "children"),
+])
+def test_ages_said_otherwise_and_a_baby_that_is_not_the_reader(text, age, audience):
+    a = acts.classify(text)
+    assert (a.age, a.audience) == (age, audience)
+
+
+def test_a_title_by_an_author_not_in_the_catalog_offers_the_authors_books(tiny_home):
+    from coverstory.catalog import Catalog
+    from coverstory.dialogue.engine import DialogueEngine
+
+    cat = Catalog.open(tiny_home)
+    with cat.transaction():
+        cat.upsert_book("tiny", "zv1", {"title": "Harbour Lights", "authors": ["Gabrielle Zevin"],
+                                        "year": 2014})
+        cat.upsert_book("tiny", "rp1", {"title": "Drop Town", "authors": ["Richard Poe"],
+                                        "year": 2001})
+    cat.close()
+    eng = DialogueEngine(tiny_home, search=False, recommend=False, llm=False)
+    try:
+        r = eng.turn("z", text="tomorrow and tomorrow and tomorrow - gabrielle zevin")
+        assert "isn't in this catalog" in r.text or "don't have" in r.text
+        assert r.books and r.books[0]["title"] == "Harbour Lights"
+        r = eng.turn("y", text="The Overstory by Richard Powers, do you carry it?")
+        assert "Richard Poe" not in r.text                 # a near name is not the author
+    finally:
+        eng.close()

@@ -126,7 +126,9 @@ LOOKUP = re.compile(
     r"can you find|can i get|where is)\s+(?:the book\s+|a book called\s+|the novel\s+|"
     r"a copy of\s+|anything called\s+)?(.+?)\??$|"
     r"^(?:is|are)\s+(.+?)\s+(?:in|on) (?:your|the|this) (?:catalog|catalogue|library|collection|"
-    r"shop|store|list|database)\??$|^(?:is|are)\s+(.+?)\s+(?:on here|here|available|in stock)\??$")
+    r"shop|store|list|database)\??$|^(?:is|are)\s+(.+?)\s+(?:on here|here|available|in stock)\??$|"
+    r"^(.{3,80}?)[,.;:!]*\s+(?:[-–—]\s*)?(?:(?:do|d'?you|have) (?:you|u|ya) (?:have|carry|stock|sell|got)|"
+    r"(?:have you |you |u )?got) (?:it|that|this|that one|a copy)\??$")      # "X - got it?"
 I_MEANT = re.compile(r"^(?:no|nope|sorry|oops)?[,.!]? ?i meant (?:the other one[,:]? |the one called "
                      r"|the book |)(?!the other one\b|it\b|that\b|the first|the second|the third)"
                      r"([^,.!?]{3,60})\W*$")
@@ -280,10 +282,11 @@ def _classify(text: str) -> Act:
         n = m.group(2) or m.group(3) or m.group(6)
         act.number = int(n) if n.isdigit() else NUMBER_WORDS[n]
         return act
-    m = SERIES_LAST_NAMED.match(bare)
-    if m and not re.match(r"(?:one|book|time|few|couple|two|three|of)\b", m.group(1) or m.group(2)):
+    m = SERIES_LAST_NAMED.match(re.sub(r"[^\w\s',.:;?!-]+", " ", bare).strip(" ?!."))
+    named = next((g for g in m.groups() if g), "") if m else ""
+    if m and not re.match(r"(?:one|book|time|few|couple|two|three|of|my|the|i|what|which)\b", named):
         act.kind, act.sub = "series", "last"             # "the kane chronicles, the final one"
-        act.query = series_query(m.group(1) or m.group(2))
+        act.query = series_query(named)
         return act
     if SERIES_LAST.search(t) and re.search(r"\b(?:called|series|what'?s|which|name)\b", t):
         act.kind, act.sub = "series", "last"
@@ -323,6 +326,9 @@ def _classify(text: str) -> Act:
         act.kind, act.query, act.sub = "lookup", m.group("t").strip(" \"'"), m.group("d")
         return act                      # "into the wild (the krakauer one, not the cat book)"
     m = LOOKUP.match(bare)
+    if m and m.group(4) and re.search(r"\b(?:needs?|wants?|has|have|got) to\b|\bfor (?:school|class|"
+                                      r"uni|college|work|a course)\b", m.group(4)):
+        m = None                  # "my son needs to read Hatchet for school - have you got it?"
     if m and not re.match(r"(?:any|some|a|an|books?|something|anything|more|good|other|there)\b",
                           next(g for g in m.groups() if g)) and not \
             _kind_of_book(next(g for g in m.groups() if g)):

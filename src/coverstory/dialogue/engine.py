@@ -254,6 +254,8 @@ class DialogueEngine(RequestTurns, AboutTurns, LookupTurns, SeriesTurns, Feedbac
         if act.kind in ("explain", "ask"):
             return self._about_book(st, tpl, text, act)
         if act.kind == "read_those":
+            if prev.startswith("series"):
+                st.last_act = prev                # "I've read the first three" / "so the fourth?"
             self._record(st, list(st.last_books)[: act.number or len(st.last_books)], "read")
             return self._recommend_reply(st, tpl, "more", None, head=tpl.say("read_those"))
         if act.kind == "more":

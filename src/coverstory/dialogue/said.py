@@ -21,6 +21,7 @@ NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, 
         "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
         "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18}
 _AGE = re.compile(r"\b(\d{1,2}|" + "|".join(NUMBER_WORDS) + r")[ -]?(?:(?:year|yr)s?[ -]?old|yo|y/o|yrs)\b|"
+                  r"\b(?:of|aged) (\d{1,2}|" + "|".join(NUMBER_WORDS) + r") years?\b|"
                   r"\b(?:aged?|ages|(?:he|she|they|who)(?:'s| is| are| turns| just turned|'s turning|"
                   r" is turning))\s+"
                   r"(\d{1,2}|" + "|".join(NUMBER_WORDS) + r")\b")
@@ -42,6 +43,8 @@ RECIPIENTS = {  # a person the book is for -> the audience it implies (None: unk
     "grandad": "adult", "granddad": "adult", "grandparents": "adult",
     "book club": "adult", "reading group": "adult", "book group": "adult",
 }
+_SAID_AUDIENCE = re.compile(r"\b(?:ya|young adult|teen fiction|middle grade|middle-grade|"
+                            r"picture books?|children'?s books?|kids'? books?)\b")
 _RECIPIENT = re.compile(
     r"\b(?:for|to|gift for|present for|buy for|get for)\s+(?:my|our|a|the)\s+"
     r"((?:(?:\d{1,2}|" + "|".join(NUMBER_WORDS) + r")[ -]?(?:year|yr)s?[ -]?old\s+|little\s+|"
@@ -79,7 +82,7 @@ def read_constraints(t: str, act) -> None:
     (``t``: ``acts.norm(text)``), set on ``act`` (an ``acts.Act``)."""
     m = _AGE.search(t)
     if m:
-        n = m.group(1) or m.group(2)
+        n = m.group(1) or m.group(2) or m.group(3)
         act.age = int(n) if n.isdigit() else NUMBER_WORDS.get(n)
         act.masked.append(m.span())
     m = _PERSON_AGE.search(t)
@@ -100,9 +103,13 @@ def read_constraints(t: str, act) -> None:
         if aud:
             act.audience = aud
     for w in ("toddler", "preschooler", "baby"):
-        if re.search(rf"\b{w}s?\b", t):
+        if re.search(rf"\b{w}s?\b", t) and not re.search(
+                rf"\b(?:had|having|expecting|just had|new|a new) (?:a |her |his |their )?{w}\b|"
+                rf"\b{w} (?:shower|brain|boomers?)\b", t):   # "my sister just had a baby"
             act.audience = "picture book"
-    if act.age is not None:
+    if act.age is not None and _SAID_AUDIENCE.search(t):
+        pass                                # "for my niece, she's 18, loves YA": YA was said
+    elif act.age is not None:
         act.audience = ("picture book" if act.age <= 5 else "children" if act.age <= 12
                         else "young adult" if act.age <= 17 else "adult")
     for m in _INTEREST.finditer(t):

@@ -77,6 +77,8 @@ class Series:
         for r, t in enumerate(titles):
             for i, (name, num) in enumerate(parse_all(t)):
                 k = key(name)
+                if not k:                       # a name of no Latin letters: "(Ορέστεια, #1-3)"
+                    continue
                 s.names.setdefault(k, name)
                 if i == 0:
                     s.of_row[r] = (k, num)

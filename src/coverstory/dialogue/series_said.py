@@ -107,9 +107,11 @@ SERIES_START = re.compile(r"\bwhich (.+?) (?:book|one|novel) (?:do|should) i (?:
 SERIES_LAST = re.compile(r"\b(?:the )?(?:last|final) (?:one|book|part|volume)\b")
 SERIES_LAST_NAMED = re.compile(      # "what's the very last vampire academy book?"
     r"^(?:and |so |ok |okay )?(?:what'?s |whats |what is |which is |which'?s )?(?:the )?(?:very )?"
-    r"(?:last|final) ([a-z][\w' ]{2,40}?) (?:book|novel|one|volume|instal?lment)s?(?: called)?\W*$|"
-    r"^(?:the )?([a-z][\w' ]{2,50}?)[,.:;-]+\s*(?:and )?(?:what'?s |whats |which is )?(?:the )?"
-    r"(?:very )?(?:last|final)(?: one| book| novel)?\W*$")
+    r"(?:last|final) ([a-z0-9][\w' ]{2,40}?) (?:book|novel|one|volume|instal?lment)s?(?: called)?\W*$|"
+    r"^(?:the )?([a-z0-9][\w' ]{2,50}?)[,.:;-]+\s*(?:and )?(?:what'?s |whats |which is )?(?:the )?"
+    r"(?:very )?(?:last|final)(?: one| book| novel)?\W*$|"
+    r"^(?:the )?([a-z0-9][\w' ]{2,40}?) (?:series |trilogy |saga |books )?(?:very )?(?:last|final) "
+    r"(?:book|one|novel|volume)\W*$")                          # "5th wave trilogy last book??"
 SERIES_NUM = re.compile(r"^(.+?)\s+(?:book|#|part|volume|vol\.?|no\.?|number)\s*(\d{1,2}|one|two|three|"
                         r"four|five|six|seven|eight|nine|ten)\??$|"
                         r"^(?:book|part|volume) (\d{1,2}) of (.+?)\??$|"
@@ -147,6 +149,8 @@ _FOLLOW_NEXT = re.compile(
     r"(?:are there|is there) (?:any )?(?:more|others|another)(?: (?:after|than) (?:that|it|this))?|"
     r"what then|then what)\W*$")
 _FOLLOW_LAST = re.compile(r"\b(?:the )?(?:last|final) (?:one|book|part|volume)\b|"
+                          r"\b(?:the )?(?:very )?(?:last|final) (?:one |book )?(?:of|in) the "
+                          r"(?:trilogy|series|saga|books|lot)\b|"
                           r"^(?:and |so |ok |okay )*(?:the )?(?:very )?(?:last|final)\W*$|"
                           r"\bwhich (?:one'?s|one is|is) the last\b")
 

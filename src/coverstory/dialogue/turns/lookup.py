@@ -73,7 +73,8 @@ class LookupTurns:
         row, author, named = self._title_by(text)
         if row is not None:
             return True
-        m = re.match(r"^(?:the )?(.{3,}?)\s+by\s+", fold(text))
+        m = re.match(r"^(?:the )?(.{3,}?)\s+by\s+", fold(text)) or \
+            re.match(r"^(?:the )?(.{3,}?)\s+[-–—]\s+[a-z]", text.lower())   # "X - gabrielle zevin"
         if not named or not m or re.search(_GENERIC, m.group(1)):
             return False
         return not [s for s in self.nlu.parse(m.group(1)).slots if s.kind != "title"]
@@ -96,9 +97,10 @@ class LookupTurns:
         got = f.title(q)
         name_only = _is_name_of(f.author(q), q) and (
             got is None or fold(idx.titles[got[0]]).split(" (")[0] != fold(q))
+        by = None
         if name_only:                   # "neil gaiman": his books, not "Neil Gaiman's Neverwhere"
             got = None
-        elif got is None or got[1] < 95:
+        if not name_only and (got is None or got[1] < 95):
             row, by, named = self._title_by(query)
             if row is not None:
                 got = (row, 100.0)
@@ -114,6 +116,14 @@ class LookupTurns:
             st.prefer("author", author)
             return self._recommend_reply(st, tpl, "recommend", None, may_ask=False,
                                          head=tpl.say("author_books", author=author))
+        parts = re.split(r"\s+(?:by|from|[-–—])\s+", query.strip(" ?"), maxsplit=1)
+        title, name = (parts + [""])[:2]
+        if got is None and by is not None and _says_name(name, by):
+            # "circe by madeline miller": not in the catalog; her books that are
+            st.forget_preferences()
+            st.prefer("author", by)
+            return self._recommend_reply(st, tpl, "recommend", None, may_ask=False,
+                                         head=tpl.say("lookup_missing_by", query=title, author=by))
         if got is None:
             close = [(r, s) for r, s in f.titles(q, limit=3, cutoff=60)
                      if int(idx.ids[r]) not in st.rejected]
@@ -128,7 +138,7 @@ class LookupTurns:
         first = card(idx, r, 1.0, "The book you asked about")
         st.shown.append(bid)
         if idx.series.position(r):
-            st.last_act = "series:"                 # "and the second part?"
+            st.last_act = f"series:{idx.series.of_row[r][0]}"     # "and the second part?"
         reply = self._recommend_reply(
             st, tpl, "lookup", None, may_ask=False, first=first,
             head=tpl.say("lookup_found", title=idx.titles[r],
@@ -140,6 +150,15 @@ def _hint_score(idx, row: int, words: list[str]) -> int:
     """How many of the hint's words a book's title or authors have."""
     text = " " + fold(idx.titles[row] + " " + " ".join(idx.authors[row])) + " "
     return sum(f" {w} " in text or (len(w) >= 5 and w in text) for w in words)
+
+
+def _says_name(said: str, author: str) -> bool:
+    """The words said name the author closely (not "richard powers" for Richard Poe)."""
+    from rapidfuzz import fuzz
+
+    mine = fold(author).split()
+    words = fold(said or "").split()
+    return bool(words) and all(max(fuzz.ratio(w, a) for a in mine) >= 80 for w in words)
 
 
 def _is_name_of(author: str | None, query: str) -> bool:

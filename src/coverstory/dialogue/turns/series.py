@@ -93,6 +93,9 @@ class SeriesTurns:
                                   ser.num(step, key)][: self.k - 1], key, step)
         passing = None
         bare = acts.bare_follow_up(text)         # "and the seventh": the series talked about
+        if bare and key is None and row is None and talked and talked in ser.members and \
+                act.sub in ("number", "last"):
+            key = talked                         # even when other books were shown since
         if row is None and key is None and not bare:   # a title named in passing
             p = self.nlu.parse(text)
             named = [idx.row.get(int(s.value)) for s in p.slots if s.kind == "title"
