@@ -11,7 +11,8 @@ from types import SimpleNamespace
 import pytest
 
 from coverstory.eval.bench import conversations as cs
-from coverstory.eval.bench._conversation_suite import DEV_EXTRA3, DEV_EXTRA4, DEV_EXTRA5
+from coverstory.eval.bench._conversation_suite import (DEV_EXTRA3, DEV_EXTRA4, DEV_EXTRA5,
+                                                       DEV_EXTRA6)
 
 
 @pytest.fixture(scope="module")
@@ -65,8 +66,12 @@ def test_development_extension_never_reaches_the_test_part(suite):
     extra5 = cs.load_suite(DEV_EXTRA5)
     assert len(extra5) >= 140 and all(c["id"].startswith("x-e-") for c in extra5)
     assert {cs.split_of(c["id"]) for c in extra5} == {"dev"}
+    extra6 = cs.load_suite(DEV_EXTRA6)
+    assert len(extra6) >= 140 and all(c["id"].startswith("x-f-") for c in extra6)
+    assert {cs.split_of(c["id"]) for c in extra6} == {"dev"}
     assert {c["id"] for c in cs.load_suite()} >= {c["id"] for c in
-                                                   extra + extra2 + extra3 + extra4 + extra5}
+                                                   extra + extra2 + extra3 + extra4 + extra5
+                                                   + extra6}
     main = cs.load_suite(cs.SUITE)
     assert not any(c["id"].startswith(cs.DEV_PREFIX) for c in main)
     # the test part is the conversations written before any tuning, frozen

@@ -57,7 +57,24 @@ DEV_EXTRA4 = DATA / "conversations_dev_extra4.jsonl"
 # goodbooks-10k data. Development material only: ids "x-e-...", always in the dev part; the
 # test part is unchanged.
 DEV_EXTRA5 = DATA / "conversations_dev_extra5.jsonl"
-DEV_EXTRAS = (DEV_EXTRA, DEV_EXTRA2, DEV_EXTRA3, DEV_EXTRA4, DEV_EXTRA5)
+# A sixth extension of 162 conversations, written on 2026-12-03 by a sixth helper engineer
+# (helper-34) who likewise neither ran the bot nor read dialogue/, written blind to measure how
+# the rules generalise to other authors, books and phrasings: author include/exclude ("anything
+# by", "not X again", "someone other than X", possessives, first names after the author was
+# named), forms and genres (poetry, graphic novels, short stories, essays, memoir, plays, food
+# writing, true crime, classics), audience by age or school year (UK years, US grades, Indian
+# classes), recipients and occasions whose words must not match titles, tone and "less/more X
+# than those", era and length limits said in words, topic changes and corrections mid-message,
+# explanations, questions about a shown book (author, year, length, what it is about), "more" /
+# "I've read those", title lookups with typos or partial titles, small talk that shows no books
+# and records nothing, feedback in words and buttons; texting, typos, emoji, voice-transcript
+# fillers, long, formal, non-native, British and Indian English. Facts (titles, series order,
+# original years, page counts from pages.csv, authors) and satisfiability (3+ books for every
+# constrained turn, more for "more" turns) checked with a script against the goodbooks-10k
+# data. Development material only: ids "x-f-...", always in the dev part; the test part is
+# unchanged.
+DEV_EXTRA6 = DATA / "conversations_dev_extra6.jsonl"
+DEV_EXTRAS = (DEV_EXTRA, DEV_EXTRA2, DEV_EXTRA3, DEV_EXTRA4, DEV_EXTRA5, DEV_EXTRA6)
 DEV_PREFIX = "x-"
 TAG_GROUPS = DATA / "conversation_tag_groups.json"
 
