@@ -555,7 +555,7 @@ def test_the_book_the_search_singles_out_goes_first(engine, ids, monkeypatch):
     monkeypatch.setattr(engine.signals, "best_match", lambda t: best(t, KNOWN_MARGIN + 1))
     r = engine.turn("k1", text="two rivals save a family farm and fall in love")
     assert r.books[0]["title"] == "Love on the Farm"
-    assert r.books[0]["reason"] == "The best match for your words"
+    assert r.books[0]["reason"] == "It is the best match for your words"
     r = engine.turn("k2", text="fantasy.")
     assert calls == ["two rivals save a family farm and fall in love"]   # not asked
     r = engine.turn("k3", text="a cosy murder mystery among the canals, nothing romantic")

@@ -174,24 +174,30 @@ class SignalBuilder:
         self._cache(key, out)
         return out
 
+    def matches(self, text: str, n: int = 50) -> tuple[np.ndarray, np.ndarray]:
+        """(book ids, scores) of the search service's top ``n`` for what the reader said,
+        its query type read from the words (as ``GET /api/search`` does); empty without a
+        text search."""
+        key = "matches:" + text
+        got = self._text_cache.get(key)
+        if got is None:
+            got = np.zeros((2, 0))
+            search = self.engine.search
+            if search is not None and hasattr(type(search), "text_search"):
+                ts = self._call("search.text_search", lambda: search.text_search)
+                rk = self._call("search.rank", lambda: ts.rank(text)) if ts is not None else None
+                if rk is not None and len(rk.rows):
+                    got = np.array([ts.ids[rk.rows[:n]], rk.scores[:n]], np.float64)
+            self._cache(key, got)
+        return got[0].astype(np.int64), got[1]
+
     def best_match(self, text: str) -> tuple[int, float] | None:
         """(book id, score margin over the second book) of the search service's ranking of
-        what the reader said, its query type read from the words (as ``GET /api/search``
-        does); None without a text search."""
-        key = "best:" + text
-        got = self._text_cache.get(key)
-        if got is not None:
-            return None if got[0] < 0 else (int(got[0]), float(got[1]))
-        search = self.engine.search
-        if search is None or not hasattr(type(search), "text_search"):
+        what the reader said (``matches``); None without a text search."""
+        ids, scores = self.matches(text)
+        if len(ids) < 2:
             return None
-        ts = self._call("search.text_search", lambda: search.text_search)
-        rk = self._call("search.rank", lambda: ts.rank(text)) if ts is not None else None
-        out = (-1.0, 0.0)
-        if rk is not None and len(rk.rows) >= 2:
-            out = (float(ts.ids[rk.rows[0]]), float(rk.scores[0] - rk.scores[1]))
-        self._cache(key, np.array(out))
-        return None if out[0] < 0 else (int(out[0]), out[1])
+        return int(ids[0]), float(scores[0] - scores[1])
 
     def _cache(self, key: str, value: np.ndarray) -> None:
         if len(self._text_cache) > 256:

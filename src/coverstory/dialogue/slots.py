@@ -170,6 +170,9 @@ class SlotMatcher:
                         continue                       # "read next" is no title
                     if kind == "title" and score <= COMMON_TITLE and not named:
                         continue
+                    if kind == "author" and n == 1 and key[0] in _NATIONALITIES and \
+                            (i == 0 or toks[i - 1] not in ("by", "from", "author")):
+                        continue                       # "the french novel with hedgehog"
                     if kind == "author" and n == 1 and not _author_context(toks, i):
                         if not (key[0] in self.known_surnames and _loose_author_context(toks, i)):
                             continue
@@ -311,6 +314,8 @@ def _author_context(toks: list[str], i: int) -> bool:
         (before in ("what", "which", "any", "other", "more") and after in ("do", "have", "you"))
 
 
+_NATIONALITIES = frozenset("""french english russian american british irish scottish welsh german
+italian spanish japanese chinese indian african canadian australian""".split())
 _PARTICLES = frozenset("le la de du da del della di van von der st mc mac".split())
 
 

@@ -46,7 +46,7 @@ class Recommending:
         if first is not None:
             books = [first] + books
         if lead is not None and lead in self.index.row:
-            top = card(self.index, self.index.row[lead], 1.0, "The best match for your words")
+            top = card(self.index, self.index.row[lead], 1.0, "It is the best match for your words")
             books = ([top] + [b for b in books if b["id"] != lead])[:max(len(books), 1)]
         parse = p.to_dict() if p is not None else None
         if not books:

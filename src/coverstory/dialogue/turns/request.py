@@ -79,6 +79,18 @@ _CHAT_WORDS = re.compile(r"\b(?:you|your|yourself|thanks|thank|cheers|sorted|nov
                          r"stories|please|pls|lol|mate|ok|okay)\b")
 
 
+_DESCRIBED = re.compile(r"\b(?:about|with|where|in which|set in|featuring|that has|who)\b")
+
+
+def _spelt_like(said: str, title: str) -> bool:
+    """The words said are the title, misspelt ("girl with the perl earing")."""
+    from rapidfuzz import fuzz
+
+    from coverstory.catalog.normalize import norm_title
+
+    return fuzz.ratio(fold(_without_please(said)), fold(norm_title(title))) >= 80
+
+
 def _without_please(text: str) -> str:
     return re.sub(r"[,\s]+(?:please|pls|thanks)\W*$", "", text, flags=re.I)
 
@@ -206,7 +218,13 @@ class RequestTurns:
             head = tpl.say("title_missing",                    # "Project Hail Mary?"
                            query=_without_please(text).strip(" ?!.\"'"))
         by_author = any(s.kind == "author" and not s.negated for s in p.slots)  # nothing to ask
-        lead = None if act.fresh or kind == "similar_to" else self._known_item(st, p, text)
+        like_named = kind == "similar_to" and any(s.kind == "title" and not s.negated for s in p.slots)
+        lead = None if act.fresh or like_named else self._known_item(st, p, text)
+        if lead is not None and missing_title and _spelt_like(text, self.index.titles[
+                self.index.row[lead]]):               # "girl with the perl earing"
+            r = self.index.row[lead]
+            head = tpl.say("title_guess", title=self.index.titles[r],
+                           author=(self.index.authors[r] or ["an unknown author"])[0])
         return self._recommend_reply(st, tpl, kind, p, may_ask=not describe and head is None
                                      and not by_author and lead is None, lead=lead,
                                      allow_seen=False if act.fresh else None, head=head)
@@ -225,12 +243,21 @@ class RequestTurns:
         if len(rest) < 2 and not any(s.kind in ("title", "author") for s in p.slots):
             return None
         got = self.signals.best_match(text)
-        if got is None or got[1] < KNOWN_MARGIN:
+        if got is not None and got[1] >= KNOWN_MARGIN:
+            r = self.index.row.get(got[0])
+            return got[0] if r is not None and build(self.index, st, self.k).ok[r] else None
+        authors = [str(s.value) for s in p.slots if s.kind == "author" and not s.negated]
+        if len(authors) != 1 or len(rest) < 3 or not _DESCRIBED.search(fold(text)):
             return None
-        r = self.index.row.get(got[0])
-        if r is None or not build(self.index, st, self.k).ok[r]:
-            return None
-        return got[0]
+        # "that jonathan safran foer book about the kid with the key after 9/11": the search's
+        # best book by that author among its top 20
+        mine = author_mask(self.index, authors[0])
+        ok = build(self.index, st, self.k).ok
+        for b in self.signals.matches(text)[0][:20].tolist():
+            r = self.index.row.get(int(b))
+            if r is not None and mine[r]:
+                return int(b) if ok[r] else None
+        return None
 
     def _newest_would_give_way(self, st: SessionState, said: set[str]) -> bool:
         """The turn was read as a refinement, yet nothing fits the old constraints and the
