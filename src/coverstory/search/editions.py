@@ -175,19 +175,22 @@ class Editions:
         """Every row of ``row``'s work, the most rated first (``[row]`` when alone)."""
         return self._members.get(int(self.group[row]), [int(row)])
 
-    def representative(self, row: int, query: str = "") -> int:
+    @staticmethod
+    def typed(query: str) -> str:
+        """A query folded as titles are, for ``representative``."""
+        return f" {_digits(fold(query or ''))} "
+
+    def representative(self, row: int, typed: str = "") -> int:
         """The record shown for ``row``'s work: the most rated; on a tie, ``row`` itself;
-        ``row`` itself too when ``query`` holds a subtitle only ``row`` has (the reader
-        named that edition: "visible learning feedback")."""
+        ``row`` itself too when the query (``typed(query)``) holds a subtitle only ``row``
+        has (the reader named that edition: "visible learning feedback")."""
         rows = self.members(row)
         best = rows[0]
         if self.popularity[row] >= self.popularity[best]:
             return int(row)
         sub = self.subtitles[row]
-        if sub and sub != self.subtitles[best] and query:
-            q = f" {_digits(fold(query))} "
-            if f" {sub} " in q:
-                return int(row)
+        if sub and sub != self.subtitles[best] and f" {sub} " in typed:
+            return int(row)
         return best
 
 
@@ -204,6 +207,7 @@ def collapse(rk, editions: Editions, ids: np.ndarray):
     if not len(editions) or not len(rk.rows):
         return rk
     isbn_col = CANDIDATE_FEATURES.index("isbn")
+    typed = editions.typed(rk.query.text)
     keep, shown, others = [], [], []
     seen: set[int] = set()
     for j, row in enumerate(rk.rows.tolist()):
@@ -211,8 +215,7 @@ def collapse(rk, editions: Editions, ids: np.ndarray):
         if g in seen:
             continue
         seen.add(g)
-        rep = (row if rk.features[j, isbn_col] > 0
-               else editions.representative(row, rk.query.text))
+        rep = row if rk.features[j, isbn_col] > 0 else editions.representative(row, typed)
         keep.append(j)
         shown.append(rep)
         others.append([int(ids[r]) for r in editions.members(row) if r != rep])
