@@ -210,13 +210,16 @@ def collapse(rk, editions: Editions, ids: np.ndarray):
     typed = editions.typed(rk.query.text)
     keep, shown, others = [], [], []
     seen: set[int] = set()
-    for j, row in enumerate(rk.rows.tolist()):
-        g = int(editions.group[row])
+    for j, (row, g) in enumerate(zip(rk.rows.tolist(), editions.group[rk.rows].tolist())):
         if g in seen:
             continue
         seen.add(g)
-        rep = row if rk.features[j, isbn_col] > 0 else editions.representative(row, typed)
         keep.append(j)
+        if g not in editions._members:               # a work with one record
+            shown.append(row)
+            others.append([])
+            continue
+        rep = row if rk.features[j, isbn_col] > 0 else editions.representative(row, typed)
         shown.append(rep)
         others.append([int(ids[r]) for r in editions.members(row) if r != rep])
     keep_a = np.asarray(keep, np.int64)
