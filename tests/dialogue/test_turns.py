@@ -730,3 +730,41 @@ def test_a_title_by_an_author_not_in_the_catalog_offers_the_authors_books(tiny_h
         assert "Richard Poe" not in r.text                 # a near name is not the author
     finally:
         eng.close()
+
+
+@pytest.mark.parametrize("text,kind", [
+    ("i know why the caged bird sings", "request"),          # a title, not "why the ..."
+    ("why the second one?", "explain"),
+    ("Do you have A Fine Balance by Rohinton Mistry? My uncle was telling about it", "lookup"),
+    ("uh do you have, um, middlesex?", "lookup"),
+    ("do you have a book about dragons?", "request"),
+    ("cheers, that'll do", "smalltalk"),
+    ("oh well, thank you", "smalltalk"),
+])
+def test_titles_that_look_like_questions_and_closings(text, kind):
+    assert acts.classify(text).kind == kind
+
+
+@pytest.mark.parametrize("text,age", [
+    ("my son is in year 4 and reads loads", 9),          # UK school year
+    ("adventure books for my daughter studying in class 8", 14),
+    ("a 3rd grader who loves space", 9),
+    ("books published in the year 1950", None),
+])
+def test_school_years_give_an_age(text, age):
+    assert acts.classify(text).age == age
+
+
+def test_occasions_and_the_person_owning_a_recipient_are_no_title_words():
+    t = "thank-you gift for my son's teacher, fathers day, she's getting married next month"
+    a = acts.classify(t)
+    masked = acts.masked_text(t, a.masked)
+    for w in ("teacher", "fathers", "married", "month"):
+        assert w not in masked.lower()
+
+
+def test_year_spans():
+    from coverstory.dialogue.years import years_range
+
+    assert years_range("novels written between the wars, so 1919 to 1938") == (1919, 1939)
+    assert years_range("sci fi 1950-1970") == (1950, 1971)

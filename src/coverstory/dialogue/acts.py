@@ -28,7 +28,7 @@ SMALLTALK = {
     "never_mind": r"^(?:oh |ok |okay |hmm |actually |no )*(?:never ?mind|nvm|forget it|forget that|"
                   r"scratch that|no worries|doesn'?t matter)(?: then| actually| for now| lol)?\W*$|"
                   r"(?:\.\.\.|,|-)\s*(?:actually |oh )?(?:never ?mind|forget it)\W*$",
-    "thanks": r"\b(?:thanks?|thank you|thank u|thx|ty|ta|cheers|much appreciated|much obliged|"
+    "thanks": r"\b(?:thanks?|thank you|thank u|thx|ty|ta|cheers|much appreciated|much obliged|that'?ll do|"
               r"grazie|merci|danke|gracias|obrigad[oa]|arigato|"
               r"great,? thanks?|perfect,? thanks?|sorted|that will be all|that'?ll be all)\b",
     "capabilities": r"\b(?:what can you do|what do you do|how does this work|how do you work|"
@@ -43,7 +43,8 @@ SMALLTALK = {
            r"fair enough|makes sense|right|huh|oh|ah|ooh|aha|lol|haha+|ha ha|heh)\W*$",
 }
 EXPLAIN = re.compile(
-    r"^(?:and |but |so |ok |okay |hmm,? )?why\b|\bwhy (?:did|do|would|is|are|was|this|that|the|"
+    r"^(?:and |but |so |ok |okay |hmm,? )?why\b|\bwhy (?:did|do|would|is|are|was|this|that|"
+    r"the (?:first|second|third|fourth|fifth|last|other|book|one|\w+ one|\w+ book)\b|"
     r"these|those|it|him|her|not this)\b|\bhow (?:is|are|'s) (?:that|it|this|they|these|those|the \w+(?: one)?) "
     r"(?:like|similar)|\bwhat makes (?:it|that|this|them)\b|\bexplain\b|"
     r"\bwhat do (?:they|these) have in common\b|\bin what way\b|\bwhat made you (?:choose|pick|"
@@ -120,7 +121,7 @@ READ_THOSE = re.compile(
     r"(?:them|those|these)\b|"
     r"\b(?:i'?ve|i have|ive|already|i) (?:already )?read the (?:first|top) (two|three|four|2|3|4)\b")
 LOOKUP = re.compile(
-    r"^(?:do (?:you|u|ya) (?:have|carry|stock|know|got)|have (?:you|u|ya) got|"
+    r"^(?:do (?:you|u|ya) (?:have|carry|stock|know|got),?|have (?:you|u|ya) got,?|"
     r"have you (?:read|heard of)|is there|you got|u got|"
     r"got|i'?m looking for|im looking for|looking for|find(?: me)?|search for|"
     r"can you find|can i get|where is)\s+(?:the book\s+|a book called\s+|the novel\s+|"
@@ -209,7 +210,7 @@ def classify(text: str) -> Act:
     parts = re.split(r"(?<=[?!])\s+(?=\w)", text.strip())
     if len(parts) > 1:
         first = _classify(parts[0])
-        if first.kind in ("series", "ask"):
+        if first.kind in ("series", "ask", "lookup"):     # "do you have X? my uncle told me"
             return first
     return _classify(text)
 
@@ -329,9 +330,10 @@ def _classify(text: str) -> Act:
     if m and m.group(4) and re.search(r"\b(?:needs?|wants?|has|have|got) to\b|\bfor (?:school|class|"
                                       r"uni|college|work|a course)\b", m.group(4)):
         m = None                  # "my son needs to read Hatchet for school - have you got it?"
-    if m and not re.match(r"(?:any|some|a|an|books?|something|anything|more|good|other|there)\b",
-                          next(g for g in m.groups() if g)) and not \
-            _kind_of_book(next(g for g in m.groups() if g)):
+    q = next((g for g in m.groups() if g), "") if m else ""
+    a_title = re.match(r"an? ", q) and re.search(r"\b(?:A|An) [A-Z0-9]", text)  # "A Fine Balance"
+    if m and (a_title or not re.match(r"(?:any|some|a|an|books?|something|anything|more|good|"
+                                       r"other|there)\b", q)) and not _kind_of_book(q):
         act.kind = "lookup"
         act.query = next(g for g in m.groups() if g).strip(" \"'")
         return act
@@ -379,7 +381,7 @@ lovely nice good day evening morning awesome perfect yay yes wow brilliant excel
 fab fantastic super sweet wonderful helpful kind shame anyway anyways these those they them
 look looks looking seem seems sound sounds thats lot lots will check out try give go cool mate
 much obliged kindly sorted be be all done million mille oops sorry typo typos lol haha hahaha
-about my bad no worries problem ah oh ooh hmm xx x u ur star legend man buddy""".split())
+about my bad no worries problem ah oh ooh hmm xx x u ur star legend man buddy well""".split())
 # a turn of nothing but these is a reaction ("ok lovely", "oops sorry about the typo lol")
 _REACTION = frozenset("""ok okay lovely nice good great awesome perfect yay wow brilliant excellent
 amazing fab fantastic super sweet wonderful cool interesting neat ah oh ooh hmm lol haha hahaha

@@ -77,6 +77,19 @@ LANGUAGES = {"english": ("en",), "spanish": ("es", "spa"), "french": ("fr", "fre
 _LANG = re.compile(r"\b(?:in|written in)\s+(" + "|".join(LANGUAGES) + r")\b")
 
 
+# the occasion of a gift is no title word: "fathers day", "she's getting married"
+_OCCASION = re.compile(r"\b(?:father'?s|mother'?s|fathers|mothers|valentine'?s|valentines) day\b|"
+                       r"\bgetting married\b|\b(?:wedding|birthday|christmas|xmas|anniversary|"
+                       r"retirement|graduation|housewarming|baby shower|thank[- ]you)"
+                       r"(?: present| gift| card)?\b|\b(?:next|this|last) (?:week|month|year|weekend|"
+                       r"summer|winter|spring|autumn|fall)\b")
+_POSSESSED = re.compile(r"\b(?:my|our)\s+\w+'s\s+(" + "|".join(sorted(RECIPIENTS, key=len, reverse=True))
+                        + r")\b")                       # "my son's teacher"
+# a school year: "is in year 4" (UK, age 8-9), "in grade 3", "studying in class 8" (India)
+_SCHOOL = re.compile(r"\b(?:is in|in|studying in|at|starting|entering)\s+(year|yr|grade|class|std\.?|"
+                     r"standard)\s+(\d{1,2})\b|\b(\d{1,2})(?:st|nd|rd|th)[ -]grade(?:r)?\b")
+
+
 def read_constraints(t: str, act) -> None:
     """Age, recipient, interests, page limits and language: typed constraints from words
     (``t``: ``acts.norm(text)``), set on ``act`` (an ``acts.Act``)."""
@@ -85,6 +98,17 @@ def read_constraints(t: str, act) -> None:
         n = m.group(1) or m.group(2) or m.group(3)
         act.age = int(n) if n.isdigit() else NUMBER_WORDS.get(n)
         act.masked.append(m.span())
+    m = _SCHOOL.search(t)
+    if m and act.age is None:
+        n = int(m.group(2) or m.group(3))
+        age = n + (5 if m.group(1) in ("year", "yr") else 6)
+        if 5 <= age <= 18:
+            act.age = age
+            act.masked.append(m.span())
+    for m in _OCCASION.finditer(t):
+        act.masked.append(m.span())
+    for m in _POSSESSED.finditer(t):
+        act.masked.append(m.span(1))
     m = _PERSON_AGE.search(t)
     if m and act.age is None:                   # "my nephew is 15"
         n = m.group(1)

@@ -121,6 +121,8 @@ class SlotMatcher:
             if len(toks) >= 2 or (len(toks) == 1 and len(nt) >= 4 and nt not in common
                                   and nt not in known):
                 add(nt, "title", ids[0], 1.0 if len(toks) >= 2 else 0.7)
+                if " and " in f" {nt} " and len(toks) >= 3:     # "calvin & hobbes": "&" is
+                    add(re.sub(r"\band\b", " ", nt), "title", ids[0], 1.0)   # no word
             elif len(toks) == 1 and len(nt) >= 4:
                 add(nt, "title", ids[0], COMMON_TITLE)     # "The Road": only when capitalised
         self.phrases = phrases
@@ -174,9 +176,14 @@ class SlotMatcher:
                             (i == 0 or toks[i - 1] not in ("by", "from", "author")):
                         continue                       # "the french novel with hedgehog"
                     if kind == "author" and n == 1 and not _author_context(toks, i):
-                        if not (key[0] in self.known_surnames and _loose_author_context(toks, i)):
+                        listed = i >= 2 and toks[i - 1] in ("or", "nor", "and") and any(
+                            c.kind == "author" and c.end == i - 1 and c.start not in loose
+                            for c in cands)                # "nothing by dickens or austen"
+                        if not listed and not (key[0] in self.known_surnames
+                                               and _loose_author_context(toks, i)):
                             continue
-                        loose.add(i)
+                        if not listed:
+                            loose.add(i)
                     if kind == "title":                # named as a title ("like X") or not
                         score = 0.95 if _title_context(toks, i) else min(score, 0.6)
                     cands.append(Slot(kind, value, False, i, i + n, " ".join(key), score))

@@ -10,6 +10,8 @@ _YEAR = re.compile(r"\b(before|after|since|from|in|pre|post|older than|newer tha
                    r"(1[5-9]\d\d|20[0-3]\d|[2-9]0)('?s)?\b")
 
 
+_SPAN = re.compile(r"\b(1[5-9]\d\d|20[0-3]\d)(?:\s*(?:to|and|until|till|through|thru|-|–)\s*|\s+)"
+                   r"(1[5-9]\d\d|20[0-3]\d)\b")
 _NEGATED = re.compile(r"\b(?:nothing|not|no|none|never|avoid|without)\b(?!.*\b(?:but|and)\b)")
 _DECADES = ("twenties", "thirties", "forties", "fifties", "sixties", "seventies", "eighties",
             "nineties")
@@ -32,6 +34,9 @@ def years_range(text: str) -> tuple[int, int] | None:
     """'after 2010' -> (2010, 3000); 'from the 80s' -> (1980, 1990); 'before 1950' -> (-3000,
     1950); '19th century' -> (1800, 1900)."""
     f = fold(text)
+    m = _SPAN.search(f)
+    if m and int(m.group(1)) < int(m.group(2)):             # "so 1919 to 1938", "1950-1970"
+        return (int(m.group(1)), int(m.group(2)) + 1)
     for pat, span in _ERA_WORDS:                           # "proper victorian novels"
         if re.search(pat, f) and not re.search(r"\bset (?:in|during) (?:the )?" + pat, f):
             return span
