@@ -768,3 +768,20 @@ def test_year_spans():
 
     assert years_range("novels written between the wars, so 1919 to 1938") == (1919, 1939)
     assert years_range("sci fi 1950-1970") == (1950, 1971)
+
+
+def test_a_plot_told_shows_that_volume_and_more_after_a_rejection():
+    """'none of those, sorry. what else have you got?' asks for more; 'long island' is a
+    place, not a length; 'raven cycle order pls' asks for the series in order."""
+    assert acts.classify("None of those, sorry. What else have you got?").kind == "more"
+    assert acts.classify("no more vampires").kind == "request"
+    a = acts.classify("raven cycle order pls")
+    assert (a.kind, a.sub, a.query) == ("series", "first", "raven cycle")
+    assert acts.classify("law and order").kind == "request"
+    assert acts.classify("chapter books for a second grader").age == 8
+
+
+def test_long_island_is_no_length(engine):
+    p = engine.nlu.parse("a mysterious millionaire throws parties on long island")
+    assert not [s for s in p.slots if s.kind == "length"]
+    assert [s for s in engine.nlu.parse("a long book about the sea").slots if s.kind == "length"]

@@ -298,7 +298,8 @@ def _classify(text: str) -> Act:
         act.query = (m.group(1) or m.group(2) or "").strip(" -,:")
         return act
     if re.search(r"\bin order\b|\bfirst (?:book|one|novel) (?:in|of)\b|\bwhere (?:do|should) i start\b|"
-                 r"\bseries (?:reading )?order\W*$", t):
+                 r"\bseries (?:reading )?order\W*$", t) or re.search(
+                     r"^(?!.*\b(?:and|what|which|in|of|the|my|an?) order$)\w+ [\w' ]+ (?:reading )?order$", bare):
         m = SERIES_FIRST.search(bare)
         act.kind, act.sub = "series", "first"
         act.query = next((g for g in (m.groups() if m else ()) if g), "").strip()
@@ -354,8 +355,10 @@ def _classify(text: str) -> Act:
     if _SAME_AUTHOR.search(t):                   # "anything else he wrote?": a request
         act.same_author = True
         return act
-    if MORE.search(bare) and len(bare.split()) <= 8:
-        if not _has_new_content(bare):
+    core = re.sub(r"^(?:no|nope|nah|none of (?:these|those|them)|not (?:those|these|them|really|"
+                  r"quite))\b[,.!;]+\s*(?:sorry\b[,.!]*\s*)?", "", bare)   # "none of those, sorry.
+    if MORE.search(core) and len(core.split()) <= 8:                  # what else have you got?"
+        if not _has_new_content(core):
             act.kind = "more"
             return act
         act.fresh = True                         # "more from the 70s", "others like Dune"

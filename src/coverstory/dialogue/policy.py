@@ -42,6 +42,7 @@ class Signals:
     profile: dict[int, float] = field(default_factory=dict)   # row -> [0, 1]
     anchor_reason: dict[int, str] = field(default_factory=dict)
     profile_reason: dict[int, str] = field(default_factory=dict)
+    describe: bool = False                  # the reader describes one book: that very book
 
 
 @dataclass
@@ -241,7 +242,9 @@ class Policy:
         top = np.argpartition(-score, min(2000, len(score) - 1))[:2000]
         top = top[np.argsort(-score[top])]
         top = top[np.isfinite(score[top])].tolist()
-        rows = entry_points(idx, st, self.diversify(idx, top, score, k), score, top)
+        rows = self.diversify(idx, top, score, k)
+        if not sig.describe:                  # a plot described: that volume, not the first
+            rows = entry_points(idx, st, rows, score, top)
         question = None
         if may_ask and self.too_vague(idx, st, score, top):
             question = self.question(idx, st, score, top)

@@ -87,7 +87,11 @@ _POSSESSED = re.compile(r"\b(?:my|our)\s+\w+'s\s+(" + "|".join(sorted(RECIPIENTS
                         + r")\b")                       # "my son's teacher"
 # a school year: "is in year 4" (UK, age 8-9), "in grade 3", "studying in class 8" (India)
 _SCHOOL = re.compile(r"\b(?:is in|in|studying in|at|starting|entering)\s+(year|yr|grade|class|std\.?|"
-                     r"standard)\s+(\d{1,2})\b|\b(\d{1,2})(?:st|nd|rd|th)[ -]grade(?:r)?\b")
+                     r"standard)\s+(\d{1,2})\b|\b(\d{1,2}|first|second|third|fourth|fifth|sixth|seventh|"
+                     r"eighth)(?:st|nd|rd|th)?[ -]grade(?:r)?\b")
+
+
+_GRADE_WORDS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth")
 
 
 def read_constraints(t: str, act) -> None:
@@ -100,7 +104,8 @@ def read_constraints(t: str, act) -> None:
         act.masked.append(m.span())
     m = _SCHOOL.search(t)
     if m and act.age is None:
-        n = int(m.group(2) or m.group(3))
+        w = m.group(2) or m.group(3)
+        n = int(w) if w.isdigit() else _GRADE_WORDS.index(w) + 1
         age = n + (5 if m.group(1) in ("year", "yr") else 6)
         if 5 <= age <= 18:
             act.age = age

@@ -280,7 +280,7 @@ class SignalBuilder:
         """The turn's signals (``describe``: the reader describes one book)."""
         eng = self.engine
         idx = eng.index
-        sig = Signals()
+        sig = Signals(describe=describe)
         about = " ".join(st.about[-4:])
         if about:
             sig.text = self.text(about, DESCRIBE_SHARE if describe else SEARCH_SHARE)

@@ -172,6 +172,9 @@ class SlotMatcher:
                         continue                       # "read next" is no title
                     if kind == "title" and score <= COMMON_TITLE and not named:
                         continue
+                    if kind == "length" and n == 1 and i + 1 < len(toks) and \
+                            toks[i + 1] in _NOT_A_LENGTH:
+                        continue                       # "long island", "a long time ago"
                     if kind == "author" and n == 1 and key[0] in _NATIONALITIES and \
                             (i == 0 or toks[i - 1] not in ("by", "from", "author")):
                         continue                       # "the french novel with hedgehog"
@@ -321,6 +324,7 @@ def _author_context(toks: list[str], i: int) -> bool:
         (before in ("what", "which", "any", "other", "more") and after in ("do", "have", "you"))
 
 
+_NOT_A_LENGTH = frozenset("""island ago time way lost term shot run beach john haired hair""".split())
 _NATIONALITIES = frozenset("""french english russian american british irish scottish welsh german
 italian spanish japanese chinese indian african canadian australian""".split())
 _PARTICLES = frozenset("le la de du da del della di van von der st mc mac".split())

@@ -42,7 +42,8 @@ class Recommending:
         if allow_seen is None:
             allow_seen = intent in ("recommend", "similar_to", "describe", "refine")
         books, d = self._decide(st, k=k, may_ask=may_ask and intent != "more",
-                                allow_seen=allow_seen, describe=intent == "describe")
+                                allow_seen=allow_seen, describe=intent == "describe"
+                                and _one_book_told(st))
         if first is not None:
             books = [first] + books
         if lead is not None and lead in self.index.row:
@@ -97,3 +98,10 @@ class Recommending:
         if len(st.reasons) > 60:
             keep = set(map(str, st.shown[-60:]))
             st.reasons = {k: v for k, v in st.reasons.items() if k in keep}
+
+
+def _one_book_told(st: SessionState) -> bool:
+    """A story told with no kind of book asked for (no audience, length, years, genre or
+    form): the reader describes one book ("a symbologist solves a murder in the louvre")."""
+    return not (st.audience or st.pages or st.years or
+                {"genre", "form", "author"} & set(st.prefs))

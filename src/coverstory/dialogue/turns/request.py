@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import copy
 import re
 
 import numpy as np
@@ -245,7 +246,17 @@ class RequestTurns:
         got = self.signals.best_match(text)
         if got is not None and got[1] >= KNOWN_MARGIN:
             r = self.index.row.get(got[0])
-            return got[0] if r is not None and build(self.index, st, self.k).ok[r] else None
+            if r is None:
+                return None
+            if build(self.index, st, self.k).ok[r]:
+                return got[0]
+            if p.intent != "describe":
+                return None
+            # a plot told ("a mysterious millionaire throws parties ... hoping to win back his
+            # love"): the mood read from the story is no constraint the book must meet
+            told = copy.deepcopy(st)
+            told.prefs = {f: v for f, v in st.prefs.items() if f not in ("mood", "genre", "tag")}
+            return got[0] if build(self.index, told, self.k).ok[r] else None
         authors = [str(s.value) for s in p.slots if s.kind == "author" and not s.negated]
         if len(authors) != 1 or len(rest) < 3 or not _DESCRIBED.search(fold(text)):
             return None
