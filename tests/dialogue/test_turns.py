@@ -785,3 +785,19 @@ def test_long_island_is_no_length(engine):
     p = engine.nlu.parse("a mysterious millionaire throws parties on long island")
     assert not [s for s in p.slots if s.kind == "length"]
     assert [s for s in engine.nlu.parse("a long book about the sea").slots if s.kind == "length"]
+
+
+@pytest.mark.parametrize("text,sub", [
+    ("Hmm, let me think.", "chat"),
+    ("Sorry, my memory is terrible.", "chat"),
+    ("I read a lot.", "chat"),                       # no book marked read
+    ("Ha, this is fun.", "ack"),                     # no funny books asked for
+])
+def test_talk_about_the_talk_is_no_request_and_no_feedback(text, sub):
+    a = acts.classify(text)
+    assert (a.kind, a.sub) == ("smalltalk", sub)
+
+
+def test_a_long_train_ride_is_no_page_count(engine):
+    p = engine.nlu.parse("I've got a long train ride coming up, any ideas for a classic?")
+    assert not [s for s in p.slots if s.kind == "length"]

@@ -37,10 +37,18 @@ SMALLTALK = {
                     r"what else do you do|can you do anything (?:else|besides)|"
                     r"are you (?:a |an )?(?:real|human|person|bot|robot|ai|computer|machine))\b",
     "how_are_you": r"\bhow are you\b|\bhow'?s it going\b",
+    # talk about the talk, not about books: "hmm, let me think", "my memory is terrible"
+    "chat": r"^(?:hmm+,? |ok,? |so,? )?let me (?:think|see)\b|\bi'?m (?:just )?thinking\b|"
+            r"\bgood question\b|\bmy memory is (?:terrible|bad|awful|rubbish|poor|hopeless|shocking)\b|"
+            r"\bi (?:have|'ve got) (?:a )?(?:terrible|bad|awful) memory\b|"
+            r"^i (?:read|love reading|like reading) (?:a lot|loads|tons|all the time|constantly)\W*$|"
+            r"\bi'?m a (?:big|huge|keen|fast) reader\b|"
+            r"\bit'?s been (?:a while|ages|years|a long time) since i (?:heard|read|saw) (?:about )?it\b",
     "greeting": r"^(?:hi|hello|hey|hiya|howdy|good (?:morning|afternoon|evening)|yo)\b",
     "ack": r"^(?:(?:ok(?:ay)?|oh|ah|hmm+|huh|so|haha+|lol),? )?(?:ok(?:ay)?|cool|nice|great|alright|all right|"
            r"sure|got it|i see|hmm+|wow|interesting|fascinating|neat|good to know|noted|"
-           r"fair enough|makes sense|right|huh|oh|ah|ooh|aha|lol|haha+|ha ha|heh)\W*$",
+           r"fair enough|makes sense|right|huh|oh|ah|ooh|aha|lol|haha+|ha ha|heh)\W*$|"
+           r"\b(?:this|that) is (?:fun|great|nice|cool|brilliant|lovely|helpful|so helpful)\b",
 }
 EXPLAIN = re.compile(
     r"^(?:and |but |so |ok |okay |hmm,? )?why\b|\bwhy (?:did|do|would|is|are|was|this|that|"
@@ -384,7 +392,7 @@ lovely nice good day evening morning awesome perfect yay yes wow brilliant excel
 fab fantastic super sweet wonderful helpful kind shame anyway anyways these those they them
 look looks looking seem seems sound sounds thats lot lots will check out try give go cool mate
 much obliged kindly sorted be be all done million mille oops sorry typo typos lol haha hahaha
-about my bad no worries problem ah oh ooh hmm xx x u ur star legend man buddy well""".split())
+about my bad no worries problem ah oh ooh hmm xx x u ur star legend man buddy well ha""".split())
 # a turn of nothing but these is a reaction ("ok lovely", "oops sorry about the typo lol")
 _REACTION = frozenset("""ok okay lovely nice good great awesome perfect yay wow brilliant excellent
 amazing fab fantastic super sweet wonderful cool interesting neat ah oh ooh hmm lol haha hahaha

@@ -324,7 +324,9 @@ def _author_context(toks: list[str], i: int) -> bool:
         (before in ("what", "which", "any", "other", "more") and after in ("do", "have", "you"))
 
 
-_NOT_A_LENGTH = frozenset("""island ago time way lost term shot run beach john haired hair""".split())
+_NOT_A_LENGTH = frozenset("""island ago time way lost term shot run beach john haired hair train ride
+flight journey trip drive commute haul wait day days week weeks weekend night nights holiday
+holidays vacation bus car plane""".split())      # "a long train ride coming up": no page count
 _NATIONALITIES = frozenset("""french english russian american british irish scottish welsh german
 italian spanish japanese chinese indian african canadian australian""".split())
 _PARTICLES = frozenset("le la de du da del della di van von der st mc mac".split())
