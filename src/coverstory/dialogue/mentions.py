@@ -33,7 +33,8 @@ year years old aged age pages page written birthday christmas gift present prese
 anniversary holiday holidays vacation beach flight trip commute hospital cheer plane train
 someone somebody person though anyway fancy after kinda sorta ideally preferably
 maybe probably top rated highly best one two three four five six seven eight nine ten
-twenty totally completely entirely random club""".split())
+twenty totally completely entirely random club ride journey drive flights trips coming
+weekend month week""".split())
 
 
 SENTIMENT_WORDS = frozenset(w.replace("'", "") for p in (*POSITIVE, *NEGATIVE, *NEGATORS)

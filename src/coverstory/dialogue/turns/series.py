@@ -121,6 +121,15 @@ class SeriesTurns:
             key = k2 if k2 is not None and ser.num(row, k2) is not None else None
         if row is not None and key is None:     # "rincewnd books, what's after The Light Fantastic"
             key = self._sub_series_said(row, text)
+        if row is not None and key is None and act.sub == "next":
+            sub = self._series_in(text)       # "the next City Watch book after Guards! Guards!"
+            step = ser.after_in(row, sub) if sub and ser.num(row, sub) is None else None
+            if step is not None and ser.num(ser.in_order(sub)[0], sub) > 1:   # the named book
+                #                                  is the sub-series' own #1 the catalog lacks
+                return self._series_reply(st, tpl.say("series_book", num=replies._num(
+                    ser.num(step, sub)), series=ser.names[sub], title=idx.titles[step]),
+                    [step] + [r for r in ser.in_order(sub) if ser.num(r, sub) > ser.num(step, sub)]
+                    [: self.k - 1], sub, step)
         if key is None and row is not None and ser.position(row):
             key = talked if talked and ser.num(row, talked) is not None else ser.of_row[row][0]
         row = passing if row is None and key is None else row
