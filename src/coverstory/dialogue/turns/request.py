@@ -221,8 +221,8 @@ class RequestTurns:
         by_author = any(s.kind == "author" and not s.negated for s in p.slots)  # nothing to ask
         like_named = kind == "similar_to" and any(s.kind == "title" and not s.negated for s in p.slots)
         lead = None if act.fresh or like_named else self._known_item(st, p, text)
-        if lead is not None and missing_title and _spelt_like(text, self.index.titles[
-                self.index.row[lead]]):               # "girl with the perl earing"
+        if lead is not None and _spelt_like(text, self.index.titles[self.index.row[lead]]):
+            #                                             "girl with the perl earing"
             r = self.index.row[lead]
             head = tpl.say("title_guess", title=self.index.titles[r],
                            author=(self.index.authors[r] or ["an unknown author"])[0])
@@ -248,8 +248,8 @@ class RequestTurns:
             r = self.index.row.get(got[0])
             if r is None:
                 return None
-            if build(self.index, st, self.k).ok[r]:
-                return got[0]
+            if build(self.index, st, self.k).ok[r] or _spelt_like(text, self.index.titles[r]):
+                return got[0]                 # (a title misspelt goes first whatever came before)
             if p.intent != "describe":
                 return None
             # a plot told ("a mysterious millionaire throws parties ... hoping to win back his
