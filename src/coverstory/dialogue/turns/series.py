@@ -86,11 +86,7 @@ class SeriesTurns:
             if row is None and act.sub == "next":            # City Watch book?"
                 step = self._sub_series_after(st, key, text)
                 if step is not None:
-                    name = ser.names[key]
-                    return self._series_reply(st, tpl.say("series_book", num=replies._num(
-                        ser.num(step, key)), series=name, title=idx.titles[step]),
-                        [step] + [r for r in ser.in_order(key) if ser.num(r, key) >
-                                  ser.num(step, key)][: self.k - 1], key, step)
+                    return self._book_of(st, tpl, key, step)
         passing = None
         bare = acts.bare_follow_up(text)         # "and the seventh": the series talked about
         if bare and key is None and row is None and talked and talked in ser.members and \
@@ -125,11 +121,7 @@ class SeriesTurns:
             sub = self._series_in(text)       # "the next City Watch book after Guards! Guards!"
             step = ser.after_in(row, sub) if sub and ser.num(row, sub) is None else None
             if step is not None and ser.num(ser.in_order(sub)[0], sub) > 1:   # the named book
-                #                                  is the sub-series' own #1 the catalog lacks
-                return self._series_reply(st, tpl.say("series_book", num=replies._num(
-                    ser.num(step, sub)), series=ser.names[sub], title=idx.titles[step]),
-                    [step] + [r for r in ser.in_order(sub) if ser.num(r, sub) > ser.num(step, sub)]
-                    [: self.k - 1], sub, step)
+                return self._book_of(st, tpl, sub, step)   # is the sub-series' #1 the catalog lacks
         if key is None and row is not None and ser.position(row):
             key = talked if talked and ser.num(row, talked) is not None else ser.of_row[row][0]
         row = passing if row is None and key is None else row
@@ -182,6 +174,14 @@ class SeriesTurns:
             if k != main and len(k) >= 5 and fuzz.partial_ratio(k, said) >= 86:
                 return k
         return None
+
+    def _book_of(self, st: SessionState, tpl: Templates, key: str, step: int) -> Reply:
+        """"Book N of <series> is X", with the books after it."""
+        idx, ser = self.index, self.index.series
+        later = [r for r in ser.in_order(key) if ser.num(r, key) > ser.num(step, key)]
+        return self._series_reply(st, tpl.say("series_book", num=replies._num(ser.num(step, key)),
+                                              series=ser.names[key], title=idx.titles[step]),
+                                  [step] + later[: self.k - 1], key, step)
 
     def _last(self, order: list[int]) -> int | None:
         """The last book of a series by the author of its first: not a companion volume
