@@ -801,3 +801,12 @@ def test_talk_about_the_talk_is_no_request_and_no_feedback(text, sub):
 def test_a_long_train_ride_is_no_page_count(engine):
     p = engine.nlu.parse("I've got a long train ride coming up, any ideas for a classic?")
     assert not [s for s in p.slots if s.kind == "length"]
+
+
+def test_a_year_said_then_corrected():
+    from coverstory.dialogue.years import years_range
+
+    assert years_range("sci-fi from the 70s... no, the 50s I mean") == (1950, 1960)
+    assert years_range("before 1950, no wait, before 1930") == (-3000, 1930)
+    assert years_range("no older than 1990") == (1990, 3000)        # no correction
+    assert years_range("from the 90s, no romance") == (1990, 2000)

@@ -10,6 +10,7 @@ _YEAR = re.compile(r"\b(before|after|since|from|in|pre|post|older than|newer tha
                    r"(1[5-9]\d\d|20[0-3]\d|[2-9]0)('?s)?\b")
 
 
+_CORRECTION = re.compile(r"\b(?:no|nope|sorry|actually|i mean|i meant|or rather|make that|wait)\b")
 _SPAN = re.compile(r"\b(1[5-9]\d\d|20[0-3]\d)(?:\s*(?:to|and|until|till|through|thru|-|–)\s*|\s+)"
                    r"(1[5-9]\d\d|20[0-3]\d)\b")
 _NEGATED = re.compile(r"\b(?:nothing|not|no|none|never|avoid|without)\b(?!.*\b(?:but|and)\b)")
@@ -34,6 +35,12 @@ def years_range(text: str) -> tuple[int, int] | None:
     """'after 2010' -> (2010, 3000); 'from the 80s' -> (1980, 1990); 'before 1950' -> (-3000,
     1950); '19th century' -> (1800, 1900)."""
     f = fold(text)
+    for fix in reversed(list(_CORRECTION.finditer(f))):   # "sci-fi from the 70s... no, the 50s"
+        before, after = f[:fix.start()], f[fix.end():]
+        if before.strip() and years_range(before) is not None:
+            got = years_range(after)
+            if got is not None:
+                return got
     m = _SPAN.search(f)
     if m and int(m.group(1)) < int(m.group(2)):             # "so 1919 to 1938", "1950-1970"
         return (int(m.group(1)), int(m.group(2)) + 1)
