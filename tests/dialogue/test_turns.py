@@ -810,3 +810,8 @@ def test_a_year_said_then_corrected():
     assert years_range("before 1950, no wait, before 1930") == (-3000, 1930)
     assert years_range("no older than 1990") == (1990, 3000)        # no correction
     assert years_range("from the 90s, no romance") == (1990, 2000)
+
+
+def test_which_of_those_came_out_in_a_year():
+    a = acts.classify("which of those came out in 2016")
+    assert (a.kind, a.sub) == ("ask", "which")

@@ -158,8 +158,13 @@ class AboutTurns:
                     return got
         scores, _ = idx.term_query(words)
         best = max(rows, key=lambda r: scores[r], default=None)
+        year = re.search(r"\b(?:came out|come out|published|written|from) (?:in )?(1[5-9]\d\d|20[0-3]\d)\b", t)
+        dated = [r for r in rows if year and idx.years[r] == int(year.group(1))]
+        if dated:                                 # "which of those came out in 2016"
+            best = dated[0]
         head = "which_one"
-        if best is None or scores[best] <= 0:     # not one of those: the same author's?
+        if not dated and (best is None or scores[best] <= 0):   # not one of those: the same
+            #                                                      author's?
             names = {a for r in rows for a in idx.authors[r][:1]}
             mine = [int(r) for a in names for r in np.flatnonzero(author_mask(idx, a))]
             best = max(mine, key=lambda r: scores[r], default=None)
