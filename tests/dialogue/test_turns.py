@@ -815,3 +815,15 @@ def test_a_year_said_then_corrected():
 def test_which_of_those_came_out_in_a_year():
     a = acts.classify("which of those came out in 2016")
     assert (a.kind, a.sub) == ("ask", "which")
+
+
+def test_less_dark_drops_the_dark_shelf_asked_for():
+    from coverstory.dialogue.state import SessionState
+    from coverstory.dialogue.update import _drop_contradicted_tags
+
+    st = SessionState("s")
+    st.prefer("tag", "psychological-thriller")
+    st.prefer("tag", "cozy-mystery")
+    st.exclude("mood", "dark")
+    _drop_contradicted_tags(st)
+    assert st.prefs["tag"] == {"cozy-mystery": 1.0}

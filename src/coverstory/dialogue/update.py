@@ -172,6 +172,7 @@ def apply(idx: BookIndex, st: SessionState, p: Parse, act: Act, pending: dict | 
     if _NOT_THAT_LONG.search(fold(p.text)) and not act.pages:
         _refine(idx, st, "length", "short", named=named)   # "like X but not 1000 pages"
     _implied_tone(st)
+    _drop_contradicted_tags(st)
     if not describe:
         _shelf_words(idx, st, p)
     for i, j, key in ([] if describe else negated_series(idx, p, used)):  # "not James Bond"
@@ -360,3 +361,19 @@ def about_words(idx: BookIndex, p: Parse, used: set[int], pending: dict | None) 
     setting = set(m.group(1).split()) if m else set()        # "set in england": always
     rest = [t for t in rest if t in setting or 0 < idx.df_of(t) <= rare]
     return " ".join(rest)
+
+
+def _drop_contradicted_tags(st: SessionState) -> None:
+    """A shelf tag asked for that an excluded mood is made of goes ("a dark psychological
+    thriller", then "less dark than those": psychological-thriller is one of the lexicon's
+    dark tags)."""
+    tags = st.prefs.get("tag")
+    if not tags:
+        return
+    for value in st.excl.get("mood", []):
+        v = next((x for x in FACETS["mood"].values if x.name == value), None)
+        if v is None:
+            continue
+        for t in list(tags):
+            if t in v.tags or any(c in t for c in v.tag_contains):
+                tags.pop(t)
