@@ -251,7 +251,8 @@ def _implied_tone(st: SessionState) -> None:
     if any(m in moods for m in LIGHT) and "dark" not in moods \
             and "dark" not in st.excl.get("mood", []):
         st.exclude("mood", "dark")
-    if "scary" in moods and "horror" not in st.prefs.get("genre", {}):
+    if "scary" in moods and "horror" not in st.prefs.get("genre", {}) and \
+            "horror" not in st.excl.get("genre", []):    # "spooky but not proper horror"
         st.prefer("genre", "horror")
 
 
