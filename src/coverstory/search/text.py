@@ -39,6 +39,7 @@ import numpy as np
 
 from coverstory.results import Hit
 from coverstory.search.bm25 import BM25, STOPWORDS, analyze, raw_tokens
+from coverstory.search.fuzzy_pool import RatioPool
 from coverstory.search.text_features import (  # noqa: F401 (re-exported)
     DEPTH, RETRIEVERS, CandidateFeatures, Query, _top)
 from coverstory.search.query import (digits_for_number_words, isbn13_of, like_target, norm_text,
@@ -174,6 +175,7 @@ class TextSearch(CandidateFeatures):
         for s in self.title_authors:
             words.update(w for w in s.split() if len(w) >= 3 and not w.isdigit())
         self.name_words = sorted(words)
+        self.word_pool, self.author_pool = RatioPool(self.name_words), RatioPool(self.author_names)
         ocr = ocr or {}
         if bm25 is None:
             docs = [book_document(b, ocr.get(b.id, "")) for b in self.books]
@@ -238,8 +240,6 @@ class TextSearch(CandidateFeatures):
                         ) -> tuple[list[str], list[float], dict[str, str]]:
         """Analysed query terms (+ typo corrections at weight 0.8) and the corrections made
         (every reading of a word is added to ``candidates`` when given)."""
-        from rapidfuzz import fuzz, process
-
         terms, weights, fixes = [], [], {}
         for w in raw_tokens(norm_text(query)):
             if w in STOPWORDS:
@@ -251,8 +251,7 @@ class TextSearch(CandidateFeatures):
             weights.append(1.0)
             if t[0] in self.names.vocab or len(w) < 4 or w.isdigit():
                 continue
-            for cand, score, _ in process.extract(w, self.name_words, scorer=fuzz.ratio,
-                                                  limit=2, score_cutoff=75):
+            for cand, score, _ in self.word_pool.extract(w, limit=2, score_cutoff=75):
                 ct = analyze(cand)
                 if ct and ct[0] in self.bm25.vocab and ct[0] != t[0]:
                     terms.append(ct[0])
@@ -354,12 +353,12 @@ class TextSearch(CandidateFeatures):
         """Books of the authors the query names (typos forgiven), most read first, and how
         well the best name matched (0-1). Names are looked for among all authors by plain
         edit ratio and among the authors of ``near`` (the name-BM25 short list) by WRatio."""
-        from rapidfuzz import fuzz, process
+        from rapidfuzz import fuzz
 
         if len(qn) < 4 or not self.author_names:
             return np.zeros(0, np.int64), 0.0
-        pool = {name for name, _, _ in process.extract(qn, self.author_names, scorer=fuzz.ratio,
-                                                       limit=5, score_cutoff=70)}
+        pool = {name for name, _, _ in self.author_pool.extract(qn, limit=5,
+                                                                score_cutoff=70)}
         if near is not None:
             pool.update(a for r in near[:20].tolist() for a in self.authors[r])
         scored = []

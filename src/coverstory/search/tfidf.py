@@ -9,7 +9,49 @@ two books once the catalog has 1,000 books) is fitted when the search loads: ~4 
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+
+
+class QueryVector:
+    """``vectorizer.transform([text])`` of a fitted ``TfidfVectorizer`` (sublinear tf, idf,
+    l2 norm or none) as (term indices ascending, float32 weights), bit for bit, without
+    scikit-learn's input checks and sparse-matrix plumbing (~1 ms a query of 31k books'
+    search, more than the arithmetic)."""
+
+    def __init__(self, vectorizer):
+        self.analyze = vectorizer.build_analyzer()
+        self.vocab = vectorizer.vocabulary_
+        self.idf = vectorizer.idf_ if vectorizer.use_idf else None
+        self.sublinear, self.norm = vectorizer.sublinear_tf, vectorizer.norm
+        self.binary = vectorizer.binary
+        self.dtype = vectorizer.dtype
+        if self.norm not in (None, "l2"):
+            raise ValueError(f"QueryVector: norm {self.norm!r} is not supported")
+
+    def __call__(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        counts: dict[int, int] = {}
+        for f in self.analyze(text):
+            j = self.vocab.get(f)
+            if j is not None:
+                counts[j] = counts.get(j, 0) + 1
+        idx = np.asarray(sorted(counts), np.int64)
+        data = np.asarray([1 if self.binary else counts[j] for j in idx.tolist()], self.dtype)
+        if self.sublinear:
+            np.log(data, data)
+            data += 1.0
+        if self.idf is not None:
+            data *= self.idf[idx]
+        if self.norm == "l2":
+            # as sklearn's _inplace_csr_row_normalize_l2: products in the data's type,
+            # summed in double in index order, divided in double
+            s = 0.0
+            for x in (data * data).tolist():
+                s += x
+            if s != 0.0:
+                data = (data.astype(np.float64) / math.sqrt(s)).astype(data.dtype)
+        return idx, data
 
 
 def tfidf_text(book) -> str:
@@ -31,9 +73,11 @@ class TfidfIndex:
 
     def scores(self, query: str) -> np.ndarray:
         """Cosine of the query with every document (float32 [n_docs])."""
-        q = self.vectorizer.transform([query])
+        if getattr(self, "_query", None) is None:
+            self._query = QueryVector(self.vectorizer)
+        idx, data = self._query(query)
         out = np.zeros(self.X.shape[0], np.float32)
-        for j, w in zip(q.indices.tolist(), q.data.tolist()):
+        for j, w in zip(idx.tolist(), data.tolist()):
             a, b = self.XT.indptr[j], self.XT.indptr[j + 1]
             out[self.XT.indices[a:b]] += w * self.XT.data[a:b]
         return out
@@ -53,7 +97,13 @@ class CharGrams:
         self.n = len(long)
 
     def scores(self, query: str) -> np.ndarray:
-        q = self.vectorizer.transform([query]).T.tocsc()          # [n_terms, 1]
+        from scipy import sparse
+
+        if getattr(self, "_query", None) is None:
+            self._query = QueryVector(self.vectorizer)
+        idx, data = self._query(query)
+        q = sparse.csc_matrix((data, idx.astype(np.int32), np.asarray([0, len(idx)], np.int32)),
+                              shape=(len(self.vectorizer.vocabulary_), 1))   # [n_terms, 1]
         out = np.zeros(self.n, np.float32)
         for X in self.mats:
             np.maximum(out, (X @ q).toarray().ravel(), out=out)
