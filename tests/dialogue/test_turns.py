@@ -827,3 +827,12 @@ def test_less_dark_drops_the_dark_shelf_asked_for():
     st.exclude("mood", "dark")
     _drop_contradicted_tags(st)
     assert st.prefs["tag"] == {"cozy-mystery": 1.0}
+
+
+def test_a_qualifier_after_a_negation_is_not_the_word_excluded(engine):
+    from coverstory.dialogue.mentions import negated_series, negated_words
+
+    p = engine.nlu.parse("spooky but not proper horror")
+    assert "proper" not in [w for _, w, _ in negated_words(engine.index, p, set())]
+    p = engine.nlu.parse("not real history")
+    assert negated_series(engine.index, p, set()) == []

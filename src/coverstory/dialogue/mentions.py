@@ -126,6 +126,10 @@ def liked_title(idx: BookIndex, p: Parse) -> tuple[int | None, list[str], str | 
     return None, [], None
 
 
+_QUALIFIERS = frozenset("""proper real actual actually full hardcore outright straight pure
+typical classic""".split())
+
+
 def negated_words(idx: BookIndex, p: Parse, used: set[int]) -> list[tuple[int, str, bool]]:
     """Words right after a negation that no slot explains ("not russian ones", "nothing too
     gory"): (token position, word, names a shelf family) — excluded, never searched for."""
@@ -140,6 +144,8 @@ def negated_words(idx: BookIndex, p: Parse, used: set[int]) -> list[tuple[int, s
     for i, t in enumerate(toks):
         if i in used or t in FILLER or t in _STOP or len(t) < 4 or t in SENTIMENT_WORDS:
             continue
+        if t in _QUALIFIERS and i + 1 < len(toks) and toks[i + 1] not in FILLER:
+            continue                               # "not proper horror": horror, not "proper"
         j = i - 1
         while j >= 0 and toks[j] in ("too", "so", "very", "any", "much", "overly", "a", "an",
                                      "the", "really"):
@@ -163,6 +169,8 @@ def negated_series(idx: BookIndex, p: Parse, used: set[int]) -> list[tuple[int, 
             i += 1                                  # "not more wimpy kid books"
         for n in (4, 3, 2, 1):
             span = toks[i + 1:i + 1 + n]
+            if n == 1 and span and span[0] in _QUALIFIERS:
+                break                               # "not real history": no series "Real"
             if len(span) == n and not used & set(range(i + 1, i + 1 + n)):
                 key = idx.series.find(" ".join(span))
                 if key is not None and idx.series.find(" ".join(span)) == " ".join(span).removeprefix("the "):
