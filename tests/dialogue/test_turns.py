@@ -836,3 +836,11 @@ def test_a_qualifier_after_a_negation_is_not_the_word_excluded(engine):
     assert "proper" not in [w for _, w, _ in negated_words(engine.index, p, set())]
     p = engine.nlu.parse("not real history")
     assert negated_series(engine.index, p, set()) == []
+
+
+def test_ordinals_misspelt():
+    from coverstory.dialogue.slots import tokens
+
+    assert acts.norm("the thrid one?") == "the third one?"
+    assert tokens("didnt like the frist one")[-2:] == ["first", "one"]
+    assert acts.norm("a fist fight") == "a fist fight"
