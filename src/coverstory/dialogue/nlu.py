@@ -15,6 +15,7 @@ from coverstory.dialogue.bookindex import BookIndex
 from coverstory.dialogue.lexicon import FACETS, NEGATIVE, POSITIVE
 from coverstory.dialogue.slots import Slot, SlotMatcher, tokens
 from coverstory.dialogue.years import years_range
+from coverstory.dialogue.said import fix_ordinals
 
 __all__ = ["NLU", "Parse", "Slot", "SlotMatcher", "sentiment", "tokens", "years_range"]
 
@@ -66,7 +67,7 @@ class NLU:
         self.classifier = classifier
 
     def parse(self, text: str) -> Parse:
-        intent, conf = self.classifier.predict(text)
+        intent, conf = self.classifier.predict(fix_ordinals(text))   # "the frist one"
         slots, toks = self.matcher.match(text)
         years = years_range(text)
         if years:

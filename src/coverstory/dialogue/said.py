@@ -10,7 +10,13 @@ import re
 _ORDINAL_FIX = {"frist": "first", "fisrt": "first", "fist one": "first one", "secnd": "second",
                 "secound": "second", "scond": "second", "thrid": "third", "tihrd": "third",
                 "fourht": "fourth", "forth one": "fourth one", "fith": "fifth"}
-_ORDINAL_TYPOS = re.compile(r"\b(?:" + "|".join(sorted(_ORDINAL_FIX, key=len, reverse=True)) + r")\b")
+_ORDINAL_TYPOS = re.compile(r"\b(?:" + "|".join(sorted(_ORDINAL_FIX, key=len, reverse=True)) + r")\b",
+                            re.IGNORECASE)
+
+
+def fix_ordinals(text: str) -> str:
+    """Misspelt ordinals spelt right, the rest of the text untouched: "the frist one"."""
+    return _ORDINAL_TYPOS.sub(lambda m: _ORDINAL_FIX[m.group(0).lower()], text)
 _FILLERS = re.compile(r"\b(?:um+|uh+|uhm+|erm+)\b,?\s*")     # a voice transcript's fillers
 
 
@@ -18,7 +24,7 @@ def norm(text: str) -> str:
     """Lower case, straight apostrophes, single spaces, no "um" / "uh": the form every rule
     reads."""
     t = _FILLERS.sub("", (text or "").lower().replace("\u2019", "'")).strip()
-    t = _ORDINAL_TYPOS.sub(lambda m: _ORDINAL_FIX[m.group(0)], t)
+    t = fix_ordinals(t)
     return re.sub(r"\s+", " ", t)
 
 

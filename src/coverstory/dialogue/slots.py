@@ -17,7 +17,7 @@ import numpy as np
 from coverstory.catalog.normalize import fold, norm_title
 from coverstory.dialogue.bookindex import BookIndex, facet_alias
 from coverstory.dialogue.lexicon import FACETS, NEGATORS, REFINE, SCOPE_BREAK
-from coverstory.dialogue.said import _ORDINAL_FIX, _ORDINAL_TYPOS
+from coverstory.dialogue.said import fix_ordinals
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 ORDINALS = {"first": 0, "1st": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, "fourth": 3,
@@ -261,7 +261,7 @@ def tokens(text: str) -> list[str]:
     """Lower-case word tokens; apostrophes dropped ("didn't" -> "didnt"), "'s" split off;
     sentence ends (. ! ? ;) become a BREAK token, so no phrase or negation crosses them."""
     text = _INITIAL_DOT.sub(r"\1 ", text).lower().replace("\u2019", "'").replace("'s ", " ")
-    text = _ORDINAL_TYPOS.sub(lambda m: _ORDINAL_FIX[m.group(0)], text)     # "the frist one"
+    text = fix_ordinals(text)                                            # "the frist one"
     text = text.replace("'", "")
     text = re.sub(r"[.!?;]+(\s|$)|\s[-\u2013\u2014]+\s", f" {BREAK} ", text)   # "not X - Y"
     return _WORD.findall(fold(text))
