@@ -770,7 +770,7 @@ def test_year_spans():
     assert years_range("sci fi 1950-1970") == (1950, 1971)
 
 
-def test_a_plot_told_shows_that_volume_and_more_after_a_rejection():
+def test_more_after_a_rejection_series_order_and_grade_words():
     """'none of those, sorry. what else have you got?' asks for more; 'long island' is a
     place, not a length; 'raven cycle order pls' asks for the series in order."""
     assert acts.classify("None of those, sorry. What else have you got?").kind == "more"

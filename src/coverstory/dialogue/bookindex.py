@@ -416,8 +416,7 @@ def _tag_hits(books) -> dict[tuple[str, str], set[str]]:
     out: dict[tuple[str, str], set[str]] = {}
     for facet in FACETS.values():
         for v in facet.values:
-            out[(facet.name, v.name)] = {t for t in distinct
-                                         if t in v.tags or any(s in t for s in v.tag_contains)}
+            out[(facet.name, v.name)] = {t for t in distinct if v.marks(t)}
     # "sci-fi-fantasy", "fantasy-scifi": a shelf that names both says neither
     both = out[("genre", "fantasy")] & out[("genre", "science fiction")]
     out[("genre", "fantasy")] -= both

@@ -24,6 +24,10 @@ class Value:
     years: tuple[int, int] | None = None        # era: [from, to)
     pages: tuple[int, int] | None = None        # length: [from, to)
 
+    def marks(self, tag: str) -> bool:
+        """A shelf tag that marks this value (exact, or containing one of its parts)."""
+        return tag in self.tags or any(s in tag for s in self.tag_contains)
+
 
 @dataclass(frozen=True)
 class Facet:
@@ -31,6 +35,9 @@ class Facet:
     question: str                                # how the bot asks about it
     values: tuple[Value, ...] = field(default_factory=tuple)
     multi: bool = True                           # a book may have several values
+
+    def value(self, name: str) -> Value | None:
+        return next((v for v in self.values if v.name == name), None)
 
 
 GENRE = Facet("genre", "What kind of book are you in the mood for — {options}?", (

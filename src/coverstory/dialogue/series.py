@@ -168,7 +168,9 @@ class Series:
         if not hits and fuzzy and len(t) >= 5:
             from rapidfuzz import fuzz, process
 
-            many = [k for k in self.members if len(self.in_order(k)) >= 2]
+            many = getattr(self, "_many", None)
+            if many is None:                         # computed once: series of 2+ books
+                many = self._many = [k for k in self.members if len(self.in_order(k)) >= 2]
             got = process.extractOne(t, many, scorer=fuzz.ratio, score_cutoff=86)
             return got[0] if got else None
         return max(hits, key=lambda k: len(self.in_order(k)), default=None)

@@ -138,9 +138,9 @@ def apply(idx: BookIndex, st: SessionState, p: Parse, act: Act, pending: dict | 
             st.source[f"audience:{s.value}"] = st.turns
         elif s.kind == "era" and not s.negated and not p.years:
             st.prefer(s.kind, s.value)         # "written recently", "noughties": a hard range
-            st.years = list(next(v.years for v in FACETS["era"].values if v.name == s.value))
+            st.years = list(FACETS["era"].value(s.value).years)
         elif s.kind == "length" and not s.negated:
-            lo, hi = next(v.pages for v in FACETS["length"].values if v.name == s.value)
+            lo, hi = FACETS["length"].value(s.value).pages
             if st.pages and max(lo, st.pages[0]) < min(hi, st.pages[1]):
                 lo, hi = max(lo, st.pages[0]), min(hi, st.pages[1])   # "more doorstoppers"
             st.pages = [lo, hi]
@@ -372,9 +372,6 @@ def _drop_contradicted_tags(st: SessionState) -> None:
     if not tags:
         return
     for value in st.excl.get("mood", []):
-        v = next((x for x in FACETS["mood"].values if x.name == value), None)
-        if v is None:
-            continue
-        for t in list(tags):
-            if t in v.tags or any(c in t for c in v.tag_contains):
-                tags.pop(t)
+        v = FACETS["mood"].value(value)
+        for t in [t for t in tags if v is not None and v.marks(t)]:
+            tags.pop(t)

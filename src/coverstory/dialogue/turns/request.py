@@ -220,9 +220,8 @@ class RequestTurns:
                            query=_without_please(text).strip(" ?!.\"'"))
         by_author = any(s.kind == "author" and not s.negated for s in p.slots)  # nothing to ask
         like_named = kind == "similar_to" and any(s.kind == "title" and not s.negated for s in p.slots)
-        lead = None if act.fresh or like_named else self._known_item(st, p, text)
-        if lead is not None and _spelt_like(text, self.index.titles[self.index.row[lead]]):
-            #                                             "girl with the perl earing"
+        lead, spelt = (None, False) if act.fresh or like_named else self._known_item(st, p, text)
+        if spelt:                                      # "girl with the perl earing"
             r = self.index.row[lead]
             head = tpl.say("title_guess", title=self.index.titles[r],
                            author=(self.index.authors[r] or ["an unknown author"])[0])
@@ -230,11 +229,12 @@ class RequestTurns:
                                      and not by_author and lead is None, lead=lead,
                                      allow_seen=False if act.fresh else None, head=head)
 
-    def _known_item(self, st: SessionState, p: Parse, text: str) -> int | None:
+    def _known_item(self, st: SessionState, p: Parse, text: str) -> tuple[int | None, bool]:
         """The book the search service singles out for these words ("the book of three by
         lloyd alexander", "shirley jackson - the castle one", a plot it knows), to go first,
         when its score stands ``KNOWN_MARGIN`` above the second book's and it fits what was
-        asked. Not for a kind of book alone ("horror.": a title word is no known item)."""
+        asked. Not for a kind of book alone ("horror.": a title word is no known item).
+        Returns (book id or None, whether the words are that book's title misspelt)."""
         from coverstory.dialogue.constraints import build
 
         said = {i for s in p.slots if s.kind not in ("title", "author")
@@ -242,24 +242,25 @@ class RequestTurns:
         rest = [w for i, w in enumerate(tokens(p.text)) if i not in said and w not in _STOP
                 and w != BREAK]
         if len(rest) < 2 and not any(s.kind in ("title", "author") for s in p.slots):
-            return None
+            return None, False
         got = self.signals.best_match(text)
         if got is not None and got[1] >= KNOWN_MARGIN:
             r = self.index.row.get(got[0])
             if r is None:
-                return None
-            if build(self.index, st, self.k).ok[r] or _spelt_like(text, self.index.titles[r]):
-                return got[0]                 # (a title misspelt goes first whatever came before)
+                return None, False
+            spelt = _spelt_like(text, self.index.titles[r])   # goes first whatever came before
+            if spelt or build(self.index, st, self.k).ok[r]:
+                return got[0], spelt
             if p.intent != "describe":
-                return None
+                return None, False
             # a plot told ("a mysterious millionaire throws parties ... hoping to win back his
             # love"): the mood read from the story is no constraint the book must meet
             told = copy.deepcopy(st)
             told.prefs = {f: v for f, v in st.prefs.items() if f not in ("mood", "genre", "tag")}
-            return got[0] if build(self.index, told, self.k).ok[r] else None
+            return (got[0] if build(self.index, told, self.k).ok[r] else None), False
         authors = [str(s.value) for s in p.slots if s.kind == "author" and not s.negated]
         if len(authors) != 1 or len(rest) < 3 or not _DESCRIBED.search(fold(text)):
-            return None
+            return None, False
         # "that jonathan safran foer book about the kid with the key after 9/11": the search's
         # best book by that author among its top 20
         mine = author_mask(self.index, authors[0])
@@ -267,8 +268,8 @@ class RequestTurns:
         for b in self.signals.matches(text)[0][:20].tolist():
             r = self.index.row.get(int(b))
             if r is not None and mine[r]:
-                return int(b) if ok[r] else None
-        return None
+                return (int(b) if ok[r] else None), False
+        return None, False
 
     def _newest_would_give_way(self, st: SessionState, said: set[str]) -> bool:
         """The turn was read as a refinement, yet nothing fits the old constraints and the
