@@ -34,6 +34,36 @@ def test_every_environment_variable_read_is_a_setting():
     assert "COVERSTORY_THREADS" in used and "COVERSTORY_HOME" in used     # the scan works
 
 
+def test_settings_are_read_through_config():
+    """Only config.py reads a COVERSTORY_* variable from the environment; the rest call
+    ``config.setting`` (or ``threads``, ``cache_dir``), so a default or a parse lives once.
+    Setting one for a child process (``dict(os.environ, COVERSTORY_X=...)``) is no read."""
+    import ast
+
+    def env_read(node) -> str | None:
+        if isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant):
+            f = node.func
+            name = (f.attr if isinstance(f, ast.Attribute) else getattr(f, "id", ""))
+            on = ast.unparse(f.value) if isinstance(f, ast.Attribute) else ""
+            if (name == "get" and on.endswith("environ")) or name == "getenv":
+                return node.args[0].value
+        if isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load) and \
+                ast.unparse(node.value).endswith("environ") and \
+                isinstance(node.slice, ast.Constant):
+            return node.slice.value
+        return None
+
+    reads = []
+    for p in (ROOT / "src" / "coverstory").rglob("*.py"):
+        if p.name == "config.py" and p.parent.name == "coverstory":
+            continue
+        for node in ast.walk(ast.parse(p.read_text(), str(p))):
+            name = env_read(node)
+            if isinstance(name, str) and name.startswith("COVERSTORY_"):
+                reads.append(f"{p.relative_to(ROOT)}:{node.lineno} {name}")
+    assert not reads, "read these through coverstory.config.setting: " + ", ".join(reads)
+
+
 def test_threads_setting(monkeypatch):
     from coverstory.config import threads
     from coverstory.errors import BadInput

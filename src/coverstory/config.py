@@ -62,9 +62,9 @@ SETTINGS: tuple[Setting, ...] = (
             "`1`: `coverstory bench photo` also writes the fitted photo verifier into the "
             "home's indexes (else only into the report folder's photo/, e.g. "
             "docs/benchmarks/photo/ with `--out docs/benchmarks`)."),
-    Setting("bench_cache", "COVERSTORY_BENCH_CACHE", "<tmp>/coverstory-bench-cache",
+    Setting("bench_cache", "COVERSTORY_BENCH_CACHE", "",
             "Folder where `bench encoders` and `bench recommend` keep encoded query and "
-            "description texts between runs."),
+            "description texts between runs (empty = `<tmp>/coverstory-bench-cache`)."),
     Setting("bench_text_only", "COVERSTORY_BENCH_TEXT_ONLY", "",
             "`1`: `coverstory bench encoders` measures the text encoders only (a home "
             "without covers)."),

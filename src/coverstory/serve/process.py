@@ -15,20 +15,23 @@ def serving_threads() -> None:
     own thread settings (coverstory.build, serve.jobs)."""
     import os
 
+    from coverstory.config import setting, threads
+
     global THREADS_SET_HERE
-    if not os.environ.get("COVERSTORY_THREADS", "").strip():
+    if not setting("threads").strip():
         os.environ["COVERSTORY_THREADS"] = "1"
         THREADS_SET_HERE = True
+    n = threads()              # a bad value stops the server here, with the fix in its message
     try:
         from threadpoolctl import threadpool_limits
 
-        threadpool_limits(int(os.environ["COVERSTORY_THREADS"]))
+        threadpool_limits(n)
     except Exception:  # noqa: BLE001 - without threadpoolctl the pools keep their defaults
         pass
     try:
         import faiss
 
-        faiss.omp_set_num_threads(int(os.environ["COVERSTORY_THREADS"]))
+        faiss.omp_set_num_threads(n)
     except Exception:  # noqa: BLE001
         pass
 

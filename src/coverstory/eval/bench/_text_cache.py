@@ -13,16 +13,15 @@ def cached_encode(texts: list[str], encoder: str = TEXT_ENCODER) -> np.ndarray:
     """Vectors (float32) of ``texts`` by ``encoder``, from ``$COVERSTORY_BENCH_CACHE`` (default
     <tmp>/coverstory-bench-cache) when encoded before."""
     import hashlib
-    import os
     import tempfile
     from pathlib import Path
 
+    from coverstory.config import setting
     from coverstory.encoders.registry import get_encoder
 
     enc = get_encoder(encoder)
     key = hashlib.sha256(("\x00".join(texts) + enc.identity).encode()).hexdigest()[:20]
-    cache = Path(os.environ.get("COVERSTORY_BENCH_CACHE",
-                                Path(tempfile.gettempdir()) / "coverstory-bench-cache"))
+    cache = Path(setting("bench_cache") or Path(tempfile.gettempdir()) / "coverstory-bench-cache")
     f = cache / f"text-{key}.npy"
     if f.exists():
         return np.load(f)

@@ -33,6 +33,7 @@ import time
 
 import numpy as np
 
+from coverstory.config import setting
 from coverstory.eval.bench._text_cache import cached_encode
 from coverstory.eval.runner import BenchContext, BenchResult, md_table
 
@@ -372,7 +373,7 @@ def run(ctx: BenchContext) -> BenchResult:
 
         return run_throughput(ctx)
     load_before = os.getloadavg()[0]
-    text_only = os.environ.get("COVERSTORY_BENCH_TEXT_ONLY") == "1"   # a home without covers
+    text_only = setting("bench_text_only") == "1"   # a home without covers
     img_rows, img_info = ([], {}) if text_only else run_images(ctx)
     txt_rows, txt_info = run_text(ctx)
     aud_rows, aud_info = ([], {}) if text_only else run_audio(ctx)

@@ -39,6 +39,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from coverstory.config import setting
 from coverstory.eval.bench._load_readers import (ACTIONS, READERS, THINK, TIMEOUT, Recorder,
                                                  book_sample, check_acked, check_turns,
                                                  phone_photos, reader, run_load, summarise, warm_up)
@@ -55,7 +56,7 @@ WRITE_THINK = (0.2, 1.0)   # the durability phase: a burst of writes
 IMPORT_MIX = [("chat", 35), ("search", 35), ("search_photo", 8), ("chat_photo", 7),
               ("feedback", 15)]
 IMPORT_SOURCE = ("bookdepository", Path("covers") / "bookdepository.csv")
-WORKERS = int(os.environ.get("COVERSTORY_LOAD_WORKERS", "2"))   # the multi-process rows
+WORKERS = int(setting("load_workers"))   # the multi-process rows
 
 
 def _load_phase(ctx, server: Server, seconds: float, inputs: dict, seed: int, mix) -> dict:

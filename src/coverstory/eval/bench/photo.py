@@ -40,6 +40,7 @@ import time
 
 import numpy as np
 
+from coverstory.config import setting
 from coverstory.eval.runner import BenchContext, BenchResult, md_table
 
 CALIB_SEED_BASE = 5_000_000
@@ -130,8 +131,8 @@ def run(ctx: BenchContext) -> BenchResult:
     n_val_in = 40 if quick else 300
     n_val_out = 40 if quick else 300
     n_ablation = 30 if quick else 100
-    if os.environ.get("COVERSTORY_BENCH_PHOTO_QUERIES"):       # a smaller full run
-        n_test = int(os.environ["COVERSTORY_BENCH_PHOTO_QUERIES"])
+    if setting("bench_photo_queries"):                        # a smaller full run
+        n_test = int(setting("bench_photo_queries"))
         n_ablation = n_test // 5
     rng = np.random.default_rng(ctx.seed)
     svc = SearchService(ctx.home, log=ctx.progress)
@@ -205,7 +206,7 @@ def run(ctx: BenchContext) -> BenchResult:
     out_dir.mkdir(parents=True, exist_ok=True)
     if not quick:
         (out_dir / CALIBRATION_FILE).write_text(json.dumps(cal, indent=2))
-        if os.environ.get("COVERSTORY_BENCH_WRITE_CALIBRATION") == "1":
+        if setting("bench_write_calibration") == "1":
             (svc.index_dir / CALIBRATION_FILE).write_text(json.dumps(cal, indent=2))
     ctx.progress(f"verifier: {cal}")
 
@@ -232,7 +233,7 @@ def run(ctx: BenchContext) -> BenchResult:
                          f"({time.time() - t_all:.0f} s)")
     # ---- the same photos with the OCR stage on (when ambiguous; `--ocr`) ---------------------
     with_ocr = []
-    skip_ocr = os.environ.get("COVERSTORY_BENCH_PHOTO_NO_OCR") == "1"   # saves a second pass
+    skip_ocr = setting("bench_photo_no_ocr") == "1"   # saves a second pass
     if not skip_ocr:
         ctx.progress("the same photos with OCR when ambiguous")
     for j, (bid, inside) in enumerate([] if skip_ocr else test_q):

@@ -35,11 +35,11 @@ Protocol (seed = --seed, default 0):
 
 from __future__ import annotations
 
-import os
 import warnings
 
 import numpy as np
 
+from coverstory.config import setting
 from coverstory.eval.bench._recommend_data import (D1_WEIGHTS, DAY_ONE, bench_features,
                                                    cold_features, cold_split, day_one_features,
                                                    load_ratings, per_user_sample, truth_lists)
@@ -71,7 +71,7 @@ def run(ctx) -> BenchResult:
     X_train = R.matrix(train)
     seen_pos = R.matrix(train & pos, binary=True)
     seen_all = R.matrix(train, binary=True)
-    if os.environ.get("COVERSTORY_BENCH_LATENCY"):
+    if setting("bench_latency"):
         return run_latency_only(ctx, R, feats, X_train, seed)
     truth = truth_lists(R, test)
     item_users = np.diff(seen_pos.tocsc().indptr)
@@ -100,7 +100,7 @@ def run(ctx) -> BenchResult:
 
     rows, raw = [], {}
     fitted: dict[str, object] = {}
-    only = os.environ.get("COVERSTORY_BENCH_ONLY")      # development: a subset of methods
+    only = setting("bench_only")      # development: a subset of methods
     for label, make in methods(ctx.quick, seed, list(feats.blocks)):
         if label.startswith("content:") and "fused" not in label and label[9:] not in SINGLE_BLOCKS:
             continue
