@@ -130,3 +130,39 @@ def test_book_lookups_use_indexes_not_scans(cat):
                 "SELECT book_id, source, source_id FROM book_sources WHERE book_id IN (?)"):
         plan = " ".join(r[-1] for r in cat.conn.execute("EXPLAIN QUERY PLAN " + sql, (1,)))
         assert "SEARCH" in plan and "SCAN" not in plan, (sql, plan)
+
+
+def test_event_lookups_for_durability_checks(cat):
+    uid = cat.ensure_user("session:s1")
+    book = cat.book_ids()[0]
+    cat.log_event("turn", user_id=uid, session_id="s1")
+    cat.log_event("turn", user_id=uid, session_id="s1")
+    cat.log_event("like", user_id=uid, session_id="s1", book_id=book)
+    assert cat.turn_counts_by_session() == {"s1": 2}
+    assert (uid, book, "like") in cat.event_keys()
+    assert (uid, book, "read") not in cat.event_keys()
+
+
+def test_catalog_copies(cat, tmp_path):
+    from coverstory.catalog.copies import books_by_ratings, copy_catalog, keep_books, \
+        peek_counts
+
+    ids = cat.book_ids()
+    counts = cat.rating_counts()
+    assert books_by_ratings(cat.home) == sorted(counts, key=lambda b: (-counts[b], b))
+    assert peek_counts(cat.home)["books"] == len(ids)
+    assert peek_counts(tmp_path / "none") == {"books": 0, "covers": 0}
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    copy_catalog(cat.home, copy)
+    assert peek_counts(copy) == peek_counts(cat.home)
+    kept = books_by_ratings(cat.home)[0]
+    got = keep_books(copy, [kept])
+    small = Catalog.open(copy)
+    try:
+        raters = {int(u) for u in small.ratings_arrays()[0]}
+        assert got == {"books": 1, "ratings": counts[kept], "users": len(raters)}
+        assert small.book_ids() == [kept]
+    finally:
+        small.close()
+    assert cat.count_books() == len(ids)                          # the original is untouched

@@ -51,6 +51,16 @@ class ReaderRecords:
             "SELECT session_id, kind, COUNT(*) FROM events WHERE session_id IS NOT NULL "
             "AND kind IN ('like', 'dislike', 'read') GROUP BY session_id, kind")]
 
+    def turn_counts_by_session(self) -> dict[str, int]:
+        """Session id -> the chat turns the catalog holds for it."""
+        return {r[0]: r[1] for r in self.conn.execute(
+            "SELECT session_id, COUNT(*) FROM events WHERE kind='turn' GROUP BY session_id")}
+
+    def event_keys(self) -> set[tuple[int | None, int | None, str]]:
+        """(user id, book id, kind) of every event: what a durability check looks up."""
+        return {(r[0], r[1], r[2]) for r in self.conn.execute(
+            "SELECT user_id, book_id, kind FROM events")}
+
     def last_event_id(self) -> int:
         """The id of the newest event (0 when there is none)."""
         return self.conn.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0]

@@ -4,9 +4,10 @@ is a link to the real home's caches, features and models (read as they are)."""
 
 from __future__ import annotations
 
-import sqlite3
 import tempfile
 from pathlib import Path
+
+from coverstory.catalog.copies import copy_catalog
 
 
 def scratch_home(home: str | Path, into: str | Path | None = None) -> Path:
@@ -14,12 +15,7 @@ def scratch_home(home: str | Path, into: str | Path | None = None) -> Path:
     home = Path(home)
     into = Path(into) if into is not None else Path(tempfile.mkdtemp(prefix="coverstory-scratch-"))
     into.mkdir(parents=True, exist_ok=True)
-    src = sqlite3.connect(home / "catalog.sqlite")
-    dst = sqlite3.connect(into / "catalog.sqlite")
-    with dst:
-        src.backup(dst)                          # consistent even with a live WAL
-    src.close()
-    dst.close()
+    copy_catalog(home, into)                     # consistent even with a live WAL
     for entry in home.iterdir():
         if not entry.name.startswith("catalog.sqlite"):
             (into / entry.name).symlink_to(entry.resolve())

@@ -57,20 +57,9 @@ def wait_until_loaded(services, log=print) -> None:
 
 def count_books(home) -> int:
     """Books in the home's catalog, without creating or migrating anything (0: no catalog)."""
-    import sqlite3
-    from pathlib import Path
+    from coverstory.catalog.copies import peek_counts
 
-    path = Path(home) / "catalog.sqlite"
-    if not path.exists():
-        return 0
-    try:
-        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
-        try:
-            return con.execute("SELECT COUNT(*) FROM books").fetchone()[0]
-        finally:
-            con.close()
-    except sqlite3.DatabaseError:       # no books table yet (never imported into)
-        return 0
+    return peek_counts(home)["books"]
 
 
 def import_first(home) -> str:

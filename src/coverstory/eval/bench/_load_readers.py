@@ -7,10 +7,10 @@ import asyncio
 import functools
 import io
 import random
-import sqlite3
 import time
 from pathlib import Path
 
+from coverstory.catalog import Catalog
 from coverstory.eval.bench._load_server import Server
 
 READERS = 50
@@ -37,10 +37,13 @@ def phone_photos(home: Path, n: int, seed: int) -> list[tuple[int, bytes]]:
     """(book id, JPEG bytes): covers re-shot like a phone would (scale, tilt, light)."""
     from PIL import Image, ImageEnhance
 
-    con = sqlite3.connect(home / "catalog.sqlite")
-    rows = con.execute("SELECT id, cover_path FROM books WHERE cover_path IS NOT NULL "
-                       "ORDER BY id").fetchall()
-    con.close()
+    cat = Catalog.open(home)
+    try:
+        ids = cat.book_ids()
+        covers = cat.book_fields(ids, ["cover_path"])
+    finally:
+        cat.close()
+    rows = [(i, covers[i]["cover_path"]) for i in ids if covers[i]["cover_path"] is not None]
     rng = random.Random(seed)
     out = []
     for bid, path in rng.sample(rows, min(n, len(rows))):
@@ -60,9 +63,13 @@ def phone_photos(home: Path, n: int, seed: int) -> list[tuple[int, bytes]]:
 
 
 def book_sample(home: Path, n: int, seed: int) -> tuple[list[int], list[str]]:
-    con = sqlite3.connect(home / "catalog.sqlite")
-    rows = con.execute("SELECT id, title FROM books ORDER BY id").fetchall()
-    con.close()
+    cat = Catalog.open(home)
+    try:
+        ids = cat.book_ids()
+        titles = cat.book_fields(ids, ["title"])
+    finally:
+        cat.close()
+    rows = [(i, titles[i]["title"]) for i in ids]
     rng = random.Random(seed)
     pick = rng.sample(rows, min(n, len(rows)))
     return [r[0] for r in pick], [r[1] for r in pick]
@@ -234,23 +241,26 @@ def check_turns(home: Path, turns: list[str]) -> list:
     """Sessions with fewer chat turns in the catalog than were acknowledged."""
     from collections import Counter
 
-    con = sqlite3.connect(home / "catalog.sqlite")
-    kept = Counter(dict(con.execute(
-        "SELECT session_id, COUNT(*) FROM events WHERE kind='turn' GROUP BY session_id")))
-    con.close()
+    cat = Catalog.open(home)
+    try:
+        kept = Counter(cat.turn_counts_by_session())
+    finally:
+        cat.close()
     return [(sid, n, kept.get(sid, 0)) for sid, n in Counter(turns).items()
             if kept.get(sid, 0) < n]
 
 
 def check_acked(home: Path, acked: list[tuple[str, int, str]]) -> list:
     """The acknowledged feedback writes that the catalog does not hold."""
-    con = sqlite3.connect(home / "catalog.sqlite")
-    users = dict(con.execute("SELECT external_id, id FROM users"))
-    events = set(con.execute("SELECT user_id, book_id, kind FROM events"))
-    con.close()
+    cat = Catalog.open(home)
+    try:
+        events = cat.event_keys()
+        users = {sid: cat.user_id(f"session:{sid}") for sid in {a[0] for a in acked}}
+    finally:
+        cat.close()
     lost = []
     for sid, book, kind in acked:
-        uid = users.get(f"session:{sid}")
+        uid = users.get(sid)
         if uid is None or (uid, book, kind) not in events:
             lost.append((sid, book, kind))
     return lost

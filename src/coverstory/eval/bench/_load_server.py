@@ -7,11 +7,14 @@ import os
 import random
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from coverstory.artifacts import COVER_FEATURE, COVER_FEATURES_FILE, TEXT_FEATURE, \
+    TITLE_FEATURE, index_dir
+from coverstory.catalog.copies import books_by_ratings, copy_catalog, keep_books, peek_counts
 
 LINKED = ("features", "indexes", "models", "dialogue", "fusion")
 
@@ -21,20 +24,13 @@ def scratch_home(home: Path, root: Path) -> Path:
     """A copy of ``home``'s catalog with links to its built artifacts."""
     scratch = root / "home"
     scratch.mkdir(parents=True)
-    src = sqlite3.connect(home / "catalog.sqlite")
-    dst = sqlite3.connect(scratch / "catalog.sqlite")
-    with dst:
-        src.backup(dst)
-    src.close()
-    dst.close()
+    copy_catalog(home, scratch)
     for name in LINKED:
         if (home / name).exists():
             (scratch / name).symlink_to((home / name).resolve())
     return scratch
 
 
-TEXT_FEATURE = "text/minilm-l6.pretrained"
-COVER_FEATURE = "cover/efficientnet-lite0.imagenet"
 DEMO_BOOKS = 500
 
 
@@ -46,13 +42,11 @@ def home_is_built(home: Path) -> tuple[bool, str]:
         return False, f"{TEXT_FEATURE} features not built"
     if not feature_path(home, COVER_FEATURE).exists():
         return False, f"{COVER_FEATURE} features not built"
-    con = sqlite3.connect(home / "catalog.sqlite")
-    covers = con.execute("SELECT COUNT(*) FROM books WHERE cover_path IS NOT NULL").fetchone()[0]
-    con.close()
+    covers = peek_counts(home)["covers"]
     rows = len(load_features(home, COVER_FEATURE)[0])
     if rows < 0.95 * covers:
         return False, f"cover features of {rows} of {covers} covers built"
-    if not (home / "indexes" / "cover_features.npz").exists():
+    if not (index_dir(home) / COVER_FEATURES_FILE).exists():
         return False, "photo index (indexes/cover_features.npz) not built"
     return True, "all search features built"
 
@@ -66,28 +60,13 @@ def demo_home(home: Path, root: Path, n_books: int, seed: int) -> tuple[Path, di
     scratch = root / "home"
     scratch.mkdir(parents=True)
     cover_ids = set(load_features(home, COVER_FEATURE)[0].tolist())
-    src = sqlite3.connect(home / "catalog.sqlite")
-    rated = [r[0] for r in src.execute(
-        "SELECT book_id FROM ratings GROUP BY book_id ORDER BY COUNT(*) DESC, book_id")]
+    rated = books_by_ratings(home)
     keep = [b for b in rated if b in cover_ids]
     rng = random.Random(seed)
     keep = sorted(rng.sample(keep, min(n_books, len(keep))))
-    dst = sqlite3.connect(scratch / "catalog.sqlite")
-    with dst:
-        src.backup(dst)
-    src.close()
-    dst.execute("PRAGMA foreign_keys=ON")
-    dst.execute("CREATE TEMP TABLE keep(id INTEGER PRIMARY KEY)")
-    dst.executemany("INSERT INTO keep VALUES (?)", [(b,) for b in keep])
-    with dst:
-        dst.execute("DELETE FROM books WHERE id NOT IN (SELECT id FROM keep)")
-        dst.execute("DELETE FROM users WHERE id NOT IN (SELECT DISTINCT user_id FROM ratings)")
-    dst.execute("VACUUM")
-    counts = {"books": dst.execute("SELECT COUNT(*) FROM books").fetchone()[0],
-              "ratings": dst.execute("SELECT COUNT(*) FROM ratings").fetchone()[0],
-              "users": dst.execute("SELECT COUNT(*) FROM users").fetchone()[0]}
-    dst.close()
-    for feature in (COVER_FEATURE, TEXT_FEATURE, "title/minilm-l6.pretrained"):
+    copy_catalog(home, scratch)
+    counts = keep_books(scratch, keep)
+    for feature in (COVER_FEATURE, TEXT_FEATURE, TITLE_FEATURE):
         if not feature_path(home, feature).exists():
             continue
         ids, vecs = load_features(home, feature)

@@ -32,13 +32,13 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from coverstory.catalog.copies import peek_counts
 from coverstory.config import setting
 from coverstory.eval.bench._load_readers import (ACTIONS, READERS, THINK, TIMEOUT, Recorder,
                                                  book_sample, check_acked, check_turns,
@@ -175,9 +175,7 @@ def run(ctx: BenchContext) -> BenchResult:
             counts["build_s"] = round(time.time() - t_build, 1)
             ctx.progress(f"built in {counts['build_s']} s")
             served = {"mode": f"demo subset of {DEMO_BOOKS} books", "reason": why, **counts}
-        con = sqlite3.connect(scratch / "catalog.sqlite")
-        served["books"] = con.execute("SELECT COUNT(*) FROM books").fetchone()[0]
-        con.close()
+        served["books"] = peek_counts(scratch)["books"]
         photos = phone_photos(scratch, 12, ctx.seed)
         ids, titles = book_sample(scratch, 300, ctx.seed)
         inputs = {"photos": photos, "titles": titles, "ids": ids}
