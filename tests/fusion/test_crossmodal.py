@@ -108,3 +108,18 @@ def test_plain_model_has_no_gates():
         model.gates(txt[:2])
     with pytest.raises(ValueError):
         train_pairs(img, txt, None, img, txt, PairConfig(ce_weight=0.3))
+
+
+def test_a_fixed_gate_replaces_every_texts_gates():
+    import numpy as np
+
+    from coverstory.fusion.crossmodal_gate import PairConfig, train_pairs
+
+    img, txt, y = _pairs(300, seed=2)
+    model, _ = train_pairs(img[:200], txt[:200], y[:200], img[200:], txt[200:],
+                           PairConfig(dim=8, hidden=16, batch=100, epochs=2, gate=True))
+    q = model.gates(txt[200:220])
+    same = model.score(img[200:230], txt[200:220], fixed_gate=q[3])
+    # every text scored as if its gates were text 3's: text 3's own column is unchanged
+    assert np.allclose(model.score(img[200:230], txt[203:204])[:, 0], same[:, 3], atol=1e-5)
+    assert not np.allclose(model.score(img[200:230], txt[200:220]), same, atol=1e-6)

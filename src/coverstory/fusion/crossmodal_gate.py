@@ -45,6 +45,9 @@ class PairConfig:
     genre_batches: bool = False    # batches from few genres at a time (hard negatives)
     ce_weight: float = 0.0         # weight of CE + beta * triplet on genres (0: InfoNCE only)
     beta: float = 0.3
+    mining: str = "batch_all"      # triplet mining (fusion.losses.triplet_loss): batch_all
+    #                                builds B^3 terms (12 s a step at B = 512); batch_hard and
+    #                                semi_hard are B^2
     gate_bias: float = -2.0        # gates start near sigmoid(-2) = 0.12
     seed: int = 0
 
@@ -60,15 +63,21 @@ class PairModel:
 
         return torch.as_tensor((np.asarray(x, np.float32) - self.mu) / self.sd)
 
-    def score(self, img: np.ndarray, txt: np.ndarray, chunk: int = 2048) -> np.ndarray:
+    def score(self, img: np.ndarray, txt: np.ndarray, chunk: int = 2048,
+              fixed_gate: np.ndarray | None = None) -> np.ndarray:
+        """Cover x text scores [n_img, n_txt]. ``fixed_gate`` (q [D]) replaces every text's
+        gates by one vector: the ablation that tells whether the text-dependent attention
+        matters."""
         import torch
 
         self.net.eval()
+        q = None if fixed_gate is None else torch.as_tensor(np.asarray(fixed_gate, np.float32))
         with torch.no_grad():
-            u = self.net.text(torch.as_tensor(np.asarray(txt, np.float32)))
-            out = [self.net.pair_scores(self._img(img[s:s + chunk]), u, *self.net.text_parts(
-                torch.as_tensor(np.asarray(txt, np.float32)), u))
-                for s in range(0, len(img), chunk)]
+            t = torch.as_tensor(np.asarray(txt, np.float32))
+            u = self.net.text(t)
+            w = self.net.text_parts(t, u, q)
+            out = [self.net.pair_scores(self._img(img[s:s + chunk]), u, *w)
+                   for s in range(0, len(img), chunk)]
         return torch.cat(out).numpy()
 
     def gates(self, txt: np.ndarray) -> np.ndarray:
@@ -110,11 +119,12 @@ def _net(d_img: int, d_txt: int, cfg: PairConfig, n_classes: int):
         def text(self, t):
             return F.normalize(self.tmlp(self.tnorm(t)), dim=1)
 
-        def text_parts(self, t, u):
+        def text_parts(self, t, u, q=None):
             """What the gated score needs from the texts: q ⊙ (Aᵀ u) [n_t, D], or None."""
             if not cfg.gate:
                 return (None,)
-            q = torch.sigmoid(self.gate(self.tnorm(t)))
+            if q is None:
+                q = torch.sigmoid(self.gate(self.tnorm(t)))
             return (q * (u @ self.lin.weight),)
 
         def image(self, v):
@@ -195,8 +205,8 @@ def train_pairs(img: np.ndarray, txt: np.ndarray, labels: np.ndarray | None,
             if cfg.ce_weight > 0:
                 zi = net.image(v)
                 yi = Y[idx]
-                oi = fusion_objective(net.head_i(zi), zi, yi, beta=cfg.beta)
-                ot = fusion_objective(net.head_t(u), u, yi, beta=cfg.beta)
+                oi = fusion_objective(net.head_i(zi), zi, yi, beta=cfg.beta, mining=cfg.mining)
+                ot = fusion_objective(net.head_t(u), u, yi, beta=cfg.beta, mining=cfg.mining)
                 loss = loss + cfg.ce_weight * (oi["loss"] + ot["loss"]) / 2
             opt.zero_grad()
             loss.backward()

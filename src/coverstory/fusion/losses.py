@@ -13,7 +13,10 @@ def triplet_loss(vectors: torch.Tensor, labels: torch.Tensor, margin: float = 0.
 
     Distances are squared Euclidean between L2-normalised vectors (in [0, 4]).
     ``batch_all``: mean of max(0, d(a,p) - d(a,n) + margin) over the triplets that are
-    still active (> 0); ``batch_hard``: per anchor, hardest positive vs hardest negative.
+    still active (> 0); it builds a [B, B, B] tensor (12 s a step for B = 512 on one core).
+    ``batch_hard``: per anchor, hardest positive vs hardest negative. ``semi_hard`` (FaceNet):
+    per (anchor, positive), the nearest negative farther than the positive (the farthest
+    negative if none is), mean over the pairs; [B, B] memory, B² log B time.
     Returns 0 (with a gradient path) when the batch has no valid triplet.
     """
     z = F.normalize(vectors, dim=1)
@@ -29,8 +32,11 @@ def triplet_loss(vectors: torch.Tensor, labels: torch.Tensor, margin: float = 0.
         if not valid.any():
             return vectors.sum() * 0
         return F.relu(hp - hn + margin)[valid].mean()
+    if mining == "semi_hard":
+        return _semi_hard(vectors, d, pos, neg, margin)
     if mining != "batch_all":
-        raise ValueError(f"mining must be 'batch_all' or 'batch_hard', not {mining!r}")
+        raise ValueError(
+            f"mining must be 'batch_all', 'batch_hard' or 'semi_hard', not {mining!r}")
     t = d[:, :, None] - d[:, None, :] + margin          # [a, p, n]
     valid = pos[:, :, None] & neg[:, None, :]
     t = F.relu(t) * valid
@@ -38,6 +44,19 @@ def triplet_loss(vectors: torch.Tensor, labels: torch.Tensor, margin: float = 0.
     if active == 0:
         return vectors.sum() * 0
     return t.sum() / active
+
+
+def _semi_hard(vectors, d, pos, neg, margin):
+    n_neg = neg.sum(1)                                           # [B]
+    valid = pos & (n_neg > 0)[:, None]
+    if not valid.any():
+        return vectors.sum() * 0
+    dn, _ = d.masked_fill(~neg, float("inf")).sort(1)            # negatives first, ascending
+    # first negative strictly farther than each positive; past the last one: the farthest
+    k = torch.searchsorted(dn.detach().contiguous(), d.detach().contiguous(), right=True)
+    k = torch.minimum(k, (n_neg - 1).clamp_min(0)[:, None])
+    an = dn.gather(1, k)                                         # [a, p]
+    return F.relu(d - an + margin)[valid].mean()
 
 
 def fusion_objective(logits: torch.Tensor, vectors: torch.Tensor, labels: torch.Tensor,
