@@ -844,3 +844,95 @@ def test_ordinals_misspelt():
     assert acts.norm("the thrid one?") == "the third one?"
     assert tokens("didnt like the frist one")[-2:] == ["first", "one"]
     assert acts.norm("a fist fight") == "a fist fight"
+
+
+def test_questions_about_a_shown_book_do_not_look_up_their_own_words(tiny_home):
+    """'Year of publication, please.', 'number of pages?', 'who's it by and when': the words
+    of the question are no title ('Please Ignore Me', 'Number Nine', 'When'); 'is the keep
+    one long' / 'the one with the gate' is the shown book with those title words, not another
+    book so called; in a series just talked about, 'the first' and 'that second one' are its
+    books of that number; 'author of book three?' is the third book shown."""
+    from coverstory.catalog import Catalog
+
+    cat = Catalog.open(tiny_home)
+    with cat.transaction():
+        for n, title in enumerate(("Please Ignore Me", "Number Nine", "When", "The Keeps")):
+            cat.upsert_book("tiny", f"decoy{n}", {"title": title, "authors": ["Deco Y"],
+                                                  "year": 1950 + n, "pages": 99})
+    cat.close()
+    eng = _tide_saga(tiny_home, ("Moon Keep", "Sun Gate", "Star Hollow", "Rain Tower"))
+    try:
+        r = eng.turn("q", text="tide saga, which is book three?")
+        assert r.books[0]["title"].startswith("Star Hollow")
+        r = eng.turn("q", text="when did the first come out")
+        assert "2001" in r.text and "Moon Keep" in r.text
+        eng.turn("q2", text="tide saga, which is book three?")
+        r = eng.turn("q2", text="and roughly how many pages is that second one")
+        assert "202" in r.text
+        for sid, ask, want in (("y", "Year of publication, please.", "2001"),
+                               ("p", "number of pages?", "201"),
+                               ("w", "who's it by and when", "Ida Reef"),
+                               ("k", "is the sun gate one long", "202"),
+                               ("h", "how many page has the one with the star hollow?", "203"),
+                               ("l", "and that one's year?", "2001")):
+            eng.turn(sid, text="the tide saga in order please")
+            r = eng.turn(sid, text=ask)
+            assert r.intent == "ask_about" and want in r.text, (ask, r.text)
+        eng.turn("b", text="the tide saga in order please")
+        r = eng.turn("b", text="author of book three?")
+        assert "Star Hollow" in r.text
+    finally:
+        eng.close()
+
+
+@pytest.mark.parametrize("text,sub", [
+    ("who's the poet of the first one", "author"), ("author of book three?", "author"),
+    ("and that one's year?", "year"), ("short?", "pages"), ("How many page has it?", "pages"),
+])
+def test_more_ways_to_ask_about_a_book(text, sub):
+    a = acts.classify(text)
+    assert (a.kind, a.sub) == ("ask", sub)
+
+
+def test_a_series_asked_for_by_its_hero_or_story(tiny_home):
+    """'the series about the lighthouse girl Mira, what is book one', 'Ida Reef - the books
+    with the lighthouse keeper. where do they begin?': the series whose books' text clearly
+    matches the words, even when one word of them ('girl') is part of another series' name."""
+    from coverstory.catalog import Catalog
+
+    cat = Catalog.open(tiny_home)
+    with cat.transaction():
+        for n, title in enumerate(("Pearl", "Shell"), 1):
+            cat.upsert_book("tiny", f"girl{n}", {"title": f"{title} (Sea Girl, #{n})",
+                                                 "authors": ["Ann Other"], "year": 1990 + n,
+                                                 "description": "A summer romance by the sea."})
+        for n, title in enumerate(("Moon Keep", "Sun Gate", "Star Hollow"), 1):
+            cat.upsert_book("tiny", f"tide{n}", {
+                "title": f"{title} (The Tide Saga, #{n})", "authors": ["Ida Reef"],
+                "year": 2000 + n, "description": f"Mira the lighthouse keeper, part {n}."})
+    cat.close()
+    from coverstory.dialogue.engine import DialogueEngine
+
+    eng = DialogueEngine(tiny_home, search=False, recommend=False, llm=False)
+    try:
+        for sid, ask in (("a", "the series about the lighthouse girl Mira, what is book one"),
+                         ("b", "Ida Reef - the books with the lighthouse keeper. Where do they begin?"),
+                         ("c", "where do the mira lighthouse novels start")):
+            r = eng.turn(sid, text=ask)
+            assert r.intent == "series" and r.books[0]["title"].startswith("Moon Keep"), ask
+    finally:
+        eng.close()
+
+
+@pytest.mark.parametrize("text,kind,sub", [
+    ("haha my wife would kill me 😂", "smalltalk", "aside"),
+    ("its raining so much here in Pune, perfect reading weather na", "smalltalk", "aside"),
+    ("do you actually read the books yourself?", "smalltalk", "self"),
+    ("thanks yaar", "smalltalk", "thanks"),
+    ("haha fair, thriller then", "request", ""),          # a kind of book: a request
+    ("it is raining, give me a cosy mystery", "request", ""),
+    ("lol ok something funny", "request", ""),
+])
+def test_asides_about_the_readers_life_or_the_bot_show_no_books(text, kind, sub):
+    a = acts.classify(text)
+    assert (a.kind, a.sub) == (kind, sub)

@@ -37,6 +37,10 @@ SMALLTALK = {
                     r"what else do you do|can you do anything (?:else|besides)|"
                     r"are you (?:a |an )?(?:real|human|person|bot|robot|ai|computer|machine))\b",
     "how_are_you": r"\bhow are you\b|\bhow'?s it going\b",
+    # about the bot itself: "do you actually read the books yourself?"
+    "self": r"\bdo you (?:actually |really |even |ever |yourself )?read\b[\w ]*\b(?:yourself|at all)\b|"
+            r"\bdo you (?:actually |really |even |ever )?(?:read|like reading)\W*$|"
+            r"\bwhat(?:'s| is) your (?:own )?favou?rite (?:book|novel|author)\b",
     # talk about the talk, not about books: "hmm, let me think", "my memory is terrible"
     "chat": r"^(?:hmm+,? |ok,? |so,? )?let me (?:think|see)\b|\bi'?m (?:just )?thinking\b|"
             r"\bgood question\b|\bmy memory is (?:terrible|bad|awful|rubbish|poor|hopeless|shocking)\b|"
@@ -76,7 +80,9 @@ ASK = {
               r"drew|illustrated)\b|\bwho'?s the author\b|"
               r"^(?:and )?(?:the )?(?:author|writer)\??$|"
               r"\bwho'?s (?:it|that|this)(?: one)? by\b|\b(?:wrote|written) (?:that|this|it)(?: one)?\??$|"
-              r"\bwhat author\b|\bwho is (?:it|that) by\b",
+              r"\bwhat author\b|\bwho is (?:it|that) by\b|"
+              r"\bwho(?:'s| is| was) the (?:poet|author|writer|illustrator)\b|"
+              r"^(?:and )?(?:the )?(?:author|writer|poet) of (?:the |that |this |book |number |#)",
     "year": r"\bwhen (?:was|did) (?:it|that|this|the \w+(?: one)?) (?:come out|published|written|"
             r"out|released)|\bwhat year\b|\bhow old is\b|\bwhen did it come out\b|"
             r"\bwhen did \w+ write (?:it|that|this)\b|^(?:and )?(?:the |what )?(?:year|date)\??$|"
@@ -87,14 +93,18 @@ ASK = {
             r"\b(?:year|date) of (?:publication|release|publishing)\b|"
             r"\bpublication (?:year|date)\b|\bpublished when\b|\bthe year it came out\b|^(?:and )?when\??$|\band when\??$|"
             r"\bwhen (?:was|did) [\w' .:-]{2,60}? (?:come out|published|written|released)\b|"
-            r"\bwhen did (?:he|she|they) write\b",
-    "pages": r"\bhow (?:long|many pages|big|thick)\b|\bpage count\b|\bnumber of pages\b|"
+            r"\bwhen did (?:he|she|they) write\b|"
+            r"\b(?:its|that(?: one)?'?s|this(?: one)?'?s) (?:year|date|publication)\b",
+    "pages": r"\bhow (?:long|many pages?|big|thick)\b|\bpage count\b|\bnumber of pages\b|"
              r"\bwhat'?s (?:its|the) length\b|\bis (?:it|that|this)(?: one)? (?:over|under|more than|"
              r"less than) (?:a thousand|\d+|[a-z]+ hundred) pages\b|"
              r"^(?:and )?(?:pages|length|page count|how many pages)\??$|"
              r"\bis (?:it|that|this)(?: one)? (?:very |too |really )?(?:long|short|a long one|"
              r"a quick read)\b|^(?:and |so |ok )?is [\w' :-]{3,50}? (?:very |too |really )?(?:long|"
-             r"a long one|a long book|thick|a big book)\W*$",
+             r"a long one|a long book|thick|a big book)\W*$|"
+             r"^(?:and |so |but )?(?:is it |it'?s |is that |that'?s )?(?:short|long|very long|"
+             r"a long one|thick)\?$|"
+             r"\b(?:its|that(?: one)?'?s|this(?: one)?'?s) (?:length|page count|pages)\b",
     "series": r"\bis (?:it|that|this|the \w+(?: one)?) (?:part of )?(?:a|in a) series\b|"
               r"\bwhich series\b|\bwhat series\b|\bis (?:it|that|this)(?: one)? the first\b|"
               r"\bwhich book in\b|\bis (?:it|that|this)(?: one)? (?:the |book |number |no\.? |#)" + NTH_ASK +
@@ -153,6 +163,13 @@ HAVING = re.compile(r"\b(?:tell me if|let me know if|i want to know if|check if|
 WHICH_ONE = re.compile(r"^(?P<t>[^(),-]{3,60}?)\s*[,(-]\s*(?:the |i mean the |you know,? the )"
                        r"(?P<d>[\w .'-]{3,40}?) (?:one|version|edition)\b[^)]*\)?\W*$")
 _KINDS: re.Pattern | None = None
+_KINDS_ANYWHERE: re.Pattern | None = None
+# an aside about the reader's life, not a request: laughter first, or the weather
+_ASIDE = re.compile(r"^(?:haha+|hehe+|lol|lmao|ha ha|ha|rofl)\b|\b(?:raining|rainy|snowing|sunny|"
+                    r"weather|so hot|so cold|freezing)\b")
+_ASKS_BOOKS = re.compile(r"\b(?:books?|novels?|something|anything|recommend|suggest\w*|want|need|"
+                         r"looking|show|give|find|more|another|others?|like|about|story|stories|"
+                         r"series|author|by|read|reads|first|second|third|last|one)\b")
 
 
 def _kind_of_book(query: str) -> bool:
@@ -167,6 +184,18 @@ def _kind_of_book(query: str) -> bool:
         _KINDS = re.compile(r"^(?:" + "|".join(map(re.escape, said)) +
                             r")(?: (?:fiction|novels?|books?|stories|reads?|series))*(?:$|[.,!;]| -)")
     return bool(_KINDS.match(query.lower().strip()))
+
+
+def _names_a_kind(text: str) -> bool:
+    """A genre, audience, tone or other kind of book of the lexicon is named anywhere."""
+    global _KINDS_ANYWHERE
+    if _KINDS_ANYWHERE is None:
+        from coverstory.dialogue.lexicon import FACETS
+
+        said = sorted({p for f in FACETS.values() for v in f.values for p in v.say
+                       if len(p) >= 3}, key=len, reverse=True)
+        _KINDS_ANYWHERE = re.compile(r"\b(?:" + "|".join(map(re.escape, said)) + r")\b")
+    return bool(_KINDS_ANYWHERE.search(text))
 
 
 def _classify_feedback(act: Act) -> Act:
@@ -208,6 +237,7 @@ class Act:
     interests: list[str] = field(default_factory=list)
     number: int | None = None                  # "book 2 of X"
     same_author: bool = False                  # "anything else he wrote?"
+    prev_act: str = ""                         # the last turn's act ("series:<key>", "ask:pages")
     fresh: bool = False                        # "more from the 70s": new books, none shown
     someone: bool = False                      # names a person: "my daughter", "for my dad"
 
@@ -305,7 +335,7 @@ def _classify(text: str) -> Act:
     m = SERIES_WHICH_FIRST.search(bare)
     if m:                               # "tana french - which one should I read first"
         act.kind, act.sub = "series", "first"
-        act.query = (m.group(1) or m.group(2) or "").strip(" -,:")
+        act.query = next((g for g in m.groups() if g), "").strip(" -,:")
         return act
     if re.search(r"\bin order\b|\bfirst (?:book|one|novel) (?:in|of)\b|\bwhere (?:do|should) i start\b|"
                  r"\bseries (?:reading )?order\W*$", t) or re.search(
@@ -353,7 +383,7 @@ def _classify(text: str) -> Act:
             rest = re.sub(pat, " ", t)
             rest = re.sub(r"[^a-z ]", " ", rest)
             content = [w for w in rest.split() if w not in _SMALL_FILLER]
-            if not content or sub in ("bye", "capabilities", "how_are_you", "never_mind") or (
+            if not content or sub in ("bye", "capabilities", "how_are_you", "never_mind", "self") or (
                     sub == "thanks" and _FOR_SOMEONE.search(t)):   # "thanks, she'll love these"
                 act.kind, act.sub = "smalltalk", sub
                 return act
@@ -362,6 +392,9 @@ def _classify(text: str) -> Act:
             any(w in _REACTION for w in words):
         act.kind, act.sub = "smalltalk", "ack"             # "ok lovely", "ah lovely"
         return act
+    if _ASIDE.search(t) and "?" not in t and not _ASKS_BOOKS.search(t) and not _names_a_kind(t):
+        act.kind, act.sub = "smalltalk", "aside"   # "haha my wife would kill me", "its raining
+        return act                                 # so much here, perfect reading weather na"
     if _SAME_AUTHOR.search(t):                   # "anything else he wrote?": a request
         act.same_author = True
         return act
@@ -394,7 +427,8 @@ lovely nice good day evening morning awesome perfect yay yes wow brilliant excel
 fab fantastic super sweet wonderful helpful kind shame anyway anyways these those they them
 look looks looking seem seems sound sounds thats lot lots will check out try give go cool mate
 much obliged kindly sorted be be all done million mille oops sorry typo typos lol haha hahaha
-about my bad no worries problem ah oh ooh hmm xx x u ur star legend man buddy well ha""".split())
+about my bad no worries problem ah oh ooh hmm xx x u ur star legend man buddy well ha yaar
+dude bro bhai na friend pal""".split())
 # a turn of nothing but these is a reaction ("ok lovely", "oops sorry about the typo lol")
 _REACTION = frozenset("""ok okay lovely nice good great awesome perfect yay wow brilliant excellent
 amazing fab fantastic super sweet wonderful cool interesting neat ah oh ooh hmm lol haha hahaha

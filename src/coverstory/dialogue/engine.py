@@ -226,6 +226,7 @@ class DialogueEngine(RequestTurns, AboutTurns, LookupTurns, SeriesTurns, Feedbac
         sid = st.session_id
         act = acts.classify(text)
         prev, st.last_act = st.last_act, ""
+        act.prev_act = prev
         if prev.startswith("series") and act.kind in ("request", "more", "series") \
                 and not act.query:
             acts.series_follow_up(text, act)       # "and then?", "and the third", "3rd?"

@@ -103,7 +103,9 @@ SERIES_START = re.compile(r"\bwhich (.+?) (?:book|one|novel) (?:do|should) i (?:
                           r"\bwhere (?:should|do|does|can) (?:i |we )?(?:begin|start)(?: with| reading)? "
                           r"(.+?)(?: series| sequence| books| saga)?\??$|\bwhere does (.+?) "
                           r"(?:series |sequence |saga )?(?:begin|start)\??$|^(.+?)[,:-]+ which one do i "
-                          r"(?:start|begin)(?: with)?\??$")
+                          r"(?:start|begin)(?: with)?\??$|\bwhere do (they|these|those|them) (?:begin|start)\b|"
+                          r"\bwhere do (?:the )?(.+?) (?:books|novels|series|mysteries|ones|stories|"
+                          r"saga|adventures) (?:begin|start)\??$")
 SERIES_LAST = re.compile(r"\b(?:the )?(?:last|final) (?:one|book|part|volume)\b")
 SERIES_LAST_NAMED = re.compile(      # "what's the very last vampire academy book?"
     r"^(?:and |so |ok |okay )?(?:what'?s |whats |what is |which is |which'?s )?(?:the )?(?:very )?"
@@ -119,7 +121,9 @@ SERIES_NUM = re.compile(r"^(.+?)\s+(?:book|#|part|volume|vol\.?|no\.?|number)\s*
 SERIES_WHICH_FIRST = re.compile(
     r"^(.+?)[\s,:-]+which (?:one|book|novel)(?:'?s| is| comes| do i read| should i read| to read)?"
     r" first\W*$|^which (?:one |book |novel )?(?:'?s |is |comes |came |do i read |should i read )?first"
-    r"(?: (?:in|of|from|by) (.+?))?\W*$")
+    r"(?: (?:in|of|from|by) (.+?))?\W*$|"
+    r"^(.{3,80}?\b(?:books|series|novels|ones|saga|trilogy)\b.{0,60}?)\s*[-,:;]+\s*(?:and )?(?:the )?"
+    r"(?:first|1st) (?:one|book)(?: please| pls)?\W*$")    # "those spy books by horowitz - the first one"
 SERIES_FIRST = re.compile(
     r"\b(?:first|1st) (?:book |one |novel )?(?:in|of) (?:the )?(.+?)(?: series)?\??$|"
     r"\b(?:where|which one) (?:do|should) i (?:start|begin)\b(?: (?:with|on|the))*\s*(.*)$|"

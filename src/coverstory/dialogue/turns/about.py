@@ -14,6 +14,7 @@ from coverstory.dialogue.lookup import finder
 from coverstory.dialogue.nlg import Templates
 from coverstory.dialogue.nlu import Parse
 from coverstory.dialogue.replies import Reply, card
+from coverstory.dialogue.slots import NUMBER_REF
 from coverstory.dialogue.state import SessionState
 
 _WHATS_X_ABOUT = re.compile(r"^(?:so )?what(?:'s| is|s) (.{3,60}?) about\??$")
@@ -22,11 +23,16 @@ _QUESTION_WORDS = frozenset("""when was were did does do it come came out publis
 how many pages page count is who wrote by what year and so ok okay anyway then
 again roughly um uh first published publication date of whats what's its length tell me
 please pls about have has does who's whos s book novel one he she they exactly you've
-you your got i ive i've we here""".split())
+you your got i ive i've we here number short long poet author writer""".split())
 _SIZE = re.compile(r"\bhow (?:long|big|thick)\b|\b(?:long|thick|a long one|a long book|a big book)"
                    r"\W*$")
 _POINTING = re.compile(r"\b(?:it|that|this|its|them|they|those|these)\b")
 _IS_NTH = re.compile(r"\bis (?:it|that|this)(?: one)? (?:the |book |number |no\.? |#)" + acts.NTH_ASK_GROUP)
+# "is the assassin one long", "the one with the hat": words of a shown book's title
+_DESCRIBED = re.compile(r"\bthe (?!(?:first|second|third|fourth|fifth|last|other|same|next|"
+                        r"new|old|right|wrong|only|whole|very)\b)([a-z][\w' ]{1,30}?) one\b|"
+                        r"\bthe one (?:with|about|called) (?:the |a |an )?([a-z][\w' ]{1,30}?)\W*$")
+_BOOK_N = re.compile(r"\bbook (one|two|three|four|five|[1-5])\b")
 PRONOUNS = frozenset({"it", "that", "this", "they", "that one", "this one", "the first one",
                        "the second one", "the third one", "the last one"})
 
@@ -34,13 +40,24 @@ PRONOUNS = frozenset({"it", "that", "this", "they", "that one", "this one", "the
 class AboutTurns:
     """The ask / explain handlers of ``DialogueEngine``."""
 
-    def _target(self, st: SessionState, p: Parse, text: str, prefer_shown: bool = True) -> int | None:
-        """The book a turn is about: an ordinal ("the second"), a shown title, a named title,
-        "it" (the book last talked about), else the first book just shown."""
-        for s in p.slots:
-            if s.kind == "ref" and s.value != "it" and st.last_books \
-                    and -len(st.last_books) <= int(s.value) < len(st.last_books):
-                return st.last_books[int(s.value)]
+    def _target(self, st: SessionState, p: Parse, text: str, prefer_shown: bool = True,
+                series: str = "") -> int | None:
+        """The book a turn is about: an ordinal ("the second"; in the series ``series`` just
+        talked about, its book of that number), a shown title, a named title, "it" (the book
+        last talked about), else the first book just shown."""
+        refs = [int(s.value) for s in p.slots if s.kind == "ref" and s.value != "it"]
+        m = _BOOK_N.search(acts.norm(text))
+        if re.search(r"\bit\b", acts.norm(text)):
+            series = ""             # "how long is it, the first one nearly broke my wrist"
+        for ref in refs + ([NUMBER_REF[m.group(1)]] if m else []):   # "author of book three?"
+            got = self._series_book(series, ref) if series else None
+            if got is not None:                    # "when did the first come out"
+                return got
+            if st.last_books and -len(st.last_books) <= ref < len(st.last_books):
+                return st.last_books[ref]
+        described = self._shown_described(st, text)
+        if described is not None:
+            return described
         t = " " + fold(text) + " "
         for b in list(st.last_books) + list(reversed(st.shown)):
             r = self.index.row.get(b)
@@ -57,6 +74,28 @@ class AboutTurns:
             return st.focus
         return st.last_books[0] if st.last_books else None
 
+    def _series_book(self, key: str, ref: int) -> int | None:
+        """Book ``ref + 1`` of the series ``key`` (``ref`` -1: its last), if the catalog has it."""
+        rows = self.index.series.in_order(key)
+        nums = {self.index.series.num(r, key): r for r in rows}
+        r = rows[-1] if ref < 0 and rows else nums.get(float(ref + 1))
+        return int(self.index.ids[r]) if r is not None else None
+
+    def _shown_described(self, st: SessionState, text: str) -> int | None:
+        """'is the assassin one long', 'the one with the hat': the shown book whose title
+        holds those words (plural or possessive forms alike)."""
+        m = _DESCRIBED.search(acts.norm(text))
+        if not m:
+            return None
+        def stems(words):
+            return {re.sub(r"(?:'s|s)$", "", w) for w in words} - {"the", "a", "an", "of", "and"}
+        want = stems(re.sub(r"[^a-z0-9' ]+", " ", m.group(1) or m.group(2)).split())
+        for b in list(st.last_books) + list(reversed(st.shown)):
+            r = self.index.row.get(b)
+            if want and r is not None and want <= stems(norm_title(self.index.titles[r]).split()):
+                return b
+        return None
+
     def _about_book(self, st: SessionState, tpl: Templates, text: str, act: acts.Act) -> Reply:
         """'why the second one?', 'who wrote it?', 'how long is it?' — no feedback recorded."""
         idx = self.index
@@ -64,19 +103,22 @@ class AboutTurns:
             return self._which_of_those(st, tpl, text, act)
         text = re.sub(r"[\s,]+(?:again|then|though|anyway)\W*$", "", text)  # not title words
         p = self.nlu.parse(text)
-        target = self._target(st, p, text, prefer_shown=act.kind == "explain" or act.sub == "title")
+        series = act.prev_act[len("series:"):] if act.prev_act.startswith("series:") else ""
+        target = self._target(st, p, text, prefer_shown=act.kind == "explain" or act.sub == "title",
+                              series=series)
         m = _WHATS_X_ABOUT.match(acts.norm(text).split("? ")[0])
         if act.kind == "ask" and m and m.group(1) not in PRONOUNS:   # "what's Rebecca about?"
             got = finder(idx).title(acts.title_query(m.group(1)))
             if got is not None:
                 target = int(idx.ids[got[0]])
         elif act.kind == "ask" and act.sub in acts.ASK and act.sub != "title" and \
-                not any(s.kind == "ref" for s in p.slots):   # ("isn't that called X": not X)
+                not any(s.kind == "ref" for s in p.slots) and not _BOOK_N.search(acts.norm(text)) and \
+                self._shown_described(st, text) is None:   # ("isn't that called X": not X)
             rest = re.sub(acts.ASK[act.sub], " ", acts.norm(text))      # "East of Eden - how
             rest = re.sub(r"[^a-z0-9' ]+", " ", rest).strip()             # long is it?"
             rest = re.sub(r"^(?:and|so|ok|but)\s+|\s+(?:is it|it is|it|is)$", "", rest).strip()
             words = set(rest.split()) - {"the", "one", "ones", "all", "both", "book", "books",
-                                         "what", "is", "was", "which", "of", "a", "its"}
+                                         "what", "is", "was", "which", "of", "a", "its"} - _QUESTION_WORDS
             named = len(rest) >= 4 and bool(words) and not words <= (PRONOUNS | {"them", "they",
                                                                                 "those", "these"})
             got = finder(idx).title(rest) if named else None

@@ -100,9 +100,12 @@ class SeriesTurns:
             passing = named[-1] if named else None
             named = [r for r in named if ser.position(r)]
             row = named[-1] if named else None
+        described = self._series_described(text) if row is None and key is None and \
+            passing is None and not bare and act.sub in ("first", "number", "last") else None
         if row is None and key is None and passing is None and not bare and \
                 not _POINTS.search(fold(text)):
-            key = self._series_in(text)          # "I want to start Narnia. Which comes first?"
+            key = self._series_in(text, described)   # "I want to start Narnia. Which comes first?"
+        key = described if row is None and key is None and passing is None else key
         if row is None and key is None and passing is None and act.sub == "first":
             rest = " ".join(w for w in fold(text).split() if w not in _CUE | _KIND_WORDS)
             if rest and self._names_an_author(rest):   # "robin hobb where do i start",
@@ -286,9 +289,11 @@ class SeriesTurns:
                 return r
         return None
 
-    def _series_in(self, text: str) -> str | None:
+    def _series_in(self, text: str, described: str | None = None) -> str | None:
         """A series named anywhere in a question about it: the longest run of words (not
-        starting or ending with a question word) that names a series."""
+        starting or ending with a question word) that names a series; one word only when it
+        is not the mere part of a name that the books described contradict ("the cave girl
+        Ayla": not Gossip Girl)."""
         ser = self.index.series
         words = fold(text).split()
         for n in range(min(5, len(words)), 0, -1):
@@ -297,9 +302,28 @@ class SeriesTurns:
                 if run[0] in _CUE or run[-1] in _CUE or (n == 1 and len(run[0]) < 4):
                     continue
                 key = ser.find(" ".join(run))
-                if key is not None:
+                if key is not None and (n > 1 or described in (None, key) or key == run[0]):
                     return key
         return None
+
+    def _series_described(self, text: str) -> str | None:
+        """The series whose books' text clearly best matches the words of a series question
+        that names none ("the series about the cave girl Ayla, what is book one", "kathy
+        reichs - the books with the forensic anthropologist Tempe. where do they begin?"):
+        the mean of its three best books' term scores, at least 0.2 and 1.5 times the next
+        series' (both chosen on development conversations)."""
+        idx, ser = self.index, self.index.series
+        scores, _ = idx.term_query(" ".join(w for w in fold(text).split()
+                                            if w not in _CUE | _KIND_WORDS))
+        hits: dict[str, list[float]] = {}
+        for r in np.flatnonzero(scores > 0):
+            if int(r) in ser.of_row:
+                hits.setdefault(ser.of_row[int(r)][0], []).append(float(scores[r]))
+        ranked = sorted(((sum(sorted(v)[-3:]) / 3, k) for k, v in hits.items() if len(v) >= 2),
+                        reverse=True)
+        if not ranked or ranked[0][0] < 0.2 or len(ranked) > 1 and ranked[0][0] < 1.5 * ranked[1][0]:
+            return None
+        return ranked[0][1]
 
     def _series_named(self, query: str, title: bool = True) -> tuple[int | None, str | None]:
         """(row, series key) a series request names with an author in it: 'hyperion dan

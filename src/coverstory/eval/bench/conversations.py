@@ -153,8 +153,9 @@ def run_conversation(engine, catalog, conv: dict, groups, seed: int = 0) -> dict
                     facts_cache[b.id] = BookFacts.from_book(b)
             books = [facts_cache.get(int(c["id"])) if c.get("id") is not None
                      and int(c["id"]) in facts_cache else BookFacts.from_card(c) for c in cards]
-            text = " ".join(s for s in (getattr(reply, "text", "") or "",
-                                        getattr(reply, "question", "") or "") if s)
+            text = getattr(reply, "text", "") or ""
+            question = getattr(reply, "question", "") or ""
+            text = text if question in text else f"{text} {question}".strip()  # (once)
         events, ratings = rec_db.delta(sid, before)
         rec = TurnRecord(books=books, text=text, earlier_lists=list(lists),
                          shown_before=set(shown), events=events, ratings=ratings, error=error)
