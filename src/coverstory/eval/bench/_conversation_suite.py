@@ -74,7 +74,28 @@ DEV_EXTRA5 = DATA / "conversations_dev_extra5.jsonl"
 # data. Development material only: ids "x-f-...", always in the dev part; the test part is
 # unchanged.
 DEV_EXTRA6 = DATA / "conversations_dev_extra6.jsonl"
-DEV_EXTRAS = (DEV_EXTRA, DEV_EXTRA2, DEV_EXTRA3, DEV_EXTRA4, DEV_EXTRA5, DEV_EXTRA6)
+# A seventh extension of 183 conversations, written on 2026-12-03 by a seventh helper engineer
+# (helper-36) who likewise neither ran the bot nor read dialogue/, written blind to measure how
+# the rules generalise to other series, authors and phrasings: series turns (first / next /
+# previous / last / in order / "which number is X", series named only by the hero or the world
+# such as Ged, Kvothe, Lisbeth Salander or Greg Heffley, sub-series such as Tiffany Aching,
+# Discworld's witches, Moist von Lipwig and Ender's Shadow, typos, a correction mid-message),
+# author include/exclude and form within an author ("only his poetry", "only her non-fiction",
+# "Pratchett but not Discworld", Marple not Poirot), audience by age or school year and
+# recipients/occasions whose words must not match titles, genres and forms, tone and relative
+# tone, era and length said in words, "like X but Y", half-remembered plots, title lookups with
+# typos or partial titles, ten not-in-catalog titles, small talk with content words that shows
+# no books and records nothing, explanations, questions about shown books (author, year,
+# length), "more", "I've read those", feedback in words and buttons; 32 conversations of 4+
+# turns where constraints carry over or are replaced; texting, typos, emoji, voice-transcript
+# fillers, long rambling, formal, non-native, British, Indian and Australian English. Facts
+# (titles, series order, original years, page counts from pages.csv, authors) and
+# satisfiability (3+ books for every constrained turn) checked with a script against the
+# goodbooks-10k data. Development material only: ids "x-g-...", always in the dev part; the
+# test part is unchanged.
+DEV_EXTRA7 = DATA / "conversations_dev_extra7.jsonl"
+DEV_EXTRAS = (DEV_EXTRA, DEV_EXTRA2, DEV_EXTRA3, DEV_EXTRA4, DEV_EXTRA5, DEV_EXTRA6,
+              DEV_EXTRA7)
 DEV_PREFIX = "x-"
 TAG_GROUPS = DATA / "conversation_tag_groups.json"
 
