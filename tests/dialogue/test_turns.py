@@ -936,3 +936,50 @@ def test_a_series_asked_for_by_its_hero_or_story(tiny_home):
 def test_asides_about_the_readers_life_or_the_bot_show_no_books(text, kind, sub):
     a = acts.classify(text)
     assert (a.kind, a.sub) == (kind, sub)
+
+
+def test_a_series_named_with_a_kind_word_or_inside_a_question(tiny_home):
+    """'tide saga mysteries' lists the series; 'the tide saga inside it - which is first?'
+    names the series even with a pronoun after it."""
+    eng = _tide_saga(tiny_home, ("Moon Keep", "Sun Gate"))
+    try:
+        r = eng.turn("m", text="tide saga mysteries")
+        assert r.intent == "series" and r.books[0]["title"].startswith("Moon Keep")
+        r = eng.turn("i", text="the tide saga inside it - which is first?")
+        assert r.intent == "series" and r.books[0]["title"].startswith("Moon Keep")
+    finally:
+        eng.close()
+
+
+def test_just_his_poetry_keeps_the_author_and_graphic_memoir_is_a_comic():
+    from coverstory.dialogue.lexicon import FACETS
+    from coverstory.dialogue.turns.request import _THAT_AUTHOR
+
+    assert _THAT_AUTHOR.search("just his poetry, not the novels")
+    assert not _THAT_AUTHOR.search("just her daughter and me")
+    assert any("graphic memoir" in v.say for f in FACETS.values() for v in f.values
+               if v.name == "comics")
+
+
+def test_the_authors_newest_or_earliest_and_a_lookup_said_with_please(tiny_home):
+    """'X by Y please' not in the catalog offers Y's books; 'then his most recent one'
+    leads with Y's newest book here, said so, even though it was shown."""
+    eng = _tide_saga(tiny_home, ("Moon Keep", "Sun Gate", "Star Hollow"))
+    try:
+        r = eng.turn("n", text="Klara and the Moon by Ida Reef please")
+        assert r.books and all("Ida Reef" in b["authors"] for b in r.books)
+        r = eng.turn("n", text="then her most recent one that you do have")
+        assert r.books[0]["title"].startswith("Star Hollow") and "2003" in r.text
+        r = eng.turn("n", text="and her earliest book?")
+        assert r.books[0]["title"].startswith("Moon Keep") and "2001" in r.text
+    finally:
+        eng.close()
+
+
+@pytest.mark.parametrize("text", ["And after this one which come?", "no i meant the third one"])
+def test_series_follow_ups_said_otherwise(text):
+    from coverstory.dialogue.acts import Act, series_follow_up
+
+    act = Act("request")
+    series_follow_up(text, act)
+    assert act.kind == "series"

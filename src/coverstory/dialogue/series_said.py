@@ -151,7 +151,8 @@ _FOLLOW_NEXT = re.compile(
     r"^(?:and |so |ok |okay |then )*(?:then|after that|after it|next|the next one|the next|"
     r"what comes (?:after|next)(?: (?:it|that|this))?|what(?:'s| is) after (?:it|that|this)|"
     r"(?:are there|is there) (?:any )?(?:more|others|another)(?: (?:after|than) (?:that|it|this))?|"
-    r"what then|then what)\W*$")
+    r"what then|then what|after (?:this|that|it)(?: one)?,? (?:which|what)(?: one| book)? "
+    r"(?:comes?|is next|next))\W*$")
 _FOLLOW_LAST = re.compile(r"\b(?:the )?(?:last|final) (?:one|book|part|volume)\b|"
                           r"\b(?:the )?(?:very )?(?:last|final) (?:one |book )?(?:of|in) the "
                           r"(?:trilogy|series|saga|books|lot)\b|"
@@ -163,6 +164,7 @@ def series_follow_up(text: str, act) -> None:   # act: acts.Act
     """After a series answer: "and the third?" -> book 3, "and then?" -> the next one,
     "which one's the last" -> the last (``act`` is changed in place)."""
     t = norm(text).rstrip("!.?, ")
+    t = re.sub(r"^(?:no|nope|sorry|oops)?[,.!]*\s*i meant\s+", "", t)   # "no i meant the third one"
     m = _FOLLOW_NUM.match(t)
     if m:
         w = m.group(1)

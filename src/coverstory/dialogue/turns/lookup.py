@@ -116,7 +116,8 @@ class LookupTurns:
             st.prefer("author", author)
             return self._recommend_reply(st, tpl, "recommend", None, may_ask=False,
                                          head=tpl.say("author_books", author=author))
-        parts = re.split(r"\s+(?:by|from|[-–—])\s+", query.strip(" ?"), maxsplit=1)
+        parts = re.split(r"\s+(?:by|from|[-–—])\s+", re.sub(         # ("..., please")
+            r"[\s,.!?]*\b(?:please|pls|thanks|thank you)\W*$", "", query.strip(" ?")), maxsplit=1)
         title, name = (parts + [""])[:2]
         if got is None and by is not None and _says_name(name, by):
             # "circe by madeline miller": not in the catalog; her books that are

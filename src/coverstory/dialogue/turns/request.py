@@ -21,13 +21,16 @@ from coverstory.dialogue.state import SessionState
 
 _LIKE_THAT = re.compile(r"\b(?:like|similar to) (?:that|this|it|those|these|them|the (?:first|"
                         r"second|third|fourth|fifth|last) one)\b|^more like\b")
+_EXTREME = re.compile(r"\b(?:his|her|their) (most recent|latest|newest|last|oldest|earliest|first) "
+                      r"(?:one|book|novel)\b")
 _THAT_AUTHOR = re.compile(r"\b(?:that|this|the same|same|her|his|their) (?:author|writer)\b|"
                           r"\b(?:more|anything|something|others?|books?|have|got|older|newer|"
                           r"earlier|later|else|other|another|novels?)\b(?: [\w']+){0,3} (?:by|from) "
                           r"(?:him|her|them)\b|^(?:and |what about |any of |then )?(?:his|her|their) "
                           r"(?:other|others|earlier|later|newer|older|most recent|latest|newest|"
                           r"oldest|earliest)\b|\bwhat (?:did|has|does) (?:he|she|they) "
-                          r"(?:write|written|wrote|done)\b")
+                          r"(?:write|written|wrote|done)\b|\b(?:just|only) (?:his|her|their) "
+                          r"(?!(?:son|daughter|kids?|children|wife|husband|mum|mom|dad|friend)\b)\w+")
 _LIKE_THEM = re.compile(r"\blike (?:his|her|their|him|them)\b|\bsimilar\b|\bwho else\b|"
                         r"\bwrites? like\b|\bin (?:his|her|their) (?:style|vein)\b")
 _SERIES_WORDS = frozenset("""the series books trilogy saga novels quartet cycle chronicles sequence
@@ -203,7 +206,15 @@ class RequestTurns:
                 _add_author(p, self.index.authors[r][0], False, "that author")   # great.
             self._keep_off_the_one_named(st, p, text)              # Anything older by her?"
         said_now = update.subjects(p, act) if st.stated() and not read_all else set()
+        years_before = st.years
         update.apply(self.index, st, p, act, pending)
+        got = self._authors_extreme(st, text, years_before)
+        if got is not None:                        # "then his most recent one that you have"
+            r = self.index.row[got[0]]
+            head = tpl.say("author_newest" if got[1] else "author_earliest", title=self.index.titles[r],
+                           author=self.index.authors[r][0], year=int(self.index.years[r]))
+            return self._recommend_reply(st, tpl, "recommend", p, may_ask=False, lead=got[0],
+                                         allow_seen=True, head=head)
         if said_now and self._newest_would_give_way(st, said_now):
             st.forget_preferences()               # "books by Pratchett", then "crime novel,
             update.apply(self.index, st, p, act, pending)   # nothing over 300 pages": crime
@@ -270,6 +281,23 @@ class RequestTurns:
             if r is not None and mine[r]:
                 return (int(b) if ok[r] else None), False
         return None, False
+
+    def _authors_extreme(self, st: SessionState, text: str, years_before) -> tuple[int, bool] | None:
+        """"his most recent one", "her earliest book": the newest (oldest) book in the catalog
+        by the one author asked for, whose year is known; the era the words set ("recent")
+        is undone (``years_before``). Returns (book id, whether the newest)."""
+        m = _EXTREME.search(fold(text))
+        authors = [a for a, w in st.prefs.get("author", {}).items() if w > 0]
+        if not m or len(authors) != 1:
+            return None
+        rows = np.flatnonzero(author_mask(self.index, authors[0]))
+        rows = rows[~np.isnan(self.index.years[rows])]
+        if not len(rows):
+            return None
+        st.years = years_before
+        years = self.index.years[rows]
+        newest = m.group(1) in ("most recent", "latest", "newest", "last")
+        return int(self.index.ids[rows[np.argmax(years) if newest else np.argmin(years)]]), newest
 
     def _newest_would_give_way(self, st: SessionState, said: set[str]) -> bool:
         """The turn was read as a refinement, yet nothing fits the old constraints and the
@@ -361,6 +389,10 @@ class RequestTurns:
         if not words or len(t.split()) > 6:
             return None
         key = self.index.series.find(t)
+        core = re.sub(r"(?:\s+(?:mysteries|stories|adventures|thrillers|novels|books))+$", "", t)
+        if key is None and core != t and self.index.series.find(core) is not None and \
+                set(core.split()) == set(self.index.series.find(core).split()):
+            return self.index.series.find(core)               # "lord peter wimsey mysteries"
         if key is None or not set(words) <= set(key.split()) or len(words) < len(key.split()) - 1:
             return None
         if any(w in _SERIES_WORDS - {"the"} for w in t.split()):

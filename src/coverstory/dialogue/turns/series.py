@@ -81,6 +81,8 @@ class SeriesTurns:
                 row, key = named if named[1] is not None else (row, None)   # jim butcher. first one?"
             if row is None and key is None:
                 row, key = self._series_named(act.query)
+            if row is None and key is None:       # "the Diogenes trilogy inside it"
+                key = self._series_in(act.query, exact=True)
         if row is None and key is not None and act.sub in ("next", "previous"):
             row = self._member_talked_about(st, key, text)  # "read Guards! Guards!, the next
             if row is None and act.sub == "next":            # City Watch book?"
@@ -289,11 +291,11 @@ class SeriesTurns:
                 return r
         return None
 
-    def _series_in(self, text: str, described: str | None = None) -> str | None:
+    def _series_in(self, text: str, described: str | None = None, exact: bool = False) -> str | None:
         """A series named anywhere in a question about it: the longest run of words (not
         starting or ending with a question word) that names a series; one word only when it
         is not the mere part of a name that the books described contradict ("the cave girl
-        Ayla": not Gossip Girl)."""
+        Ayla": not Gossip Girl); ``exact``: only a run that is a series' whole name."""
         ser = self.index.series
         words = fold(text).split()
         for n in range(min(5, len(words)), 0, -1):
@@ -302,6 +304,8 @@ class SeriesTurns:
                 if run[0] in _CUE or run[-1] in _CUE or (n == 1 and len(run[0]) < 4):
                     continue
                 key = ser.find(" ".join(run))
+                if exact and key is not None and set(run) != set(key.split()):
+                    continue
                 if key is not None and (n > 1 or described in (None, key) or key == run[0]):
                     return key
         return None
