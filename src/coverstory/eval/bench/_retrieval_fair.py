@@ -34,6 +34,7 @@ MEMBERS = ("cover/efficientnet-lite0.imagenet", "cover/efficientnet-lite1.imagen
 # projection settings compared on validation (the bench seed); keys are PairConfig fields
 PAIR_CANDIDATES = {
     "InfoNCE": {},
+    "InfoNCE + CE/triplet (semi-hard)": {"ce_weight": 0.3, "mining": "semi_hard"},
     # the seed's cover attention v + q * v (q from the title side), InfoNCE + 0.3 (CE + beta *
     # triplet) on genres. The triplet is mined (B^2 per step): batch-all over 512-book batches
     # built 512^3 terms, 12 s a step on one core; mined, a gated step is ~0.5 s
