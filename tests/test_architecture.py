@@ -4,7 +4,8 @@
 * no import from a stage into a later one (the stage order of docs/architecture.md);
 * no module over 450 lines;
 * the catalog is the only owner of SQL: neither ``.conn`` nor ``sqlite3.connect`` is used
-  outside catalog/.
+  outside catalog/;
+* the shared feature names of a data home are written once, in artifacts.py.
 
 Each rule has a list of known exceptions in files that other work owned when the rule
 was written; a list may only shrink: an entry that no longer breaks its rule fails too
@@ -29,6 +30,11 @@ OVERSIZE_KNOWN: set[str] = set()
 
 # Imports that run from a stage up into a later one (importer -> imported module).
 UPWARD_KNOWN: set[tuple[str, str]] = set()
+
+# Files that still spell a shared feature name ("text/minilm-l6.pretrained", ...) instead of
+# taking it from artifacts.py (files other work owned in December 2026).
+NAMES_KNOWN: set[str] = {"coverstory/dialogue/signals.py",
+                         "coverstory/eval/bench/_retrieval_fair.py"}
 
 # Files that still run SQL outside catalog/, on `catalog.conn` or a connection of their own
 # (none since December 2026).
@@ -218,3 +224,33 @@ def test_only_the_catalog_runs_sql():
                      + ", ".join(new))
     mended = sorted(CONN_KNOWN - users)
     assert not mended, f"take these off CONN_KNOWN, they no longer use .conn: {mended}"
+
+
+def feature_name_spellers() -> set[str]:
+    """Modules with a string constant equal to a feature name of artifacts.py (docstrings
+    aside)."""
+    from coverstory import artifacts
+
+    names = {v for k, v in vars(artifacts).items() if k.endswith("_FEATURE")}
+    users = set()
+    for p in PKG.rglob("*.py"):
+        rel = str(p.relative_to(SRC))
+        if rel == "coverstory/artifacts.py":
+            continue
+        tree = ast.parse(p.read_text(), str(p))
+        docs = {id(n.body[0].value) for n in ast.walk(tree)
+                if isinstance(n, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+                and n.body and isinstance(n.body[0], ast.Expr)}
+        if any(isinstance(n, ast.Constant) and n.value in names and id(n) not in docs
+               for n in ast.walk(tree)):
+            users.add(rel)
+    return users
+
+
+def test_feature_names_are_written_once():
+    users = feature_name_spellers()
+    new = sorted(users - NAMES_KNOWN)
+    assert not new, ("feature names spelt out instead of taken from coverstory.artifacts: "
+                     + ", ".join(new))
+    mended = sorted(NAMES_KNOWN - users)
+    assert not mended, f"take these off NAMES_KNOWN, they use artifacts.py now: {mended}"

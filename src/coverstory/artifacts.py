@@ -1,5 +1,5 @@
-"""Names of what a data home holds, written once: feature names, index files, the
-benchmark reports' folder.
+"""Names of what a data home holds, written once: feature names, index files, model
+folders, the benchmark reports' folder.
 
 The search, the build plan and the benchmarks refer to the same cached features and saved
 indexes; they take the names from here instead of repeating the strings.
@@ -23,10 +23,21 @@ INDEX_DIR = "indexes"                          # <home>/indexes/
 PASSAGES_FILE = "passages.npz"                 # description-passage vectors
 COVER_FEATURES_FILE = "cover_features.npz"     # local features of every cover (photo search)
 BENCHMARKS_DIR = "benchmarks"                  # <home>/benchmarks/: benchmark reports by default
+MODELS_DIR = "models"                          # <home>/models/: trained models
+RECOMMENDER_DIR = f"{MODELS_DIR}/recommender"  # the saved recommender (config.json + weights)
 
 
 def index_dir(home: str | Path) -> Path:
     return Path(home) / INDEX_DIR
+
+
+def models_dir(home: str | Path) -> Path:
+    return Path(home) / MODELS_DIR
+
+
+def recommender_saved(home: str | Path) -> bool:
+    """Whether ``coverstory build recommender`` has saved a recommender in the home."""
+    return (Path(home) / RECOMMENDER_DIR / "config.json").exists()
 
 
 def benchmarks_dir(home: str | Path) -> Path:

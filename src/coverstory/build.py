@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from coverstory.artifacts import COVER_FEATURE, TEXT_FEATURE, TITLE_FEATURE
 from coverstory.errors import CommandError
 
 # target -> (module, function, help). Each function takes argparse args, returns a dict.
@@ -62,8 +63,8 @@ class Step:
     all_cpus: bool = False
 
 
-TEXT = ("text/minilm-l6.pretrained", "title/minilm-l6.pretrained")
-COVER = "cover/efficientnet-lite0.imagenet"
+TEXT = (TEXT_FEATURE, TITLE_FEATURE)
+COVER = COVER_FEATURE
 PLAN: tuple[Step, ...] = (
     Step("book text embeddings", ("features", "--encoder", TEXT[0], "--encoder", TEXT[1]),
          reloads=("search",), all_cpus=True),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from coverstory.artifacts import recommender_saved
 from coverstory.errors import CommandError
 
 
@@ -101,7 +102,7 @@ def forget(args) -> dict:
     cat = Catalog.open(args.home)
     uid = _reader(cat, args.user)
     counts = forget_reader(cat, uid)
-    saved = (cat.home / "models" / "recommender" / "config.json").exists()
+    saved = recommender_saved(cat.home)
     text = (f"user {uid} forgotten: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
     if saved and counts["ratings"]:
         text += ("\nthe saved recommender was fitted on the catalog's ratings and may still "

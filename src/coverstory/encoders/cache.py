@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from coverstory.artifacts import COVER_FEATURE, TEXT_FEATURE, TITLE_FEATURE
 from coverstory.encoders.base import write_json_atomic
 
 FEATURES_DIR = "features"
@@ -40,8 +41,7 @@ INPUTS: dict[str, str] = {
     "description": "text",   # the description alone (books that have one)
     "ocr": "text",           # text read from the cover (`coverstory build ocr` first)
 }
-DEFAULT_FEATURES = ("cover/efficientnet-lite0.imagenet", "text/minilm-l6.pretrained",
-                    "title/minilm-l6.pretrained")
+DEFAULT_FEATURES = (COVER_FEATURE, TEXT_FEATURE, TITLE_FEATURE)
 
 
 def split_feature(feature: str) -> tuple[str, str]:

@@ -15,6 +15,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from coverstory.artifacts import models_dir
 from coverstory.encoders.base import CONFIG_FILE, WEIGHTS_FILE, Encoder
 from coverstory.registry import lookup
 
@@ -77,7 +78,7 @@ def trained_dir(home: str | os.PathLike | None) -> Path | None:
         from coverstory.config import setting
 
         home = setting("home")
-    path = Path(home).expanduser() / "models" / "encoders"
+    path = models_dir(Path(home).expanduser()) / "encoders"
     return path
 
 

@@ -8,11 +8,12 @@ from pathlib import Path
 
 import numpy as np
 
-TITLE = "title/minilm-l6.pretrained"
+from coverstory.artifacts import TITLE_FEATURE as TITLE
+from coverstory.artifacts import models_dir
 
 
 def model_dir(home: Path, strategy: str) -> Path:
-    return Path(home) / "models" / "fusion" / strategy
+    return models_dir(home) / "fusion" / strategy
 
 
 def build_fusion(args) -> dict:

@@ -15,11 +15,13 @@ from pathlib import Path
 
 import numpy as np
 
+from coverstory.artifacts import COVER_FEATURE, TEXT_FEATURE, TITLE_FEATURE
+
 # block name -> feature name in the encoder cache
 CACHE_BLOCKS: dict[str, str] = {
-    "text": "text/minilm-l6.pretrained",
-    "cover": "cover/efficientnet-lite0.imagenet",
-    "title": "title/minilm-l6.pretrained",
+    "text": TEXT_FEATURE,
+    "cover": COVER_FEATURE,
+    "title": TITLE_FEATURE,
 }
 
 

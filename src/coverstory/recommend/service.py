@@ -26,10 +26,10 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
+from coverstory.artifacts import RECOMMENDER_DIR as MODEL_DIR
 from coverstory.errors import BadInput
 from coverstory.results import Hit
 
-MODEL_DIR = "models/recommender"
 PROFILE_MODEL = "hybrid.als"
 FEEDBACK_RATINGS = {"like": 5.0, "dislike": 1.0, "read": 3.0}
 UNSCORABLE = -1e6      # score of books the model knows nothing about

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from coverstory.artifacts import COVER_FEATURE
+
 TRAIN_SEED_BASE = 10_000_000     # photo seeds used for training (the benchmark uses < 10M)
 
 
@@ -33,7 +35,7 @@ class PhotoHead:
     @property
     def name(self) -> str:
         """The gallery feature it consumes (its projection is computed on the fly)."""
-        return self.config.get("base_feature", "cover/efficientnet-lite0.imagenet")
+        return self.config.get("base_feature", COVER_FEATURE)
 
     def project(self, x: np.ndarray) -> np.ndarray:
         from coverstory.index import normalize
@@ -141,7 +143,7 @@ def train_head(photo_vecs: np.ndarray, owner: np.ndarray, cover_vecs: np.ndarray
     cfg = {"kind": "linear", "dim_in": d_in, "dim": dim, "epochs": epochs,
            "negatives": negatives, "temperature": temperature, "seed": seed,
            "train_pairs": int(len(P)), "train_covers": int(len(C)),
-           "base_feature": "cover/efficientnet-lite0.imagenet"}
+           "base_feature": COVER_FEATURE}
     return PhotoHead(W, b, cfg)
 
 

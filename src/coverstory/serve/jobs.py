@@ -42,7 +42,6 @@ FORBIDDEN = ("--home", "--json", "-h", "--help", "--out")
 
 
 REBUILD = ["build", "recommender"]      # the rebuild job, as it is listed
-RECOMMENDER_CONFIG = Path("models") / "recommender" / "config.json"
 
 
 class JobRunner:
@@ -120,7 +119,9 @@ class JobRunner:
 
     # ---- the recommender's rebuild ------------------------------------------------------------
     def has_recommender(self) -> bool:
-        return (self.home / RECOMMENDER_CONFIG).exists()
+        from coverstory.artifacts import recommender_saved
+
+        return recommender_saved(self.home)
 
     def _has_ratings(self) -> bool:
         from coverstory.catalog import Catalog

@@ -250,9 +250,9 @@ class Warmup:
 
     def _load_recommend(self):
         if self.building and self.svc._given["recommend"] is None:
-            from coverstory.recommend.service import MODEL_DIR
+            from coverstory.artifacts import recommender_saved
 
-            if not (self.svc.home / MODEL_DIR / "config.json").exists():
+            if not recommender_saved(self.svc.home):
                 # not fitted yet: the background build fits it (no stop-gap model in here)
                 raise ApiError(503, "not built yet: the background build fits it")
         rec = self.svc._given["recommend"] or self.svc._build("recommend")

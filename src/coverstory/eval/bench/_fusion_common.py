@@ -8,10 +8,11 @@ import time
 
 import numpy as np
 
+from coverstory.artifacts import DESCRIPTION_FEATURE, TITLE_FEATURE
 from coverstory.eval.runner import md_table
 
-TITLE = "title/minilm-l6.pretrained"
-DESC = "description/minilm-l6.pretrained"
+TITLE = TITLE_FEATURE
+DESC = DESCRIPTION_FEATURE
 STRATEGIES = ["early", "late", "coattention", "cbam", "transformer", "adversarial"]
 BETAS = [0.0, 0.2, 0.3, 0.5, 1.0]
 

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from coverstory.artifacts import COVER_FEATURE, COVER_FEATURES_FILE, TEXT_FEATURE, \
-    TITLE_FEATURE, index_dir
+    TITLE_FEATURE, index_dir, models_dir
 from coverstory.catalog.copies import books_by_ratings, copy_catalog, keep_books, peek_counts
 
 LINKED = ("features", "indexes", "models", "dialogue", "fusion")
@@ -76,10 +76,10 @@ def demo_home(home: Path, root: Path, n_books: int, seed: int) -> tuple[Path, di
         if sel:
             save_features(scratch, feature, ids[sel], vecs[sel],
                           [hashes.get(int(ids[i]), "") for i in sel])
-    if (home / "models").is_dir():
+    if models_dir(home).is_dir():
         import shutil
 
-        shutil.copytree(home / "models", scratch / "models")
+        shutil.copytree(models_dir(home), models_dir(scratch))
     return scratch, counts
 
 

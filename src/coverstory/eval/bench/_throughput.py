@@ -32,10 +32,10 @@ from pathlib import Path
 
 import numpy as np
 
+from coverstory.artifacts import TEXT_FEATURE
 from coverstory.errors import CommandError
 from coverstory.eval.runner import BenchContext, BenchResult, md_table
 
-TEXT_FEATURE = "text/minilm-l6.pretrained"
 QUICK_ONLY = ("efficientnet-lite0.imagenet", "minilm-l6.pretrained")
 
 

@@ -30,13 +30,14 @@ import time
 
 import numpy as np
 
+from coverstory.artifacts import COVER_FEATURE
 from coverstory.eval.bench._fusion_common import TITLE, _cfg, _ensure, _parts, _title_lexical
 from coverstory.eval.runner import BenchContext, BenchResult, md_table
 
 
 # ---- the fair protocol (issue 16 part 2; issue 17's image rows) ------------------------
 N_SEEDS = 5
-BACKBONES = {"lite0": "cover/efficientnet-lite0.imagenet",
+BACKBONES = {"lite0": COVER_FEATURE,
              "lite1": "cover/efficientnet-lite1.imagenet",
              "lite2": "cover/efficientnet-lite2.imagenet"}
 BETA_GRID = (0.0, 0.3)

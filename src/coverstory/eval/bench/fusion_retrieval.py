@@ -9,6 +9,7 @@ the Lite0 vector from the feature cache).
 
 from __future__ import annotations
 
+from coverstory.artifacts import COVER_FEATURE
 from coverstory.eval.runner import BenchContext, BenchResult
 
 
@@ -28,7 +29,7 @@ def run(ctx: BenchContext) -> BenchResult:
     ra, md = run_fair(ctx, ctx.home, cat, task, read_missing=True)
     res = {"a_bookdepository_title": ra}
     _ensure(ctx, ctx.home, task, DESC)
-    rb = _retrieval_b(ctx, ctx.home, cat, image="cover/efficientnet-lite0.imagenet")
+    rb = _retrieval_b(ctx, ctx.home, cat, image=COVER_FEATURE)
     res["b_goodbooks_description"] = rb
     md += (f"\n(b) {rb['n']} goodbooks test covers vs their descriptions (EfficientNet-Lite0 "
            f"vector, projection trained on {rb['n_train']} pairs; chance R@1 "
