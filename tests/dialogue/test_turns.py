@@ -983,3 +983,35 @@ def test_series_follow_ups_said_otherwise(text):
     act = Act("request")
     series_follow_up(text, act)
     assert act.kind == "series"
+
+
+def test_enough_of_a_kind_the_other_one_and_back_to_the_first_name(tiny_home):
+    """'enough crime for one week. give me some fantasy instead' drops crime; 'no, the other
+    one - the gray one' after a lookup is that author's closest title; 'books by Ann Gray, no
+    sorry Mark Stone, no actually Ann Gray was right' asks for Ann Gray; after 'not <X>',
+    'why that one?' is about the first book shown, not the one turned down."""
+    from coverstory.catalog import Catalog
+
+    cat = Catalog.open(tiny_home)
+    with cat.transaction():
+        cat.upsert_book("tiny", "ws2", {"title": "On the Wizard School", "authors": ["Clara Bell"],
+                                        "year": 1999})
+    cat.close()
+    from coverstory.dialogue.engine import DialogueEngine
+
+    eng = DialogueEngine(tiny_home, search=False, recommend=False, llm=False)
+    try:
+        eng.turn("e", text="a crime novel")
+        eng.turn("e", text="enough crime for one week. give me some fantasy instead")
+        assert "crime" in eng.store.load("e").excl.get("genre", [])
+        eng.turn("o", text="the wizard school")
+        r = eng.turn("o", text="no, the other one - the clara bell")
+        assert r.books[0]["title"] == "On the Wizard School"
+        r = eng.turn("b", text="books by Ann Gray, no sorry Mark Stone, no actually Ann Gray was right")
+        assert r.books and all("Ann Gray" in b["authors"] for b in r.books)
+        r = eng.turn("b", text="but not The Wizard School, I've seen the film")
+        first = r.books[0]["title"]
+        r = eng.turn("b", text="why that one?")
+        assert first in r.text and "The Wizard School" not in r.text.replace(first, "")
+    finally:
+        eng.close()

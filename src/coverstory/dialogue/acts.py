@@ -160,6 +160,9 @@ CORRECTION = re.compile(r"^(?P<before>.*?)[\s,.?!-]*\b(?:no wait|no no|wait|sorr
                         r"rather than)\s+[a-z .'-]+)?\W*$")
 HAVING = re.compile(r"\b(?:tell me if|let me know if|i want to know if|check if|see if) (?:you )?"
                     r"(?:are having|have|has|stock|carry|have got)\s+(?:the book\s+)?(.{3,80}?)\??$")
+OTHER_ONE = re.compile(r"^(?:no|nope|nah|sorry|oops)?[,.!]*\s*(?:the other one|not that one|wrong one|"
+                       r"a different one)[\s,.:;-]+(?:i mean |i meant |it'?s )?(?:the one by |by |the )?"
+                       r"(?P<d>[a-z][a-z .'-]{2,30}?)(?: one| version| book)?\W*$")
 WHICH_ONE = re.compile(r"^(?P<t>[^(),-]{3,60}?)\s*[,(-]\s*(?:the |i mean the |you know,? the )"
                        r"(?P<d>[\w .'-]{3,40}?) (?:one|version|edition)\b[^)]*\)?\W*$")
 _KINDS: re.Pattern | None = None
@@ -362,6 +365,10 @@ def _classify(text: str) -> Act:
     m = I_MEANT.match(bare)
     if m:                               # "no, I meant the other one, Rebecca of Sunnybrook Farm"
         act.kind, act.query = "lookup", m.group(1).strip(" \"'")
+        return act
+    m = OTHER_ONE.match(bare)
+    if m:                               # "no, the other one - the kerouac": the title talked
+        act.kind, act.query, act.sub = "lookup", "", m.group("d")    # about, by that hint
         return act
     m = WHICH_ONE.match(bare)
     if m and not re.match(r"(?:a|an|some|something|anything|books?|more)\b", m.group("t")):

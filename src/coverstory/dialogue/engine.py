@@ -26,7 +26,10 @@ import time
 import zlib
 from pathlib import Path
 
+import numpy as np
+
 from coverstory.catalog import Catalog
+from coverstory.catalog.normalize import norm_title
 from coverstory.config import home_dir
 from coverstory.errors import BadInput, NotFound
 from coverstory.dialogue import acts, bookindex, intents, sentences, update
@@ -50,6 +53,10 @@ __all__ = ["DialogueEngine", "Reply", "ab_arms", "engine_for"]
 _FOLLOW_UP = re.compile(r"^(?:and|what about|how about|and what about|also|ok and)?\s*(?:the\s+)?"
                         r"(?:first|second|third|fourth|fifth|last|1st|2nd|3rd|4th|5th|other)"
                         r"(?:\s+one)?\s*\??$")
+
+
+_BACK_TO = re.compile(r"^.*?\b(?:no|oh|wait)?,?\s*actually,?\s+([a-z][a-z .'-]{2,40}?) (?:was|is) "
+                      r"(?:right|correct|the one)\W*$")
 
 
 class DialogueEngine(RequestTurns, AboutTurns, LookupTurns, SeriesTurns, FeedbackTurns,
@@ -196,10 +203,13 @@ class DialogueEngine(RequestTurns, AboutTurns, LookupTurns, SeriesTurns, Feedbac
         wait, I meant terry pratchett" -> "books by terry pratchett"; "danielle steel? no wait,
         i meant nora roberts" or "sorry, i meant neal stephenson not gaiman" -> "actually,
         nora roberts" (a new topic). Other turns, and titles, are left as they are."""
+        f = finder(self.index)
+        back = _BACK_TO.match(acts.norm(text))     # "books by jojo moyes, no sorry jodi picoult,
+        if back and f.author(back.group(1)):        # no actually jojo moyes was right"
+            return "books by " + back.group(1)
         m = acts.CORRECTION.match(acts.norm(text))
         if not m:
             return text
-        f = finder(self.index)
         new = m.group("new").strip(" .")
         if f.author(new) is None:
             return text
@@ -210,6 +220,23 @@ class DialogueEngine(RequestTurns, AboutTurns, LookupTurns, SeriesTurns, Feedbac
         if not before or f.author(before) is not None:
             return "actually, " + new
         return text
+
+    def _other_one(self, st: SessionState, act: acts.Act) -> None:
+        """'no, the other one - the kerouac' after The Road: that author's title closest to
+        the book talked about (On the Road); words that name no author are the title."""
+        from rapidfuzz import fuzz
+
+        from coverstory.dialogue.constraints import author_mask
+
+        idx = self.index
+        author = finder(idx).author(act.sub)
+        row = idx.row.get(st.focus) if st.focus is not None else None
+        mine = np.flatnonzero(author_mask(idx, author)) if author and row is not None else []
+        said = norm_title(idx.titles[row]) if row is not None else ""
+        got = max(mine, key=lambda r: fuzz.token_set_ratio(said, norm_title(idx.titles[r])),
+                  default=None)
+        close = got is not None and fuzz.token_set_ratio(said, norm_title(idx.titles[got])) >= 70
+        act.query, act.sub = (idx.titles[got], "") if close else (act.sub, "")
 
     def _bare_ordinal(self, st: SessionState, text: str, act: acts.Act) -> None:
         """"second one?" said alone: book 2 of the series when the one book shown is in one
@@ -267,6 +294,8 @@ class DialogueEngine(RequestTurns, AboutTurns, LookupTurns, SeriesTurns, Feedbac
             return self._series(st, tpl, act, text,
                                 after=int(just_rated) if just_rated.isdigit() else None,
                                 talked=prev.partition(":")[2] if prev.startswith("series:") else None)
+        if act.kind == "lookup" and not act.query:          # "no, the other one - the kerouac"
+            self._other_one(st, act)
         if act.kind == "lookup":
             return self._lookup(st, tpl, act.query, said=text, hint=act.sub)
         return self._request(st, tpl, text, act)

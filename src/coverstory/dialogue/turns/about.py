@@ -70,8 +70,8 @@ class AboutTurns:
                 if s.kind == "title" and (s.score >= 0.85 or s.end - s.start >= 2 <= len(
                         s.surface.split()) and s.score >= 0.6):
                     return int(s.value)
-        if st.focus is not None:
-            return st.focus
+        if st.focus is not None and st.focus not in st.rejected:   # ("not Me Before You":
+            return st.focus                                         # no "that one" after)
         return st.last_books[0] if st.last_books else None
 
     def _series_book(self, key: str, ref: int) -> int | None:
