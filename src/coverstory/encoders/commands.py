@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from coverstory.cli import CommandError
+from coverstory.errors import CommandError
 
 
 def add_encoders_arguments(p) -> None:

@@ -21,9 +21,9 @@ def build_fusion(args) -> dict:
     import torch
 
     from coverstory.catalog import Catalog
-    from coverstory.cli import CommandError
     from coverstory.config import data_dir, home_dir
     from coverstory.encoders.cache import save_features, update_features
+    from coverstory.errors import CommandError, UnknownName
     from coverstory.fusion.base import FusionSpec
     from coverstory.fusion.datasets import Task, assemble, feature_matrix, genre_task
     from coverstory.fusion.maps import extract_cover_maps
@@ -32,8 +32,8 @@ def build_fusion(args) -> dict:
 
     strategy = getattr(args, "method", None) or "cbam"
     if strategy not in STRATEGIES or strategy == "single":
-        raise CommandError(f"unknown fusion strategy {strategy!r}; choose one of "
-                           f"{', '.join(s for s in STRATEGIES if s != 'single')}")
+        raise UnknownName(f"unknown fusion strategy {strategy!r}; choose one of "
+                          f"{', '.join(s for s in STRATEGIES if s != 'single')}")
     quick = bool(getattr(args, "quick", False))
     torch.set_num_threads(1)
     home = home_dir(getattr(args, "home", None))

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+from coverstory.errors import UnknownName
 from coverstory.index.base import KINDS, Index, as_matrix, normalize
 from coverstory.index.exact import ExactIndex
 from coverstory.index.fastscan import FastScanIndex
@@ -31,7 +32,7 @@ def make_index(dim: int, expected: int, kind: str = "auto", **params) -> Index:
     if kind == "auto":
         kind = "exact" if expected <= EXACT_MAX else "fastscan"
     if kind not in KINDS:
-        raise ValueError(f"unknown index kind {kind!r}; choose one of {sorted(KINDS)} or 'auto'")
+        raise UnknownName(f"unknown index kind {kind!r}; choose one of {sorted(KINDS)} or 'auto'")
     return KINDS[kind](dim, **params)
 
 

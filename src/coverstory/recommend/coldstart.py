@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from coverstory.errors import UnknownName
+
 MAPPERS = ("ridge", "knn", "mlp")
 
 
@@ -29,7 +31,7 @@ class FactorMapper:
     def __init__(self, kind: str = "ridge", l2: float = 10.0, k: int = 50, power: float = 2.0,
                  hidden: int = 256, seed: int = 0):
         if kind not in MAPPERS:
-            raise ValueError(f"unknown cold-start mapper {kind!r}; choose one of {MAPPERS}")
+            raise UnknownName(f"unknown cold-start mapper {kind!r}; choose one of {MAPPERS}")
         self.kind, self.l2, self.k, self.power = kind, float(l2), int(k), float(power)
         self.hidden, self.seed = int(hidden), int(seed)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from coverstory.cli import CommandError
+from coverstory.errors import CommandError
 
 
 def _user(cat, spec: str, create: bool = False) -> int:

@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from coverstory.cli import CommandError
+from coverstory.errors import CommandError
 
 WHAT = ("ssl", "text", "audio", "fusion")
 

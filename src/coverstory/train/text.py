@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from coverstory.errors import UnknownName
+
 
 def _key(d: dict) -> str:
     return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:8]
@@ -86,7 +88,7 @@ def train_text_encoder(home: str | Path, arch: str = "bilstm-attn", *, epochs: i
     from coverstory.train.ssl import is_eval_book
 
     if arch not in ARCHS:
-        raise ValueError(f"unknown text arch {arch!r}; choose one of {ARCHS}")
+        raise UnknownName(f"unknown text arch {arch!r}; choose one of {ARCHS}")
     home = Path(home)
     limit_threads()
     cat = Catalog.open(home)
