@@ -1015,3 +1015,14 @@ def test_enough_of_a_kind_the_other_one_and_back_to_the_first_name(tiny_home):
         assert first in r.text and "The Wizard School" not in r.text.replace(first, "")
     finally:
         eng.close()
+
+
+def test_negation_reaches_or_anything_and_done_with_and_no_then_a_new_request(engine):
+    p = engine.nlu.parse("not fantasy or anything magic")
+    assert all(s.negated for s in p.slots if s.kind != "ref")
+    p = engine.nlu.parse("i'm so done with fantasy")
+    assert all(s.negated for s in p.slots if s.kind != "ref")
+    a = acts.classify("hmm, no. a Russian classic")
+    assert a.strong_change and not a.refine_cue
+    a = acts.classify("no. a shorter one")
+    assert not a.strong_change and a.refine_cue

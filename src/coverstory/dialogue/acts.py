@@ -418,9 +418,16 @@ def _classify(text: str) -> Act:
     if m and m.start() == 0:
         act.masked.append(m.span())              # "never mind, ..." negates nothing
     act.refine_cue = bool(REFINE_CUE.search(t))
+    if _NO_THEN_NEW.search(t):                   # "hmm, no. a Russian classic": a new request
+        act.topic_change = act.strong_change = True
+        act.refine_cue = False
     return act
 
 
+_NO_THEN_NEW = re.compile(r"^(?:hmm+,? |ok,? |um+,? |well,? )?(?:no|nope|nah)[.!;]+\s*(?:not (?:that|those|"
+                          r"these|really)[.!,;]*\s*)?(?!(?:a|an|some) (?:bit|little|\w+er|less|more|"
+                          r"different|other|similar|shorter|longer|newer|older)\b)(?:a|an|some|give me|"
+                          r"i want|i'?d like|let'?s (?:try|go with))\b")
 _SAME_AUTHOR = re.compile(
     r"\b(?:else|more|other|others)\b.*\b(?:he|she|they)(?:'s| has| have)? (?:wrote|written|write|"
     r"done|got)\b|\b(?:else|more|others?) (?:by|from) (?:him|her|them)\b|"

@@ -238,7 +238,8 @@ NEGATORS = ("don't want", "do not want", "don't like", "didn't like", "not into"
             "does not like", "doesn't want", "doesnt want", "isn't into", "isnt into",
             "not a fan of", "no fan of", "can't bear", "loathe", "loathes", "detest", "detests",
             "burnt out on", "burned out on", "fed up with", "had enough of", "no more of",
-            "do not need", "doesnt need", "not need", "no need for", "enough", "enough with")
+            "do not need", "doesnt need", "not need", "no need for", "enough", "enough with",
+            "done with", "forget", "forget about")
 # Words that end the scope of a negation ("no romance but funny").
 SCOPE_BREAK = ("but", "and", "just", "only", "rather", "though", "yet", "however", "instead",
                "prefer", "want", "like", "more", "please", "with", "something",

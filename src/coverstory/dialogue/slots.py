@@ -384,8 +384,9 @@ def _negate(slots: list[Slot], toks: list[str]) -> None:
                 neg = True
                 break
             if j < prev_end:                        # reached the previous slot
-                neg = prev_neg and all(t in ("or", "nor", "and", "any", "too") for t in
-                                       toks[prev_end:s.start])
+                neg = prev_neg and all(t in ("or", "nor", "and", "any", "too", "anything",
+                                             "else", "other", "kind", "sort", "type", "of")
+                                       for t in toks[prev_end:s.start])   # "or anything paranormal"
                 break
             if w in SCOPE_BREAK or w == BREAK:
                 break

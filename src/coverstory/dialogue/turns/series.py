@@ -81,8 +81,6 @@ class SeriesTurns:
                 row, key = named if named[1] is not None else (row, None)   # jim butcher. first one?"
             if row is None and key is None:
                 row, key = self._series_named(act.query)
-            if row is None and key is None:       # "the Diogenes trilogy inside it"
-                key = self._series_in(act.query, exact=True)
         if row is None and key is not None and act.sub in ("next", "previous"):
             row = self._member_talked_about(st, key, text)  # "read Guards! Guards!, the next
             if row is None and act.sub == "next":            # City Watch book?"
@@ -102,6 +100,8 @@ class SeriesTurns:
             passing = named[-1] if named else None
             named = [r for r in named if ser.position(r)]
             row = named[-1] if named else None
+        if row is None and key is None and passing is None and act.query:
+            key = self._series_in(act.query, exact=True)    # "the Diogenes trilogy inside it"
         described = self._series_described(text) if row is None and key is None and \
             passing is None and not bare and act.sub in ("first", "number", "last") else None
         if row is None and key is None and passing is None and not bare and \
