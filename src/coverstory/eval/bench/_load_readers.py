@@ -33,17 +33,22 @@ QUERIES = [
 
 
 # ---- inputs ------------------------------------------------------------------------------------
+def _column(home: Path, column: str) -> list[tuple[int, object]]:
+    """(book id, ``column``) of every book of the home's catalog, by id."""
+    cat = Catalog.open(home)
+    try:
+        ids = cat.book_ids()
+        rows = cat.book_fields(ids, [column])
+    finally:
+        cat.close()
+    return [(i, rows[i][column]) for i in ids]
+
+
 def phone_photos(home: Path, n: int, seed: int) -> list[tuple[int, bytes]]:
     """(book id, JPEG bytes): covers re-shot like a phone would (scale, tilt, light)."""
     from PIL import Image, ImageEnhance
 
-    cat = Catalog.open(home)
-    try:
-        ids = cat.book_ids()
-        covers = cat.book_fields(ids, ["cover_path"])
-    finally:
-        cat.close()
-    rows = [(i, covers[i]["cover_path"]) for i in ids if covers[i]["cover_path"] is not None]
+    rows = [(i, path) for i, path in _column(home, "cover_path") if path is not None]
     rng = random.Random(seed)
     out = []
     for bid, path in rng.sample(rows, min(n, len(rows))):
@@ -63,13 +68,7 @@ def phone_photos(home: Path, n: int, seed: int) -> list[tuple[int, bytes]]:
 
 
 def book_sample(home: Path, n: int, seed: int) -> tuple[list[int], list[str]]:
-    cat = Catalog.open(home)
-    try:
-        ids = cat.book_ids()
-        titles = cat.book_fields(ids, ["title"])
-    finally:
-        cat.close()
-    rows = [(i, titles[i]["title"]) for i in ids]
+    rows = _column(home, "title")
     rng = random.Random(seed)
     pick = rng.sample(rows, min(n, len(rows)))
     return [r[0] for r in pick], [r[1] for r in pick]
