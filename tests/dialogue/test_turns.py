@@ -1026,3 +1026,21 @@ def test_negation_reaches_or_anything_and_done_with_and_no_then_a_new_request(en
     assert a.strong_change and not a.refine_cue
     a = acts.classify("no. a shorter one")
     assert not a.strong_change and a.refine_cue
+
+
+def test_remarks_about_the_readers_day_show_nothing_but_requests_still_work(engine):
+    for text in ("lol my cat keeps sitting on whatever book i'm reading",
+                 "can't find my reading glasses anywhere, third time this week",
+                 "thank you!! the shower is on sunday, so excited"):
+        engine.turn("r", text="a fantasy book")
+        r = engine.turn("r", text=text)
+        assert r.intent == "smalltalk" and not r.books, text
+    for text in ("I've already read the second one", "i'm reading the wizard school",
+                 "i'm 40", "can you find me something funny"):
+        a = acts.classify(text)
+        assert not (acts.aside(text) and a.kind == "request" and not a.audience) or \
+            engine.nlu.parse(text).slots, text
+    a = acts.classify("can you find me something they might enjoy, literary but with a plot")
+    assert a.kind == "request"
+    assert acts.classify("actually I'm 40").audience == "adult"
+    assert acts.classify("i'm 2 books into the series").age is None

@@ -34,8 +34,9 @@ NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, 
 _AGE = re.compile(r"\b(\d{1,2}|" + "|".join(NUMBER_WORDS) + r")[ -]?(?:(?:year|yr)s?[ -]?old|yo|y/o|yrs)\b|"
                   r"\b(?:of|aged) (\d{1,2}|" + "|".join(NUMBER_WORDS) + r") years?\b|"
                   r"\b(?:aged?|ages|(?:he|she|they|who)(?:'s| is| are| turns| just turned|'s turning|"
-                  r" is turning))\s+"
-                  r"(\d{1,2}|" + "|".join(NUMBER_WORDS) + r")\b")
+                  r" is turning)|i'?m|im|i am)\s+"
+                  r"(\d{1,2}|" + "|".join(NUMBER_WORDS) + r")\b(?!\s*(?:books?|chapters?|pages?|hours?|"
+                  r"days?|weeks?|months?|minutes?|%|in\b|into\b|of\b))")
 RECIPIENTS = {  # a person the book is for -> the audience it implies (None: unknown)
     "toddler": "picture book", "baby": "picture book", "preschooler": "picture book",
     "kid": "children", "kids": "children", "child": "children", "children": "children",

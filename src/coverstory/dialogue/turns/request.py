@@ -138,6 +138,9 @@ class RequestTurns:
         if intent == "help" and re.search(r"\b(?:recommend|suggest|read next|should i read)\b",
                                           fold(text)):
             intent = p.intent = "recommend"            # "what do you recommend?" wants books
+        if not p.slots and intent != "dont_care" and not act.audience and \
+                not act.pages and acts.aside(text):
+            return Reply(sid, tpl.say("aside"), "smalltalk", parse=p.to_dict())   # "my cat..."
         if intent in ("greeting", "help") and not content and not act.audience:
             return Reply(sid, tpl.say(intent), intent, parse=p.to_dict())
         if intent == "reset" and not content:
