@@ -1044,3 +1044,18 @@ def test_remarks_about_the_readers_day_show_nothing_but_requests_still_work(engi
     assert a.kind == "request"
     assert acts.classify("actually I'm 40").audience == "adult"
     assert acts.classify("i'm 2 books into the series").age is None
+
+
+def test_next_after_the_book_the_reader_finished(tiny_home):
+    """'done with sun gate. next?', 'read moon keep and sun gate. next one??', 'Finished Sun
+    Gate with my daughter. Which tide book comes next?': the book after the furthest one read."""
+    eng = _tide_saga(tiny_home, ("Moon Keep", "Sun Gate", "Star Hollow", "Rain Tower"))
+    try:
+        for sid, text in (("a", "im reading the tide saga, done with sun gate. next?"),
+                          ("b", "tide saga — read moon keep and sun gate. next one??"),
+                          ("c", "Finished Sun Gate with my daughter. Which tide book comes next?")):
+            r = eng.turn(sid, text=text)
+            assert r.intent == "series" and r.books[0]["title"].startswith("Star Hollow"), text
+        assert acts.classify("i read a lot, what next").kind != "series"
+    finally:
+        eng.close()

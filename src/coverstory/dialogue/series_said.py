@@ -41,7 +41,12 @@ SERIES_NEXT = re.compile(
     r"^(?:and |so |ok |okay )?(?:what about )?after (?!\d)(?!(?:that|this|it)\b)(.+?)\??$|"   # "after Crossed?"
     r"^[a-z][\w .'-]{2,40},\s*(?:what'?s |whats |what comes )?after (?!\d)(.+?)\??$|"  # "ally condie, after crossed?"
     r"\b(?:wants?|needs?|would like|looking for|after) the next (?:one|book)\b|"
-    r"^(?:i )?(?:just )?(?:finished|read|done with)\s+(.+?)[.!,;]\s*(?:the )?next(?: one| book)?\W*$")
+    r"^(?:i )?(?:just )?(?:finished|read|done with)\s+(.+?)[.!,;]\s*(?:the )?next(?: one| book)?\W*$|"
+    r"\b(?:finished|done with|read|reading|has|on)\s+(?!(?:it|that|this|them|those|these|all|both|a lot|lots|loads|tons|everything|"
+    r"the (?:first|second|third|last))\b)([^,.;!?]{3,60}?)[.!,;]*\s*(?:so |ok |and |now )?"
+    r"(?:what'?s |whats |which is |which one is |what is |what |is )?(?:the )?next(?: one| book| please| pls)?"
+    r"\W*$|\b(?:finished|done with|read)\s+([^,.;!?]{3,60}?)\b[^.;!?]*[.;!?]\s*which [\w' ]{2,30}? "
+    r"(?:book |one )?comes next\W*$")     # "done with voyager. next?", "finished X. which anne book comes next?"
 # "i finished in the woods by tana french, whats the next one": the book is what was finished
 _READ_X = re.compile(r"\b(?:finished|read|loved|done with|reading|i'?m on|am on)\s+([^,.;!?()]{3,60})")
 _QUERY_TAIL = re.compile(r"(?:\s*\([^)]*\)|\s+(?:is there a|so|and|now|then|"

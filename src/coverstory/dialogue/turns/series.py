@@ -150,6 +150,8 @@ class SeriesTurns:
             rows = [step] + [r for r in order if r != step][: self.k - 1]
             return self._series_reply(st, tpl.say("series_book", num=replies._num(
                 ser.num(step, key)), series=name, title=idx.titles[step]), rows, key, step)
+        if act.sub == "next":
+            row = self._latest_named(row, key, text)   # "read X and the silkworm. next?"
         title = idx.titles[row]
         step = ser.next(row, key) if act.sub == "next" else ser.previous(row, key)
         pre = [x for x in ser.members.get(key, []) if ser.num(x, key) < 1]
@@ -233,6 +235,18 @@ class SeriesTurns:
         words = [w for w in fold(phrase).split() if w not in _KIND_WORDS]
         return 1 <= len(words) <= 4 and finder(self.index).author(" ".join(words)) is not None \
             and self.index.series.find(" ".join(words)) is None
+
+    def _latest_named(self, row: int, k: str, text: str) -> int:
+        """The furthest book of the series ``k`` the turn names ("finished Anne of the Island.
+        which Anne book comes next?", "read X and Y. next one?"), if past ``row``, else ``row``."""
+        ser = self.index.series
+        named = [self.index.row.get(int(s.value)) for s in self.nlu.parse(text).slots
+                 if s.kind == "title" and s.score >= 0.85]
+        said = f" {fold(text)} "
+        named = [r for r in named if r is not None and ser.num(r, k) is not None] + [
+            r for r in ser.members.get(k, []) if len(norm_title(self.index.titles[r])) >= 5
+            and f" {fold(norm_title(self.index.titles[r]))} " in said]     # ("the silkworm")
+        return max(named + [row], key=lambda r: ser.num(r, k))
 
     def _member_talked_about(self, st: SessionState, key: str, text: str) -> int | None:
         """A book of the series ``key`` named in the turn or talked about just before."""
