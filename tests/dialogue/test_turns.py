@@ -1059,3 +1059,17 @@ def test_next_after_the_book_the_reader_finished(tiny_home):
         assert acts.classify("i read a lot, what next").kind != "series"
     finally:
         eng.close()
+
+
+def test_the_first_one_after_a_sequel_answer_is_the_first_shown(tiny_home):
+    """After 'finished Moon Keep, what next?' (Sun Gate shown first), 'what year was the first
+    one published' is Sun Gate's year; a title not yet in a series reply: no book missed."""
+    eng = _tide_saga(tiny_home, ("Moon Keep", "Sun Gate", "Star Hollow"))
+    try:
+        eng.turn("s", text="i just read moon keep by ida reef, what next?")
+        r = eng.turn("s", text="what year was the first one published")
+        assert "2002" in r.text
+        r = eng.turn("t", text="project hail mary??")
+        assert not r.books and "can't find" in r.text
+    finally:
+        eng.close()

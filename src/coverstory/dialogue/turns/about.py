@@ -32,6 +32,11 @@ _IS_NTH = re.compile(r"\bis (?:it|that|this)(?: one)? (?:the |book |number |no\.
 _DESCRIBED = re.compile(r"\bthe (?!(?:first|second|third|fourth|fifth|last|other|same|next|"
                         r"new|old|right|wrong|only|whole|very)\b)([a-z][\w' ]{1,30}?) one\b|"
                         r"\bthe one (?:with|about|called) (?:the |a |an )?([a-z][\w' ]{1,30}?)\W*$")
+# an ordinal that counts the series just talked about, not the books shown: "that second one",
+# "how old are those books, when did the first come out"
+_SERIES_ORDINAL = re.compile(r"\b(?:those|these|the) books\b|\bseries\b|\b(?:that|this) (?:first|second|"
+                             r"third|fourth|fifth|last)\b|\b(?:first|second|third|fourth|fifth|last)\b"
+                             r"(?! (?:one|book)\b)|\bbook (?:one|two|three|four|five|[1-5])\b")
 _BOOK_N = re.compile(r"\bbook (one|two|three|four|five|[1-5])\b")
 PRONOUNS = frozenset({"it", "that", "this", "they", "that one", "this one", "the first one",
                        "the second one", "the third one", "the last one"})
@@ -47,8 +52,9 @@ class AboutTurns:
         last talked about), else the first book just shown."""
         refs = [int(s.value) for s in p.slots if s.kind == "ref" and s.value != "it"]
         m = _BOOK_N.search(acts.norm(text))
-        if re.search(r"\bit\b", acts.norm(text)):
-            series = ""             # "how long is it, the first one nearly broke my wrist"
+        if re.search(r"\bit\b", acts.norm(text)) or not _SERIES_ORDINAL.search(acts.norm(text)):
+            series = ""             # "how long is it, the first one nearly broke my wrist";
+            #                         "what year was the first one published": the first shown
         for ref in refs + ([NUMBER_REF[m.group(1)]] if m else []):   # "author of book three?"
             got = self._series_book(series, ref) if series else None
             if got is not None:                    # "when did the first come out"

@@ -75,6 +75,11 @@ class LookupTurns:
             return True
         m = re.match(r"^(?:the )?(.{3,}?)\s+by\s+", fold(text)) or \
             re.match(r"^(?:the )?(.{3,}?)\s+[-–—]\s+[a-z]", text.lower())   # "X - gabrielle zevin"
+        if m is None and author is not None:       # "the midnight library matt haig"
+            words = fold(text).split()
+            n = next((n for n in (3, 2) if len(words) > n + 1 and
+                      finder(self.index).author(" ".join(words[-n:])) == author), 0)
+            m = re.match(r"^(?:the )?(.{3,})$", " ".join(words[:-n])) if n else None
         if not named or not m or re.search(_GENERIC, m.group(1)):
             return False
         return not [s for s in self.nlu.parse(m.group(1)).slots if s.kind != "title"]
@@ -119,6 +124,11 @@ class LookupTurns:
         parts = re.split(r"\s+(?:by|from|[-–—])\s+", re.sub(         # ("..., please")
             r"[\s,.!?]*\b(?:please|pls|thanks|thank you)\W*$", "", query.strip(" ?")), maxsplit=1)
         title, name = (parts + [""])[:2]
+        words = fold(title).split()
+        for n in (3, 2) if by is not None and not name else ():   # "the midnight library
+            if len(words) > n and f.author(" ".join(words[-n:])) == by:  # matt haig"
+                title, name = " ".join(words[:-n]), " ".join(words[-n:])
+                break
         if got is None and by is not None and _says_name(name, by):
             # "circe by madeline miller": not in the catalog; her books that are
             st.forget_preferences()
@@ -126,7 +136,7 @@ class LookupTurns:
             return self._recommend_reply(st, tpl, "recommend", None, may_ask=False,
                                          head=tpl.say("lookup_missing_by", query=title, author=by))
         if got is None:
-            close = [(r, s) for r, s in f.titles(q, limit=3, cutoff=60)
+            close = [(r, s) for r, s in f.titles(q, limit=3, cutoff=80)
                      if int(idx.ids[r]) not in st.rejected]
             books = [card(idx, r, s / 100, "A close title") for r, s in close]
             self._shown(st, books)

@@ -161,6 +161,7 @@ class SeriesTurns:
                                                   num=replies._num(ser.num(pre[-1], key))),
                                       [pre[-1]] + ser.in_order(key)[: self.k - 1], key, pre[-1])
         if step is None:
+            st.focus = int(idx.ids[row])          # "and when did it come out"
             return Reply(st.session_id, tpl.say("series_last" if act.sub == "next" else
                                                 "series_first_book", title=title, series=name),
                          "series", books=[card(idx, row, 1.0, "The book you asked about")])
@@ -243,9 +244,12 @@ class SeriesTurns:
         named = [self.index.row.get(int(s.value)) for s in self.nlu.parse(text).slots
                  if s.kind == "title" and s.score >= 0.85]
         said = f" {fold(text)} "
+        if not re.search(r"\b(?:finished|read|done with|reading|has|have)\b", said):
+            return row                              # "is the lost world the sequel to X?"
+        whole = {r: fold(re.sub(r"\s*\([^)]*\)\s*$", "", self.index.titles[r]))
+                 for r in ser.members.get(k, [])}
         named = [r for r in named if r is not None and ser.num(r, k) is not None] + [
-            r for r in ser.members.get(k, []) if len(norm_title(self.index.titles[r])) >= 5
-            and f" {fold(norm_title(self.index.titles[r]))} " in said]     # ("the silkworm")
+            r for r, t in whole.items() if len(t) >= 5 and f" {t} " in said]   # ("the silkworm")
         return max(named + [row], key=lambda r: ser.num(r, k))
 
     def _member_talked_about(self, st: SessionState, key: str, text: str) -> int | None:
