@@ -1073,3 +1073,25 @@ def test_the_first_one_after_a_sequel_answer_is_the_first_shown(tiny_home):
         assert not r.books and "can't find" in r.text
     finally:
         eng.close()
+
+
+def test_a_sequel_of_a_book_described_and_a_book_named_loosely(tiny_home):
+    from coverstory.catalog import Catalog
+
+    cat = Catalog.open(tiny_home)
+    with cat.transaction():
+        for n, title in enumerate(("Moon Keep", "Sun Gate"), 1):
+            cat.upsert_book("tiny", f"tide{n}", {
+                "title": f"{title} (The Tide Saga, #{n})", "authors": ["Ida Reef"],
+                "year": 2000 + n, "description": f"Mira the cyborg lighthouse keeper, part {n}."})
+    cat.close()
+    from coverstory.dialogue.engine import DialogueEngine
+
+    eng = DialogueEngine(tiny_home, search=False, recommend=False, llm=False)
+    try:
+        r = eng.turn("c", text="the cyborg lighthouse book!! what's the sequel")
+        assert r.intent == "series" and r.books[0]["title"].startswith("Sun Gate")
+        r = eng.turn("f", text="I'm about to start Sun Gate but I skipped one. Which tide book comes right before it?")
+        assert r.books and r.books[0]["title"].startswith("Moon Keep")
+    finally:
+        eng.close()

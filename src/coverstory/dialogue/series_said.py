@@ -128,7 +128,8 @@ SERIES_WHICH_FIRST = re.compile(
     r" first\W*$|^which (?:one |book |novel )?(?:'?s |is |comes |came |do i read |should i read )?first"
     r"(?: (?:in|of|from|by) (.+?))?\W*$|"
     r"^(.{3,80}?\b(?:books|series|novels|ones|saga|trilogy)\b.{0,60}?)\s*[-,:;]+\s*(?:and )?(?:the )?"
-    r"(?:first|1st) (?:one|book)(?: please| pls)?\W*$")    # "those spy books by horowitz - the first one"
+    r"(?:first|1st) (?:one|book)(?: please| pls)?\W*$|"   # "those spy books by horowitz - the first one"
+    r"[.!?]\s+(?:so |ok )?(?:what|which)(?:'s| is) the (?:first|1st) (?:book|one|novel)\W*$")
 SERIES_FIRST = re.compile(
     r"\b(?:first|1st) (?:book |one |novel )?(?:in|of) (?:the )?(.+?)(?: series)?\??$|"
     r"\b(?:where|which one) (?:do|should) i (?:start|begin)\b(?: (?:with|on|the))*\s*(.*)$|"

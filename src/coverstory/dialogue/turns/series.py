@@ -94,8 +94,8 @@ class SeriesTurns:
             key = talked                         # even when other books were shown since
         if row is None and key is None and not bare:   # a title named in passing
             p = self.nlu.parse(text)
-            named = [idx.row.get(int(s.value)) for s in p.slots if s.kind == "title"
-                     and s.score >= 0.85]
+            named = [idx.row.get(int(s.value)) for s in p.slots if s.kind == "title" and (
+                s.score >= 0.85 or s.end - s.start >= 2 and s.score >= 0.6)]  # ("farthest shore")
             named = [r for r in named if r is not None]
             passing = named[-1] if named else None
             named = [r for r in named if ser.position(r)]
@@ -103,7 +103,9 @@ class SeriesTurns:
         if row is None and key is None and passing is None and act.query:
             key = self._series_in(act.query, exact=True)    # "the Diogenes trilogy inside it"
         described = self._series_described(text) if row is None and key is None and \
-            passing is None and not bare and act.sub in ("first", "number", "last") else None
+            passing is None and not bare else None
+        if described is not None and act.sub in ("next", "previous"):   # "the cyborg cinderella
+            row = self._described_member(described, text)               # book!! the sequel?"
         if row is None and key is None and passing is None and not bare and \
                 not _POINTS.search(fold(text)):
             key = self._series_in(text, described)   # "I want to start Narnia. Which comes first?"
@@ -324,16 +326,23 @@ class SeriesTurns:
                 key = ser.find(" ".join(run))
                 if exact and key is not None and set(run) != set(key.split()):
                     continue
-                if key is not None and (n > 1 or described in (None, key) or key == run[0]):
+                if key is not None and (n > 1 or described == key or key == run[0] or
+                                        described is None and len(run[0]) >= 6):
                     return key
         return None
+
+    def _described_member(self, key: str, text: str) -> int:
+        """The book of the series ``key`` whose text best matches the words."""
+        scores, _ = self.index.term_query(" ".join(w for w in fold(text).split()
+                                                   if w not in _CUE | _KIND_WORDS))
+        return max(self.index.series.in_order(key), key=lambda r: scores[r])
 
     def _series_described(self, text: str) -> str | None:
         """The series whose books' text clearly best matches the words of a series question
         that names none ("the series about the cave girl Ayla, what is book one", "kathy
         reichs - the books with the forensic anthropologist Tempe. where do they begin?"):
-        the mean of its three best books' term scores, at least 0.2 and 1.5 times the next
-        series' (both chosen on development conversations)."""
+        the mean of its three best books' term scores, at least 0.2 (0.1 for the only series
+        matched) and 1.4 times the next series' (chosen on development conversations)."""
         idx, ser = self.index, self.index.series
         scores, _ = idx.term_query(" ".join(w for w in fold(text).split()
                                             if w not in _CUE | _KIND_WORDS))
@@ -343,7 +352,8 @@ class SeriesTurns:
                 hits.setdefault(ser.of_row[int(r)][0], []).append(float(scores[r]))
         ranked = sorted(((sum(sorted(v)[-3:]) / 3, k) for k, v in hits.items() if len(v) >= 2),
                         reverse=True)
-        if not ranked or ranked[0][0] < 0.2 or len(ranked) > 1 and ranked[0][0] < 1.5 * ranked[1][0]:
+        floor = 0.2 if len(ranked) > 1 else 0.1          # (the only series the words fit)
+        if not ranked or ranked[0][0] < floor or len(ranked) > 1 and ranked[0][0] < 1.4 * ranked[1][0]:
             return None
         return ranked[0][1]
 
