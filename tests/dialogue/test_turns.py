@@ -1095,3 +1095,17 @@ def test_a_sequel_of_a_book_described_and_a_book_named_loosely(tiny_home):
         assert r.books and r.books[0]["title"].startswith("Moon Keep")
     finally:
         eng.close()
+
+
+def test_how_many_in_a_series_which_number_is_a_title_and_the_last_one_said_more(tiny_home):
+    eng = _tide_saga(tiny_home, ("Moon Keep", "Sun Gate", "Star Hollow"))
+    try:
+        eng.turn("c", text="the tide saga in order please")
+        r = eng.turn("c", text="and how many books are there altogether")
+        assert "3" in r.text and not eng.store.load("c").liked
+        r = eng.turn("n", text="Quick one. Which number in the tide saga is Sun Gate? My copy has no number")
+        assert "#2" in r.text and "Sun Gate" in r.text
+        r = eng.turn("l", text="what's the very last tide saga book, the one she finished in 2003")
+        assert r.books[0]["title"].startswith("Star Hollow")
+    finally:
+        eng.close()

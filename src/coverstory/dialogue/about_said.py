@@ -69,6 +69,8 @@ ASK = {
               r"\b(?:which|what) number is (?:it|that|this)\b|"
               r"\bare (?:any|they|these|those|all|some)(?: of (?:them|these|those))? "
               r"(?:part of|in) (?:a )?series\b",
+    "count": r"\bhow many (?:books|novels|parts|volumes|are there|of them|in (?:the|that|this) series|"
+             r"in total|altogether)\b(?! pages)",
     "compare": r"\bwhich (?:one|of (?:them|these|those)|is)(?: is| was)? (?:the |her |his |their )?"
                r"(?:shortest|longest|newest|oldest|most recent|earliest|latest|quickest|most famous|"
                r"most popular|best known|best)\b|\b(?:the )?(?:shortest|"

@@ -114,7 +114,8 @@ SERIES_START = re.compile(r"\bwhich (.+?) (?:book|one|novel) (?:do|should) i (?:
 SERIES_LAST = re.compile(r"\b(?:the )?(?:last|final) (?:one|book|part|volume)\b")
 SERIES_LAST_NAMED = re.compile(      # "what's the very last vampire academy book?"
     r"^(?:and |so |ok |okay )?(?:what'?s |whats |what is |which is |which'?s )?(?:the )?(?:very )?"
-    r"(?:last|final) ([a-z0-9][\w' ]{2,40}?) (?:book|novel|one|volume|instal?lment)s?(?: called)?\W*$|"
+    r"(?:last|final) ([a-z0-9][\w' ]{2,40}?) (?:book|novel|one|volume|instal?lment)s?(?: called)?"
+    r"(?:[,;-]+ (?:the one|which|that)\b[^?]*)?\W*$|"          # "..., the one sanderson finished"
     r"^(?:the )?([a-z0-9][\w' ]{2,50}?)[,.:;-]+\s*(?:and )?(?:what'?s |whats |which is )?(?:the )?"
     r"(?:very )?(?:last|final)(?: one| book| novel)?\W*$|"
     r"^(?:the )?([a-z0-9][\w' ]{2,40}?) (?:series |trilogy |saga |books )?(?:very )?(?:last|final) "

@@ -37,6 +37,8 @@ _DESCRIBED = re.compile(r"\bthe (?!(?:first|second|third|fourth|fifth|last|other
 _SERIES_ORDINAL = re.compile(r"\b(?:those|these|the) books\b|\bseries\b|\b(?:that|this) (?:first|second|"
                              r"third|fourth|fifth|last)\b|\b(?:first|second|third|fourth|fifth|last)\b"
                              r"(?! (?:one|book)\b)|\bbook (?:one|two|three|four|five|[1-5])\b")
+_NUMBER_OF = re.compile(r"\b(?:which|what) (?:number|position|book) (?:in|of) (?:the )?[\w' ]{2,40}? is "
+                        r"([^?.!,]{3,60})")
 _BOOK_N = re.compile(r"\bbook (one|two|three|four|five|[1-5])\b")
 PRONOUNS = frozenset({"it", "that", "this", "they", "that one", "this one", "the first one",
                        "the second one", "the third one", "the last one"})
@@ -107,6 +109,8 @@ class AboutTurns:
         idx = self.index
         if act.sub == "which":
             return self._which_of_those(st, tpl, text, act)
+        if act.sub == "count":
+            return self._series_count(st, tpl, act)
         text = re.sub(r"[\s,]+(?:again|then|though|anyway)\W*$", "", text)  # not title words
         p = self.nlu.parse(text)
         series = act.prev_act[len("series:"):] if act.prev_act.startswith("series:") else ""
@@ -139,6 +143,10 @@ class AboutTurns:
                     got = (row, 100.0) if row is not None else got
             if got is not None and got[1] >= 92:
                 target = int(idx.ids[got[0]])
+        m = _NUMBER_OF.search(acts.norm(text)) if act.sub == "series" else None
+        got = finder(idx).title(acts.title_query(m.group(1))) if m else None
+        if got is not None and got[1] >= 90:       # "which number in the wheel of time is
+            target = int(idx.ids[got[0]])          # winter's heart?"
         is_nth = _IS_NTH.search(acts.norm(text)) if act.sub == "series" else None
         if is_nth and st.focus in idx.row:         # "is that the third one?": the book talked
             target = st.focus                      # about, not the third shown
@@ -229,6 +237,23 @@ class AboutTurns:
         out = " ".join([out] + [replies.answer(idx, best, f, tpl) for f in also])
         return Reply(st.session_id, out, "ask_about",
                      books=[card(idx, best, 1.0, "The book you asked about")])
+
+    def _series_count(self, st: SessionState, tpl: Templates, act: acts.Act) -> Reply:
+        """'how many books are there altogether?' after a series answer (or about a book of a
+        series): how many numbered books of that series the catalog has."""
+        idx, ser = self.index, self.index.series
+        key = act.prev_act.partition(":")[2] if act.prev_act.startswith("series:") else None
+        r = idx.row.get(st.focus) if st.focus is not None else None
+        key = key if key in ser.members else ser.of_row.get(r, (None,))[0] if r is not None else None
+        if key is None:
+            return Reply(st.session_id, tpl.say("series_unknown"), "ask_about")
+        st.last_act = f"series:{key}"
+        order = ser.in_order(key)
+        nums = [ser.num(x, key) for x in order]
+        return Reply(st.session_id, tpl.say("series_count", series=ser.names[key], n=len(order),
+                                            first=replies._num(min(nums)), last=replies._num(max(nums))),
+                     "ask_about", books=[card(idx, x, 1.0, f"#{replies._num(ser.num(x, key))} of "
+                                                          f"{ser.names[key]}") for x in order[: self.k]])
 
     def _series_position(self, st: SessionState, tpl: Templates, r: int) -> Reply:
         """A later book's place in its series, and the books before it, first one first."""
