@@ -170,8 +170,7 @@ _FOLLOW_LAST = re.compile(r"\b(?:the )?(?:last|final) (?:one|book|part|volume)\b
 def series_follow_up(text: str, act) -> None:   # act: acts.Act
     """After a series answer: "and the third?" -> book 3, "and then?" -> the next one,
     "which one's the last" -> the last (``act`` is changed in place)."""
-    t = norm(text).rstrip("!.?, ")
-    t = re.sub(r"^(?:no|nope|sorry|oops)?[,.!]*\s*i meant\s+", "", t)   # "no i meant the third one"
+    t = _follow_text(text)
     m = _FOLLOW_NUM.match(t)
     if m:
         w = m.group(1)
@@ -183,9 +182,14 @@ def series_follow_up(text: str, act) -> None:   # act: acts.Act
         act.kind, act.sub = "series", "last"
 
 
+def _follow_text(text: str) -> str:
+    """The words of a follow-up, without "no, I meant" ("no i meant the third one")."""
+    return re.sub(r"^(?:no|nope|sorry|oops)?[,.!]*\s*i meant\s+", "", norm(text).rstrip("!.?, "))
+
+
 def bare_follow_up(text: str) -> bool:
     """'and the seventh', 'and then?', 'book 3?': a step in a series and nothing else."""
-    t = norm(text).rstrip("!.?, ")
+    t = _follow_text(text)
     return bool(_FOLLOW_NUM.match(t) or _FOLLOW_NEXT.match(t) or _FOLLOW_SERIES.match(t))
 
 

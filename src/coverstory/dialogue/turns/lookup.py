@@ -77,9 +77,11 @@ class LookupTurns:
             re.match(r"^(?:the )?(.{3,}?)\s+[-–—]\s+[a-z]", text.lower())   # "X - gabrielle zevin"
         if m is None and author is not None:       # "the midnight library matt haig"
             words = fold(text).split()
-            n = next((n for n in (3, 2) if len(words) > n + 1 and
-                      finder(self.index).author(" ".join(words[-n:])) == author), 0)
-            m = re.match(r"^(?:the )?(.{3,})$", " ".join(words[:-n])) if n else None
+            n = next((n for n in (3, 2) if len(words) > n + 1 and _says_name(" ".join(words[-n:]),
+                                                                          author)), 0)
+            rest = " ".join(words[:-n])                # (not "uh and not dean koontz")
+            m = re.match(r"^(?:the )?(.{3,})$", rest) if n and not re.search(
+                r"\b(?:not|no|nothing|never|without|and|but|or|like|than|by|from|uh|um)\b", rest) else None
         if not named or not m or re.search(_GENERIC, m.group(1)):
             return False
         return not [s for s in self.nlu.parse(m.group(1)).slots if s.kind != "title"]
@@ -126,7 +128,7 @@ class LookupTurns:
         title, name = (parts + [""])[:2]
         words = fold(title).split()
         for n in (3, 2) if by is not None and not name else ():   # "the midnight library
-            if len(words) > n and f.author(" ".join(words[-n:])) == by:  # matt haig"
+            if len(words) > n and _says_name(" ".join(words[-n:]), by):  # matt haig"
                 title, name = " ".join(words[:-n]), " ".join(words[-n:])
                 break
         if got is None and by is not None and _says_name(name, by):
@@ -136,7 +138,7 @@ class LookupTurns:
             return self._recommend_reply(st, tpl, "recommend", None, may_ask=False,
                                          head=tpl.say("lookup_missing_by", query=title, author=by))
         if got is None:
-            close = [(r, s) for r, s in f.titles(q, limit=3, cutoff=80)
+            close = [(r, s) for r, s in f.titles(q, limit=3, cutoff=60)
                      if int(idx.ids[r]) not in st.rejected]
             books = [card(idx, r, s / 100, "A close title") for r, s in close]
             self._shown(st, books)

@@ -95,7 +95,8 @@ class SeriesTurns:
         if row is None and key is None and not bare:   # a title named in passing
             p = self.nlu.parse(text)
             named = [idx.row.get(int(s.value)) for s in p.slots if s.kind == "title" and (
-                s.score >= 0.85 or s.end - s.start >= 2 and s.score >= 0.6)]  # ("farthest shore")
+                s.score >= 0.85 or s.end - s.start >= 2 and s.score >= 0.6 and   # ("farthest
+                idx.row.get(int(s.value)) in ser.of_row)]                        # shore")
             named = [r for r in named if r is not None]
             passing = named[-1] if named else None
             named = [r for r in named if ser.position(r)]
@@ -104,16 +105,18 @@ class SeriesTurns:
             key = self._series_in(act.query, exact=True)    # "the Diogenes trilogy inside it"
         described = self._series_described(text) if row is None and key is None and \
             passing is None and not bare else None
-        if described is not None and act.sub in ("next", "previous"):   # "the cyborg cinderella
-            row = self._described_member(described, text)               # book!! the sequel?"
         if row is None and key is None and passing is None and not bare and \
                 not _POINTS.search(fold(text)):
             key = self._series_in(text, described)   # "I want to start Narnia. Which comes first?"
-        key = described if row is None and key is None and passing is None else key
+            if key is None and described is not None and act.sub in ("next", "previous"):
+                row = self._described_member(described, text)   # "the cyborg cinderella book!!
+                #                                                    what's the sequel"
         if row is None and key is None and passing is None and act.sub == "first":
             rest = " ".join(w for w in fold(text).split() if w not in _CUE | _KIND_WORDS)
             if rest and self._names_an_author(rest):   # "robin hobb where do i start",
                 row, key = self._series_named(rest)    # "oh tamora pierce! where does that start?"
+        if row is None and key is None and passing is None and act.sub not in ("next", "previous"):
+            key = described                            # "the series about the cave girl Ayla"
         if row is None and key is None and passing is None and after in idx.row:
             row = idx.row[after]
         if row is None and key is None and passing is None:
