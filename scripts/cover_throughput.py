@@ -34,6 +34,8 @@ def main() -> None:
     ap.add_argument("--out", required=True, help="path without extension")
     ap.add_argument("--covers", type=int, default=500)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--onnx-only", action="store_true",
+                    help="only the ONNX Runtime rows (no PyTorch path, no agreement)")
     ap.add_argument("presets", nargs="*", default=list(PRESETS))
     a = ap.parse_args()
     ctx = SimpleNamespace(home=Path(a.home), data=data_dir(), seed=a.seed, quick=False,
@@ -44,6 +46,9 @@ def main() -> None:
         len(covers), min(a.covers, len(covers)), replace=False))]
     every = reg.list_encoders
     reg.list_encoders = lambda home: [e for e in every(home) if e["name"] in a.presets]
+    if a.onnx_only:
+        variants = tp._variants
+        tp._variants = lambda cfg: [v for v in variants(cfg) if v[0] != "torch"]
     t0, load0 = time.time(), os.getloadavg()
     rows = tp.speed_rows(ctx, [], covers)
     res = {"presets": a.presets, "covers": len(covers), "catalog_books": n_books,
@@ -55,7 +60,8 @@ def main() -> None:
     cols = ["encoder", "runtime", "preset's runtime", "covers/s", "x torch", "mean cosine",
             "min cosine", "load avg", "note"]
     md = ["# Cover throughput of the pretrained backbones (issue 17, item 4)\n",
-          f"Command: `scripts/cover_throughput.py --home {a.home} --out {a.out}` · "
+          f"Command: `scripts/cover_throughput.py --home {a.home} --out {a.out}"
+          f"{' --onnx-only' if a.onnx_only else ''}` · "
           f"{res['date_utc']} UTC · {res['machine'].get('cpus')} CPUs "
           f"({res['machine'].get('cpu')}) · threads {res['threads']} · ran {res['seconds']} s"
           f" · load average {load0[0]:.1f} at start, {os.getloadavg()[0]:.1f} at end.\n",

@@ -94,6 +94,8 @@ def _variants(cfg: dict) -> list[tuple[str, dict]]:
 
 
 def _label(cfg: dict) -> str:
+    if cfg.get("kind") == "image_ensemble" and not cfg.get("runtime"):
+        return "onnx fp32"          # no runtime of its own: each member runs on its preset's
     if cfg.get("runtime") == "onnx":
         return "onnx int8" if cfg.get("quantize") == "int8" else "onnx fp32"
     return "torch"
