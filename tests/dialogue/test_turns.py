@@ -1109,3 +1109,20 @@ def test_how_many_in_a_series_which_number_is_a_title_and_the_last_one_said_more
         assert r.books[0]["title"].startswith("Star Hollow")
     finally:
         eng.close()
+
+
+def test_middle_one_after_that_one_and_last_of_that_trilogy(tiny_home):
+    eng = _tide_saga(tiny_home, ("Moon Keep", "Sun Gate", "Star Hollow"))
+    try:
+        for text, want in (("and the middle one", "Sun Gate"), ("and the last of that trilogy",
+                                                                 "Star Hollow")):
+            sid = text[:9]
+            eng.turn(sid, text="the tide saga in order please")
+            r = eng.turn(sid, text=text)
+            assert r.books and r.books[0]["title"].startswith(want), text
+        eng.turn("a", text="tide saga, which is book one?")
+        r = eng.turn("a", text="and after that one?")
+        assert r.books[0]["title"].startswith("Sun Gate")
+        assert acts.classify("cheers, my sister in law will be happy").sub == "thanks"
+    finally:
+        eng.close()

@@ -158,10 +158,13 @@ _FOLLOW_NEXT = re.compile(
     r"^(?:and |so |ok |okay |then )*(?:then|after that|after it|next|the next one|the next|"
     r"what comes (?:after|next)(?: (?:it|that|this))?|what(?:'s| is) after (?:it|that|this)|"
     r"(?:are there|is there) (?:any )?(?:more|others|another)(?: (?:after|than) (?:that|it|this))?|"
-    r"what then|then what|after (?:this|that|it)(?: one)?,? (?:which|what)(?: one| book)? "
+    r"what then|then what|after (?:that|this|it) one|the one after(?: (?:that|this|it)(?: one)?)?|"
+    r"after (?:this|that|it)(?: one)?,? (?:which|what)(?: one| book)? "
     r"(?:comes?|is next|next))\W*$")
+_FOLLOW_MIDDLE = re.compile(r"^(?:and |so |ok |okay |what about |whats |what'?s |what is )*(?:the )?"
+                            r"middle(?: one| book| part| volume)?\W*$")
 _FOLLOW_LAST = re.compile(r"\b(?:the )?(?:last|final) (?:one|book|part|volume)\b|"
-                          r"\b(?:the )?(?:very )?(?:last|final) (?:one |book )?(?:of|in) the "
+                          r"\b(?:the )?(?:very )?(?:last|final) (?:one |book )?(?:of|in) (?:the|that|this) "
                           r"(?:trilogy|series|saga|books|lot)\b|"
                           r"^(?:and |so |ok |okay )*(?:the )?(?:very )?(?:last|final)\W*$|"
                           r"\bwhich (?:one'?s|one is|is) the last\b")
@@ -178,6 +181,8 @@ def series_follow_up(text: str, act) -> None:   # act: acts.Act
         act.number = _NTH_WORDS.get(w) or int(w)
     elif _FOLLOW_NEXT.match(t):
         act.kind, act.sub = "series", "next"
+    elif _FOLLOW_MIDDLE.match(t):                # "and the middle one" of a trilogy
+        act.kind, act.sub = "series", "middle"
     elif _FOLLOW_LAST.search(t):
         act.kind, act.sub = "series", "last"
 
@@ -190,7 +195,8 @@ def _follow_text(text: str) -> str:
 def bare_follow_up(text: str) -> bool:
     """'and the seventh', 'and then?', 'book 3?': a step in a series and nothing else."""
     t = _follow_text(text)
-    return bool(_FOLLOW_NUM.match(t) or _FOLLOW_NEXT.match(t) or _FOLLOW_SERIES.match(t))
+    return bool(_FOLLOW_NUM.match(t) or _FOLLOW_NEXT.match(t) or _FOLLOW_SERIES.match(t) or
+                _FOLLOW_MIDDLE.match(t))
 
 
 _NTH_NAMED = re.compile(r"^(?:and |so |ok |okay |what about |how about |then )*(?:the )?" + _NTH_ANY +

@@ -141,7 +141,8 @@ class RequestTurns:
         if not p.slots and intent != "dont_care" and not act.audience and \
                 not act.pages and acts.aside(text):
             return Reply(sid, tpl.say("aside"), "smalltalk", parse=p.to_dict())   # "my cat..."
-        if intent in ("greeting", "help") and not content and not act.audience:
+        if intent in ("greeting", "help") and not content and not act.audience and \
+                not _looks_like_a_title(text, p, act):            # ("watershp down?")
             return Reply(sid, tpl.say(intent), intent, parse=p.to_dict())
         if intent == "reset" and not content:
             st.forget_preferences()

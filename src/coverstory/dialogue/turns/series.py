@@ -90,7 +90,7 @@ class SeriesTurns:
         passing = None
         bare = acts.bare_follow_up(text)         # "and the seventh": the series talked about
         if bare and key is None and row is None and talked and talked in ser.members and \
-                act.sub in ("number", "last"):
+                act.sub in ("number", "last", "middle"):
             key = talked                         # even when other books were shown since
         if row is None and key is None and not bare:   # a title named in passing
             p = self.nlu.parse(text)
@@ -148,8 +148,9 @@ class SeriesTurns:
         order = ser.in_order(key)
         if act.sub == "first" or (row is None and act.sub in ("next", "previous")):
             return self._series_list(st, tpl, order, key)
-        if act.sub in ("number", "last"):
-            step = ser.number(key, act.number) if act.sub == "number" else self._last(order)
+        if act.sub in ("number", "last", "middle"):
+            step = ser.number(key, act.number) if act.sub == "number" else self._last(order) \
+                if act.sub == "last" else (order[(len(order) - 1) // 2] if order else None)
             if step is None:
                 return self._series_list(st, tpl, order, key)
             rows = [step] + [r for r in order if r != step][: self.k - 1]
