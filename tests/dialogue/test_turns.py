@@ -1126,3 +1126,20 @@ def test_middle_one_after_that_one_and_last_of_that_trilogy(tiny_home):
         assert acts.classify("cheers, my sister in law will be happy").sub == "thanks"
     finally:
         eng.close()
+
+
+@pytest.mark.parametrize("text,kind,sub", [
+    ("someone else who writes battles like him", "request", ""),
+    ("i loved the first one of those", "request", ""),
+    ("first one of the tide saga", "series", "first"),
+])
+def test_someone_else_who_writes_and_the_first_of_those(text, kind, sub):
+    a = acts.classify(text)
+    assert (a.kind, a.sub) == (kind, sub)
+
+
+def test_another_kind_of_writer_not_her_leaves_the_author_out(engine):
+    from coverstory.dialogue.turns.request import _other_author
+
+    p = engine.nlu.parse("something similar from another latin american writer, not her")
+    assert _other_author("something similar from another latin american writer, not her", p)

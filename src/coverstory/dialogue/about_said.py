@@ -30,7 +30,7 @@ ASK = {
                 r"grown[- ]up|mature|scary|hard|adult))\b[\w' ]{0,12}\bfor (?:a |an |my |our |him\b|"
                 r"her\b|them\b|kids|children|teens|\d)|\bage[- ]appropriate\b|\bwhat age\b|"
                 r"\bhow old (?:do|should)\b",
-    "author": r"\bwho (?:wrote|rote|is the author|writes(?! (?:like|similar|the same))|is it by|"
+    "author": r"(?<!else )(?<!someone )\bwho (?:wrote|rote|is the author|writes(?! (?:like|similar|the same))|is it by|"
               r"drew|illustrated)\b|\bwho'?s the author\b|"
               r"^(?:and )?(?:the )?(?:author|writer)\??$|"
               r"\bwho'?s (?:it|that|this)(?: one)? by\b|\b(?:wrote|written) (?:that|this|it)(?: one)?\??$|"

@@ -269,7 +269,8 @@ def _classify(text: str) -> Act:
         act.kind, act.sub = "series", "first"
         act.query = next((g for g in m.groups() if g), "").strip(" -,:")
         return act
-    if re.search(r"\bin order\b|\bfirst (?:book|one|novel) (?:in|of)\b|\bwhere (?:do|should) i start\b|"
+    if re.search(r"\bin order\b|\bfirst (?:book|one|novel) (?:in|of)\b(?! (?:those|these|them|the ones)\b)|"
+                 r"\bwhere (?:do|should) i start\b|"
                  r"\bseries (?:reading )?order\W*$", t) or re.search(
                      r"^(?!.*\b(?:and|what|which|in|of|the|my|an?) order$)\w+ [\w' ]+ (?:reading )?order$", bare):
         m = SERIES_FIRST.search(bare)

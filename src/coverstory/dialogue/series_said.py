@@ -132,7 +132,8 @@ SERIES_WHICH_FIRST = re.compile(
     r"(?:first|1st) (?:one|book)(?: please| pls)?\W*$|"   # "those spy books by horowitz - the first one"
     r"[.!?]\s+(?:so |ok )?(?:what|which)(?:'s| is) the (?:first|1st) (?:book|one|novel)\W*$")
 SERIES_FIRST = re.compile(
-    r"\b(?:first|1st) (?:book |one |novel )?(?:in|of) (?:the )?(.+?)(?: series)?\??$|"
+    r"\b(?:first|1st) (?:book |one |novel )?(?:in|of) (?!(?:those|these|them|the ones|that lot)\b)"
+    r"(?:the )?(.+?)(?: series)?\??$|"
     r"\b(?:where|which one) (?:do|should) i (?:start|begin)\b(?: (?:with|on|the))*\s*(.*)$|"
     r"\b(.+?) (?:series )?in order\??$|^(.+?) (?:series )?(?:reading )?order\??$")
 

@@ -66,7 +66,8 @@ _OTHER_AUTHOR = re.compile(r"\b(?:different|other|another|new) (?:author|writer)
                            r"\bsomeone else\b|\bwho else\b|\bnot (?:him|her|them) again\b|"
                            r"\b(?:read|has|have|owns?|own) (?:everything|all)\b|\bother than\b|"
                            r"\bbesides\b|\bapart from\b|\bwrites? like\b|\bauthors? like\b|"
-                           r"\bsimilar (?:authors?|writers?)\b")
+                           r"\bsimilar (?:authors?|writers?)\b|\banother [\w' -]{0,30}?(?:author|writer|"
+                           r"novelist)s?\b|\bnot (?:him|her|them)\W*$")
 _NOT_BY = re.compile(r"\b(?:nothing|not|no|except|anything but|never|none)\s+(?:\w+\s+)?"
                      r"(?:by|from)\s")
 
