@@ -1143,3 +1143,11 @@ def test_another_kind_of_writer_not_her_leaves_the_author_out(engine):
 
     p = engine.nlu.parse("something similar from another latin american writer, not her")
     assert _other_author("something similar from another latin american writer, not her", p)
+
+
+@pytest.mark.parametrize("text", ["which one is the australia book", "which one's the everest one",
+                                  "which of his is the christmas one lol",
+                                  "which of those is the one about iran"])
+def test_which_of_the_shown_books_is_the_one_described(text):
+    a = acts.classify(text)
+    assert (a.kind, a.sub) == ("ask", "which")

@@ -18,9 +18,10 @@ EXPLAIN = re.compile(
     r"picking|suggesting)\b")
 ASK = {
     # "which of those is about australia?", "which 1 is the everest one and when"
-    "which": r"\bwhich (?:one |1 |book )?(?:of (?:those|these|them) )?(?:is|was|'s) (?:about|set in|"
-             r"set on|on|the (?!(?:first|second|third|fourth|fifth|last|other|same|next)\b)"
-             r"[\w' -]{2,30} one\b)|\bwhich (?:one |1 |book )?(?:of (?:those|these|them) )?"
+    "which": r"\bwhich (?:one ?|1 |book )?(?:of (?:those|these|them|his|hers|theirs) )?(?:is|was|'s) "
+             r"(?:about|set in|set on|on|the one (?:about|with|set in|set on|on)|"
+             r"the (?!(?:first|second|third|fourth|fifth|last|other|same|next|one)\b)"
+             r"[\w' -]{2,30} (?:one|book)\b)|\bwhich (?:one |1 |book )?(?:of (?:those|these|them) )?"
              r"(?:came out|come out|was published|was written|is from|was from) (?:in )?"
              r"(?:1[5-9]\d\d|20[0-3]\d)\b",            # "which of those came out in 2016"
     "title": r"\b(?:isn'?t|is|wasn'?t|was) (?:that|it|this)(?: one)? (?:also |originally )?(?:called|"

@@ -197,11 +197,12 @@ class AboutTurns:
         idx = self.index
         t = acts.norm(text)
         m = re.search(acts.ASK["which"], t)
-        words = t[m.end():] if m and not m.group(0).endswith(" one") else t[m.start():] if m else t
-        words = re.sub(r"\b(?:and (?:when|who|how)\b.*|which|one|1|of|those|these|them|is|was|"
-                       r"about|set in|set on|the)\b", " ", words)
+        named_one = bool(m) and m.group(0).endswith((" one", " book"))      # "the everest one"
+        words = t[m.end():] if m and not named_one else t[m.start():] if m else t
+        words = re.sub(r"\b(?:and (?:when|who|how)\b.*|which|one|one's|1|of|those|these|them|is|"
+                       r"was|about|set in|set on|the|his|hers|theirs|book|lol)\b", " ", words)
         rows = [idx.row[b] for b in st.last_books if b in idx.row]
-        if m and m.group(0).endswith(" one"):     # "the everest one": a title word first
+        if named_one:                             # "the everest one": a title word first
             from rapidfuzz import fuzz
 
             named = " ".join(words.split())
