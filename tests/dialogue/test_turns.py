@@ -1151,3 +1151,24 @@ def test_another_kind_of_writer_not_her_leaves_the_author_out(engine):
 def test_which_of_the_shown_books_is_the_one_described(text):
     a = acts.classify(text)
     assert (a.kind, a.sub) == ("ask", "which")
+
+
+def test_ill_take_the_first_one_is_a_like():
+    from coverstory.dialogue.nlu import sentiment
+    from coverstory.dialogue.slots import tokens
+
+    assert sentiment(tokens("brill, I'll take the first one")) > 0.2
+    assert sentiment(tokens("the first one")) == 0
+
+
+def test_the_next_and_the_last_said_with_a_series_name_alone(tiny_home):
+    eng = _tide_saga(tiny_home, ("Moon Keep", "Sun Gate", "Star Hollow"))
+    try:
+        eng.turn("p", text="tide saga, which is book one?")
+        r = eng.turn("p", text="the next tide saga")
+        assert r.books[0]["title"].startswith("Sun Gate")
+        r = eng.turn("p", text="and the last tide saga ever")
+        assert r.books[0]["title"].startswith("Star Hollow")
+        assert acts.classify("the last one").kind == "request"
+    finally:
+        eng.close()

@@ -250,6 +250,9 @@ POSITIVE = ("love", "loved", "like", "liked", "enjoy", "enjoyed", "great", "amaz
             "brilliant", "wonderful", "fantastic", "favourite", "favorite", "perfect",
             "adore", "adored", "good", "excellent", "gripping", "beautiful", "yes", "awesome",
             "sounds good", "sounds great", "interesting", "fun")
+# phrases that choose a book shown: "brill, I'll take the first one" (apostrophes dropped)
+CHOOSING = ("ill take", "i will take", "ill go with", "i will go with", "ill get", "ill try",
+            "ill read", "sounds good", "sounds great")
 NEGATIVE = ("hate", "hated", "rubbish", "dreadful", "naff", "dislike", "disliked", "boring",
             "bored", "awful", "terrible",
             "bad", "meh", "dull", "slow", "not for me", "couldn't finish", "gave up", "no",

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from coverstory.dialogue.bookindex import BookIndex
-from coverstory.dialogue.lexicon import FACETS, NEGATIVE, POSITIVE
+from coverstory.dialogue.lexicon import CHOOSING, FACETS, NEGATIVE, POSITIVE
 from coverstory.dialogue.slots import Slot, SlotMatcher, tokens
 from coverstory.dialogue.years import years_range
 from coverstory.dialogue.said import fix_ordinals
@@ -48,6 +48,9 @@ def sentiment(toks: list[str]) -> float:
         if p in text:
             score -= text.count(p)
             text = text.replace(p, " ")
+    for phrase in CHOOSING:
+        if f" {phrase} " in text:
+            score += text.count(f" {phrase} ")
     words = text.split()
     for i, w in enumerate(words):
         if w in POSITIVE:

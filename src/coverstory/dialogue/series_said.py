@@ -34,6 +34,7 @@ SERIES_NEXT = re.compile(
     r"^(.+?)[,.!-]*\s+what'?s the next one\??$|^i (?:just )?finished (.+?)[!.,]*\s+next\W*$|"
     r"^(.+?)\s+(?:what'?s|whats|what is|what comes) (?:after|next)\??$|"
     r"\bwhat'?s the next (.+?) (?:book|one|novel)\??$|^(?:and )?(?:the )?next (.+?) (?:one|book|novel)\??$|"
+    r"^(?:and |ok |so )?the next ([a-z][\w']{3,20}(?: [a-z][\w']{3,20})?)\??$|"     # "the next poirot"
     r"\b(?:which|what) (?:one|book) (?:do |does |should |must |can )?(?:i |he |she |they |we )?"
     r"(?:must |should |can )?read (?:next|after (?:it|this|that)(?: one)?)\b|"
     r"\bis there (?:a|any) (?:follow[- ]?up|sequel|continuation)\W*$|"
@@ -114,7 +115,8 @@ SERIES_START = re.compile(r"\bwhich (.+?) (?:book|one|novel) (?:do|should) i (?:
 SERIES_LAST = re.compile(r"\b(?:the )?(?:last|final) (?:one|book|part|volume)\b")
 SERIES_LAST_NAMED = re.compile(      # "what's the very last vampire academy book?"
     r"^(?:and |so |ok |okay )?(?:what'?s |whats |what is |which is |which'?s )?(?:the )?(?:very )?"
-    r"(?:last|final) ([a-z0-9][\w' ]{2,40}?) (?:book|novel|one|volume|instal?lment)s?(?: called)?"
+    r"(?:last|final) (?!(?:one|book|novel|part|volume|of|in)\b)([a-z0-9][\w' ]{2,40}?)"
+    r"(?: (?:book|novel|one|volume|instal?lment)s?)?(?: ever| called)?"
     r"(?:[,;-]+ (?:the one|which|that)\b[^?]*)?\W*$|"          # "..., the one sanderson finished"
     r"^(?:the )?([a-z0-9][\w' ]{2,50}?)[,.:;-]+\s*(?:and )?(?:what'?s |whats |which is )?(?:the )?"
     r"(?:very )?(?:last|final)(?: one| book| novel)?\W*$|"

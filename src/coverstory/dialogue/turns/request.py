@@ -142,8 +142,9 @@ class RequestTurns:
         if not p.slots and intent != "dont_care" and not act.audience and \
                 not act.pages and acts.aside(text):
             return Reply(sid, tpl.say("aside"), "smalltalk", parse=p.to_dict())   # "my cat..."
-        if intent in ("greeting", "help") and not content and not act.audience and \
-                not _looks_like_a_title(text, p, act):            # ("watershp down?")
+        if intent in ("greeting", "help") and not content and not act.audience and not (
+                intent == "help" and _looks_like_a_title(text, p, act) and _said_as_title(text)):
+            #                                                      ("watershp down?")
             return Reply(sid, tpl.say(intent), intent, parse=p.to_dict())
         if intent == "reset" and not content:
             st.forget_preferences()
