@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from coverstory.catalog.normalize import fold
 from coverstory.dialogue.said import NUMBER_WORDS, norm, read_constraints  # noqa: F401
@@ -94,8 +95,6 @@ OTHER_ONE = re.compile(r"^(?:no|nope|nah|sorry|oops)?[,.!]*\s*(?:the other one|n
                        r"(?P<d>[a-z][a-z .'-]{2,30}?)(?: one| version| book)?\W*$")
 WHICH_ONE = re.compile(r"^(?P<t>[^(),-]{3,60}?)\s*[,(-]\s*(?:the |i mean the |you know,? the )"
                        r"(?P<d>[\w .'-]{3,40}?) (?:one|version|edition)\b[^)]*\)?\W*$")
-_KINDS: re.Pattern | None = None
-_KINDS_ANYWHERE: re.Pattern | None = None
 # an aside about the reader's life, not a request: laughter first, or the weather
 _ASIDE = re.compile(r"^(?:haha+|hehe+|lol|lmao|ha ha|ha|rofl)\b|\b(?:raining|rainy|snowing|sunny|"
                     r"weather|so hot|so cold|freezing)\b")
@@ -104,30 +103,27 @@ _ASKS_BOOKS = re.compile(r"\b(?:books?|novels?|something|anything|recommend|sugg
                          r"series|author|by|read|reads|first|second|third|last|one)\b")
 
 
+@lru_cache(maxsize=2)
+def _kind_words(min_len: int) -> str:
+    """The lexicon's names of kinds of book (genres, audiences, tones...), longest first, as
+    one regex alternation."""
+    from coverstory.dialogue.lexicon import FACETS
+
+    said = sorted({p for f in FACETS.values() for v in f.values for p in v.say
+                   if len(p) >= min_len}, key=len, reverse=True)
+    return "|".join(map(re.escape, said))
+
+
 def _kind_of_book(query: str) -> bool:
     """"looking for young adult fiction. no dystopias": a kind of book (a genre, audience or
     tone of the lexicon starts it), not a title to look up."""
-    global _KINDS
-    if _KINDS is None:
-        from coverstory.dialogue.lexicon import FACETS
-
-        said = sorted({p for f in FACETS.values() for v in f.values for p in v.say
-                       if len(p) >= 4}, key=len, reverse=True)
-        _KINDS = re.compile(r"^(?:" + "|".join(map(re.escape, said)) +
-                            r")(?: (?:fiction|novels?|books?|stories|reads?|series))*(?:$|[.,!;]| -)")
-    return bool(_KINDS.match(query.lower().strip()))
+    return bool(re.match(r"^(?:" + _kind_words(4) + r")(?: (?:fiction|novels?|books?|stories|"
+                         r"reads?|series))*(?:$|[.,!;]| -)", query.lower().strip()))
 
 
 def _names_a_kind(text: str) -> bool:
     """A genre, audience, tone or other kind of book of the lexicon is named anywhere."""
-    global _KINDS_ANYWHERE
-    if _KINDS_ANYWHERE is None:
-        from coverstory.dialogue.lexicon import FACETS
-
-        said = sorted({p for f in FACETS.values() for v in f.values for p in v.say
-                       if len(p) >= 3}, key=len, reverse=True)
-        _KINDS_ANYWHERE = re.compile(r"\b(?:" + "|".join(map(re.escape, said)) + r")\b")
-    return bool(_KINDS_ANYWHERE.search(text))
+    return bool(re.search(r"\b(?:" + _kind_words(3) + r")\b", text))
 
 
 def _classify_feedback(act: Act) -> Act:
