@@ -23,6 +23,16 @@ def test_every_setting_is_documented():
                                      "the output of `python -m coverstory.config`")
 
 
+def test_every_command_line_option_is_documented():
+    from coverstory.cli import options_table
+
+    doc = (ROOT / "docs" / "settings.md").read_text()
+    assert options_table() in doc, (
+        "docs/settings.md's table of command-line options differs from the commands: paste "
+        "the output of `python -c 'from coverstory.cli import options_table; "
+        "print(options_table())'`")
+
+
 def test_every_environment_variable_read_is_a_setting():
     names = {s.env for s in SETTINGS}
     used: dict[str, str] = {}

@@ -79,6 +79,34 @@ def no_abbreviations(parser: argparse.ArgumentParser) -> argparse.ArgumentParser
     return parser
 
 
+def options_table() -> str:
+    """The markdown table of every command's options that docs/settings.md carries
+    (``python -c 'from coverstory.cli import options_table; print(options_table())'``;
+    tests/test_docs.py compares). ``--home`` and ``--json``, which every command takes,
+    are left out."""
+    rows = ["| command | option | default | what it does |", "|---|---|---|---|"]
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    for name, parser in sub.choices.items():
+        formatter = parser._get_formatter()
+        for a in parser._actions:
+            if not a.option_strings or a.help == argparse.SUPPRESS or \
+                    a.dest in ("help", "json", "home"):
+                continue
+            if isinstance(a, (argparse._StoreTrueAction, argparse._StoreFalseAction)):
+                default = "off" if a.default is False else "on"
+            elif a.default in (None, argparse.SUPPRESS) or a.default == []:
+                default = "(none)"
+            else:
+                default = f"`{a.default}`"
+            option = ", ".join(f"`{o}`" for o in a.option_strings)
+            if a.metavar or a.nargs != 0:
+                if a.choices:
+                    option += " {" + ", ".join(map(str, a.choices)) + "}"
+            text = " ".join(formatter._expand_help(a).split()) if a.help else ""
+            rows.append(f"| {name} | {option} | {default} | {text.replace('|', '/')} |")
+    return "\n".join(rows) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
