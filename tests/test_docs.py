@@ -33,6 +33,14 @@ def test_every_command_line_option_is_documented():
         "print(options_table())'`")
 
 
+def test_every_serve_setting_is_documented():
+    from coverstory.serve.settings import settings_table
+
+    assert settings_table() in (ROOT / "docs" / "serve.md").read_text(), (
+        "docs/serve.md's table of ServeSettings differs: paste the output of `python -c "
+        "'from coverstory.serve.settings import settings_table; print(settings_table())'`")
+
+
 def test_every_environment_variable_read_is_a_setting():
     names = {s.env for s in SETTINGS}
     used: dict[str, str] = {}
