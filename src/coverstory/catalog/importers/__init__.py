@@ -7,19 +7,19 @@ anywhere leaves the catalog exactly as it was, and the write lock is held only f
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
 from coverstory.catalog.importers.base import ImportError_, ImportReport
+from coverstory.registry import lookup
 
-# source name -> module (each defines ``import_path(ctx, path)``)
+# source name -> its ``import_path(ctx, path)``, loaded on first use (coverstory.registry)
 IMPORTERS: dict[str, str] = {
-    "goodbooks": "coverstory.catalog.importers.goodbooks",
-    "bookdepository": "coverstory.catalog.importers.bookdepository",
-    "googlebooks": "coverstory.catalog.importers.googlebooks",
-    "csv": "coverstory.catalog.importers.generic",
-    "jsonl": "coverstory.catalog.importers.generic",
-    "goodreads-export": "coverstory.catalog.importers.goodreads_export",
+    "goodbooks": "coverstory.catalog.importers.goodbooks:import_path",
+    "bookdepository": "coverstory.catalog.importers.bookdepository:import_path",
+    "googlebooks": "coverstory.catalog.importers.googlebooks:import_path",
+    "csv": "coverstory.catalog.importers.generic:import_path",
+    "jsonl": "coverstory.catalog.importers.generic:import_path",
+    "goodreads-export": "coverstory.catalog.importers.goodreads_export:import_path",
 }
 
 
@@ -38,20 +38,18 @@ def run_import(catalog, source: str, paths: list[str | Path], *, progress: bool 
     from coverstory.catalog.importers.base import ImportContext
     from coverstory.catalog.staging import import_lock, merge, staged_copy
 
-    if source not in IMPORTERS:
-        raise ImportError_(f"unknown source {source!r}; choose one of: {', '.join(IMPORTERS)}")
+    import_path = lookup(IMPORTERS, source, "source", error=ImportError_)
     paths = [Path(p) for p in paths]
     for path in paths:
         if not path.exists():
             raise ImportError_(f"{path}: no such file or folder")
-    module = importlib.import_module(IMPORTERS[source])
     report = ImportReport(source=source)
 
     def run(target) -> None:
         for path in paths:
             ctx = ImportContext(catalog=target, report=report, source=source,
                                 progress=progress, options=options)
-            module.import_path(ctx, path)
+            import_path(ctx, path)
 
     if catalog.conn.in_transaction:
         with catalog.transaction():
