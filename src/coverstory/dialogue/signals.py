@@ -14,6 +14,7 @@ import time
 
 import numpy as np
 
+from coverstory import artifacts
 from coverstory.dialogue.bookindex import BookIndex
 from coverstory.dialogue.policy import Signals, hybrid_scores
 from coverstory.dialogue.state import SessionState
@@ -34,7 +35,6 @@ SEARCH_SHARE = 0.25
 # at both 0.25 and 0.5
 DESCRIBE_SHARE = 0.5
 SEARCH_DEPTH = 100           # ranked books from the search service that get a share
-TEXT_FEATURE = "text/minilm-l6.pretrained"   # the book text features the search builds
 MIN_CO_READERS = 5           # co-readers needed before "readers who liked X liked this"
 SHRINK = 20.0                # co-reader count at which the similarity keeps half its value
 POSITIVE = 4.0               # a rating this high counts as "liked"
@@ -215,7 +215,7 @@ class SignalBuilder:
         if search is None:
             return None
         feats = self._call("search.features", lambda: search.features(
-            TEXT_FEATURE, allow_compute=False))
+            artifacts.TEXT_FEATURE, allow_compute=False))
         if feats is None:
             return None
         q = vector() if vector is not None else self._embed(about)
