@@ -247,11 +247,11 @@ class SeriesTurns:
         """The furthest book of the series ``k`` the turn names ("finished Anne of the Island.
         which Anne book comes next?", "read X and Y. next one?"), if past ``row``, else ``row``."""
         ser = self.index.series
-        named = [self.index.row.get(int(s.value)) for s in self.nlu.parse(text).slots
-                 if s.kind == "title" and s.score >= 0.85]
         said = f" {fold(text)} "
         if not re.search(r"\b(?:finished|read|done with|reading|has|have)\b", said):
             return row                              # "is the lost world the sequel to X?"
+        named = [self.index.row.get(int(s.value)) for s in self.nlu.parse(text).slots
+                 if s.kind == "title" and s.score >= 0.85]
         whole = {r: fold(re.sub(r"\s*\([^)]*\)\s*$", "", self.index.titles[r]))
                  for r in ser.members.get(k, [])}
         named = [r for r in named if r is not None and ser.num(r, k) is not None] + [
@@ -335,10 +335,14 @@ class SeriesTurns:
                     return key
         return None
 
+    def _described_scores(self, text: str) -> np.ndarray:
+        """Every book's term score for the words of a series question, its cue words aside."""
+        return self.index.term_query(" ".join(w for w in fold(text).split()
+                                              if w not in _CUE | _KIND_WORDS))[0]
+
     def _described_member(self, key: str, text: str) -> int:
         """The book of the series ``key`` whose text best matches the words."""
-        scores, _ = self.index.term_query(" ".join(w for w in fold(text).split()
-                                                   if w not in _CUE | _KIND_WORDS))
+        scores = self._described_scores(text)
         return max(self.index.series.in_order(key), key=lambda r: scores[r])
 
     def _series_described(self, text: str) -> str | None:
@@ -347,9 +351,8 @@ class SeriesTurns:
         reichs - the books with the forensic anthropologist Tempe. where do they begin?"):
         the mean of its three best books' term scores, at least 0.2 (0.1 for the only series
         matched) and 1.4 times the next series' (chosen on development conversations)."""
-        idx, ser = self.index, self.index.series
-        scores, _ = idx.term_query(" ".join(w for w in fold(text).split()
-                                            if w not in _CUE | _KIND_WORDS))
+        ser = self.index.series
+        scores = self._described_scores(text)
         hits: dict[str, list[float]] = {}
         for r in np.flatnonzero(scores > 0):
             if int(r) in ser.of_row:
