@@ -53,8 +53,9 @@ class AboutTurns:
         talked about, its book of that number), a shown title, a named title, "it" (the book
         last talked about), else the first book just shown."""
         refs = [int(s.value) for s in p.slots if s.kind == "ref" and s.value != "it"]
-        m = _BOOK_N.search(acts.norm(text))
-        if re.search(r"\bit\b", acts.norm(text)) or not _SERIES_ORDINAL.search(acts.norm(text)):
+        said = acts.norm(text)
+        m = _BOOK_N.search(said)
+        if re.search(r"\bit\b", said) or not _SERIES_ORDINAL.search(said):
             series = ""             # "how long is it, the first one nearly broke my wrist";
             #                         "what year was the first one published": the first shown
         for ref in refs + ([NUMBER_REF[m.group(1)]] if m else []):   # "author of book three?"
