@@ -1172,3 +1172,10 @@ def test_the_next_and_the_last_said_with_a_series_name_alone(tiny_home):
         assert acts.classify("the last one").kind == "request"
     finally:
         eng.close()
+
+
+def test_the_eighteen_hundreds():
+    from coverstory.dialogue.years import years_range
+
+    assert years_range("novels written in the eighteen hundreds, nothing newer") == (1800, 1900)
+    assert years_range("the nineteen hundreds") == (1900, 2000)

@@ -21,6 +21,8 @@ _AROUND = re.compile(r"\b(?:around|about|circa|roughly|approximately)\s+(1[5-9]\
 _CENTURY_WORDS = ("fifteenth", "sixteenth", "seventeenth", "eighteenth", "nineteenth", "twentieth")
 _CENTURY = re.compile(r"\b(?:(1[5-9]|20|21)(?:st|nd|rd|th)|(" + "|".join(_CENTURY_WORDS) +
                       r"))[ -]cent(?:ury|uries|ruy|rury|ery|uary)\b")
+_HUNDRED_WORDS = ("fifteen", "sixteen", "seventeen", "eighteen", "nineteen")
+_HUNDREDS = re.compile(r"\b(" + "|".join(_HUNDRED_WORDS) + r") hundreds\b")   # "the eighteen hundreds"
 _TENS = ("twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
 _DECADE_SAID = re.compile(r"\bnineteen[ -](" + "|".join(_TENS) + r")(?:[ -]?(?:something|ish|odd)|ies)\b")
 
@@ -55,6 +57,10 @@ def years_range(text: str) -> tuple[int, int] | None:
         return (2000, 3000)
     if re.search(r"\blast century\b", fold(text)):
         return (1900, 2000)
+    h = _HUNDREDS.search(f)
+    if h:                                                  # "the eighteen hundreds"
+        lo = 100 * (_HUNDRED_WORDS.index(h.group(1)) + 15)
+        return (lo, lo + 100)
     c = _CENTURY.search(fold(text))
     if c:
         n = int(c.group(1)) if c.group(1) else _CENTURY_WORDS.index(c.group(2)) + 15
