@@ -210,6 +210,15 @@ class CoverFeatures:
         log = log or (lambda m: None)
         ids = np.asarray(sorted(covers), np.int64)
         pts, des, sizes = _extract([covers[i] for i in ids.tolist()], workers, log)
+        return cls.from_features(ids, pts, des, sizes, log=log, seed=seed)
+
+    @classmethod
+    def from_features(cls, ids, pts: list, des: list, sizes, log=None,
+                      seed: int = 0) -> CoverFeatures:
+        """Index already-extracted features (``_extract``'s points, float16 RootSIFT and
+        sizes, one entry per id in ``ids``' order), trained on a seeded sample."""
+        log = log or (lambda m: None)
+        ids = np.asarray(ids, np.int64)
         counts = np.asarray([len(d) for d in des], np.float32)
         flat = np.concatenate(des) if des else np.zeros((0, 128), np.float16)
         sample = None
