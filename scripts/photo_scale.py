@@ -102,7 +102,8 @@ def query_only(args) -> dict:
     loaded = _rss_mb()
     # the bench's split: full-size validation (300 in-catalog) first, then the test photos
     _, test_in, _, _ = bp.photo_split(np.asarray(sorted(covers), np.int64), [],
-                                      np.random.default_rng(args.seed), 300, args.queries, 0, 0)
+                                      np.random.default_rng(args.seed), args.bench_val,
+                                      args.queries, 0, 0)
     ps = PhotoSearch(local, covers, use_embedding=False, use_ocr=False)
     top1, top5, ms, load = [], [], [], []
     for j, bid in enumerate(test_in.tolist()):
@@ -130,6 +131,8 @@ def main() -> None:
     ap.add_argument("--distractors", default="0,5000,20000")
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--seed", type=int, default=1, help="bench photo's --seed (the split)")
+    ap.add_argument("--bench-val", type=int, default=300,
+                    help="in-catalog validation photos drawn before the test ones (bench: 300)")
     ap.add_argument("--dseed", type=int, default=0, help="distractor seed")
     ap.add_argument("--workers", type=int, default=1, help="SIFT processes (2 only when "
                     "holding both heavy slots)")
@@ -180,7 +183,8 @@ def main() -> None:
         t = time.time()
         out = subprocess.run([sys.executable, __file__, "--home", args.home, "--query-only",
                               str(path), "--queries", str(args.queries), "--seed",
-                              str(args.seed)], capture_output=True, text=True, check=True)
+                              str(args.seed), "--bench-val", str(args.bench_val)],
+                             capture_output=True, text=True, check=True)
         row = json.loads(out.stdout.strip().splitlines()[-1])
         row.update({"distractors": n, "index_build_s": round(index_s, 1),
                     "sift_s_at_measured_rate": round(len(real_ids) / rate_real

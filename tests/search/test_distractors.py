@@ -55,7 +55,8 @@ def test_no_tile_is_a_whole_cover():
 
 def test_too_few_sources():
     with pytest.raises(ValueError):
-        distractor_cover(_sources(5), 0)
+        distractor_cover(_sources(3), 0)
+    assert len(distractor_cover(_sources(4), 0).sources) == 4     # only the 2x2 grid fits
 
 
 def test_write_distractors_prefix_stable(tmp_path):

@@ -52,14 +52,15 @@ def made_up_title(rng: np.random.Generator) -> str:
 
 def distractor_cover(sources: list, seed: int) -> Distractor:
     """A synthetic cover made of crops of different covers among ``sources`` (paths or PIL
-    images; at least 9) plus a rendered made-up title; the same seed gives the same cover."""
+    images; at least 4, and 9 for every grid to be possible) plus a rendered made-up title; the same seed gives the same cover."""
     from PIL import Image, ImageDraw
 
-    if len(sources) < 9:
-        raise ValueError(f"a distractor needs at least 9 source covers, got {len(sources)}")
+    grids = [g for g in GRIDS if g[0] * g[1] <= len(sources)]
+    if not grids:
+        raise ValueError(f"a distractor needs at least 4 source covers, got {len(sources)}")
     rng = np.random.default_rng([int(seed), 19])
     w, h = SIZES[int(rng.integers(len(SIZES)))]
-    rows, cols = GRIDS[int(rng.integers(len(GRIDS)))]
+    rows, cols = grids[int(rng.integers(len(grids)))]
     picks = rng.choice(len(sources), rows * cols, replace=False)
     canvas = Image.new("RGB", (w, h))
     xs = np.linspace(0, w, cols + 1).round().astype(int)
