@@ -19,6 +19,8 @@ memory, index size on disk and build time, and a linear extrapolation of memory 
 * each N is queried in a fresh process that only loads the saved index (its RSS is the
   search's memory: Python + OpenCV + faiss + the index); latency = ``PhotoSearch.search``
   alone (photo decode excluded), so it is only meaningful under ``/work/bin/heavy --alone``;
+* heavy parts can run apart: ``--extract-only`` (features, one slot), ``--build-only``
+  (indexes, one slot), then the same command without them under ``heavy --alone``;
 * build time = SIFT time of the real covers and of N distractors at the measured rate
   (``--workers`` processes) + the measured index time.
 """
@@ -140,6 +142,8 @@ def main() -> None:
     ap.add_argument("--out", default=None)
     ap.add_argument("--extract-only", action="store_true",
                     help="stop after the (cached) features: run that on one slot, the rest alone")
+    ap.add_argument("--build-only", action="store_true",
+                    help="stop after saving each N's index (a later run queries them)")
     ap.add_argument("--query-only", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.query_only:
@@ -173,13 +177,21 @@ def main() -> None:
         return
     rows = []
     for n in sizes_n:
-        t = time.time()
-        local = CoverFeatures.from_features(real_ids + d_ids[:n], rp + dp[:n], rd + dd[:n],
-                                            rs + ds[:n], seed=args.seed)
-        index_s = time.time() - t
-        path = local.save(work / f"gallery_{n}" / "cover_features.npz")
-        del local
-        log(f"+{n}: index built in {index_s:.1f} s; querying")
+        path = work / f"gallery_{n}_s{args.seed}_d{args.dseed}" / "cover_features.npz"
+        meta = path.with_name("build.json")
+        if meta.exists() and path.exists():         # built by an earlier --build-only run
+            index_s = json.loads(meta.read_text())["index_build_s"]
+        else:
+            t = time.time()
+            local = CoverFeatures.from_features(real_ids + d_ids[:n], rp + dp[:n],
+                                                rd + dd[:n], rs + ds[:n], seed=args.seed)
+            index_s = time.time() - t
+            local.save(path)
+            del local
+            meta.write_text(json.dumps({"index_build_s": index_s, "load": _load()}))
+        log(f"+{n}: index built in {index_s:.1f} s")
+        if args.build_only:
+            continue
         t = time.time()
         out = subprocess.run([sys.executable, __file__, "--home", args.home, "--query-only",
                               str(path), "--queries", str(args.queries), "--seed",
@@ -194,6 +206,8 @@ def main() -> None:
         row["build_s"] = round(row["index_build_s"] + row["sift_s_at_measured_rate"], 1)
         log(json.dumps(row))
         rows.append(row)
+    if args.build_only:
+        return
     extra = {}
     if len(rows) >= 2:
         c = np.asarray([r["covers"] for r in rows], float)
