@@ -34,7 +34,7 @@ def main() -> None:
 
     from coverstory.catalog import Catalog
     from coverstory.config import data_dir
-    from coverstory.eval.bench import _retrieval_fair as rf
+    from coverstory.benchmarks import _retrieval_fair as rf
     from coverstory.eval.retrieval import cross_modal
     from coverstory.fusion.crossmodal import ensure_ocr
     from coverstory.fusion.crossmodal_gate import PairConfig, train_pairs

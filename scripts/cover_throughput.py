@@ -1,5 +1,5 @@
 """Covers/s of the pretrained cover backbones and their ensemble (issue 17, item 4): the rows
-of ``coverstory bench encoders --throughput`` (``eval.bench._throughput.speed_rows``: the
+of ``coverstory bench encoders --throughput`` (``benchmarks._throughput.speed_rows``: the
 preset's ONNX runtime beside the PyTorch path on the same covers, one warm-up call, then one
 ``encode`` call on the sample, with their cosine agreement) for the presets named, without
 the text encoders and the retrieval part of that bench.
@@ -26,8 +26,8 @@ PRESETS = ("efficientnet-lite0.imagenet", "efficientnet-lite1.imagenet",
 def main() -> None:
     import coverstory.encoders.registry as reg
     from coverstory.config import data_dir
-    from coverstory.eval.bench import _throughput as tp
-    from coverstory.eval.runner import machine, md_table
+    from coverstory.benchmarks import _throughput as tp
+    from coverstory.benchmarks.runner import machine, md_table
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--home", required=True)
@@ -67,7 +67,7 @@ def main() -> None:
           f" · load average {load0[0]:.1f} at start, {os.getloadavg()[0]:.1f} at end.\n",
           f"{len(covers)} cover files of the home's catalog ({n_books} books), seed {a.seed}; "
           "each runtime encodes the same covers once after a warm-up call on 8 (rows of "
-          "`bench encoders --throughput`, eval/bench/_throughput.speed_rows). The "
+          "`bench encoders --throughput`, benchmarks/_throughput.speed_rows). The "
           "triple-CNN row runs its three members one after the other over all the covers "
           "(each member decodes and resizes the covers itself).\n",
           md_table([{c: r.get(c, "") for c in cols} for r in rows], floatfmt="{:.4g}")]

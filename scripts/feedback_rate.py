@@ -72,7 +72,7 @@ async def run(url: str, clients: int, seconds: float, mode: str, ids: list[int],
 def main(argv: list[str] | None = None) -> int:
     import numpy as np
 
-    from coverstory.eval.bench.load import Server, free_port, scratch_home
+    from coverstory.benchmarks.load import Server, free_port, scratch_home
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--home", required=True, type=Path)
@@ -162,7 +162,7 @@ def herd(home: Path, clients: int, seed: int) -> dict:
 
     signals.CoReaders.__init__ = counted
     with tempfile.TemporaryDirectory(prefix="feedback-herd-") as tmp:
-        from coverstory.eval.bench.load import scratch_home
+        from coverstory.benchmarks.load import scratch_home
 
         scratch = scratch_home(home, Path(tmp))
         con = sqlite3.connect(scratch / "catalog.sqlite")

@@ -16,7 +16,7 @@ import numpy as np
 
 
 def main(home: str) -> None:
-    from coverstory.eval.bench.textsearch import load_queries
+    from coverstory.benchmarks.textsearch import load_queries
     from coverstory.search.service import SearchService
 
     svc = SearchService(Path(home))

@@ -5,7 +5,7 @@ request's start time: where in the run the slow requests were.
         [--json out.json]
 
 Same scratch home, server (``coverstory serve --preload``), warm-up, 50 readers, mix, think
-times and seed as the bench (``coverstory.eval.bench._load_readers``); no durability or
+times and seed as the bench (``coverstory.benchmarks._load_readers``); no durability or
 import phase. Prints the bench's table, the server's CPU seconds and the load average, then
 per 5-second window of start times the number of chat and search requests and their mean and
 longest latency. Run it with ``PYTHONPATH=<checkout>/src`` to measure another version.
@@ -32,8 +32,8 @@ def main(argv=None) -> int:
 
     import numpy as np
 
-    import coverstory.eval.bench._load_readers as lr
-    from coverstory.eval.bench._load_server import Server, free_port, scratch_home
+    import coverstory.benchmarks._load_readers as lr
+    from coverstory.benchmarks._load_server import Server, free_port, scratch_home
 
     class Starts(lr.Recorder):
         def add(self, action, seconds, status, error=""):

@@ -10,7 +10,7 @@ A scratch copy of the home's catalog (SQLite backup; built artifacts linked, as
 the server shares (``SearchService``, ``RecommendService``, ``DialogueEngine`` over them),
 loaded and warmed as the server does (one thread per BLAS / ONNX call, a warm-up search)
 before anything is timed. Then, seeded, the load bench's inputs
-(``coverstory.eval.bench._load_readers``): chat sessions of ``--turns`` messages drawn from
+(``coverstory.benchmarks._load_readers``): chat sessions of ``--turns`` messages drawn from
 its QUERIES, text searches (60% a catalog title, 40% a QUERY, k=10), and photos of covers
 re-shot like a phone would, sent to photo search and to the chat. Each request runs alone
 on the main thread; its process CPU time (every thread, ONNX's included) and wall time are
@@ -36,7 +36,7 @@ from pathlib import Path
 
 
 def inputs(home: Path, args) -> dict:
-    from coverstory.eval.bench._load_readers import QUERIES, book_sample, phone_photos
+    from coverstory.benchmarks._load_readers import QUERIES, book_sample, phone_photos
 
     rng = random.Random(args.seed)
     _, titles = book_sample(home, 200, args.seed)
@@ -160,7 +160,7 @@ def main(argv=None) -> int:
     ap.add_argument("--json", type=Path)
     args = ap.parse_args(argv)
 
-    from coverstory.eval.bench._load_server import scratch_home
+    from coverstory.benchmarks._load_server import scratch_home
 
     with tempfile.TemporaryDirectory(prefix="cs-costs-") as tmp:
         home = scratch_home(args.home.resolve(), Path(tmp))

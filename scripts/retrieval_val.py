@@ -24,7 +24,7 @@ def main() -> None:
     from coverstory.catalog import Catalog
     from coverstory.config import data_dir
     from coverstory.encoders.cache import title_text
-    from coverstory.eval.bench import _retrieval_fair as rf
+    from coverstory.benchmarks import _retrieval_fair as rf
     from coverstory.eval.retrieval import cross_modal, mean_recall
     from coverstory.fusion.crossmodal import combine as old_combine
     from coverstory.fusion.crossmodal import tune_weights as old_tune

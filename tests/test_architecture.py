@@ -33,7 +33,7 @@ UPWARD_KNOWN: set[tuple[str, str]] = set()
 
 # Files that still spell a shared feature name ("text/minilm-l6.pretrained", ...) instead of
 # taking it from artifacts.py (files other work owned in December 2026).
-NAMES_KNOWN: set[str] = {"coverstory/eval/bench/_retrieval_fair.py"}
+NAMES_KNOWN: set[str] = {"coverstory/benchmarks/_retrieval_fair.py"}
 
 # Files that still run SQL outside catalog/, on `catalog.conn` or a connection of their own
 # (none since December 2026).

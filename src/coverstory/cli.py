@@ -34,7 +34,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "chat": ("coverstory.dialogue.commands", "chat", "talk to coverstory in the terminal"),
     "report": ("coverstory.dialogue.commands", "report", "A/B report of dialogue policies"),
     "serve": ("coverstory.serve.commands", "serve", "start the HTTP API and web chat page"),
-    "bench": ("coverstory.eval.commands", "bench", "run a benchmark; reports go where --out says"),
+    "bench": ("coverstory.benchmarks.commands", "bench",
+              "run a benchmark; reports go where --out says"),
 }
 
 

@@ -9,7 +9,7 @@ import json
 import pytest
 
 from coverstory.cli import main
-from coverstory.eval.bench.dialogue import FULL_TARGETS, draw_targets
+from coverstory.benchmarks.dialogue import FULL_TARGETS, draw_targets
 
 
 def test_empty_home_says_what_to_import(tmp_path, capsys):

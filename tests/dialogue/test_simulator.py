@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from coverstory.eval import leaks, simulator
-from coverstory.eval.simulator import Reader, Shelf, reader_for, simulate, summarise
+from coverstory.benchmarks import leaks, simulator
+from coverstory.benchmarks.simulator import Reader, Shelf, reader_for, simulate, summarise
 
 SLICE = 700          # goodbooks book_id <= SLICE: nearly all have a description
 

@@ -27,7 +27,7 @@ def test_eval_split_is_stable():
 
 
 def test_agreement_metric_known_answers():
-    from coverstory.eval.bench.encoders import agreement, chance
+    from coverstory.benchmarks.encoders import agreement, chance
 
     rng = np.random.default_rng(0)
     a = rng.normal(size=(1, 8)) + rng.normal(scale=0.01, size=(5, 8))

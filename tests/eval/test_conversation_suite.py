@@ -10,8 +10,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from coverstory.eval.bench import conversations as cs
-from coverstory.eval.bench._conversation_suite import (DEV_EXTRA3, DEV_EXTRA4, DEV_EXTRA5,
+from coverstory.benchmarks import conversations as cs
+from coverstory.benchmarks._conversation_suite import (DEV_EXTRA3, DEV_EXTRA4, DEV_EXTRA5,
                                                        DEV_EXTRA6)
 
 
@@ -332,7 +332,7 @@ def test_empty_home_says_what_to_import(tmp_path, capsys):
 
 
 def test_coherence_needs_a_shared_main_genre():
-    from coverstory.eval.bench.conversations import BookFacts, coherent, main_genres
+    from coverstory.benchmarks.conversations import BookFacts, coherent, main_genres
 
     groups = {"fantasy": ["fantasy", "epic-fantasy", "magic"], "romance": ["romance", "love"],
               "children": ["kids"], "young_adult": ["ya"]}

@@ -167,7 +167,7 @@ def test_lexical_title_input_is_fitted_on_training_titles_only():
     SVD input: vocabulary, idf and SVD come from the training titles alone."""
     from types import SimpleNamespace
 
-    from coverstory.eval.bench.fusion import _title_lexical
+    from coverstory.benchmarks.fusion import _title_lexical
     from coverstory.fusion.datasets import Task
 
     def task(heldout_words):

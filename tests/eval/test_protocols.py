@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from coverstory.eval.bench import photo as photo_bench
-from coverstory.eval.bench import _recommend_data as rb
-from coverstory.eval.bench import _recommend_eval as rbe
+from coverstory.benchmarks import photo as photo_bench
+from coverstory.benchmarks import _recommend_data as rb
+from coverstory.benchmarks import _recommend_eval as rbe
 from coverstory.recommend.features import ItemFeatures
 from coverstory.recommend.tune import validation_split
 

@@ -18,7 +18,7 @@ class _Task:
 
 
 def test_parts_are_disjoint_and_from_their_split():
-    from coverstory.eval.bench._retrieval_fair import sample
+    from coverstory.benchmarks._retrieval_fair import sample
 
     task = _Task()
     p = sample(task, 0, 300)
@@ -32,7 +32,7 @@ def test_parts_are_disjoint_and_from_their_split():
 
 
 def test_quick_candidates_are_a_prefix_of_the_full_ones():
-    from coverstory.eval.bench._retrieval_fair import sample
+    from coverstory.benchmarks._retrieval_fair import sample
 
     task = _Task()
     full, quick = sample(task, 3), sample(task, 3, 200)

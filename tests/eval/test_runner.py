@@ -8,7 +8,7 @@ import json
 from types import SimpleNamespace
 
 from coverstory.config import PROJECT_ROOT
-from coverstory.eval.runner import BenchResult, run_bench
+from coverstory.benchmarks.runner import BenchResult, run_bench
 
 
 def _bench(ctx):
@@ -43,7 +43,7 @@ def test_out_is_obeyed_and_recorded(tmp_path):
 
 
 def test_an_out_inside_the_repository_is_recorded_relative_to_it():
-    from coverstory.eval.runner import _shown
+    from coverstory.benchmarks.runner import _shown
 
     assert _shown(PROJECT_ROOT / "docs" / "benchmarks") == "docs/benchmarks"
     assert _shown("/somewhere/else") == "/somewhere/else"

@@ -2,7 +2,7 @@
 load test's demo subset), and counts read without opening the catalog for writing.
 
 The catalog stays the only owner of SQL (tests/test_architecture.py): the scratch-home code
-in eval/ and the server's start-up check call these instead of connecting to SQLite.
+in benchmarks/ and the server's start-up check call these instead of connecting to SQLite.
 """
 
 from __future__ import annotations

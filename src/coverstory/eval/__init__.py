@@ -1,1 +1,2 @@
-"""Metrics, protocols, benchmarks and the simulated reader."""
+"""Metrics: pure functions for ranking, retrieval and classification, shared by the models'
+tuning code and the benchmarks (coverstory.benchmarks)."""

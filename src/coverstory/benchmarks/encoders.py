@@ -34,8 +34,8 @@ import time
 import numpy as np
 
 from coverstory.config import setting
-from coverstory.eval.bench._text_cache import cached_encode
-from coverstory.eval.runner import BenchContext, BenchResult, md_table
+from coverstory.benchmarks._text_cache import cached_encode
+from coverstory.benchmarks.runner import BenchContext, BenchResult, md_table
 
 K = 10
 
@@ -369,7 +369,7 @@ def run(ctx: BenchContext) -> BenchResult:
     import os
 
     if ctx.throughput:
-        from coverstory.eval.bench._throughput import run_throughput
+        from coverstory.benchmarks._throughput import run_throughput
 
         return run_throughput(ctx)
     load_before = os.getloadavg()[0]

@@ -30,7 +30,7 @@ import time
 
 import numpy as np
 
-from coverstory.eval.runner import BenchContext, BenchResult, md_table
+from coverstory.benchmarks.runner import BenchContext, BenchResult, md_table
 
 KIND_ORDER = ("typo", "title", "author", "series", "isbn", "description", "like")
 GROUPS = {"known item": ("typo", "title", "author", "series", "isbn"),

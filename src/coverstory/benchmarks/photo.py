@@ -41,7 +41,7 @@ import time
 import numpy as np
 
 from coverstory.config import setting
-from coverstory.eval.runner import BenchContext, BenchResult, md_table
+from coverstory.benchmarks.runner import BenchContext, BenchResult, md_table
 
 CALIB_SEED_BASE = 5_000_000
 

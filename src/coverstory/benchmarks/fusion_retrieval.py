@@ -10,16 +10,16 @@ the Lite0 vector from the feature cache).
 from __future__ import annotations
 
 from coverstory.artifacts import COVER_FEATURE
-from coverstory.eval.runner import BenchContext, BenchResult
+from coverstory.benchmarks.runner import BenchContext, BenchResult
 
 
 def run(ctx: BenchContext) -> BenchResult:
     import torch
 
     from coverstory.catalog import Catalog
-    from coverstory.eval.bench._fusion_common import DESC, TITLE, _ensure
-    from coverstory.eval.bench._fusion_paper import _retrieval_b, _retrieval_table
-    from coverstory.eval.bench._retrieval_fair import run_fair
+    from coverstory.benchmarks._fusion_common import DESC, TITLE, _ensure
+    from coverstory.benchmarks._fusion_paper import _retrieval_b, _retrieval_table
+    from coverstory.benchmarks._retrieval_fair import run_fair
     from coverstory.fusion.datasets import genre_task
 
     torch.set_num_threads(1)

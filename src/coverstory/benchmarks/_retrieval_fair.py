@@ -26,7 +26,7 @@ import time
 
 import numpy as np
 
-from coverstory.eval.bench._fusion_common import TITLE, _title_lexical
+from coverstory.benchmarks._fusion_common import TITLE, _title_lexical
 
 N_CANDIDATES = 1000
 MEMBERS = ("cover/efficientnet-lite0.imagenet", "cover/efficientnet-lite1.imagenet",
@@ -92,7 +92,7 @@ def sample(task, seed: int, n: int = N_CANDIDATES) -> dict[str, np.ndarray]:
 def _lexical(ctx, home, cat, task, idx, vec, read_missing) -> tuple[dict, dict]:
     """Score matrices that read the cover's OCR text, and OCR coverage."""
     from coverstory.encoders.cache import title_text
-    from coverstory.eval.bench._fusion_paper import _minilm
+    from coverstory.benchmarks._fusion_paper import _minilm
     from coverstory.fusion.crossmodal import cosine, ensure_ocr, fuzzy_matrix
     from coverstory.fusion.crossmodal_text import char_matrix, partial_matrix
 
@@ -286,7 +286,7 @@ def run_fair(ctx, home, cat, task, read_missing: bool = True) -> tuple[dict, str
 
 
 def _markdown(res) -> str:
-    from coverstory.eval.runner import md_table
+    from coverstory.benchmarks.runner import md_table
     from coverstory.train.protocol import mean_sd
 
     keys = [("i2t", "R@1"), ("i2t", "R@5"), ("i2t", "R@10"), ("t2i", "R@1"), ("t2i", "R@5"),

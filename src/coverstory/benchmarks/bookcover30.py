@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from coverstory.eval.runner import BenchContext, BenchResult, md_table
+from coverstory.benchmarks.runner import BenchContext, BenchResult, md_table
 
 PUBLISHED = [
     {"model": "published: Universal Sentence Encoder on cover text", "top-1": 52.6,

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from coverstory.eval.bench._fusion_common import (DESC, TITLE, _beta_sweep,
+from coverstory.benchmarks._fusion_common import (DESC, TITLE, _beta_sweep,
                                                   _classification_eval, _ensure, _ensure_maps,
                                                   _per_class_table, _row)
-from coverstory.eval.runner import BenchContext, BenchResult, md_table
+from coverstory.benchmarks.runner import BenchContext, BenchResult, md_table
 
 
 # ---- retrieval ------------------------------------------------------------------------

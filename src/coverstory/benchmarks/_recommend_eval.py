@@ -1,5 +1,5 @@
 """The recommend benchmark's methods and how one is scored (a piece of
-eval/bench/recommend.py, whose docstring gives the protocol): the compared recommenders, the
+benchmarks/recommend.py, whose docstring gives the protocol): the compared recommenders, the
 warm and cold evaluations, single-reader latency, and the tuned hybrid's factory."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import time
 import numpy as np
 import scipy.sparse as sp
 
-from coverstory.eval.bench._recommend_data import DAY_ONE, ColdSplit
+from coverstory.benchmarks._recommend_data import DAY_ONE, ColdSplit
 from coverstory.eval.ranking import evaluate, ndcg_at_k, recall_at_k, rmse
 
 K = 20

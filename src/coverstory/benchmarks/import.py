@@ -9,7 +9,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from coverstory.eval.runner import BenchContext, BenchResult, md_table
+from coverstory.benchmarks.runner import BenchContext, BenchResult, md_table
 
 
 def run(ctx: BenchContext) -> BenchResult:

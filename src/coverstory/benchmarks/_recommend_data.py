@@ -1,4 +1,4 @@
-"""The recommend benchmark's data (a piece of eval/bench/recommend.py, whose docstring gives the
+"""The recommend benchmark's data (a piece of benchmarks/recommend.py, whose docstring gives the
 protocol): the goodbooks ratings, the per-reader hold-outs, the cold-book / new-reader split,
 and the item features (the catalog's cached encoder vectors, shelf tags, day-one data)."""
 
@@ -10,7 +10,7 @@ import numpy as np
 import scipy.sparse as sp
 
 # day-one texts are encoded through this name (tests/eval/test_protocols.py replaces it)
-from coverstory.eval.bench._text_cache import cached_encode as _cached_encode
+from coverstory.benchmarks._text_cache import cached_encode as _cached_encode
 
 
 # ---- data -------------------------------------------------------------------------------------

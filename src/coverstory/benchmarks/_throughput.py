@@ -34,7 +34,7 @@ import numpy as np
 
 from coverstory.artifacts import TEXT_FEATURE
 from coverstory.errors import CommandError
-from coverstory.eval.runner import BenchContext, BenchResult, md_table
+from coverstory.benchmarks.runner import BenchContext, BenchResult, md_table
 
 QUICK_ONLY = ("efficientnet-lite0.imagenet", "minilm-l6.pretrained")
 
@@ -190,7 +190,7 @@ def _service(home: Path, ids: np.ndarray, vecs: np.ndarray, enc):
     return Variant(home, log=lambda m: None)
 
 
-QUERIES = Path(__file__).resolve().parents[2] / "search" / "data" / "textsearch_queries.json"
+QUERIES = Path(__file__).resolve().parents[1] / "search" / "data" / "textsearch_queries.json"
 
 
 def _norm(text: str) -> str:
@@ -243,7 +243,7 @@ def _descriptive_hits(ctx: BenchContext, scratch: Path, svc, label: str) -> dict
     from coverstory.catalog import Catalog
     from coverstory.dialogue.engine import DialogueEngine
 
-    path = Path(__file__).resolve().parents[2] / "dialogue" / "data" / "descriptive_queries.jsonl"
+    path = Path(__file__).resolve().parents[1] / "dialogue" / "data" / "descriptive_queries.jsonl"
     queries = [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
     cat = Catalog.open(scratch)
     eng = DialogueEngine(scratch, search=svc, recommend=False, llm=False, seed=ctx.seed,
@@ -269,7 +269,7 @@ def quality_rows(ctx: BenchContext) -> tuple[list[dict], list[dict]]:
 
     cfg = presets()["minilm-l6.pretrained"]
     search_rows, chat_rows = [], []
-    from coverstory.eval.scratch import scratch_home
+    from coverstory.benchmarks.scratch import scratch_home
 
     scratch = scratch_home(ctx.home)
     try:

@@ -1,6 +1,6 @@
 """``coverstory bench conversations [--split dev|test|all]``: the scripted conversation suite.
 
-The suite (``eval/data/conversations.jsonl``) holds hand-written conversations of 2-6 turns
+The suite (``benchmarks/data/conversations.jsonl``) holds hand-written conversations of 2-6 turns
 over the demo catalog (goodbooks-10k), written before the dialogue was tuned. Each turn is
 what a reader types (``"say"``) or a button press (``"feedback": {"ordinal", "kind"}``), and
 carries checks a program evaluates from catalog metadata (see VOCABULARY in
@@ -27,13 +27,13 @@ import time
 from pathlib import Path
 
 # the suite's tests read the checks and the suite's files through this module too
-from coverstory.eval.bench._conversation_checks import (  # noqa: F401
+from coverstory.benchmarks._conversation_checks import (  # noqa: F401
     CHECKS, CONSTRAINTS, VOCABULARY, BookFacts, TurnRecord, _alts, book_check, evaluate,
     expand_tags, fold, norm_tag, referred, title_key)
-from coverstory.eval.bench._conversation_suite import (  # noqa: F401
+from coverstory.benchmarks._conversation_suite import (  # noqa: F401
     DEV_EXTRA, DEV_EXTRA2, DEV_EXTRAS, DEV_PREFIX, SUITE, TURN_TAGS, load_suite, load_tag_groups,
     split_of, validate)
-from coverstory.eval.runner import BenchContext, BenchResult, md_table
+from coverstory.benchmarks.runner import BenchContext, BenchResult, md_table
 
 WARMUP = "a mystery novel"     # one untimed turn before the suite, so latency is warm
 
@@ -290,7 +290,7 @@ def run(ctx: BenchContext) -> BenchResult:
                            f"`coverstory --home {home} import goodbooks {ctx.data / 'goodbooks10k'}`")
     tmp = Path(tempfile.mkdtemp(prefix="coverstory-conversations-"))
     try:
-        from coverstory.eval.scratch import scratch_home
+        from coverstory.benchmarks.scratch import scratch_home
 
         scratch = scratch_home(home, tmp / "home")
         catalog = Catalog.open(scratch)
@@ -355,7 +355,7 @@ def _markdown(res: dict, summary: dict, dev_fail: list[dict], home: Path) -> str
     s = res["suite"]
     lines = [
         f"Suite: {s['conversations']} hand-written conversations "
-        f"(eval/data/conversations.jsonl; dev {s['dev']}, test {s['test']} by crc32 of the id); "
+        f"(benchmarks/data/conversations.jsonl; dev {s['dev']}, test {s['test']} by crc32 of the id); "
         f"this run: split `{res['split']}`{' (quick: first 30)' if res['quick'] else ''}. "
         f"Catalog: {res['catalog_books']:,} books (home {home.name}). "
         f"Protocol: {res['protocol']}"

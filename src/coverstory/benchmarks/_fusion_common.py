@@ -9,7 +9,7 @@ import time
 import numpy as np
 
 from coverstory.artifacts import DESCRIPTION_FEATURE, TITLE_FEATURE
-from coverstory.eval.runner import md_table
+from coverstory.benchmarks.runner import md_table
 
 TITLE = TITLE_FEATURE
 DESC = DESCRIPTION_FEATURE

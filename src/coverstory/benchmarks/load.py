@@ -40,12 +40,12 @@ from pathlib import Path
 
 from coverstory.catalog.copies import peek_counts
 from coverstory.config import setting
-from coverstory.eval.bench._load_readers import (ACTIONS, READERS, THINK, TIMEOUT, Recorder,
+from coverstory.benchmarks._load_readers import (ACTIONS, READERS, THINK, TIMEOUT, Recorder,
                                                  book_sample, check_acked, check_turns,
                                                  phone_photos, reader, run_load, summarise, warm_up)
-from coverstory.eval.bench._load_server import (DEMO_BOOKS, Server, demo_home, free_port,
+from coverstory.benchmarks._load_server import (DEMO_BOOKS, Server, demo_home, free_port,
                                                 home_is_built, scratch_home)
-from coverstory.eval.runner import BenchContext, BenchResult, md_table
+from coverstory.benchmarks.runner import BenchContext, BenchResult, md_table
 
 SECONDS = {True: 20, False: 60}
 KILL_AFTER = {True: 6.0, False: 10.0}

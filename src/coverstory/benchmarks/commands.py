@@ -10,10 +10,17 @@ import pkgutil
 from coverstory.errors import CommandError
 
 
-def available() -> list[str]:
-    import coverstory.eval.bench as pkg
+# Modules of coverstory.benchmarks that are its machinery, not benchmarks (a module whose
+# name starts with `_` is a piece of a benchmark, not one either).
+MACHINERY = frozenset({"commands", "runner", "scratch", "simulator", "simulator_knowledge",
+                       "simulator_words", "leaks"})
 
-    return sorted(m.name for m in pkgutil.iter_modules(pkg.__path__) if not m.name.startswith("_"))
+
+def available() -> list[str]:
+    import coverstory.benchmarks as pkg
+
+    return sorted(m.name for m in pkgutil.iter_modules(pkg.__path__)
+                  if not m.name.startswith("_") and m.name not in MACHINERY)
 
 
 def add_bench_arguments(p) -> None:
@@ -32,10 +39,10 @@ def add_bench_arguments(p) -> None:
 
 
 def bench(args) -> dict:
-    from coverstory.eval.runner import run_bench
+    from coverstory.benchmarks.runner import run_bench
 
     names = available()
     if args.name not in names:
         raise CommandError(f"unknown benchmark {args.name!r}; available: {', '.join(names)}")
-    module = importlib.import_module(f"coverstory.eval.bench.{args.name}")
+    module = importlib.import_module(f"coverstory.benchmarks.{args.name}")
     return run_bench(args.name, module.run, args)

@@ -1,4 +1,4 @@
-"""What a simulated reader knows of their target book (coverstory.eval.simulator): the
+"""What a simulated reader knows of their target book (coverstory.benchmarks.simulator): the
 facets read from its record, plot memory from its description, and how a fact is said
 (``BookKnowledge``, the base of ``Reader``). A pure move out of simulator.py."""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 import random
 import re
 
-from coverstory.eval.simulator_words import (_ADJ, _ADJ_END, _DECADE_WORD, _DETERMINERS, _ERA_SAY,
+from coverstory.benchmarks.simulator_words import (_ADJ, _ADJ_END, _DECADE_WORD, _DETERMINERS, _ERA_SAY,
                                              _GENERIC, _LENGTH_SAY, _MEMORY_ONE, _MEMORY_TWO,
                                              _NOT_NOUN, _NOUN_LIKE_ADJ, _SENT, _TOKEN, _words,
                                              AUDIENCES, FUNCTION, GENRES, SYNONYMS, TONES, Value)
@@ -79,7 +79,7 @@ def _a(word: str) -> str:
 
 class BookKnowledge:
     """What one reader knows of their target book and how they say a fact (the base of
-    :class:`coverstory.eval.simulator.Reader`)."""
+    :class:`coverstory.benchmarks.simulator.Reader`)."""
 
     def __init__(self, book, rng: random.Random, lookup=None):
         self.book, self.rng, self.lookup = book, rng, lookup

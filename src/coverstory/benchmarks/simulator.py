@@ -28,13 +28,13 @@ import random
 import re
 import time
 
-from coverstory.eval.simulator_knowledge import _ranked, _scores, BookKnowledge
-from coverstory.eval.simulator_words import (_ACCEPT, _BOOKKEEPING, _CHAT, _DONT_KNOW, _LENGTH_SAY,
+from coverstory.benchmarks.simulator_knowledge import _ranked, _scores, BookKnowledge
+from coverstory.benchmarks.simulator_words import (_ACCEPT, _BOOKKEEPING, _CHAT, _DONT_KNOW, _LENGTH_SAY,
                                              _NONE_OF, _OPEN_INTRO, _OPEN_VAGUE, _ORD, _REASONS,
                                              _REJECT, _STUCK, _words, AUDIENCES, GENRES, TONES,
                                              Value)
 # the reader's vocabulary, read as simulator.X by the dialogue benchmark and its tests
-from coverstory.eval.simulator_words import FUNCTION, phrases, vocabulary  # noqa: F401
+from coverstory.benchmarks.simulator_words import FUNCTION, phrases, vocabulary  # noqa: F401
 
 
 class Reader(BookKnowledge):

@@ -22,7 +22,7 @@ import time
 
 import numpy as np
 
-from coverstory.eval.runner import BenchContext, BenchResult, md_table
+from coverstory.benchmarks.runner import BenchContext, BenchResult, md_table
 
 
 def _unit(rng, n, d, chunk=100_000) -> np.ndarray:

@@ -31,8 +31,8 @@ import time
 import numpy as np
 
 from coverstory.artifacts import COVER_FEATURE
-from coverstory.eval.bench._fusion_common import TITLE, _cfg, _ensure, _parts, _title_lexical
-from coverstory.eval.runner import BenchContext, BenchResult, md_table
+from coverstory.benchmarks._fusion_common import TITLE, _cfg, _ensure, _parts, _title_lexical
+from coverstory.benchmarks.runner import BenchContext, BenchResult, md_table
 
 
 # ---- the fair protocol (issue 16 part 2; issue 17's image rows) ------------------------

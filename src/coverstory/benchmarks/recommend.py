@@ -40,14 +40,14 @@ import warnings
 import numpy as np
 
 from coverstory.config import setting
-from coverstory.eval.bench._recommend_data import (D1_WEIGHTS, DAY_ONE, bench_features,
+from coverstory.benchmarks._recommend_data import (D1_WEIGHTS, DAY_ONE, bench_features,
                                                    cold_features, cold_split, day_one_features,
                                                    load_ratings, per_user_sample, truth_lists)
-from coverstory.eval.bench._recommend_eval import (CF_NAMES, HYBRID_CONTENT, SINGLE_BLOCKS,
+from coverstory.benchmarks._recommend_eval import (CF_NAMES, HYBRID_CONTENT, SINGLE_BLOCKS,
                                                    eval_cold, eval_warm, fmt_row,
                                                    hybrid_factory, hybrid_variants, latency,
                                                    methods)
-from coverstory.eval.runner import BenchResult, md_table
+from coverstory.benchmarks.runner import BenchResult, md_table
 
 
 # ---- the run ------------------------------------------------------------------------------------
@@ -200,7 +200,7 @@ def markdown(res: dict, ctx) -> str:
     out = [f"Data: goodbooks-10k ratings_sample.csv{' (quick: 700 users, 2,500 books)' if ctx.quick else ''}"
            f" — {d['ratings']:,} ratings, {d['users']:,} users, {d['books']:,} books; "
            f"{d['test_positives']:,} held-out positives. Protocol: see "
-           "src/coverstory/eval/bench/recommend.py and docs/recommend.md.\n",
+           "src/coverstory/benchmarks/recommend.py and docs/recommend.md.\n",
            "Item features: " + "; ".join(res["features"]) + "\n",
            "## Warm books (full ranking, training positives excluded)\n",
            md_table(res["rows"], ["method", "recall@10", "recall@20", "ndcg@10", "ndcg@20",

@@ -5,13 +5,13 @@ Protocol (seeded):
   characters, in a permutation drawn with seed 0. Seed 0 reports the first 500 (the first 40
   with --quick); any other seed (1 = development) draws from the *other* books of the pool,
   so development targets never overlap the reported ones;
-- one simulated reader per target (``coverstory.eval.simulator``: the target's coarse facets
+- one simulated reader per target (``coverstory.benchmarks.simulator``: the target's coarse facets
   in hand-written paraphrases, imperfect plot memory, typos, chit-chat), the same reader under
   every policy: ``default``, ``random-question`` and ``popular``; text turns only, through the
   engine's public ``turn``; at most 8 turns (5 with --quick);
 - success@k = the target is among the books shown within the first k turns (turn 1 answers
   the opening); latency = wall time of every ``turn`` call after one warm-up turn;
-- every conversation is audited for leaks (``coverstory.eval.leaks``);
+- every conversation is audited for leaks (``coverstory.benchmarks.leaks``);
 - then the hand-written descriptive queries (first 40 = the development part), one fresh
   session each, Hit@1 / Hit@5.
 Sessions go to a scratch copy of the catalog (the home's other files are linked, read as
@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 from coverstory.errors import CommandError
-from coverstory.eval.runner import BenchContext, BenchResult, md_table
+from coverstory.benchmarks.runner import BenchContext, BenchResult, md_table
 
 POLICIES = ("default", "random-question", "popular")
 FULL_TARGETS, QUICK_TARGETS = 500, 40
@@ -97,8 +97,8 @@ def _engine(home: Path, policy: str, search, seed: int):
 
 def run(ctx: BenchContext) -> BenchResult:
     from coverstory.catalog import Catalog
-    from coverstory.eval import leaks, simulator
-    from coverstory.eval.simulator import Shelf, simulate, summarise
+    from coverstory.benchmarks import leaks, simulator
+    from coverstory.benchmarks.simulator import Shelf, simulate, summarise
 
     cat = Catalog.open(ctx.home)
     pool = check_home(cat, ctx)
@@ -112,7 +112,7 @@ def run(ctx: BenchContext) -> BenchResult:
     audit = leaks.Audit(tag_df, tagged, (b.description for b in cat.books()),
                         own_words=simulator.vocabulary(), seed=ctx.seed)
     search, search_note = _search(ctx.home)
-    from coverstory.eval.scratch import scratch_home
+    from coverstory.benchmarks.scratch import scratch_home
 
     scratch = scratch_home(ctx.home)
     results, examples = {}, {}
@@ -153,7 +153,7 @@ def _descriptive(ctx: BenchContext, cat, scratch: Path, search) -> dict:
     """The hand-written descriptive requests, one fresh session each (first 40 = dev)."""
     import numpy as np
 
-    path = Path(__file__).resolve().parents[2] / "dialogue" / "data" / "descriptive_queries.jsonl"
+    path = Path(__file__).resolve().parents[1] / "dialogue" / "data" / "descriptive_queries.jsonl"
     if not path.is_file():
         return {"skipped": f"{path} not found"}
     queries = [json.loads(x) for x in path.read_text().splitlines() if x.strip()]

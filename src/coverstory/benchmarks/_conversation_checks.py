@@ -1,6 +1,6 @@
 """The checks of the conversation suite (``coverstory bench conversations``): the check
 vocabulary, normalised title/author/tag matching, and the evaluation of one turn's checks
-from what the reply showed (a piece of eval/bench/conversations.py)."""
+from what the reply showed (a piece of benchmarks/conversations.py)."""
 
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ explanation that shows one card does not renumber the list under discussion). Ea
 `books`. Titles are compared normalised: lower case, accents and punctuation folded, a
 leading "the/a/an" and any "(Series, #N)" part dropped. Names are matched as whole words of
 the folded author list (`"Le Guin"` matches "Ursula K. Le Guin"). A tag list may name a
-frozen set of goodbooks shelf tags as `"@name"` (eval/data/conversation_tag_groups.json:
+frozen set of goodbooks shelf tags as `"@name"` (benchmarks/data/conversation_tag_groups.json:
 inclusion sets are generous, `*_core` sets, used for exclusions, are narrow); a book's tags
 are its shelf tags plus its shop categories, folded to `lower-case-with-dashes`.
 

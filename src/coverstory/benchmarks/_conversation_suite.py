@@ -1,5 +1,5 @@
 """The conversation suite's files: loading, the dev/test split and validation of each
-conversation (a piece of eval/bench/conversations.py)."""
+conversation (a piece of benchmarks/conversations.py)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import re
 import zlib
 from pathlib import Path
 
-from coverstory.eval.bench._conversation_checks import CHECKS, CONSTRAINTS, fold, title_key
+from coverstory.benchmarks._conversation_checks import CHECKS, CONSTRAINTS, fold, title_key
 
-DATA = Path(__file__).resolve().parents[1] / "data"
+DATA = Path(__file__).resolve().parent / "data"
 SUITE = DATA / "conversations.jsonl"
 # 218 more conversations written on 2026-12-01, after the test part had been run three times
 # (aggregates only), by an engineer who did not run the bot or read dialogue/: development

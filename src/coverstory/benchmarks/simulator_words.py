@@ -1,4 +1,4 @@
-"""The simulated reader's own hand-written vocabulary (coverstory.eval.simulator): function
+"""The simulated reader's own hand-written vocabulary (coverstory.benchmarks.simulator): function
 words, facet values and their paraphrases, synonyms, and the phrases a reader says; never the
 bot's lexicon, the catalog's tag names or the search index. A pure move out of
 simulator.py, whose docstring describes the reader."""

@@ -7,4 +7,4 @@ Its genre "best" rows are maxima over test accuracy, so they are not the figures
 
 from __future__ import annotations
 
-from coverstory.eval.bench._fusion_paper import paper_run as run  # noqa: F401
+from coverstory.benchmarks._fusion_paper import paper_run as run  # noqa: F401

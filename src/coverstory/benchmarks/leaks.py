@@ -1,7 +1,7 @@
 """Auditing simulated conversations for leaks of the target's identity or the bot's vocabulary.
 
 Used by the tests and by ``coverstory bench dialogue`` on every conversation it runs; the
-reader (``coverstory.eval.simulator``) never sees any of this. A reader line leaks when it
+reader (``coverstory.benchmarks.simulator``) never sees any of this. A reader line leaks when it
 contains
 - a word of the target's title (not a stop word), or of its author's name (3+ letters);
 - one of the target's *rare* shelf tags (on at most 1 % of the catalog's books) verbatim,

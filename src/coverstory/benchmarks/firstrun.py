@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from coverstory.eval.runner import BenchContext, BenchResult, md_table
+from coverstory.benchmarks.runner import BenchContext, BenchResult, md_table
 from coverstory.serve.limits import rss_mb
 
 QUESTIONS = ["a cosy mystery set in Venice, nothing too dark", "something funny",

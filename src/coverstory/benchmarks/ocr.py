@@ -15,7 +15,7 @@ import csv
 import random
 import time
 
-from coverstory.eval.runner import BenchContext, BenchResult, md_table
+from coverstory.benchmarks.runner import BenchContext, BenchResult, md_table
 
 
 def sample_covers(data, n: int, seed: int) -> list[dict]:

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from coverstory.catalog import Catalog
-from coverstory.eval.bench._load_server import Server
+from coverstory.benchmarks._load_server import Server
 
 READERS = 50
 THINK = (2.0, 8.0)         # a reader reads the answer, looks at the covers, types

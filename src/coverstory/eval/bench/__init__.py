@@ -1,1 +1,0 @@
-"""One module per benchmark: ``run(ctx: BenchContext) -> BenchResult``."""
