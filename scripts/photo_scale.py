@@ -140,6 +140,8 @@ def main() -> None:
                     "holding both heavy slots)")
     ap.add_argument("--work", default="/tmp/photo_scale")
     ap.add_argument("--out", default=None)
+    ap.add_argument("--feature-blocks", default=None,
+                    help="distractor counts where the feature cache is cut (e.g. 20000,50000)")
     ap.add_argument("--extract-only", action="store_true",
                     help="stop after the (cached) features: run that on one slot, the rest alone")
     ap.add_argument("--build-only", action="store_true",
@@ -168,8 +170,14 @@ def main() -> None:
     log(f"{len(dist)} distractors ready ({gen_s:.0f} s); SIFT of {len(real_ids)} real covers")
     rp, rd, rs, r_sec = _features("real", sources, args.workers, work, log)
     d_ids = list(dist)
-    dp, dd, ds, d_sec = _features(f"distractors_d{args.dseed}_{len(d_ids)}",
-                                  [dist[i] for i in d_ids], args.workers, work, log)
+    # cached in blocks (``--feature-blocks``): a larger N extracts only the new distractors
+    ends = sorted({int(x) for x in (args.feature_blocks or str(len(d_ids))).split(",")}
+                  | {len(d_ids)})
+    dp, dd, ds, d_sec, a = [], [], [], 0.0, 0
+    for b in (e for e in ends if 0 < e <= len(d_ids)):
+        name = f"distractors_d{args.dseed}_{b}" if a == 0 else f"distractors_d{args.dseed}_{a}_{b}"
+        p, d, z, sec = _features(name, [dist[i] for i in d_ids[a:b]], args.workers, work, log)
+        dp, dd, ds, d_sec, a = dp + p, dd + d, ds + z, d_sec + sec, b
     rate_real = len(real_ids) / max(r_sec, 1e-9)
     rate_d = len(d_ids) / max(d_sec, 1e-9) if d_ids else float("nan")
     log(f"SIFT: real {rate_real:.1f} covers/s, distractors {rate_d:.1f} covers/s")

@@ -1,4 +1,5 @@
-"""scripts/photo_scale.py end to end on the tiny catalog (6 covers + 8 distractors)."""
+"""scripts/photo_scale.py end to end on the tiny catalog (6 covers + 8 distractors, features
+cached in two blocks)."""
 
 import json
 import subprocess
@@ -11,7 +12,7 @@ SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "photo_scale.py"
 def test_photo_scale_tiny(tiny_search_home, tmp_path):
     out = tmp_path / "r.json"
     subprocess.run([sys.executable, str(SCRIPT), "--home", str(tiny_search_home),
-                    "--distractors", "0,8", "--queries", "3", "--bench-val", "0",
+                    "--distractors", "0,8", "--feature-blocks", "5", "--queries", "3", "--bench-val", "0",
                     "--work", str(tmp_path / "w"), "--out", str(out)],
                    check=True, capture_output=True, text=True, timeout=600)
     r = json.loads(out.read_text())
