@@ -1179,3 +1179,14 @@ def test_the_eighteen_hundreds():
 
     assert years_range("novels written in the eighteen hundreds, nothing newer") == (1800, 1900)
     assert years_range("the nineteen hundreds") == (1900, 2000)
+
+
+def test_an_author_with_one_series_shows_more_of_it_in_order(tiny_home):
+    """A series not started shows once, unless too few other books fit ('tana french')."""
+    eng = _tide_saga(tiny_home, ("Moon Keep", "Sun Gate", "Star Hollow"))
+    try:
+        r = eng.turn("t", text="ida reef")
+        titles = [b["title"].split(" (")[0] for b in r.books]
+        assert titles[:3] == ["Moon Keep", "Sun Gate", "Star Hollow"]
+    finally:
+        eng.close()

@@ -62,8 +62,9 @@ def entry_points(idx: BookIndex, st: SessionState, rows: list[int], score: np.nd
                  top: list[int]) -> list[int]:
     """A later volume of a series the reader has not started gives way to the series' first
     book when that one fits too (a finite score) and scores nearly as well ("a fantasy book"
-    should not open with A Feast for Crows, #4), and a series not started shows once. Not
-    for descriptions of one book."""
+    should not open with A Feast for Crows, #4), and a series not started shows once unless
+    too few other books fit (then its next books, in order). Not for descriptions of one
+    book."""
     if st.about and st.soft:                        # a story described: that very book
         return rows
     ser = idx.series
@@ -71,6 +72,7 @@ def entry_points(idx: BookIndex, st: SessionState, rows: list[int], score: np.nd
                if b in idx.row and idx.row[b] in ser.of_row}
     out: list[int] = []
     seen: set[str] = set()
+    skipped: list[int] = []
     for r in [*rows, *(t for t in top[:200] if t not in rows)]:
         if len(out) == len(rows):
             break
@@ -80,6 +82,7 @@ def entry_points(idx: BookIndex, st: SessionState, rows: list[int], score: np.nd
                 out.append(r)
             continue
         if pos[0] in seen:
+            skipped.append(r)
             continue
         order = ser.in_order(pos[0])
         first = order[0] if order else r
@@ -87,6 +90,11 @@ def entry_points(idx: BookIndex, st: SessionState, rows: list[int], score: np.nd
                 score[first] >= ENTRY_SHARE * score[r]:
             r = first
         seen.add(pos[0])
+        if r not in out:
+            out.append(r)
+    for r in sorted(skipped, key=lambda r: ser.of_row[r][1]):   # too few others: more of the
+        if len(out) == len(rows):                               # series, in order ("tana
+            break                                               # french": Dublin Murder Squad)
         if r not in out:
             out.append(r)
     return out
