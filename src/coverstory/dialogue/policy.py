@@ -63,8 +63,8 @@ def entry_points(idx: BookIndex, st: SessionState, rows: list[int], score: np.nd
     """A later volume of a series the reader has not started gives way to the series' first
     book when that one fits too (a finite score) and scores nearly as well ("a fantasy book"
     should not open with A Feast for Crows, #4), and a series not started shows once unless
-    too few other books fit (then its next books, in order). Not for descriptions of one
-    book."""
+    it would be the only book shown (then its next books, in order). Not for descriptions of
+    one book."""
     if st.about and st.soft:                        # a story described: that very book
         return rows
     ser = idx.series
@@ -92,9 +92,9 @@ def entry_points(idx: BookIndex, st: SessionState, rows: list[int], score: np.nd
         seen.add(pos[0])
         if r not in out:
             out.append(r)
-    for r in sorted(skipped, key=lambda r: ser.of_row[r][1]):   # too few others: more of the
-        if len(out) == len(rows):                               # series, in order ("tana
-            break                                               # french": Dublin Murder Squad)
+    for r in sorted(skipped, key=lambda r: ser.of_row[r][1]) if len(out) < 2 else ():
+        if len(out) == len(rows):            # one book alone: more of its series, in order
+            break                            # ("tana french": the Dublin Murder Squad)
         if r not in out:
             out.append(r)
     return out
