@@ -1190,3 +1190,13 @@ def test_an_author_with_one_series_shows_more_of_it_in_order(tiny_home):
         assert titles[:3] == ["Moon Keep", "Sun Gate", "Star Hollow"]
     finally:
         eng.close()
+
+
+@pytest.mark.parametrize("text,kind,sub,query", [
+    ("klara and the sun? if not, other ishiguro", "lookup", "", "klara and the sun by ishiguro"),
+    ("is it good? if not, something else", "request", "", ""),
+    ("which of his is the newest", "ask", "compare", ""),
+])
+def test_a_title_or_else_its_author_and_the_newest_of_his(text, kind, sub, query):
+    a = acts.classify(text)
+    assert (a.kind, a.sub, a.query) == (kind, sub, query)

@@ -72,7 +72,7 @@ ASK = {
               r"(?:part of|in) (?:a )?series\b",
     "count": r"\bhow many (?:books|novels|parts|volumes|are there|of them|in (?:the|that|this) series|"
              r"in total|altogether)\b(?! pages)",
-    "compare": r"\bwhich (?:one|of (?:them|these|those)|is)(?: is| was)? (?:the |her |his |their )?"
+    "compare": r"\bwhich (?:one|of (?:them|these|those|his|hers|theirs)|is)(?: is| was)? (?:the |her |his |their )?"
                r"(?:shortest|longest|newest|oldest|most recent|earliest|latest|quickest|most famous|"
                r"most popular|best known|best)\b|\b(?:the )?(?:shortest|"
                r"longest|newest|oldest) (?:one|of (?:them|these|those))\b|"

@@ -90,6 +90,11 @@ CORRECTION = re.compile(r"^(?P<before>.*?)[\s,.?!-]*\b(?:no wait|no no|wait|sorr
                         r"rather than)\s+[a-z .'-]+)?\W*$")
 HAVING = re.compile(r"\b(?:tell me if|let me know if|i want to know if|check if|see if) (?:you )?"
                     r"(?:are having|have|has|stock|carry|have got)\s+(?:the book\s+)?(.{3,80}?)\??$")
+IF_NOT = re.compile(r"^(?:do you have |have you got |got )?(?!(?:is|are|was|does|do|can|will|would|what|"
+                    r"which|who|how|why|it|that|this)\b)([a-z0-9][^?]{2,60}?)\?+\s*(?:if not|otherwise|"
+                    r"or else|failing that)[,\s]+(?:then )?(?:something |anything |any |other |"
+                    r"another |more )*(?:by |from )?(?!(?:else|different|new|similar|other|like)\b)"
+                    r"([a-z][a-z .'-]{2,30}?)(?:'s| books| novels)?\W*$")
 OTHER_ONE = re.compile(r"^(?:no|nope|nah|sorry|oops)?[,.!]*\s*(?:the other one|not that one|wrong one|"
                        r"a different one)[\s,.:;-]+(?:i mean |i meant |it'?s )?(?:the one by |by |the )?"
                        r"(?P<d>[a-z][a-z .'-]{2,30}?)(?: one| version| book)?\W*$")
@@ -291,6 +296,10 @@ def _classify(text: str) -> Act:
     m = I_MEANT.match(bare)
     if m:                               # "no, I meant the other one, Rebecca of Sunnybrook Farm"
         act.kind, act.query = "lookup", m.group(1).strip(" \"'")
+        return act
+    m = IF_NOT.match(t)
+    if m:                               # "klara and the sun? if not, other ishiguro"
+        act.kind, act.query = "lookup", f"{m.group(1).strip()} by {m.group(2).strip()}"
         return act
     m = OTHER_ONE.match(bare)
     if m:                               # "no, the other one - the kerouac": the title talked
