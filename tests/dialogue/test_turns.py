@@ -1200,3 +1200,7 @@ def test_an_author_with_one_series_shows_more_of_it_in_order(tiny_home):
 def test_a_title_or_else_its_author_and_the_newest_of_his(text, kind, sub, query):
     a = acts.classify(text)
     assert (a.kind, a.sub, a.query) == (kind, sub, query)
+
+
+def test_any_x_in_there_if_not_show_me_some_is_no_title_lookup():
+    assert acts.classify("any shakespeare in there? if not, show me some").kind != "lookup"

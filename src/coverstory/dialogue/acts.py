@@ -91,9 +91,10 @@ CORRECTION = re.compile(r"^(?P<before>.*?)[\s,.?!-]*\b(?:no wait|no no|wait|sorr
 HAVING = re.compile(r"\b(?:tell me if|let me know if|i want to know if|check if|see if) (?:you )?"
                     r"(?:are having|have|has|stock|carry|have got)\s+(?:the book\s+)?(.{3,80}?)\??$")
 IF_NOT = re.compile(r"^(?:do you have |have you got |got )?(?!(?:is|are|was|does|do|can|will|would|what|"
-                    r"which|who|how|why|it|that|this)\b)([a-z0-9][^?]{2,60}?)\?+\s*(?:if not|otherwise|"
+                    r"which|who|how|why|it|that|this|any|some|anything|something|more)\b)([a-z0-9][^?]{2,60}?)\?+\s*(?:if not|otherwise|"
                     r"or else|failing that)[,\s]+(?:then )?(?:something |anything |any |other |"
-                    r"another |more )*(?:by |from )?(?!(?:else|different|new|similar|other|like)\b)"
+                    r"another |more )*(?:by |from )?(?!(?:else|different|new|similar|other|like|show|"
+                    r"give|tell|me|some|one|any)\b)"
                     r"([a-z][a-z .'-]{2,30}?)(?:'s| books| novels)?\W*$")
 OTHER_ONE = re.compile(r"^(?:no|nope|nah|sorry|oops)?[,.!]*\s*(?:the other one|not that one|wrong one|"
                        r"a different one)[\s,.:;-]+(?:i mean |i meant |it'?s )?(?:the one by |by |the )?"
