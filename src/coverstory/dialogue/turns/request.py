@@ -238,7 +238,7 @@ class RequestTurns:
         by_author = any(s.kind == "author" and not s.negated for s in p.slots)  # nothing to ask
         like_named = kind == "similar_to" and any(s.kind == "title" and not s.negated for s in p.slots)
         lead, spelt = (None, False) if act.fresh or like_named else self._known_item(st, p, text)
-        if missing_title and lead is None and not st.last_books:
+        if missing_title and lead is None and not st.last_books and _said_as_title(text):
             #                                            "project hail mary??": no books
             return Reply(st.session_id, tpl.say("title_not_here", query=_without_please(  # that
                 text).strip(" ?!.\"'")), "lookup", parse=p.to_dict())    # only share a word
