@@ -92,18 +92,10 @@ class AboutTurns:
 
     def _shown_described(self, st: SessionState, text: str) -> int | None:
         """'is the assassin one long', 'the one with the hat': the shown book whose title
-        holds those words (plural or possessive forms alike)."""
+        holds those words (``_shown_named``)."""
         m = _DESCRIBED.search(acts.norm(text))
-        if not m:
-            return None
-        def stems(words):
-            return {re.sub(r"(?:'s|s)$", "", w) for w in words} - {"the", "a", "an", "of", "and"}
-        want = stems(re.sub(r"[^a-z0-9' ]+", " ", m.group(1) or m.group(2)).split())
-        for b in list(st.last_books) + list(reversed(st.shown)):
-            r = self.index.row.get(b)
-            if want and r is not None and want <= stems(norm_title(self.index.titles[r]).split()):
-                return b
-        return None
+        r = self._shown_named(st, m.group(1) or m.group(2)) if m else None
+        return int(self.index.ids[r]) if r is not None else None
 
     def _about_book(self, st: SessionState, tpl: Templates, text: str, act: acts.Act) -> Reply:
         """'why the second one?', 'who wrote it?', 'how long is it?' — no feedback recorded."""
