@@ -20,8 +20,8 @@ from coverstory.dialogue.said import NUMBER_WORDS, norm, read_constraints  # noq
 from coverstory.dialogue.series_said import (  # noqa: F401  (callers use acts.series_...)
     CONNECTOR, NTH_ASK, NTH_ASK_GROUP, ORD, SERIES_FIRST, SERIES_LAST, SERIES_NEXT, SERIES_NUM,
     SERIES_LAST_NAMED, SERIES_ORD, SERIES_ORDER, SERIES_POS, SERIES_PREV, SERIES_START, SERIES_WHICH,
-    SERIES_WHICH_FIRST, bare_follow_up, nth, nth_named, series_follow_up, series_follow_up_named,
-    series_query)
+    SERIES_WHICH_FIRST, bare_follow_up, nth, nth_named, series_cue, series_follow_up,
+    series_follow_up_named, series_query)
 from coverstory.dialogue.about_said import ASK, EXPLAIN  # noqa: F401  (callers use acts.ASK)
 
 SMALLTALK = {
@@ -191,7 +191,7 @@ def classify(text: str) -> Act:
 
 def _classify(text: str) -> Act:
     t = norm(text)
-    bare = re.sub(r"[,\s]+(?:please|pls|thanks)$", "", t.rstrip("!.?, ")).rstrip("!.?, ")
+    bare = re.sub(r"[,\s]+(?:please|pls|plz|thanks)$", "", t.rstrip("!.?, ")).rstrip("!.?, ")
     bare = re.sub(r"^(?:(?:so|ok|okay|and|right|cool|great|nice)\b[,\s]*)+(?=\w)", "", bare)
     act = Act("request")
     read_constraints(t, act)

@@ -46,6 +46,7 @@ from coverstory.dialogue.turns.lookup import LookupTurns
 from coverstory.dialogue.turns.recommending import Recommending
 from coverstory.dialogue.turns.request import RequestTurns
 from coverstory.dialogue.turns.series import SeriesTurns
+from coverstory.dialogue.turns.series_cue import SeriesCueTurns
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +60,8 @@ _BACK_TO = re.compile(r"^.*?\b(?:no|oh|wait)?,?\s*actually,?\s+([a-z][a-z .'-]{2
                       r"(?:right|correct|the one)\W*$")
 
 
-class DialogueEngine(RequestTurns, AboutTurns, LookupTurns, SeriesTurns, FeedbackTurns,
-                     Recommending):
+class DialogueEngine(RequestTurns, AboutTurns, LookupTurns, SeriesTurns, SeriesCueTurns,
+                     FeedbackTurns, Recommending):
     """Conversational recommendation over one data home (see module docstring)."""
 
     def __init__(self, home=None, policy: str = "default", search=None, recommend=None,
@@ -279,6 +280,11 @@ class DialogueEngine(RequestTurns, AboutTurns, LookupTurns, SeriesTurns, Feedbac
         if act.kind == "reset":
             st.forget_preferences()
             return Reply(sid, tpl.say("reset"), "reset")
+        if act.kind == "request" or act.kind == "ask" and not st.last_books and st.focus is None \
+                or act.kind == "series" and len(act.query.split()) >= 5:
+            got = self._series_by_cue(st, tpl, text)   # "the discworld ones with moist von
+            if got is not None:                        # lipwig the conman, first please"
+                return got
         if act.kind in ("explain", "ask"):
             return self._about_book(st, tpl, text, act)
         if act.kind == "read_those":

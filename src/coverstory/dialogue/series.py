@@ -43,6 +43,15 @@ def parse_all(title: str) -> list[tuple[str, float]]:
     return out
 
 
+_RANGE = re.compile(r"#\d+(?:\.\d+)?\s*[-–]\s*\d+")
+
+
+def _rank(title: str, popularity: float) -> tuple[bool, float]:
+    """One volume before a boxed set of several ("The Sword of Shannara Trilogy (Shannara,
+    #1-3)"), then the most read."""
+    return not _RANGE.search(title or ""), float(popularity)
+
+
 def key(name: str) -> str:
     k = fold(name)
     return k[4:] if k.startswith("the ") else k
@@ -84,8 +93,9 @@ class Series:
                     s.of_row[r] = (k, num)
                 s.within.setdefault(r, {}).setdefault(k, num)
                 cur = best.get((k, num))
-                if cur is None or popularity[r] > popularity[cur]:
+                if cur is None or _rank(titles[r], popularity[r]) > _rank(titles[cur], popularity[cur]):
                     best[(k, num)] = r              # one edition per number: the most read
+                    #                                  volume ("(Shannara, #1-3)" only if alone)
         into = _merges({k for k, _ in best}, {k: {n for kk, n in best if kk == k} for k, _ in best})
         if into:           # "(Hitchhiker's Guide, #2)" and "(Hitchhiker's Guide to the Galaxy, #4)"
             s.of_row = {r: (into.get(k, k), n) for r, (k, n) in s.of_row.items()}
@@ -93,7 +103,8 @@ class Series:
             merged: dict[tuple[str, float], int] = {}
             for (k, n), r in best.items():
                 kk = (into.get(k, k), n)
-                if kk not in merged or popularity[r] > popularity[merged[kk]]:
+                if kk not in merged or _rank(titles[r], popularity[r]) > \
+                        _rank(titles[merged[kk]], popularity[merged[kk]]):
                     merged[kk] = r
             best = merged
         for (k, num), r in sorted(best.items(), key=lambda x: (x[0][0], x[0][1])):

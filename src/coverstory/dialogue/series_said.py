@@ -227,3 +227,53 @@ def series_follow_up_named(text: str, act) -> None:
     elif re.match(r"^(?:and |so |ok |okay )*(?:then )?(?:after that|after it|the one after(?: that)?|"
                   r"what comes after (?:it|that)|the next (?:book|one) (?:after that|then))\W*$", t):
         act.kind, act.sub = "series", "next"
+
+
+# A step in a series said anywhere in a longer message, the series named somewhere else in it
+# ("the discworld ones with moist von lipwig the conman, first please", "the books about
+# percy at the camp.. what's book three", "juliette's books, shatter me. after unravel me?").
+# Only a cue: ``turns/series_cue.py`` acts on it when the words also name a series or one of
+# its books.
+_CUE_NUMBER = re.compile(
+    r"\b(?:the |very )*" + _NTH_ANY.replace("(first|", "(") + r" (?:book|one|novel|part|volume|"
+    r"instal?lment|of (?:those|them|these|the|that)|in (?:the|that|this))\b|"
+    r"\b(?:book|part|volume|number|no\.?|#) ?(two|three|four|five|six|seven|eight|nine|ten|[2-9]|1[0-9])\b")
+_CUE_FIRST = re.compile(
+    r"\b(?:the |very )*(?:first|1st) (?:book|one|novel|part|volume|instal?lment|of (?:those|them|these|"
+    r"the|that)|in (?:the|that|this)|please|pls|plz)\b|\bfirst(?: one)?\W*$|\bbook (?:one|1)\b|"
+    r"\bwhich (?:one |book )?(?:do|should|must) (?:i|we|he|she|they) (?:start|begin)\b|"
+    r"\bwhere (?:do|should|does|to|can) .{0,30}?(?:start|begin)\b|"
+    r"\b(?:which|what)(?: one)?(?:'s| is) (?:the )?(?:very )?first (?P<w>(?!(?:book|one|novel|part|"
+    r"volume)\b)[a-z][\w']+)\b|\bthe (?:very )?first (?P<w2>[a-z][\w']+) (?:book|novel|one)\b|"
+    r"\bfirst (?:and|&) second\b|\bfirst (?:two|three|few)\b")
+_CUE_AFTER = re.compile(r"\bafter (?!(?:that|this|it|all|school|work|the (?:first|second|"
+                        r"last))\b)([a-z][\w' ]{2,50}?)(?:[,.?!;]|\s+(?:which|what|is|then)\b|$)")
+_CUE_BEFORE = re.compile(r"\bbefore (?!(?:that|this|it|bed|i |we |he |she )\b)"
+                         r"([a-z][\w' ]{2,50}?)(?:[,.?!;]|\s+(?:which|what|is|then)\b|$)")
+_CUE_MORE = re.compile(r"\b(?:is there|are there) (?:any )?more\b|\bwants? more\b|\bany more\b")
+_CUE_LAST = re.compile(r"\b(?:the )?(?:very )?(?:last|final|latest|newest) (?:book|one|novel|part|volume)\b")
+
+
+def series_cue(text: str) -> tuple[str, int | None, str] | None:
+    """(step, number, words) of a series step said in passing: ("number", 2, "") for "the
+    second of those", ("next", None, "unravel me") for "after unravel me?", ("first", None,
+    "marple") for "which one's the first marple" (the word after "first" must be part of the
+    series name), ("next", None, "") for "is there more mistborn" (the book read names the
+    place); None when the words say no step."""
+    t = norm(text)
+    for sub, pat in (("previous", _CUE_BEFORE), ("next", _CUE_AFTER)):
+        m = pat.search(t)
+        if m:
+            return sub, None, m.group(1).strip()
+    m = _CUE_NUMBER.search(t)
+    if m:
+        w = next(g for g in m.groups() if g)
+        return "number", _NTH_WORDS.get(w) or int(w), ""
+    m = _CUE_FIRST.search(t)
+    if m:
+        return "first", None, m.group("w") or m.group("w2") or ""
+    if _CUE_LAST.search(t):
+        return "last", None, ""
+    if _CUE_MORE.search(t) and _READ_X.search(t):
+        return "next", None, ""
+    return None

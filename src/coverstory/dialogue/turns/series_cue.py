@@ -1,0 +1,128 @@
+"""A series step said inside a longer message that reads as a request: "the discworld ones
+with moist von lipwig the conman, first please", "juliette's books, shatter me. after unravel
+me?", "My sister won't stop talking about Jamie and Claire and the standing stones. What is
+the first book called?". ``acts.series_cue`` finds the step; it becomes a series turn only
+when the words also name a series, a book of one, or clearly describe one."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from coverstory.catalog.normalize import fold, norm_title
+from coverstory.dialogue import acts
+from coverstory.dialogue.constraints import author_mask
+from coverstory.dialogue.lookup import finder
+from coverstory.dialogue.nlg import Templates
+from coverstory.dialogue.replies import Reply
+from coverstory.dialogue.state import SessionState
+
+_LIKE = re.compile(r"\b(?:like|similar to|in the vein of|along the lines of|the same as|"
+                   r"reminds? me of|fans? of)\b")
+_STEP_WORDS = frozenset("""a after an and before book books first last next novel novels of one
+ones please pls plz second series the third what which""".split())
+_TITLE_MIN = 85            # a book named in passing, as the series handler takes it
+
+
+class SeriesCueTurns:
+    """The series-in-passing part of ``DialogueEngine`` (uses ``SeriesTurns``)."""
+
+    def _series_by_cue(self, st: SessionState, tpl: Templates, text: str) -> Reply | None:
+        """The series answer to a step named in passing, or None (then it is a request)."""
+        cue = acts.series_cue(text)
+        if cue is None or _LIKE.search(fold(text)):
+            return None
+        sub, number, words = cue
+        ser = self.index.series
+        act = acts.Act("series")
+        act.sub, act.number = sub, number
+        if sub in ("next", "previous"):
+            row = self._cue_book(words, text)
+            if row is None:
+                return None
+            act.query = norm_title(self.index.titles[row])
+        else:
+            key = self._cue_series(text, words)
+            if key is None:
+                return None
+            act.query = ser.names[key]
+            if sub == "first":        # the series is named: book 1 of it, even when the words
+                act.sub, act.number = "number", 1      # also name a kind ("the lighthouse girl")
+        return self._series(st, tpl, act, text)
+
+    def _cue_book(self, words: str, text: str) -> int | None:
+        """The book of a series the step counts from: "after unravel me" -> Unravel Me;
+        "finished the hero of ages ... is there more mistborn" -> The Hero of Ages."""
+        ser = self.index.series
+        query = words or acts.series_query("", text)
+        got = finder(self.index).title(acts.title_query(query)) if query else None
+        if got is not None and got[1] >= _TITLE_MIN and ser.position(got[0]):
+            return got[0]
+        if words:
+            return None
+        named = [r for r in self._titles_said(text) if ser.position(r)]   # "read hatchet for
+        return named[0] if named else None                               # school, wants more"
+
+    def _cue_series(self, text: str, word: str) -> str | None:
+        """The series the words name (the narrowest, when a sub-series is named beside its
+        main series: "discworld, the witches ones" -> Witches), else the series of a book
+        named ("the eragon books" -> The Inheritance Cycle), else the series they clearly
+        describe ("Jamie and Claire and the standing stones" -> Outlander)."""
+        ser = self.index.series
+        named, long_run = self._series_runs(text)
+        if word and word not in _STEP_WORDS:
+            named = [k for k in named if word in k.split()]
+        if named and not long_run:        # one word ("search") against the books the words
+            described = self._series_described(text)     # describe (Lisbeth Salander)
+            named = named if described is None or described in named else [described]
+        if named:
+            subs = [k for k in named if not any(o != k and _inside(ser, o, k) for o in named)]
+            return (subs or named)[0]
+        for r in self._titles_said(text):
+            if ser.position(r):
+                return self._sub_series_said(r, text) or ser.of_row[r][0]
+        if word and word not in _STEP_WORDS:
+            return None
+        return self._series_described(text) or self._one_series_of(text)
+
+    def _titles_said(self, text: str) -> list[int]:
+        """The rows of the titles the words name clearly."""
+        return [self.index.row[int(s.value)] for s in self.nlu.parse(text).slots
+                if s.kind == "title" and s.score >= 0.85 and int(s.value) in self.index.row]
+
+    def _one_series_of(self, text: str) -> str | None:
+        """The series of an author named, when it is their only one ("naomi novik. first and
+        second?" -> Temeraire; not Stephen King's Dark Tower for "his first book")."""
+        ser = self.index.series
+        for s in self.nlu.parse(text).slots:
+            if s.kind == "author" and not s.negated:
+                mine = {ser.of_row[int(r)][0] for r in np.flatnonzero(author_mask(self.index, s.value))
+                        if int(r) in ser.of_row}
+                mine = [k for k in mine if len(ser.in_order(k)) >= 2]
+                return mine[0] if len(mine) == 1 else None
+        return None
+
+    def _series_runs(self, text: str) -> tuple[list[str], bool]:
+        """Every series a run of 1-5 words names (one word: at least 5 letters), longest
+        runs first, and whether a run of 2+ words named one."""
+        ser = self.index.series
+        words = fold(text).split()
+        out: list[str] = []
+        long_run = False
+        for n in range(min(5, len(words)), 0, -1):
+            for i in range(len(words) - n + 1):
+                run = words[i:i + n]
+                if run[0] in _STEP_WORDS or run[-1] in _STEP_WORDS or (n == 1 and len(run[0]) < 5):
+                    continue
+                key = ser.find(" ".join(run))
+                if key is not None and set(run) <= set(key.split()) and key not in out:
+                    out.append(key)
+                    long_run = long_run or n > 1
+        return out, long_run
+
+
+def _inside(ser, sub: str, main: str) -> bool:
+    """Every book of the series ``sub`` is also in ``main`` (Witches inside Discworld)."""
+    rows = ser.members.get(sub, [])
+    return bool(rows) and all(ser.num(r, main) is not None for r in rows)
