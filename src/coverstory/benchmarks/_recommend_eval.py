@@ -173,6 +173,16 @@ def hybrid_factory(w: dict, seed: int):
                           **w)
 
 
+HYBRID_LABEL = "hybrid (EASE+ALS+content, tuned)"
+
+
 def hybrid_variants(weights: dict) -> list[tuple[str, dict]]:
-    return [("hybrid (EASE+ALS+content, tuned)", weights)]
+    """The tuned hybrid on merit only, and with the new-book exposure rule when tuning
+    chose one (places reserved for unrated books: a product choice, docs/recommend.md)."""
+    out = [(HYBRID_LABEL, {**weights, "cold_slots": 0, "cold_floor": None})]
+    if weights.get("cold_slots", 0) > 0:
+        fl = weights.get("cold_floor")
+        out.append((f"{HYBRID_LABEL} + new-book places ({weights['cold_slots']} of 20, "
+                    f"floor {'none' if fl is None else fl})", weights))
+    return out
 

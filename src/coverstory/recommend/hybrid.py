@@ -13,6 +13,10 @@ book's blended score becomes ``w_cold * score + b_cold`` (its scores come from r
 factors and content only, so they need their own scale against the rated books').
 ``explain`` says which part drove each suggestion and which liked book it came from.
 
+New-book exposure (a product rule, off by default): ``cold_slots`` of the first 20 places
+go to the best-scored unrated books whose blended score is at least ``cold_floor``
+(:mod:`coverstory.recommend.exposure`; both chosen on validation by ``tune``).
+
 Cold books: the mapping content -> ALS factors (:mod:`coverstory.recommend.coldstart`:
 ridge, k-nearest rated books or an MLP) reads the ``cold_blocks`` feature blocks only
 (None: the content blocks), so it can be restricted to what a shop knows on day one.
@@ -90,10 +94,12 @@ class Hybrid(Recommender):
                  threshold: float | None = 4.0, seed: int = 0,
                  cold_blocks: list[str] | None = None, cold_mapper: str | None = None,
                  cold_k: int | None = None, cold_rescale: bool | None = None,
-                 w_cold: float | None = None, b_cold: float | None = None):
+                 w_cold: float | None = None, b_cold: float | None = None,
+                 cold_slots: int | None = None, cold_floor: float | None = None):
         d = {"reg_l2": 10.0, "w_ease": 1.0, "w_als": 0.4, "w_content": 0.5,
              "w_content_new": 0.0, "w_pop": 2.0, "kappa": 1.0, "cold_mapper": "ridge",
-             "cold_k": 50, "cold_rescale": True, "w_cold": 1.0, "b_cold": 0.0, **defaults()}
+             "cold_k": 50, "cold_rescale": True, "w_cold": 1.0, "b_cold": 0.0,
+             "cold_slots": 0, "cold_floor": None, **defaults()}
 
         def pick(name, v):
             return d[name] if v is None else v
@@ -111,6 +117,9 @@ class Hybrid(Recommender):
         self.cold_k = int(pick("cold_k", cold_k))
         self.cold_rescale = bool(pick("cold_rescale", cold_rescale))
         self.use_ease, self.threshold, self.seed = bool(use_ease), threshold, int(seed)
+        self.cold_slots = int(pick("cold_slots", cold_slots))
+        floor = pick("cold_floor", cold_floor)
+        self.cold_floor = None if floor is None else float(floor)
 
     def params(self) -> dict:
         return {"l2": self.l2, "factors": self.factors, "alpha": self.alpha,
@@ -120,7 +129,8 @@ class Hybrid(Recommender):
                 "w_pop": self.w_pop, "kappa": self.kappa, "use_ease": self.use_ease,
                 "threshold": self.threshold, "seed": self.seed, "cold_blocks": self.cold_blocks,
                 "cold_mapper": self.cold_mapper, "cold_k": self.cold_k,
-                "cold_rescale": self.cold_rescale, "w_cold": self.w_cold, "b_cold": self.b_cold}
+                "cold_rescale": self.cold_rescale, "w_cold": self.w_cold, "b_cold": self.b_cold,
+                "cold_slots": self.cold_slots, "cold_floor": self.cold_floor}
 
     @property
     def weights(self) -> dict[str, float]:
@@ -206,6 +216,11 @@ class Hybrid(Recommender):
         n_liked = np.diff(X.indptr).astype(np.float32)
         S = blend(self.parts(X, users, als_vectors), n_liked, self.weights, ~self.warm_)
         S[:, ~self.known_] = -np.inf
+        if self.cold_slots > 0:          # the new-book exposure rule (a product choice)
+            from coverstory.recommend.exposure import apply_to_scores
+
+            floor = -np.inf if self.cold_floor is None else self.cold_floor
+            S = apply_to_scores(S, X, ~self.warm_ & self.known_, self.cold_slots, floor)
         return S
 
     def fold_in(self, rows: sp.csr_matrix) -> np.ndarray:

@@ -21,7 +21,12 @@ by warm validation NDCG@20; the new-reader weights (w_content_new, w_pop, kappa)
 and a choice on its edge is flagged in the log) by NDCG@20 of one list per reader over
 *all* books against the reader's validation positives, warm and cold together at the same
 held-out rate (so cold books are ranked in among the rated ones, and pushing them up costs
-warm hits). ``coverstory bench recommend`` calls ``tune`` on its training split;
+warm hits). Then, only when ``cold_target`` is given, the new-book exposure rule (places
+reserved for unrated books, a score floor; :mod:`coverstory.recommend.exposure`): the
+setting with the best validation NDCG@20 among those whose validation cold-book recall@20
+reaches ``cold_target`` x their warm recall@20, both measured as the benchmark measures
+them (every liked book on a validation cold book is the truth, only training positives
+excluded); none reaching it: the one closest to it. ``coverstory bench recommend`` calls ``tune`` on its training split;
 ``python -m coverstory.recommend.tune --home HOME`` tunes on a catalog's ratings and writes
 the packaged defaults (``hybrid_defaults.json``, read by ``Hybrid``).
 """
@@ -50,6 +55,9 @@ MAPPER_GRID = [("ridge", {"reg_l2": 1.0}), ("ridge", {"reg_l2": 10.0}),
                ("mlp", {})]
 COLD_W = [0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0]
 COLD_B = [-4.0, -3.0, -2.0, -1.5, -1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0]
+# the new-book exposure rule (coverstory.recommend.exposure): places reserved, score floor
+SLOTS = [0, 1, 2, 3, 4, 5, 6, 8]
+FLOORS = [None, 2.0, 3.0, 3.5, 4.0, 4.5, 5.0, 6.0]
 
 
 def per_user_sample(users: np.ndarray, mask: np.ndarray, frac: float,
@@ -122,7 +130,8 @@ def merge_top(a_top: np.ndarray, a_val: np.ndarray, b_top: np.ndarray, b_val: np
 
 def tune(X: sp.csr_matrix, feats, *, seed: int = 0, cold_blocks: list[str] | None = None,
          content_blocks: list[str] | None = None, base: dict | None = None,
-         log=None, mappers=MAPPER_GRID) -> tuple[dict, list[dict]]:
+         log=None, mappers=MAPPER_GRID, cold_target: float | None = None
+         ) -> tuple[dict, list[dict]]:
     """(chosen Hybrid parameters, log of every trial) on a validation carve of X."""
     from coverstory.recommend.base import rank
     from coverstory.recommend.hybrid import Hybrid, blend
@@ -257,7 +266,57 @@ def tune(X: sp.csr_matrix, feats, *, seed: int = 0, cold_blocks: list[str] | Non
             if k_ in best:
                 chosen[k_] = best[k_]
         say(f"tune: cold start {best}")
+        if cold_target is not None:
+            h.cold_mapper = best["mapper"]
+            for k_ in ("reg_l2", "cold_k"):
+                if k_ in best:
+                    setattr(h, k_, best[k_])
+            h._fit_cold(Xt)
+            cw = {**w, "w_cold": best["w_cold"], "b_cold": best["b_cold"]}
+            ex = tune_exposure(h, cw, Xe, ev_users, seen_e, t_all, sp_, cold_target, trials)
+            chosen.update({"cold_slots": ex["slots"], "cold_floor": ex["floor"]})
+            say(f"tune: new-book exposure {ex}")
     return chosen, trials
+
+
+def tune_exposure(h, w: dict, Xe, ev_users, seen_fair, t_all, carve: dict, target: float,
+                  trials: list) -> dict:
+    """Choose (slots, floor) of the exposure rule (see the module docstring)."""
+    from coverstory.recommend.base import rank
+    from coverstory.recommend.exposure import reserve
+    from coverstory.recommend.hybrid import blend
+
+    cold = ~h.warm_ & h.known_
+    S = blend(h.parts(Xe, ev_users), np.diff(Xe.indptr).astype(np.float32), w, ~h.warm_)
+    S[:, ~h.known_] = -np.inf
+    tc = [np.union1d(carve["truth_cold"][u], carve["cold_rest"][u]) for u in ev_users]
+    has_c = np.array([len(t) > 0 for t in tc])
+    tw = [carve["truth_warm"][u] for u in ev_users]
+    has_w = np.array([len(t) > 0 for t in tw])
+    seen_bench = (Xe != 0).astype(np.float32).tocsr()
+    lists = {}
+    for name, seen in (("fair", seen_fair), ("bench", seen_bench)):
+        Sc = np.where(cold[None, :], S, -np.inf)
+        lists[name] = (rank(S, K, seen=seen)[0], *rank(Sc, 2 * K, seen=seen))
+    best = None
+    for slots in SLOTS:
+        for floor in FLOORS if slots else [None]:
+            fl = -np.inf if floor is None else floor
+            top_f = reserve(*lists["fair"], cold, slots, fl, K)
+            top_b = reserve(*lists["bench"], cold, slots, fl, K)
+            rec = {"stage": "exposure", "slots": slots, "floor": floor,
+                   "val_all_ndcg@20": _ndcg(top_f, t_all),
+                   "val_cold_recall@20": _recall(top_b[has_c], [t for t in tc if len(t)]),
+                   "val_warm_recall@20": _recall(top_b[has_w], [t for t in tw if len(t)]),
+                   "cold_share@20": float(cold[top_b[top_b >= 0]].mean())}
+            rec["ratio"] = rec["val_cold_recall@20"] / max(rec["val_warm_recall@20"], 1e-9)
+            trials.append(rec)
+            ok, ok_b = rec["ratio"] >= target, best is not None and best["ratio"] >= target
+            if (best is None or (ok and not ok_b)
+                    or (ok == ok_b and (rec["val_all_ndcg@20"] > best["val_all_ndcg@20"]
+                                        if ok else rec["ratio"] > best["ratio"]))):
+                best = rec
+    return best
 
 
 def write_defaults(params: dict, source: str, path: Path | None = None) -> Path:
@@ -266,7 +325,7 @@ def write_defaults(params: dict, source: str, path: Path | None = None) -> Path:
 
     path = path or Path(__file__).with_name(DEFAULTS_FILE)
     keep = ("w_ease", "w_als", "w_content", "w_content_new", "w_pop", "kappa", "w_cold",
-            "b_cold", "cold_mapper", "cold_k", "reg_l2")
+            "b_cold", "cold_mapper", "cold_k", "reg_l2", "cold_slots", "cold_floor")
     out = {"params": {k: params[k] for k in keep if k in params}, "source": source}
     path.write_text(json.dumps(out, indent=2) + "\n")
     return path
