@@ -56,6 +56,7 @@ _FOLLOW_UP = re.compile(r"^(?:and|what about|how about|and what about|also|ok an
                         r"(?:\s+one)?\s*\??$")
 
 
+_CORRECTION = re.compile(r"\b(?:no wait|sorry|i mean|i meant|make that|scratch that)\b")
 _BACK_TO = re.compile(r"^.*?\b(?:no|oh|wait)?,?\s*actually,?\s+([a-z][a-z .'-]{2,40}?) (?:was|is) "
                       r"(?:right|correct|the one)\W*$")
 
@@ -280,8 +281,12 @@ class DialogueEngine(RequestTurns, AboutTurns, LookupTurns, SeriesTurns, SeriesC
         if act.kind == "reset":
             st.forget_preferences()
             return Reply(sid, tpl.say("reset"), "reset")
+        if act.kind == "request" and prev.startswith("series:"):
+            got = self._member_described(st, tpl, text, prev.partition(":")[2])
+            if got is not None:                       # "and the one where they sail to the
+                return got                            # end of the world" (Narnia)
         if act.kind == "request" or act.kind == "ask" and not st.last_books and st.focus is None \
-                or act.kind == "series" and len(act.query.split()) >= 5:
+                or act.kind == "series" and (len(act.query.split()) >= 5 or _CORRECTION.search(text)):
             got = self._series_by_cue(st, tpl, text)   # "the discworld ones with moist von
             if got is not None:                        # lipwig the conman, first please"
                 return got

@@ -78,5 +78,24 @@ class NLU:
             for v in FACETS["era"].values:
                 if v.years[0] < years[1] and years[0] < v.years[1] and v.name not in have:
                     slots.append(Slot("era", v.name, False, 0, 0, "year", 0.9))
-        return Parse(text=text, intent=intent, confidence=conf, slots=slots,
+        return Parse(text=text, intent=intent, confidence=conf, slots=_corrected(slots, toks),
                      sentiment=sentiment(toks), years=years)
+
+
+_CORRECTS = {("actually",), ("scratch", "that"), ("make", "that"), ("no", "wait"), ("i", "mean")}
+
+
+def _corrected(slots: list[Slot], toks: list[str]) -> list[Slot]:
+    """Authors named before a correction in the same message give way to the ones named
+    after it ("novels by Kazuo Ishiguro and Julian Barnes? Actually, just Ishiguro.")."""
+    for i in range(3, len(toks)):
+        if tuple(toks[i:i + 1]) in _CORRECTS or tuple(toks[i:i + 2]) in _CORRECTS:
+            if any(s.kind == "author" and s.start >= i for s in slots):
+                return [s for s in slots if not (s.kind == "author" and s.end <= i)]
+            after = set(toks[i:])                  # "actually, just Ishiguro": a surname said
+            before = [s for s in slots if s.kind == "author" and s.end <= i]
+            kept = [s for s in before if after & set(toks[s.start:s.end])]
+            if kept and len(kept) < len(before):
+                return [s for s in slots if s in kept or s not in before]
+            break
+    return slots

@@ -146,10 +146,11 @@ _NTH_ANY = (r"(first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|
             r"5th|6th|7th|8th|9th|10th|\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten)")
 _FOLLOW_NUM = re.compile(
     r"^(?:and |n |so |ok |okay |then |what about |how about |give me |what'?s |whats |what is |"
-    r"which is )*(?:the )?(?:very )?(?:part |book |volume |vol |no\.? |number |#)?"
+    r"which is |is there (?:a |an |any )?)*(?:the )?(?:very )?(?:part |book |volume |vol |no\.? |number |#)?"
     r"(first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|1st|2nd|3rd|4th|5th|6th|"
     r"7th|8th|9th|10th|\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten)"
-    r"(?: one| book| novel| part| volume)?(?: is| then| called| please| pls)*(?: part)?\??$")
+    r"(?: one| book| novel| part| volume)?(?: is| then| called| please| pls| yet| out| already)*"
+    r"(?: part)?\??$")                          # "is there a third one yet"
 # outside a series answer, only with a word that says "of the series" ("and book three",
 # "and the second book?", "whats the first one called"), when the book talked about is in one
 _FOLLOW_SERIES = re.compile(
@@ -235,7 +236,7 @@ def series_follow_up_named(text: str, act) -> None:
 # Only a cue: ``turns/series_cue.py`` acts on it when the words also name a series or one of
 # its books.
 _CUE_NUMBER = re.compile(
-    r"\b(?:the |very )*" + _NTH_ANY.replace("(first|", "(") + r" (?:book|one|novel|part|volume|"
+    r"\b(?:the |very )*" + _ORDINALS.replace("(first|", "(") + r" (?:book|one|novel|part|volume|"
     r"instal?lment|of (?:those|them|these|the|that)|in (?:the|that|this))\b|"
     r"\b(?:book|part|volume|number|no\.?|#) ?(two|three|four|five|six|seven|eight|nine|ten|[2-9]|1[0-9])\b")
 _CUE_FIRST = re.compile(
@@ -265,7 +266,7 @@ def series_cue(text: str) -> tuple[str, int | None, str] | None:
         m = pat.search(t)
         if m:
             return sub, None, m.group(1).strip()
-    m = _CUE_NUMBER.search(t)
+    m = ([None] + list(_CUE_NUMBER.finditer(t)))[-1]       # "book 5.. no wait book 6": the last
     if m:
         w = next(g for g in m.groups() if g)
         return "number", _NTH_WORDS.get(w) or int(w), ""

@@ -67,7 +67,9 @@ _OTHER_AUTHOR = re.compile(r"\b(?:different|other|another|new) (?:author|writer)
                            r"\b(?:read|has|have|owns?|own) (?:everything|all)\b|\bother than\b|"
                            r"\bbesides\b|\bapart from\b|\bwrites? like\b|\bauthors? like\b|"
                            r"\bsimilar (?:authors?|writers?)\b|\banother [\w' -]{0,30}?(?:author|writer|"
-                           r"novelist)s?\b|\bnot (?:him|her|them)\W*$")
+                           r"novelist)s?\b|\bnot (?:him|her|them)\W*$|\bby other (?:people|folks|"
+                           r"writers|authors|hands)\b|\bby (?:someone|somebody|anyone) else\b|"
+                           r"\bnot (?:hers|his|theirs|by (?:him|her|them))\b")
 _NOT_BY = re.compile(r"\b(?:nothing|not|no|except|anything but|never|none)\s+(?:\w+\s+)?"
                      r"(?:by|from)\s")
 
@@ -214,6 +216,9 @@ class RequestTurns:
         said_now = update.subjects(p, act) if st.stated() and not read_all else set()
         years_before = st.years
         update.apply(self.index, st, p, act, pending)
+        for r in [self.index.row.get(a) for a in st.anchors[-1:]] if other_author and not before else []:
+            if r is not None and self.index.authors[r]:   # "like Leviathan Wakes, but from other
+                st.exclude("author", self.index.authors[r][0])      # authors": kept for later
         got = self._authors_extreme(st, text, years_before)
         if got is not None:                        # "then his most recent one that you have"
             r = self.index.row[got[0]]

@@ -136,8 +136,9 @@ class SeriesTurns:
             key = talked if talked and ser.num(row, talked) is not None else ser.of_row[row][0]
         row = passing if row is None and key is None else row
         if key is None:
-            if row is None:
-                return Reply(st.session_id, tpl.say("series_unknown"), "series")
+            if row is None:                       # "read Toni Morrison in order": by year
+                return self._author_in_order(st, tpl, text) or \
+                    Reply(st.session_id, tpl.say("series_unknown"), "series")
             if act.sub == "next" and (act.query or passing is not None):
                 # "what should I read after Ready Player One": no sequel, so books like it
                 like = f"something like {norm_title(idx.titles[row])}"
@@ -152,7 +153,8 @@ class SeriesTurns:
             step = ser.number(key, act.number) if act.sub == "number" else self._last(order) \
                 if act.sub == "last" else (order[(len(order) - 1) // 2] if order else None)
             if step is None:
-                return self._series_list(st, tpl, order, key)
+                return self._series_list(st, tpl, order, key, missing=act.number
+                                         if act.sub == "number" else None)
             rows = [step] + [r for r in order if r != step][: self.k - 1]
             return self._series_reply(st, tpl.say("series_book", num=replies._num(
                 ser.num(step, key)), series=name, title=idx.titles[step]), rows, key, step)
@@ -401,7 +403,8 @@ class SeriesTurns:
         st.last_act = f"series:{key}"
         return Reply(st.session_id, text, "series", books=books)
 
-    def _series_list(self, st, tpl, rows, key) -> Reply:
+    def _series_list(self, st, tpl, rows, key, missing: int | None = None) -> Reply:
+        """The series in order (``missing``: the number asked for, which it lacks)."""
         idx = self.index
         if not rows:
             return Reply(st.session_id, tpl.say("series_unknown"), "series")
@@ -411,5 +414,6 @@ class SeriesTurns:
         st.focus = books[0]["id"]
         self._shown(st, books)
         st.last_act = f"series:{key}"
-        return Reply(st.session_id, tpl.say("series_first", series=name, first=books[0]["title"]),
-                     "series", books=books)
+        head = tpl.say("series_no_number", num=missing, series=name) if missing and \
+            missing > len(rows) else tpl.say("series_first", series=name, first=books[0]["title"])
+        return Reply(st.session_id, head, "series", books=books)

@@ -11,17 +11,22 @@ import re
 import numpy as np
 
 from coverstory.catalog.normalize import fold, norm_title
-from coverstory.dialogue import acts
+from coverstory.dialogue import acts, replies
+from coverstory.dialogue.bookindex import _STOP
 from coverstory.dialogue.constraints import author_mask
 from coverstory.dialogue.lookup import finder
 from coverstory.dialogue.nlg import Templates
-from coverstory.dialogue.replies import Reply
+from coverstory.dialogue.replies import Reply, card
 from coverstory.dialogue.state import SessionState
 
 _LIKE = re.compile(r"\b(?:like|similar to|in the vein of|along the lines of|the same as|"
                    r"reminds? me of|fans? of)\b")
 _STEP_WORDS = frozenset("""a after an and before book books first last next novel novels of one
 ones please pls plz second series the third what which""".split())
+_ONE_WHERE = re.compile(r"^(?:and |so |ok |okay |what about |how about |which is |what'?s |whats )*"
+                        r"(?:the )?(?:one|book|novel) (?:where|with|about|in which|that has|when)\b")
+_SHOWN_ONE = re.compile(r"\b(?:first|second|third|fourth|fifth|1st|2nd|3rd|4th|5th|last) one\b")
+_PRONOUNS = frozenset("you me him her them us it".split())
 _TITLE_MIN = 85            # a book named in passing, as the series handler takes it
 
 
@@ -34,6 +39,8 @@ class SeriesCueTurns:
         if cue is None or _LIKE.search(fold(text)):
             return None
         sub, number, words = cue
+        if st.last_books and _SHOWN_ONE.search(fold(text)) and not self._series_runs(text)[1]:
+            return None                 # "I've read the first one": a book shown, no series
         ser = self.index.series
         act = acts.Act("series")
         act.sub, act.number = sub, number
@@ -51,10 +58,51 @@ class SeriesCueTurns:
                 act.sub, act.number = "number", 1      # also name a kind ("the lighthouse girl")
         return self._series(st, tpl, act, text)
 
+    def _member_described(self, st: SessionState, tpl: Templates, text: str,
+                          key: str) -> Reply | None:
+        """After a series answer, "and the one where they sail to the end of the world": the
+        book of that series whose text fits the words best."""
+        if not _ONE_WHERE.match(acts.norm(text)) or key not in self.index.series.members:
+            return None
+        row = self._described_member(key, text)
+        if self._described_scores(text)[row] <= 0:
+            return None
+        ser = self.index.series
+        rows = [row] + [r for r in ser.in_order(key) if r != row][: self.k - 1]
+        return self._series_reply(st, tpl.say("series_book", num=replies._num(ser.num(row, key)),
+                                               series=ser.names[key], title=self.index.titles[row]),
+                                  rows, key, row)
+
+    def _author_in_order(self, st: SessionState, tpl: Templates, text: str) -> Reply | None:
+        """"I'd like to read Toni Morrison in order": the author's books by the year they
+        came out (none when no author is named)."""
+        idx = self.index
+        for s in self.nlu.parse(text).slots:
+            if s.kind != "author" or s.negated:
+                continue
+            one: dict[str, int] = {}                  # one edition a title: the most read
+            for r in map(int, np.flatnonzero(author_mask(idx, s.value))):
+                t = fold(norm_title(idx.titles[r]))
+                if not np.isnan(idx.years[r]) and (t not in one or
+                                                   idx.popularity[r] > idx.popularity[one[t]]):
+                    one[t] = r
+            if len(one) < 2:
+                return None
+            rows = sorted(one.values(), key=lambda r: idx.years[r])[: max(self.k, 7)]
+            books = [card(idx, r, 1.0, f"Published {int(idx.years[r])}") for r in rows]
+            st.focus = books[0]["id"]
+            self._shown(st, books)
+            return Reply(st.session_id, tpl.say("author_in_order", author=s.value,
+                                                first=books[0]["title"]), "series", books=books)
+        return None
+
     def _cue_book(self, words: str, text: str) -> int | None:
         """The book of a series the step counts from: "after unravel me" -> Unravel Me;
         "finished the hero of ages ... is there more mistborn" -> The Hero of Ages."""
         ser = self.index.series
+        if words in _PRONOUNS or words and any(s.kind == "title" and words.split()[0] in
+                                               s.surface.split() for s in self.nlu.parse(text).slots):
+            return None                       # "not Me Before You, I've seen the film"
         query = words or acts.series_query("", text)
         got = finder(self.index).title(acts.title_query(query)) if query else None
         if got is not None and got[1] >= _TITLE_MIN and ser.position(got[0]):
@@ -70,7 +118,7 @@ class SeriesCueTurns:
         named ("the eragon books" -> The Inheritance Cycle), else the series they clearly
         describe ("Jamie and Claire and the standing stones" -> Outlander)."""
         ser = self.index.series
-        named, long_run = self._series_runs(text)
+        named, long_run = self._series_runs(text, word)
         if word and word not in _STEP_WORDS:
             named = [k for k in named if word in k.split()]
         if named and not long_run:        # one word ("search") against the books the words
@@ -103,7 +151,7 @@ class SeriesCueTurns:
                 return mine[0] if len(mine) == 1 else None
         return None
 
-    def _series_runs(self, text: str) -> tuple[list[str], bool]:
+    def _series_runs(self, text: str, word: str = "") -> tuple[list[str], bool]:
         """Every series a run of 1-5 words names (one word: at least 5 letters), longest
         runs first, and whether a run of 2+ words named one."""
         ser = self.index.series
@@ -116,6 +164,10 @@ class SeriesCueTurns:
                 if run[0] in _STEP_WORDS or run[-1] in _STEP_WORDS or (n == 1 and len(run[0]) < 5):
                     continue
                 key = ser.find(" ".join(run))
+                if n == 1 and key != run[0] and run[0] != word:   # one word names a series only
+                    continue               # as its whole name ("discworld"; not "loved", "never")
+                if all(w in _STOP or len(w) < 4 for w in run):          # not "i ve" (I've)
+                    continue
                 if key is not None and set(run) <= set(key.split()) and key not in out:
                     out.append(key)
                     long_run = long_run or n > 1
