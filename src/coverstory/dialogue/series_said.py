@@ -50,7 +50,8 @@ SERIES_NEXT = re.compile(
     r"(?:book |one )?comes next\W*$")     # "done with voyager. next?", "finished X. which anne book comes next?"
 # "i finished in the woods by tana french, whats the next one": the book is what was finished
 _READ_X = re.compile(r"\b(?:finished|read|loved|done with|reading|i'?m on|am on)\s+([^,.;!?()]{3,60})")
-_QUERY_TAIL = re.compile(r"(?:\s*\([^)]*\)|\s+(?:is there a|so|and|now|then|"
+_QUERY_TAIL = re.compile(r"(?:\s*\([^)]*\)|\s+(?:which|what)(?: one| book)?(?: is| comes)?(?: next)?|"
+                         r"\s+(?:is there a|so|and|now|then|"
                          r"last night|yesterday|already|at last|finally)|,?\s+the (?:first|second|"
                          r"third|\w+th) one)+\W*$")
 _QUERY_HEAD = re.compile(r"^(?:(?:i|ive|i've|i have|we|he|she|they|my [\w ]{2,20}?|the kid|kid)\s+)?"

@@ -1,0 +1,33 @@
+"""Corrections inside one message and authors left out in other words."""
+
+import pytest
+
+
+@pytest.fixture
+def engine(tiny_home):
+    from coverstory.catalog import Catalog
+    from coverstory.dialogue.engine import DialogueEngine
+
+    cat = Catalog.open(tiny_home)
+    with cat.transaction():
+        for n, (title, author) in enumerate((("Salt Road", "Kay Marsh"), ("Tin Roof", "Kay Marsh"),
+                                             ("Owl Hill", "Lou Penn"), ("Red Moor", "Lou Penn")), 1):
+            cat.upsert_book("tiny", f"c{n}", {"title": title, "authors": [author], "year": 1990 + n,
+                                              "description": "A quiet village novel."})
+    cat.close()
+    eng = DialogueEngine(tiny_home, search=False, recommend=False, llm=False)
+    yield eng
+    eng.close()
+
+
+def test_actually_just_one_of_the_authors_named(engine):
+    r = engine.turn("a", text="Could you list some novels by Kay Marsh and Lou Penn? no wait, just Marsh.")
+    assert r.books and {a for b in r.books for a in b["authors"]} == {"Kay Marsh"}
+
+
+@pytest.mark.parametrize("text", ["more village novels by other people", "any others, not hers",
+                                  "something similar by someone else"])
+def test_other_people_leave_the_author_out(engine, text):
+    engine.turn(text, text="books by kay marsh")
+    r = engine.turn(text, text=text)
+    assert r.books and all("Kay Marsh" not in b["authors"] for b in r.books)

@@ -1,0 +1,81 @@
+"""A series step said in passing inside a longer message (turns/series_cue.py), and the turns
+around it: an author's books in order, a number the catalog lacks, "the one where ..."."""
+
+import pytest
+
+from coverstory.dialogue.series_said import series_cue
+
+
+@pytest.mark.parametrize("text,cue", [
+    ("the discworld ones with moist von lipwig the conman, first please", ("first", None, "")),
+    ("juliette's books, shatter me. after unravel me?", ("next", None, "unravel me")),
+    ("and before son of neptune", ("previous", None, "son of neptune")),
+    ("Not the main Ender books, the Bean ones. What's the second of those?", ("number", 2, "")),
+    ("outlander book 5.. no wait book 6", ("number", 6, "")),
+    ("oh, which, um, which one's the first marple", ("first", None, "marple")),
+    ("finished the hero of ages, crying. is there more mistborn", ("next", None, "")),
+    ("a book about the first world war", None),
+    ("Good morning. I have never used one of these before.", None),
+    ("something to read after work", None),
+])
+def test_series_cue(text, cue):
+    assert series_cue(text) == cue
+
+
+@pytest.fixture
+def engine(tiny_home):
+    from coverstory.catalog import Catalog
+    from coverstory.dialogue.engine import DialogueEngine
+
+    cat = Catalog.open(tiny_home)
+    with cat.transaction():
+        for n, (title, sub) in enumerate((("Ash", ""), ("Brook", "; Reeds, #1"), ("Cinder", ""),
+                                          ("Dune Sea", "; Reeds, #2"), ("Ember", "")), 1):
+            cat.upsert_book("tiny", f"w{n}", {
+                "title": f"{title} (Wetworld, #{n}{sub})", "authors": ["Kay Marsh"],
+                "year": 1980 + n, "description": f"A river town, part {n}."
+                + (" The heron witch Ottilie guards the reeds." if sub else "")})
+        for n, title in enumerate(("Glass Key", "Iron Gate"), 1):
+            cat.upsert_book("tiny", f"v{n}", {"title": f"{title} (Vault, #{n})",
+                                              "authors": ["Lou Penn"], "year": 2001 + n})
+        for n, (title, year) in enumerate((("Late Frost", 2010), ("First Snow", 1971),
+                                           ("Mid Thaw", 1990)), 1):
+            cat.upsert_book("tiny", f"o{n}", {"title": title, "authors": ["Ruth Alder"],
+                                              "year": year})
+    cat.close()
+    eng = DialogueEngine(tiny_home, search=False, recommend=False, llm=False)
+    yield eng
+    eng.close()
+
+
+def test_a_sub_series_named_beside_its_main_series(engine):
+    r = engine.turn("a", text="wetworld — i only want the reeds ones. which do i start with")
+    assert r.intent == "series" and r.books[0]["title"].startswith("Brook")
+
+
+def test_a_book_named_in_passing_counts_the_step(engine):
+    for sid, text in (("b", "the kay marsh books with the heron witch. after brook which one"),
+                      ("b2", "my nephew loves that river series, after brook which one")):
+        r = engine.turn(sid, text=text)
+        assert r.intent == "series" and r.books[0]["title"].startswith("Cinder"), text
+    r = engine.turn("b", text="and the one where the heron witch guards the reeds")
+    assert r.intent == "series" and r.books[0]["title"].startswith(("Brook", "Dune Sea"))
+
+
+def test_a_number_the_catalog_lacks_is_said(engine):
+    engine.turn("c", text="vault in order")
+    r = engine.turn("c", text="is there a third one yet")
+    assert r.intent == "series" and "no book 3" in r.text
+    assert [b["title"] for b in r.books][:2] == ["Glass Key (Vault, #1)", "Iron Gate (Vault, #2)"]
+
+
+def test_an_author_in_order_lists_their_books_by_year(engine):
+    r = engine.turn("d", text="I'd like to read Ruth Alder in order. What have you got by her?")
+    assert r.intent == "series"
+    assert [b["title"] for b in r.books] == ["First Snow", "Mid Thaw", "Late Frost"]
+
+
+def test_a_shown_first_one_stays_feedback(engine):
+    engine.turn("e", text="books by ruth alder")
+    r = engine.turn("e", text="I've already read the first one")
+    assert r.intent == "feedback"
