@@ -80,26 +80,33 @@ def _synthetic_parts(seed=0):
     fs = FeatureSet.synthetic(n=480, n_classes=4, seed=seed)
     rng = np.random.default_rng(seed)
     fs.x["cover2"] = (fs.x["cover"] + rng.normal(size=fs.x["cover"].shape)).astype(np.float32)
+    # precomputed per-class scores (a "scores" candidate): right for about half the books
+    sc = rng.normal(size=(len(fs), 4))
+    sc[np.arange(len(fs)), fs.y] += 1.5
+    fs.x["sc"] = sc.astype(np.float32)
     fs.mask = {k: np.ones(len(fs), bool) for k in fs.x}
     return {"train": fs.subset(np.arange(320)), "val": fs.subset(np.arange(320, 400)),
             "test": fs.subset(np.arange(400, 480))}
 
 
 def _protocol(parts):
-    from coverstory.train.protocol import Candidate, run_seed
-    from coverstory.train.trainer import TrainConfig, predict
+    from coverstory.train.protocol import Candidate, candidate_logits, run_seed
+    from coverstory.train.trainer import TrainConfig
 
     cands = [Candidate("img a", "image", "single", ["cover"]),
              Candidate("img b", "image", "single", ["cover2"]),
              Candidate("txt", "text", "single", ["title"]),
+             Candidate("txt scores", "text", "scores", ["sc"]),
+             Candidate("txt ensemble", "text", "ensemble", None, ("text",)),
              Candidate("fusion early", "fusion", "early", None),
-             Candidate("fusion late", "fusion", "late", None)]
+             Candidate("fusion late", "fusion", "late", None),
+             Candidate("fusion ensemble", "fusion", "ensemble", None, ("fusion", "text"))]
     seen_test = []
 
     def test_eval(row, names):
         seen_test.append(row["label"])
-        te = parts["test"].select(names)
-        return {"test_top1": float((predict(row["model"], te)["logits"].argmax(1)
+        te = parts["test"]
+        return {"test_top1": float((candidate_logits(row["model"], te, names).argmax(1)
                                     == te.y).mean())}
 
     def cfg(strategy, beta):
@@ -107,7 +114,7 @@ def _protocol(parts):
                            out_dim=16, progress=False)
 
     res = run_seed(parts, cands, ["title"], (0.0, 0.3), cfg, 4,
-                   lambda n: "text" if n == "title" else "image", test_eval)
+                   lambda n: "text" if n in ("title", "sc") else "image", test_eval)
     return res, seen_test
 
 
@@ -130,10 +137,19 @@ def test_selection_never_reads_the_test_split():
     # the fusion models took the image input chosen on validation
     best_img = next(r for r in a["rows"] if r["label"] == a["choice"]["best_image"])
     for r in a["rows"]:
-        if r["family"] == "fusion":
+        if r["family"] == "fusion" and r["strategy"] != "ensemble":
             assert r["inputs"] == ["title"] + best_img["inputs"]
     assert a["choice"]["best_fusion"].startswith("fusion")
-    assert a["choice"]["best_single"] in ("img a", "img b", "txt")
+    assert a["choice"]["best_single"] in ("img a", "img b", "txt", "txt scores",
+                                          "txt ensemble")
+    # ensembles: weights fitted on validation; the text one weights text rows only, the
+    # fusion one keeps the best image model (weight >= 0.25)
+    rows = {r["label"]: r for r in a["rows"]}
+    assert set(rows["txt ensemble"]["weights"]) == {"txt", "txt scores"}
+    fw = rows["fusion ensemble"]["weights"]
+    assert fw[a["choice"]["best_image"]] >= 0.25
+    assert {"fusion early", "fusion late", "txt", "txt scores"} <= set(fw)
+    assert rows["fusion ensemble"]["weights"] == b["rows"][-1]["weights"]
 
 
 def test_beta_is_chosen_by_validation_top1():

@@ -57,13 +57,48 @@ def _candidates():
          Candidate("text-only: MiniLM title", "text", "single", ["title"]),
          Candidate("text-only: title TF-IDF (SVD 256)", "text", "single", ["lex"]),
          Candidate("text-only: MiniLM + TF-IDF (early)", "text", "early", ["title", "lex"])]
+    c += [Candidate("text-only: title TF-IDF logistic regression", "text", "scores",
+                    ["tfidf_lr"]),
+          Candidate("text-only: the author's other books", "text", "scores", ["author"]),
+          Candidate("text-only: ensemble (val-weighted)", "text", "ensemble", None, ("text",))]
     for s in ("early", "late", "adversarial", "textgate"):
         c.append(Candidate(f"fusion: {s}", "fusion", s, None))
+    c.append(Candidate("fusion: ensemble (val-weighted)", "fusion", "ensemble", None,
+                       ("fusion", "text")))
     return c
 
 
 def _kind(name: str) -> str:
-    return "text" if name in ("title", "description", "ocr", "lex") else "image"
+    return ("text" if name in ("title", "description", "ocr", "lex", "tfidf_lr", "author")
+            else "image")
+
+
+LR_C = 2.0          # the logistic regression's C, chosen on seed 0's validation books
+
+
+def _score_inputs(task, parts) -> None:
+    """The two non-network members (coverstory.fusion.ensemble), fitted on this seed's
+    training books only: sparse TF-IDF logistic regression of "title by author", and the
+    category counts of the author's other works among the training books."""
+    from coverstory.encoders.cache import title_text
+    from coverstory.fusion.datasets import group_keys
+    from coverstory.fusion.ensemble import author_counts, author_log_ratio, tfidf_logreg
+
+    books = [task.books[int(i)] for i in task.ids]
+    row_of = {int(b): r for r, b in enumerate(task.ids)}
+    tr = np.array([row_of[int(b)] for b in parts["train"].ids])
+    n_cls = len(task.labels)
+    lr = tfidf_logreg([title_text(b) for b in books], task.y, tr, n_cls, c=LR_C)
+    keys = group_keys(books)
+    counts = author_counts([b.authors for b in books], [keys[b.id] for b in books], task.y,
+                           tr, n_cls)
+    auth = author_log_ratio(counts, np.bincount(task.y[tr], minlength=n_cls))
+    for k in ("train", "val", "test"):
+        rows = [row_of[int(b)] for b in parts[k].ids]
+        parts[k].x["tfidf_lr"] = lr[rows].astype(np.float32)
+        parts[k].x["author"] = auth[rows].astype(np.float32)
+        parts[k].mask["tfidf_lr"] = np.ones(len(rows), bool)
+        parts[k].mask["author"] = counts[rows].sum(1) > 0
 
 
 def _colour_books(data, task) -> np.ndarray:
@@ -87,8 +122,7 @@ def _genre_seed(ctx, cat, seed: int) -> dict:
     from coverstory.encoders.image_ensemble import combine_members, fit_member_weights
     from coverstory.eval.classification import report
     from coverstory.fusion.datasets import assemble, genre_task
-    from coverstory.train.protocol import run_seed
-    from coverstory.train.trainer import predict
+    from coverstory.train.protocol import candidate_logits, run_seed
 
     sctx = replace(ctx, seed=seed)
     task = genre_task(cat, ctx.data, seed=seed)
@@ -105,6 +139,7 @@ def _genre_seed(ctx, cat, seed: int) -> dict:
     for k in ("train", "val", "test"):
         parts[k].x["lex"] = lex[[row_of[int(b)] for b in parts[k].ids]]
         parts[k].mask["lex"] = np.ones(len(parts[k]), bool)
+    _score_inputs(task, parts)
     # member weights of the ensemble: cosine kNN, training covers (a seeded sample of 8,000)
     # as the gallery, validation covers as queries
     rng = np.random.default_rng(seed)
@@ -128,16 +163,16 @@ def _genre_seed(ctx, cat, seed: int) -> dict:
         return replace(_cfg(sctx, strategy, beta), seed=seed)
 
     def test_eval(row, names):
-        te = parts["test"].select(names)
-        pred = predict(row["model"], te)
-        rep = report(pred["logits"], te.y, task.labels, sets)
-        hit = pred["logits"].argmax(1) == te.y
+        te = parts["test"]
+        logits = candidate_logits(row["model"], te, names)
+        rep = report(logits, te.y, task.labels, sets)
+        hit = logits.argmax(1) == te.y
         out = {"test_top1": rep["top1"], "test_top1_any": rep.get("top1_any"),
                "test_macro_f1": rep["macro_f1"], "test_top1_grey": float(hit[grey].mean()),
                "test_top1_colour": float(hit[~grey].mean()), "n_test": int(len(te)),
                "n_test_grey": int(grey.sum())}
         if row["strategy"] == "textgate":
-            out["gates"] = _gate_stats(row["model"], te, task.labels)
+            out["gates"] = _gate_stats(row["model"], te.select(names), task.labels)
         return out
 
     t0 = time.time()
@@ -180,7 +215,7 @@ def _seed_cache(ctx, seed: int):
     import json
 
     key = {"seed": seed, "quick": ctx.quick, "betas": BETA_GRID,
-           "candidates": [c.label for c in _candidates()], "v": 1}
+           "candidates": [c.label for c in _candidates()], "v": 2, "lr_c": LR_C}
     h = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]
     d = ctx.home / "fusion" / "protocol_runs"
     d.mkdir(parents=True, exist_ok=True)
@@ -237,8 +272,10 @@ def run(ctx: BenchContext) -> BenchResult:
                       "macro-F1": _pm([r["test_macro_f1"] for r in rs]),
                       "greyscale-only top-1": _pm([r["test_top1_grey"] for r in rs]),
                       "β chosen": ",".join(f"{r['beta']:g}" for r in rs),
-                      "fusion image input": ("-" if rs[0]["family"] != "fusion" else
-                                             ",".join(sorted({r["inputs"][-1] for r in rs})))})
+                      "fusion image input": (
+                          "-" if rs[0]["family"] != "fusion" else "(members)"
+                          if rs[0]["strategy"] == "ensemble" else
+                          ",".join(sorted({r["inputs"][-1] for r in rs})))})
     comp = {"fusion_vs_single": paired(pick("best_single"), pick("best_fusion")),
             "fusion_vs_single_grey": paired(pick("best_single", "test_top1_grey"),
                                             pick("best_fusion", "test_top1_grey"))}
@@ -272,8 +309,9 @@ def run(ctx: BenchContext) -> BenchResult:
         "seeds": seeds, "split": "by book (ISBN-13 / normalised title + first-author surname "
                                  "groups), 80/10/10, a fresh split per seed",
         "selection": "β in " + str(list(BETA_GRID)) + " per model, the fusion models' image "
-                     "input, best single modality and best fusion: all by validation top-1; "
-                     "each kept model evaluated once on the test books",
+                     "input, the ensembles' weights, best single modality and best fusion: "
+                     "all by validation top-1 (ensembles: cross-fitted on two halves of the "
+                     "validation books); each kept model evaluated once on the test books",
         "greyscale": "test books whose Book Depository record says the cover is not in "
                      "colour (is_color False)",
         "training": "AdamW lr 2e-3, cosine, batch 512, fused size 128, CE + β batch-hard "
@@ -293,8 +331,24 @@ def run(ctx: BenchContext) -> BenchResult:
           "top-1 among the image-only models. Greyscale-only = the test books whose cover is "
           f"greyscale (about {np.mean([s['test_grey'] for s in per_seed]):.0f} per seed): the "
           "colour confound (5 categories are all colour covers) cannot help there.\n",
+          "Besides the networks: a logistic regression on the full sparse TF-IDF of \"title by "
+          "author\", the category counts of the author's other works among the training "
+          "books (leave-own-work-out), and two ensembles weighting the kept models' "
+          "log-probabilities with weights fitted on the validation books (text-only: the "
+          "text rows; fusion: the fusion and text rows plus the best image model, weight >= "
+          "0.25); an ensemble's val top-1 is cross-fitted (weights fitted on one half of the "
+          "validation books, scored on the other), the networks' is their early-stopping "
+          "epoch's.\n",
           md_table(table),
           "\n### Chosen on validation, per seed\n", md_table(choices, floatfmt="{:.1f}")]
+    ens_rows = [{"seed": s["seed"], "ensemble": r["label"],
+                 "val top-1 (cross-fitted)": 100 * r["val_top1"],
+                 "val top-1 (in-sample)": 100 * r["val_top1_in_sample"],
+                 "weights": ", ".join(f"{k}: {w:g}" for k, w in r["weights"].items() if w)}
+                for s in per_seed for r in s["rows"] if r["strategy"] == "ensemble"]
+    if ens_rows:
+        md += ["\n### Ensemble weights (fitted on the validation books)\n",
+               md_table(ens_rows, floatfmt="{:.1f}")]
 
     def para(name, c, what):
         extra = f", paired t-test p = {c['p']:.3g}" if "p" in c else ""
