@@ -143,7 +143,7 @@ _STRONG = (r"^(?:forget (?:that|it|those|about that|all that)|never ?mind|scratc
            r"different\b")
 STRONG_CHANGE = re.compile(_STRONG)          # a new topic even without a new subject
 TOPIC_CHANGE = re.compile(                   # a new topic when a new subject comes with it
-    _STRONG + r"|^(?:actually|instead|what about|how about|new (?:request|search|idea)|"
+    _STRONG + r"|^(?:(?:no|oh|hmm)[,.]? )?wait\b|^(?:actually|instead|what about|how about|new (?:request|search|idea)|"
     r"let'?s try|different (?:idea|question)|ok(?:ay)? (?:now|then)|now)\b|\binstead\b")
 REFINE_CUE = re.compile(
     r"^(?:and|but|also|plus|only|preferably|ideally|maybe|make it|same but|more|less|not|no|"

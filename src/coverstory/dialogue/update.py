@@ -47,8 +47,9 @@ def is_new_topic(st: SessionState, p: Parse, act: Act) -> bool:
     if not st.stated():
         return False
     new = subjects(p, act)
-    if act.strong_change or (act.topic_change and new):  # "what about something newer": refine
-        return True
+    if act.strong_change or act.topic_change and (new or any(     # "what about something newer":
+            s.kind == "audience" and not s.negated for s in p.slots)):  # refine; "no wait, it's for
+        return True                                                  # my 5 year old": new
     if act.interests or act.someone or re.search(r"\b(?:gift|present|stocking filler)\b",
                                                  fold(p.text)):
         return True                     # "a gift for my dad who likes cooking": someone new
@@ -241,13 +242,17 @@ def _implied_tone(st: SessionState) -> None:
     tone wins: "a dark thriller" then "lighter than that"); "scary" means horror."""
     moods = st.prefs.get("mood", {})
     light = [m for m in LIGHT if m in moods]
-    if light and "dark" in moods:
+    heavy = [m for m in ("dark", "scary") if m in moods]    # "a cosy mystery", then "make it
+    if light and heavy:                                      # scarier - proper horror"
         newest = max(st.source.get(f"mood:{m}", 0) for m in light)
-        if newest >= st.source.get("mood:dark", 0):
-            moods.pop("dark")
+        if newest >= max(st.source.get(f"mood:{m}", 0) for m in heavy):
+            for m in heavy:
+                moods.pop(m)
         else:
             for m in light:
                 moods.pop(m)
+            if "dark" in st.excl.get("mood", []):
+                st.excl["mood"].remove("dark")
     if any(m in moods for m in LIGHT) and "dark" not in moods \
             and "dark" not in st.excl.get("mood", []):
         st.exclude("mood", "dark")

@@ -26,6 +26,7 @@ please pls about have has does who's whos s book novel one he she they exactly y
 you your got i ive i've we here number short long poet author writer""".split())
 _SIZE = re.compile(r"\bhow (?:long|big|thick)\b|\b(?:long|thick|a long one|a long book|a big book)"
                    r"\W*$")
+_THEN = re.compile(r"\b(?:what|which)(?: one| book)? comes (?:after|next)\b|\band (?:what|which)(?:'s| is) next\b")
 _POINTING = re.compile(r"\b(?:it|that|this|its|them|they|those|these)\b")
 _IS_NTH = re.compile(r"\bis (?:it|that|this)(?: one)? (?:the |book |number |no\.? |#)" + acts.NTH_ASK_GROUP)
 # "is the assassin one long", "the one with the hat": words of a shown book's title
@@ -168,7 +169,7 @@ class AboutTurns:
             return Reply(st.session_id, text_out, "explain", parse=p.to_dict())
         if act.sub == "series" and idx.series.position(r) and (idx.series.position(r)[1] > 1
                                                                 or is_nth):
-            reply = self._series_position(st, tpl, r)       # "is that the first in the series?"
+            reply = self._series_position(st, tpl, r, then=bool(_THEN.search(fold(text))))
             if is_nth:
                 n = acts.nth(is_nth.group(1))
                 reply.text = ("Yes. " if idx.series.position(r)[1] == n else "No. ") + reply.text
@@ -249,19 +250,24 @@ class AboutTurns:
                      "ask_about", books=[card(idx, x, 1.0, f"#{replies._num(ser.num(x, key))} of "
                                                           f"{ser.names[key]}") for x in order[: self.k]])
 
-    def _series_position(self, st: SessionState, tpl: Templates, r: int) -> Reply:
-        """A later book's place in its series, and the books before it, first one first."""
+    def _series_position(self, st: SessionState, tpl: Templates, r: int,
+                         then: bool = False) -> Reply:
+        """A later book's place in its series, and the books before it, first one first
+        (``then``: "what number is that and what comes after": the next one leads)."""
         idx = self.index
         name, num = idx.series.position(r)
         before = [x for x in idx.series.in_order(idx.series.of_row[r][0])
                   if idx.series.position(x)[1] < num]
         text_out = replies.answer(idx, r, "series", tpl)
-        if before:
+        step = idx.series.next(r) if then else None
+        if step is not None:
+            text_out += " " + tpl.say("series_then", next=idx.titles[step])
+        elif before:
             text_out += " " + tpl.say("series_starts", first=idx.titles[before[0]])
-        rows = [r] + before[: self.k - 1]
+        rows = ([step] if step is not None else []) + [r] + before[: self.k - 1]
         return Reply(st.session_id, text_out, "ask_about",
                      books=[card(idx, x, 1.0, f"#{replies._num(idx.series.position(x)[1])} of "
-                                              f"{name}") for x in rows])
+                                              f"{name}") for x in rows[: self.k]])
 
     def _compare(self, st: SessionState, tpl: Templates, text: str) -> Reply:
         """'which one is the shortest?' among the books just shown."""
