@@ -164,14 +164,29 @@ class SeriesCueTurns:
                 if run[0] in _STEP_WORDS or run[-1] in _STEP_WORDS or (n == 1 and len(run[0]) < 5):
                     continue
                 key = ser.find(" ".join(run))
-                if n == 1 and key != run[0] and run[0] != word:   # one word names a series only
-                    continue               # as its whole name ("discworld"; not "loved", "never")
+                if n == 1 and (key != run[0] and run[0] != word or not self._rare_word(run[0], key)):
+                    continue       # one word names a series only as its whole name, and only
+                    #               a word few other titles use ("discworld"; not "three", "loved")
                 if all(w in _STOP or len(w) < 4 for w in run):          # not "i ve" (I've)
                     continue
                 if key is not None and set(run) <= set(key.split()) and key not in out:
                     out.append(key)
                     long_run = long_run or n > 1
         return out, long_run
+
+
+    def _rare_word(self, word: str, key: str) -> bool:
+        """At most 3 titles outside the series ``key`` have the word ("witches": The Witches,
+        A Discovery of Witches; "three": dozens)."""
+        idx = self.index
+        counts = idx.__dict__.get("_title_words")
+        if counts is None:                          # computed once per index
+            counts = idx.__dict__["_title_words"] = {}
+            for r, t in enumerate(idx.titles):
+                for w in set(fold(norm_title(t)).split()):
+                    counts.setdefault(w, []).append(r)
+        inside = set(self.index.series.members.get(key, []))
+        return sum(r not in inside for r in counts.get(word, [])) <= 3
 
 
 def _inside(ser, sub: str, main: str) -> bool:
