@@ -31,3 +31,16 @@ def test_other_people_leave_the_author_out(engine, text):
     engine.turn(text, text="books by kay marsh")
     r = engine.turn(text, text=text)
     assert r.books and all("Kay Marsh" not in b["authors"] for b in r.books)
+
+
+@pytest.mark.parametrize("text", ["never read manga, where should a total beginner start",
+                                  "poetry for someone who never reads poetry"])
+def test_a_newcomer_asks_for_the_kind_they_never_read(engine, text):
+    p = engine.nlu.parse(text)
+    assert p.slots and not any(s.negated for s in p.slots if s.kind == "genre")
+
+
+def test_no_wait_starts_over(engine):
+    engine.turn("w", text="books by kay marsh")
+    r = engine.turn("w", text="no wait, books by lou penn")
+    assert r.books and all(b["authors"] == ["Lou Penn"] for b in r.books)

@@ -399,10 +399,16 @@ def _negate(slots: list[Slot], toks: list[str]) -> None:
             neg = False                             # "less dark" already says it
         s.negated = neg
         prev_end, prev_neg = s.end, neg
+    asked = {(s.kind, s.value) for s in slots if not s.negated and s.kind in FACETS}
+    for s in slots:                   # "poetry for someone who never reads poetry": asked for
+        if s.negated and (s.kind, s.value) in asked:
+            s.negated = False
 
 
-_NEWCOMER_VERBS = frozenset({"read", "tried", "try", "done"})
+_NEWCOMER_VERBS = frozenset({"read", "reads", "tried", "try", "done"})
 _NEWCOMER_AFTER = frozenset({"before", "yet", "so", "until", "till"})
+_NEWCOMER_ASKS = frozenset({"start", "begin", "beginner", "beginners", "newbie", "starter",
+                            "into", "introduce", "introduction", "first"})
 
 
 def _newcomer(toks: list[str], s: Slot) -> bool:
@@ -416,7 +422,8 @@ def _newcomer(toks: list[str], s: Slot) -> bool:
         return False
     after = toks[s.end:s.end + 3]
     return any(t in _NEWCOMER_AFTER for t in after) or s.end >= len(toks) or \
-        toks[s.end] == BREAK
+        toks[s.end] == BREAK or bool(_NEWCOMER_ASKS & set(toks[s.end:]))   # "never read manga,
+    #                                                     where should a total beginner start"
 
 
 _COMMON = None

@@ -22,7 +22,7 @@ from coverstory.dialogue.state import SessionState
 _LIKE_THAT = re.compile(r"\b(?:like|similar to) (?:that|this|it|those|these|them|the (?:first|"
                         r"second|third|fourth|fifth|last) one)\b|^more like\b")
 _EXTREME = re.compile(r"\b(?:his|her|their) (most recent|latest|newest|last|oldest|earliest|first) "
-                      r"(?:one|book|novel)\b")
+                      r"(?:one|book|novel|(?:[\w-]+ ){0,2}(?:collection|memoir|play|novel)s?)\b")
 _THAT_AUTHOR = re.compile(r"\b(?:that|this|the same|same|her|his|their) (?:author|writer)\b|"
                           r"\b(?:more|anything|something|others?|books?|have|got|older|newer|"
                           r"earlier|later|else|other|another|novels?)\b(?: [\w']+){0,3} (?:by|from) "
@@ -310,6 +310,12 @@ class RequestTurns:
         if not len(rows):
             return None
         st.years = years_before
+        from coverstory.dialogue.constraints import positive_masks
+
+        fit = rows                                 # "his earliest short story collection":
+        for mask in positive_masks(self.index, st, self.k).values():   # of those (shown or not)
+            fit = fit[mask[fit]] if mask[fit].any() else fit
+        rows = fit
         years = self.index.years[rows]
         newest = m.group(1) in ("most recent", "latest", "newest", "last")
         return int(self.index.ids[rows[np.argmax(years) if newest else np.argmin(years)]]), newest

@@ -237,7 +237,8 @@ class SeriesTurns:
         covered = {i for s in kinds for i in range(s.start, s.end)}
         rest = [w for i, w in enumerate(toks) if i not in covered and w not in _CUE
                 and w not in _KIND_WORDS and w != BREAK]
-        return self.index.series.find(" ".join(rest)) is None if rest else True
+        return self._series_in(" ".join(rest), exact=True) is None if rest else True   # ("never
+        #                                           read manga, where do I start": no Never Never)
 
     def _names_an_author(self, phrase: str) -> bool:
         """The phrase is an author's name and little else ("the patrick o'brian ones")."""
