@@ -56,6 +56,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("bench_photo_queries", "COVERSTORY_BENCH_PHOTO_QUERIES", "",
             "Development: number of test photos of a smaller full `coverstory bench photo` "
             "run (empty = the protocol's 1,000)."),
+    Setting("bench_photo_work", "COVERSTORY_BENCH_PHOTO_WORK", "",
+            "Development: cache folder of `coverstory bench photo --gallery` (distractor "
+            "covers, their features, the built indexes, the photos; empty = "
+            "/tmp/coverstory-photo-gallery)."),
     Setting("bench_photo_no_ocr", "COVERSTORY_BENCH_PHOTO_NO_OCR", "",
             "Development: `1` skips `coverstory bench photo`'s second pass with OCR on."),
     Setting("bench_write_calibration", "COVERSTORY_BENCH_WRITE_CALIBRATION", "",

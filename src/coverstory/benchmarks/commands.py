@@ -33,6 +33,11 @@ def add_bench_arguments(p) -> None:
     p.add_argument("--split", choices=("dev", "test", "all"), default=None,
                    help="conversations: which part of the suite (default all); "
                         "writes NAME-dev.* / NAME-test.* for one part")
+    p.add_argument("--gallery", metavar="N[,N...]", default=None,
+                   help="photo: the catalog's covers plus N synthetic distractor covers "
+                        "(several N: one row each); the queries stay the real photos")
+    p.add_argument("--photo-index", default=None, metavar="DESIGN[,DESIGN]",
+                   help="photo --gallery: voting (today's, default), two-stage, or both")
     p.add_argument("--throughput", action="store_true",
                    help="encoders: books/s and covers/s of every preset encoder, its fast "
                         "runtime beside the PyTorch path, with their agreement")
@@ -45,4 +50,10 @@ def bench(args) -> dict:
     if args.name not in names:
         raise CommandError(f"unknown benchmark {args.name!r}; available: {', '.join(names)}")
     module = importlib.import_module(f"coverstory.benchmarks.{args.name}")
+    if getattr(args, "gallery", None) is not None:
+        if args.name != "photo":
+            raise CommandError("--gallery is an option of `bench photo` only")
+        from coverstory.benchmarks._photo_gallery import run_gallery    # issue 19: at scale
+
+        return run_bench(args.name, run_gallery, args)
     return run_bench(args.name, module.run, args)

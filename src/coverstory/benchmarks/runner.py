@@ -29,6 +29,8 @@ class BenchContext:
     log: callable = print
     split: str | None = None   # benches with a dev/test split (conversations): which part
     throughput: bool = False   # bench encoders: speed of every runtime, not agreement@10
+    gallery: str | None = None       # bench photo: "N[,N...]" synthetic distractors (issue 19)
+    photo_index: str | None = None   # bench photo --gallery: designs compared
 
     def progress(self, msg: str) -> None:
         print(f"[{self.name}] {msg}", file=sys.stderr, flush=True)
@@ -71,12 +73,16 @@ def run_bench(name: str, fn, args) -> dict:
     out_root = Path(out_arg) if out_arg else benchmarks_dir(home)
     split = getattr(args, "split", None)
     throughput = bool(getattr(args, "throughput", False))
-    stem = name + (f"-{split}" if split and split != "all" else "") + (
+    gallery = getattr(args, "gallery", None)
+    photo_index = getattr(args, "photo_index", None)
+    stem = name + ("-gallery" if gallery is not None else "") + (
+        f"-{split}" if split and split != "all" else "") + (
         "-throughput" if throughput else "") + ("-quick" if quick else "")
     ctx = BenchContext(name=name, quick=quick, seed=int(getattr(args, "seed", 0)),
                        data=data_dir(getattr(args, "data", None)),
                        home=home,
-                       out=out_root / stem, split=split, throughput=throughput)
+                       out=out_root / stem, split=split, throughput=throughput,
+                       gallery=gallery, photo_index=photo_index)
     ctx.out.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
     result: BenchResult = fn(ctx)
@@ -84,6 +90,8 @@ def run_bench(name: str, fn, args) -> dict:
     command = "coverstory bench " + name + (" --throughput" if throughput else "") + (
         " --quick" if quick else "") + (f" --split {split}" if split else "") + (
         f" --seed {ctx.seed}" if ctx.seed else "") + (
+        f" --gallery {gallery}" if gallery is not None else "") + (
+        f" --photo-index {photo_index}" if photo_index else "") + (
         f" --out {_shown(out_arg)}" if out_arg else "")
     meta = {"benchmark": name, "quick": quick, "seed": ctx.seed, "split": split, "command": command,
             "argv": " ".join(shlex.quote(a) for a in sys.argv[1:]),

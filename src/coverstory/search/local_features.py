@@ -108,6 +108,59 @@ def descriptor_index(n: int, sample: np.ndarray | None = None):
     return index
 
 
+def vote(D: np.ndarray, I: np.ndarray, owner, counts: np.ndarray):
+    """Votes of a photo's descriptors given their ``k + 1`` nearest catalog descriptors
+    (``D``, ``I`` of a faiss search): (score of every cover row [n], the ``Matches``).
+    ``owner``: descriptor id -> cover row (-1: removed), an array or a function."""
+    n, kk = len(counts), I.shape[1]
+    kv = max(1, kk - 1)
+    ok = I[:, :kv] >= 0
+    w = np.clip(1.0 - D[:, :kv] / (D[:, kk - 1:kk] + 1e-9), 0.0, 1.0)
+    if kk == 1:
+        w = np.ones_like(w)
+    q = np.repeat(np.arange(len(I)), kv).reshape(len(I), kv)[ok]
+    d = I[:, :kv][ok]
+    w = w[ok]
+    rows = owner(d) if callable(owner) else owner[d]
+    live = rows >= 0
+    q, d, w, rows = q[live], d[live], w[live], rows[live]
+    # one vote per (photo descriptor, cover): its best-weighted correspondence
+    key = q * n + rows
+    order = np.lexsort((-w, key))
+    first = np.ones(len(order), bool)
+    first[1:] = key[order][1:] != key[order][:-1]
+    best = order[first]
+    score = np.bincount(rows[best], weights=w[best], minlength=n)
+    score = (score / np.sqrt(np.asarray(counts, np.float32) + 1.0)).astype(np.float32)
+    return score, Matches(q, d, rows, w.astype(np.float32))
+
+
+def homography_inliers(src: np.ndarray, dst: np.ndarray, size, photo_shape):
+    """(inliers, cover corners in the photo) of correspondences cover point ``src`` ->
+    photo point ``dst`` (RANSAC RHO homography; the outline must be a plausible cover;
+    ``size`` = (h, w) of the scaled cover)."""
+    import cv2
+
+    if len(src) < 6:
+        return 0, None
+    src = np.asarray(src, np.float32)
+    dst = np.asarray(dst, np.float32)
+    H, mask = cv2.findHomography(src, dst, cv2.RHO, 8.0, maxIters=RANSAC_ITERS,
+                                 confidence=0.995)
+    if H is None or mask is None:
+        return 0, None
+    h, w = size
+    quad = cv2.perspectiveTransform(np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+                                    .reshape(-1, 1, 2), H).reshape(4, 2)
+    if not plausible_quad(quad, photo_shape, min_area=0.01, min_side_ratio=0.12):
+        return 0, None
+    inl = mask.ravel().astype(bool)
+    # distinct points on both sides (one point may match several descriptors)
+    n = min(len(np.unique(np.round(src[inl]), axis=0)),
+            len(np.unique(np.round(dst[inl] / 2), axis=0)))
+    return int(n), quad
+
+
 class Matches:
     """The photo's descriptors' nearest catalog descriptors: votes and correspondences."""
 
@@ -156,51 +209,13 @@ class CoverFeatures:
             return np.zeros(n, np.float32), Matches(e, e, e, np.zeros(0, np.float32))
         kk = int(min(k + 1, self.index.ntotal))
         D, I = self.index.search(np.ascontiguousarray(des, np.float32), kk)
-        kv = max(1, kk - 1)
-        ok = I[:, :kv] >= 0
-        w = np.clip(1.0 - D[:, :kv] / (D[:, kk - 1:kk] + 1e-9), 0.0, 1.0)
-        if kk == 1:
-            w = np.ones_like(w)
-        q = np.repeat(np.arange(len(des)), kv).reshape(len(des), kv)[ok]
-        d = I[:, :kv][ok]
-        w = w[ok]
-        rows = self.owner[d]
-        live = rows >= 0
-        q, d, w, rows = q[live], d[live], w[live], rows[live]
-        # one vote per (photo descriptor, cover): its best-weighted correspondence
-        key = q * n + rows
-        order = np.lexsort((-w, key))
-        first = np.ones(len(order), bool)
-        first[1:] = key[order][1:] != key[order][:-1]
-        best = order[first]
-        score = np.bincount(rows[best], weights=w[best], minlength=n)
-        score = (score / np.sqrt(self.counts + 1.0)).astype(np.float32)
-        return score, Matches(q, d, rows, w.astype(np.float32))
+        return vote(D, I, self.owner, self.counts)
 
     def verify(self, row: int, q_points: np.ndarray, matches: Matches,
                photo_shape) -> tuple[int, np.ndarray | None]:
         """(inliers, cover corners in the photo) of cover ``row`` against the photo."""
-        import cv2
-
         qi, di = matches.of_row(row)
-        if len(qi) < 6:
-            return 0, None
-        src = self.points[di].astype(np.float32)
-        dst = q_points[qi].astype(np.float32)
-        H, mask = cv2.findHomography(src, dst, cv2.RHO, 8.0, maxIters=RANSAC_ITERS,
-                                     confidence=0.995)
-        if H is None or mask is None:
-            return 0, None
-        h, w = self.sizes[row]
-        quad = cv2.perspectiveTransform(np.float32([[0, 0], [w, 0], [w, h], [0, h]])
-                                        .reshape(-1, 1, 2), H).reshape(4, 2)
-        if not plausible_quad(quad, photo_shape, min_area=0.01, min_side_ratio=0.12):
-            return 0, None
-        inl = mask.ravel().astype(bool)
-        # distinct points on both sides (one point may match several descriptors)
-        n = min(len(np.unique(np.round(src[inl]), axis=0)),
-                len(np.unique(np.round(dst[inl] / 2), axis=0)))
-        return int(n), quad
+        return homography_inliers(self.points[di], q_points[qi], self.sizes[row], photo_shape)
 
     # ---- building & updating -----------------------------------------------------------------
     @classmethod

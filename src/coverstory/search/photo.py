@@ -192,7 +192,7 @@ class PhotoSearch:
         votes, matches = self.local.match(des)
         tm["match_ms"] = _ms(t)
         t = time.perf_counter()
-        top = np.argsort(-votes)[:SHORTLIST] if len(votes) else np.zeros(0, np.int64)
+        top = _top(votes, getattr(self.local, "shortlist", SHORTLIST))
         cands: dict[int, _Cand] = {int(self.local.ids[r]): _Cand(votes=float(votes[r]))
                                    for r in top if votes[r] > 0}
         self._verify(cands, list(cands), pts, matches, rgb.shape)
@@ -340,6 +340,15 @@ def _reason(parts: dict) -> str:
     if parts.get("ocr", 0) >= 0.8:
         return "the title read from the photo matches"
     return "the cover looks most like your photo"
+
+
+def _top(votes: np.ndarray, k: int) -> np.ndarray:
+    """Rows of the ``k`` highest votes, best first (ties by row; no full sort of a large
+    gallery)."""
+    if len(votes) <= k:
+        return np.argsort(-votes, kind="stable")
+    part = np.argpartition(-votes, k)[:k]
+    return part[np.lexsort((part, -votes[part]))]
 
 
 def _ms(t: float) -> float:
