@@ -401,7 +401,8 @@ def _negate(slots: list[Slot], toks: list[str]) -> None:
         prev_end, prev_neg = s.end, neg
     asked = {(s.kind, s.value) for s in slots if not s.negated and s.kind in FACETS}
     for s in slots:                   # "poetry for someone who never reads poetry": asked for
-        if s.negated and (s.kind, s.value) in asked:
+        if s.negated and (s.kind, s.value) in asked and \
+                _NEWCOMER_VERBS & set(toks[max(0, s.start - 3):s.start]):
             s.negated = False
 
 

@@ -208,7 +208,9 @@ def apply(idx: BookIndex, st: SessionState, p: Parse, act: Act, pending: dict | 
             describe and not _PUBLISHED.search(fold(p.text))):               # a title; "a
         st.years = list(p.years)             # woman in 1976 california": the story's year
     m = _LAST_YEARS.search(fold(p.text))
-    if m:                                       # "from the last ten years": of this catalog
+    if m and not re.search(r"\b(?:1[5-9]|20)\d\d\b", p.text):   # (a year said wins: "the last
+        #                                  twenty years, so 2006 or later"); "from the last ten
+        #                                  years": of this catalog
         n = int(m.group(1)) if m.group(1).isdigit() else _NUM_WORDS.get(m.group(1), 10)
         newest = int(np.nanmax(idx.years)) if np.isfinite(idx.years).any() else 2020
         st.years = [newest - n + 1, 3000]

@@ -62,6 +62,9 @@ def years_range(text: str) -> tuple[int, int] | None:
         lo = 100 * (_HUNDRED_WORDS.index(h.group(1)) + 15)
         return (lo, lo + 100)
     c = _CENTURY.search(fold(text))
+    if c and re.search(r"\b(?:about|set (?:in|during)|during) (?:the )?$", f[:c.start()]) and \
+            re.search(r"\b(?:published|written|came out|out) (?:after|since|before)\b", f):
+        c = None                         # "about the 20th century, and published after 2000"
     if c:
         n = int(c.group(1)) if c.group(1) else _CENTURY_WORDS.index(c.group(2)) + 15
         return (100 * (n - 1), 100 * n)

@@ -75,11 +75,13 @@ class AboutTurns:
                 nt = norm_title(self.index.titles[r])
                 if len(nt) >= 4 and f" {nt} " in t:
                     return b
-        if not prefer_shown:
+        if not prefer_shown or not st.last_books and st.focus is None:
+            author = next((s.value for s in p.slots if s.kind == "author" and not s.negated), None)
             for s in p.slots:              # "is black beauty ok for a seven year old?"
                 if s.kind == "title" and (s.score >= 0.85 or s.end - s.start >= 2 <= len(
                         s.surface.split()) and s.score >= 0.6):
-                    return int(s.value)
+                    mine = finder(self.index).title_of(s.surface, author) if author else None
+                    return int(self.index.ids[mine]) if mine is not None else int(s.value)
         if st.focus is not None and st.focus not in st.rejected:   # ("not Me Before You":
             return st.focus                                         # no "that one" after)
         return st.last_books[0] if st.last_books else None
