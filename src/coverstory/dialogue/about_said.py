@@ -31,7 +31,11 @@ ASK = {
                 r"grown[- ]up|mature|scary|hard|adult))\b[\w' ]{0,12}\bfor (?:a |an |my |our |him\b|"
                 r"her\b|them\b|kids|children|teens|\d)|\bage[- ]appropriate\b|\bwhat age\b|"
                 r"\bhow old (?:do|should)\b",
+    "who": r"^(?:and |so |ok )?who(?:'s| is| was) (?!(?:it|that|this|the|a|an|he|she|they|your)\b)"
+           r"[a-z][\w.'-]+(?: [a-z][\w.'-]+){1,3}\W*$|\bpen ?name\b",
     "author": r"(?<!else )(?<!someone )\bwho (?:wrote|rote|is the author|writes(?! (?:like|similar|the same))|is it by|"
+              r"wrote it with)\b|\bco-?written\b|\bco-?authors?\b|\bwith who(?:m)?\W*$|"
+              r"(?<!else )(?<!someone )\bwho (?:wrote|rote|is the author|writes(?! (?:like|similar|the same))|is it by|"
               r"drew|illustrated)\b|\bwho'?s the author\b|"
               r"^(?:and )?(?:the )?(?:author|writer)\??$|"
               r"\bwho'?s (?:it|that|this)(?: one)? by\b|\b(?:wrote|written) (?:that|this|it)(?: one)?\??$|"

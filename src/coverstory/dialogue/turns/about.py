@@ -107,6 +107,8 @@ class AboutTurns:
             return self._which_of_those(st, tpl, text, act)
         if act.sub == "count":
             return self._series_count(st, tpl, act)
+        if act.sub == "who":                      # "who's robert galbraith?"
+            return self._who_is(st, tpl, text) or self._request(st, tpl, text, acts.Act("request"))
         text = re.sub(r"[\s,]+(?:again|then|though|anyway)\W*$", "", text)  # not title words
         p = self.nlu.parse(text)
         series = act.prev_act[len("series:"):] if act.prev_act.startswith("series:") else ""
@@ -251,6 +253,26 @@ class AboutTurns:
                                             first=replies._num(min(nums)), last=replies._num(max(nums))),
                      "ask_about", books=[card(idx, x, 1.0, f"#{replies._num(ser.num(x, key))} of "
                                                           f"{ser.names[key]}") for x in order[: self.k]])
+
+    def _who_is(self, st: SessionState, tpl: Templates, text: str) -> Reply | None:
+        """"who's robert galbraith?", "X is a pen name, isn't it? whose?": the author's books
+        here, and the name every one of them is also credited to."""
+        idx = self.index
+        name = next((s.value for s in self.nlu.parse(text).slots if s.kind == "author"), None)
+        if name is None:
+            return None
+        rows = sorted(np.flatnonzero(author_mask(idx, name)), key=lambda r: -idx.popularity[r])
+        if not rows:
+            return None
+        others = [a for a in idx.authors[rows[0]] if a != name and
+                  all(a in idx.authors[r] for r in rows)]
+        n = f"{len(rows)} book" + ("s" if len(rows) > 1 else "")
+        said = tpl.say("who_author", author=name, n=n, title=idx.titles[rows[0]])
+        if others:
+            said += tpl.say("who_author_with", other=" and ".join(others))
+        books = [card(idx, r, 1.0, f"By {name}") for r in rows[: self.k]]
+        self._shown(st, books)
+        return Reply(st.session_id, said, "ask_about", books=books)
 
     def _series_position(self, st: SessionState, tpl: Templates, r: int,
                          then: bool = False) -> Reply:
