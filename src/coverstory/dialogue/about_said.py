@@ -30,7 +30,9 @@ ASK = {
     "audience": r"\b(?:ok|okay|suitable|appropriate|alright|all right|fine|too (?:old|young|"
                 r"grown[- ]up|mature|scary|hard|adult))\b[\w' ]{0,12}\bfor (?:a |an |my |our |him\b|"
                 r"her\b|them\b|kids|children|teens|\d)|\bage[- ]appropriate\b|\bwhat age\b|"
-                r"\bhow old (?:do|should)\b",
+                r"\bhow old (?:do|should)\b|^(?:and |so )?is (?:it|that|this)(?: one)? (?:ya|young adult|"
+                r"a ya (?:book|novel)|for (?:teens|kids|children|adults|grown ?ups)|a kids'? book|"
+                r"a children'?s book|adult|middle grade)\W*$",
     "who": r"^(?:and |so |ok )?who(?:'s| is| was) (?!(?:it|that|this|the|a|an|he|she|they|your)\b)"
            r"[a-z][\w.'-]+(?: [a-z][\w.'-]+){1,3}\W*$|\bpen ?name\b",
     "author": r"(?<!else )(?<!someone )\bwho (?:wrote|rote|is the author|writes(?! (?:like|similar|the same))|is it by|"

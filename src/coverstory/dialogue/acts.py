@@ -285,7 +285,7 @@ def _classify(text: str) -> Act:
         act.kind, act.sub = "series", "number"
         pre = re.match(r"^(.{3,50}?)[,:-]+\s*(?:which|what)\b", bare)   # "X, which is first?"
         act.query = series_query(pre.group(1)) if pre else ""
-        act.number = int(n) if n.isdigit() else {**ORD, **NUMBER_WORDS, "sixth": 6, "seventh": 7}[n]
+        act.number = nth(n)
         return act
     if SERIES_ORDER.search(bare):
         act.kind, act.sub = "series", "first"

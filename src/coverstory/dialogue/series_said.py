@@ -79,6 +79,7 @@ SERIES_POS = re.compile(          # which place a named book has in a series
     r"^(?:(?P<s0>[\w' ]{3,40}?)(?: series| books)?[,:-]+\s*)?"
     r"(?:n |and |so |ok |okay )*(?:which|what) (?:one|1|number|no\.?|position)(?:'s| is) "
     r"(?!(?:number|book|part|no\.?|#|volume)\s)(?!(?:the |a )?(?:shortest|longest|best|newest|oldest|most|least|first|last|for|about|by|"
+    r"second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|\d+(?:st|nd|rd|th)|"
     r"better|good|funniest|easiest|scariest|cheapest|it|that|this)\b)(?P<q>.{3,60}?)\??$|"
     r"^(?:n |and |so |ok |okay )*(?:which|what) (?P<s>[\w' ]{2,30}?) (?:book|one|novel|number) is "
     r"(?!(?:it|that|this|the first|the last|number|book|part|no\.?|#|volume)\b)(?P<q2>.{3,60}?)\??$|"
@@ -97,7 +98,7 @@ SERIES_ORD = re.compile(r"^(?:and )?(?:the |what'?s the |whats the |what is the 
                         r" (?:book|novel|one|part)(?: please| pls)?\W*$")   # "farseer, first book"
 CONNECTOR = re.compile(r"^(?:and|n|so|ok|okay|then|what about|how about|the)$")
 _NTH = (r"(\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten|first|second|third|fourth|"
-        r"fifth|sixth|seventh|1st|2nd|3rd|4th|5th)")
+        r"fifth|sixth|seventh|eighth|ninth|tenth|1st|2nd|3rd|4th|5th|6th|7th|8th|9th|10th)")
 SERIES_WHICH = re.compile(                   # "throne of glass, which is book three?"
     r"\bwhich (?:one |book |novel )?is (?:book |number |no\.? |#|part |the |)" + _NTH +
     r"(?: one| book)?\b|\bwhat(?:'?s| is) (?:book|number|part) " + _NTH + r"\b|"

@@ -114,6 +114,9 @@ class AboutTurns:
         series = act.prev_act[len("series:"):] if act.prev_act.startswith("series:") else ""
         target = self._target(st, p, text, prefer_shown=act.kind == "explain" or act.sub == "title",
                               series=series)
+        row = self._fragment_by_author(st, text) if act.kind == "ask" else None
+        if row is not None:                        # "and the long one, one hundred years, how
+            target = int(idx.ids[row])             # many pages is that" (García Márquez)
         m = _WHATS_X_ABOUT.match(acts.norm(text).split("? ")[0])
         if act.kind == "ask" and m and m.group(1) not in PRONOUNS:   # "what's Rebecca about?"
             got = finder(idx).title(acts.title_query(m.group(1)))
@@ -253,6 +256,19 @@ class AboutTurns:
                                             first=replies._num(min(nums)), last=replies._num(max(nums))),
                      "ask_about", books=[card(idx, x, 1.0, f"#{replies._num(ser.num(x, key))} of "
                                                           f"{ser.names[key]}") for x in order[: self.k]])
+
+    def _fragment_by_author(self, st: SessionState, text: str) -> int | None:
+        """A title of the one author asked for, named by a part of the words between commas."""
+        authors = [a for a, w in st.prefs.get("author", {}).items() if w > 0]
+        if len(authors) != 1:
+            return None
+        for part in re.split(r"[,;:?!-]+", acts.norm(text)):
+            words = re.sub(r"^(?:and|so|ok|but|the|its|it's)\s+", "", part.strip()).split()
+            if len(words) >= 2:
+                row = finder(self.index).title_of(" ".join(words), authors[0], cutoff=90)
+                if row is not None:
+                    return row
+        return None
 
     def _who_is(self, st: SessionState, tpl: Templates, text: str) -> Reply | None:
         """"who's robert galbraith?", "X is a pen name, isn't it? whose?": the author's books
