@@ -52,3 +52,15 @@ def test_who_an_author_is(engine):
     assert r.intent == "ask_about" and "2 books" in r.text and "also credited to Ann Vale" in r.text
     r = engine.turn("who2", text="who is kay marsh")
     assert "2 books" in r.text and "credited" not in r.text
+
+
+@pytest.mark.parametrize("text,kind,sub", [
+    ("the first one, why?", "explain", ""), ("is that ya?", "ask", "audience"),
+    ("who's robert galbraith", "ask", "who"), ("good omens is co-written right? with who", "ask", "author"),
+    ("why not", "request", ""), ("who is it by", "ask", "author"),
+])
+def test_more_questions_about_books_and_authors(text, kind, sub):
+    from coverstory.dialogue import acts
+
+    a = acts.classify(text)
+    assert (a.kind, a.sub) == (kind, sub)

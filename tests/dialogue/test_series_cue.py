@@ -79,3 +79,9 @@ def test_a_shown_first_one_stays_feedback(engine):
     engine.turn("e", text="books by ruth alder")
     r = engine.turn("e", text="I've already read the first one")
     assert r.intent == "feedback"
+
+
+def test_the_one_named_by_a_word_after_a_series_answer(engine):
+    engine.turn("f", text="wetworld in order")
+    r = engine.turn("f", text="and then the heron one")
+    assert r.intent == "series" and r.books[0]["title"].startswith(("Brook", "Dune Sea"))

@@ -15,7 +15,8 @@ EXPLAIN = re.compile(
     r"(?:like|similar)|\bwhat makes (?:it|that|this|them)\b|\bexplain\b|"
     r"\bwhat do (?:they|these) have in common\b|\bin what way\b|\bwhat made you (?:choose|pick|"
     r"include|suggest|recommend|go for)\b|\bfor what reason\b|\breason (?:for|behind) (?:choosing|"
-    r"picking|suggesting)\b")
+    r"picking|suggesting)\b|^(?:and |so )?(?:the )?(?:first|second|third|fourth|fifth|last|other|"
+    r"\w+) (?:one|book)[,\s]+why\W*$")                            # "the first one, why?"
 ASK = {
     # "which of those is about australia?", "which 1 is the everest one and when"
     "which": r"\bwhich (?:one ?|1 |book )?(?:of (?:those|these|them|his|hers|theirs) )?(?:is|was|'s) "

@@ -118,7 +118,9 @@ class AboutTurns:
         if row is not None:                        # "and the long one, one hundred years, how
             target = int(idx.ids[row])             # many pages is that" (García Márquez)
         m = _WHATS_X_ABOUT.match(acts.norm(text).split("? ")[0])
-        if act.kind == "ask" and m and m.group(1) not in PRONOUNS:   # "what's Rebecca about?"
+        if act.kind == "ask" and m and m.group(1) not in PRONOUNS and not re.match(
+                r"(?:the )?(?:" + acts.NTH_ASK[3:-1] + r"|last|other)(?: one| book)?$", m.group(1)):
+            #                             "what's Rebecca about?" (not "what's the second about?")
             got = finder(idx).title(acts.title_query(m.group(1)))
             if got is not None:
                 target = int(idx.ids[got[0]])

@@ -24,7 +24,10 @@ _LIKE = re.compile(r"\b(?:like|similar to|in the vein of|along the lines of|the 
 _STEP_WORDS = frozenset("""a after an and before book books first last next novel novels of one
 ones please pls plz second series the third what which""".split())
 _ONE_WHERE = re.compile(r"^(?:and |so |ok |okay |what about |how about |which is |what'?s |whats )*"
-                        r"(?:the )?(?:one|book|novel) (?:where|with|about|in which|that has|when)\b")
+                        r"(?:the )?(?:one|book|novel) (?:where|with|about|in which|that has|when)\b|"
+                        r"^(?:and |so )?(?:then |what about )?the (?!(?:first|second|third|fourth|fifth|"
+                        r"last|next|other|same|new|latest|newest|oldest|previous|final|middle)\b)"
+                        r"[a-z]+(?: [a-z]+)? one\W*$")                # "and then the bank one"
 _SHOWN_ONE = re.compile(r"\b(?:first|second|third|fourth|fifth|1st|2nd|3rd|4th|5th|last) one\b")
 _PRONOUNS = frozenset("you me him her them us it".split())
 _TITLE_MIN = 85            # a book named in passing, as the series handler takes it
