@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import scipy.sparse as sp
 
 from coverstory.recommend.exposure import apply_to_scores, reserve
@@ -115,3 +116,31 @@ def test_tune_chooses_places_only_when_asked():
         assert chosen["val_all_ndcg@20"] == max(t["val_all_ndcg@20"] for t in ok)
     else:
         assert chosen["ratio"] == max(t["ratio"] for t in ex)
+
+
+def test_tune_exposure_measures_the_bench_lists_apart_from_the_fair_ones():
+    """The fair lists exclude the liked new books not held out; the bench-like lists must
+    still rank them (rank() masks its input in place: the two passes must not share it)."""
+    from coverstory.eval.ranking import recall_at_k
+    from coverstory.recommend.base import rank
+    from coverstory.recommend.tune import tune_exposure
+
+    Xc, f, cold = _cold_setup()
+    X = sp.csr_matrix(np.kron(block_ratings()[0].toarray(), np.ones((3, 3), np.float32)))
+    h = Hybrid(seed=0, factors=8).fit(Xc, f)
+    Xe = h.transform(Xc)
+    users = np.arange(Xe.shape[0])
+    liked_cold = [np.flatnonzero((X[u].toarray()[0] >= 4) & cold) for u in users]
+    carve = {"truth_cold": [c[:1] for c in liked_cold], "cold_rest": [c[1:] for c in liked_cold],
+             "truth_warm": [Xe[u].indices[:1] for u in users]}
+    rest = sp.csr_matrix((np.ones(sum(len(c) for c in carve["cold_rest"]), np.float32),
+                          (np.repeat(users, [len(c) for c in carve["cold_rest"]]),
+                           np.concatenate(carve["cold_rest"]))), shape=Xe.shape)
+    seen_fair = ((Xe != 0).astype(np.float32) + rest).tocsr()
+    t_all = [np.union1d(a, b) for a, b in zip(carve["truth_cold"], carve["truth_warm"])]
+    trials = []
+    tune_exposure(h, h.weights, Xe, users, seen_fair, t_all, carve, 0.5, trials)
+    got = next(t for t in trials if t["slots"] == 0)["val_cold_recall@20"]
+    top = rank(h.score(users), 20, seen=Xe)[0]
+    assert got == pytest.approx(recall_at_k(top, liked_cold, 20))
+    assert got > 0

@@ -72,7 +72,7 @@ def apply_to_scores(S: np.ndarray, seen, is_cold: np.ndarray, slots: int, floor:
         return S
     Sc = S.copy()
     Sc[:, ~is_cold] = -np.inf
-    top, _ = rank(S, length, seen=seen)
+    top, _ = rank(S.copy(), length, seen=seen)          # rank() masks its input in place
     c_top, c_val = rank(Sc, slots + length, seen=seen)
     new = reserve(top, c_top, c_val, is_cold, slots, floor, length)
     S = S.copy()

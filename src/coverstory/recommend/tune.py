@@ -296,8 +296,8 @@ def tune_exposure(h, w: dict, Xe, ev_users, seen_fair, t_all, carve: dict, targe
     seen_bench = (Xe != 0).astype(np.float32).tocsr()
     lists = {}
     for name, seen in (("fair", seen_fair), ("bench", seen_bench)):
-        Sc = np.where(cold[None, :], S, -np.inf)
-        lists[name] = (rank(S, K, seen=seen)[0], *rank(Sc, 2 * K, seen=seen))
+        Sc = np.where(cold[None, :], S, -np.inf)       # rank() masks its input in place
+        lists[name] = (rank(S.copy(), K, seen=seen)[0], *rank(Sc, 2 * K, seen=seen))
     best = None
     for slots in SLOTS:
         for floor in FLOORS if slots else [None]:
