@@ -85,3 +85,8 @@ def test_the_one_named_by_a_word_after_a_series_answer(engine):
     engine.turn("f", text="wetworld in order")
     r = engine.turn("f", text="and then the heron one")
     assert r.intent == "series" and r.books[0]["title"].startswith(("Brook", "Dune Sea"))
+
+
+def test_who_a_series_question_is_for_is_kept(engine):
+    engine.turn("g", text="my ten year old finished brook, which one does he read next")
+    assert engine.store.load("g").audience == "children"

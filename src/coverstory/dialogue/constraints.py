@@ -182,8 +182,8 @@ def positive_masks(idx: BookIndex, st: SessionState, k: int) -> dict[str, np.nda
         out["author"] = m
     if st.audience:
         out["audience"] = audience_mask(idx, st.audience)
-    like = like_mask(idx, st)
-    if like is not None:
+    like = like_mask(idx, st) if not authors else None   # "Graham Greene - I liked Brighton
+    if like is not None:                                  # Rock": his books, whatever their shelf
         out["like"] = like
     shelves = [t for t in st.prefs.get("tag", {}) if f"tag:{t}" not in st.soft]
     if shelves:                       # a shelf named outright ("greek mythology", "manga")

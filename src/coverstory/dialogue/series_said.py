@@ -51,6 +51,7 @@ SERIES_NEXT = re.compile(
 # "i finished in the woods by tana french, whats the next one": the book is what was finished
 _READ_X = re.compile(r"\b(?:finished|read|loved|done with|reading|i'?m on|am on)\s+([^,.;!?()]{3,60})")
 _QUERY_TAIL = re.compile(r"(?:\s*\([^)]*\)|\s+(?:which|what)(?: one| book)?(?: is| comes)?(?: next)?|"
+                         r"\s+in (?:the|that|this) [\w' ]{2,30}? (?:books|series|saga|novels|cycle)|"
                          r"\s+(?:is there a|so|and|now|then|"
                          r"last night|yesterday|already|at last|finally)|,?\s+the (?:first|second|"
                          r"third|\w+th) one)+\W*$")
