@@ -64,3 +64,15 @@ def test_more_questions_about_books_and_authors(text, kind, sub):
 
     a = acts.classify(text)
     assert (a.kind, a.sub) == (kind, sub)
+
+
+def test_also_another_author_shows_that_author(engine):
+    engine.turn("also", text="village novels by kay marsh")
+    r = engine.turn("also", text="also lou penn")
+    assert r.books and all("Lou Penn" in b["authors"] for b in r.books)
+
+
+def test_a_title_with_vibes_asks_for_books_like_it(engine):
+    engine.turn("v", text="owl hill vibes pls")
+    st = engine.store.load("v")
+    assert st.anchors and engine.index.titles[engine.index.row[st.anchors[-1]]] == "Owl Hill"

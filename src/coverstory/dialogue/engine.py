@@ -56,6 +56,8 @@ _FOLLOW_UP = re.compile(r"^(?:and|what about|how about|and what about|also|ok an
                         r"(?:\s+one)?\s*\??$")
 
 
+_VIBES = re.compile(r"^(?:(?:something|anything|books?) (?:with )?)?(?!.*\blike\b)([a-z0-9][\w' .:-]{2,60}?)"
+                    r"\s+(?:vibes?|energy)\b(?: (?:please|pls|plz))?[^a-z]*$")
 _CORRECTION = re.compile(r"\b(?:no wait|sorry|i mean|i meant|make that|scratch that)\b")
 _BACK_TO = re.compile(r"^.*?\b(?:no|oh|wait)?,?\s*actually,?\s+([a-z][a-z .'-]{2,40}?) (?:was|is) "
                       r"(?:right|correct|the one)\W*$")
@@ -253,6 +255,9 @@ class DialogueEngine(RequestTurns, AboutTurns, LookupTurns, SeriesTurns, SeriesC
             act.kind, act.sub = "ask", "about"
     def _dispatch(self, st: SessionState, tpl: Templates, text: str) -> Reply:
         sid = st.session_id
+        m = _VIBES.match(acts.norm(text))                        # "bel canto vibes pls": like
+        got = finder(self.index).title(m.group(1)) if m else None   # the book, not the book
+        text = f"something like {m.group(1)}" if got and got[1] >= 90 else text
         act = acts.classify(text)
         prev, st.last_act = st.last_act, ""
         act.prev_act = prev

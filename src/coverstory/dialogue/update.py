@@ -126,6 +126,12 @@ def apply(idx: BookIndex, st: SessionState, p: Parse, act: Act, pending: dict | 
         used.update(i for i, t in enumerate(toks) if t in words)
         if series:
             st.exclude("series", series)          # "graphic novels like maus": not Maus II
+    new_authors = {s.value for s in p.slots if s.kind == "author" and not s.negated}
+    if new_authors and st.prefs.get("author") and not new_authors & set(st.prefs["author"]) \
+            and re.match(r"(?:and )?(?:also|what about|how about)\b|.*\b(?:too|as well)\W*$",
+                         fold(p.text)):
+        st.prefs["author"] = {}           # "maeve binchy for my mum", "also rosamunde pilcher":
+        #                                   the new author now, the rest of the request kept
     named_anchor = None
     for s in p.slots:
         used.update(range(s.start, s.end))
