@@ -4,21 +4,12 @@ import pytest
 
 
 @pytest.fixture
-def engine(tiny_home):
-    from coverstory.catalog import Catalog
-    from coverstory.dialogue.engine import DialogueEngine
-
-    cat = Catalog.open(tiny_home)
-    with cat.transaction():
-        for n, (title, author) in enumerate((("Salt Road", "Kay Marsh"), ("Tin Roof", "Kay Marsh"),
-                                             ("Owl Hill", "Lou Penn"), ("Red Moor", "Lou Penn")), 1):
-            cat.upsert_book("tiny", f"c{n}", {"title": title, "authors": [author] + (
-                ["Ann Vale"] if author == "Lou Penn" else []), "year": 1990 + n,
-                                              "description": "A quiet village novel."})
-    cat.close()
-    eng = DialogueEngine(tiny_home, search=False, recommend=False, llm=False)
-    yield eng
-    eng.close()
+def engine(engine_over):
+    return engine_over([(f"c{n}", {"title": title, "authors": [author] + (
+        ["Ann Vale"] if author == "Lou Penn" else []), "year": 1990 + n,
+        "description": "A quiet village novel."}) for n, (title, author) in enumerate(
+            (("Salt Road", "Kay Marsh"), ("Tin Roof", "Kay Marsh"), ("Owl Hill", "Lou Penn"),
+             ("Red Moor", "Lou Penn")), 1)])
 
 
 def test_actually_just_one_of_the_authors_named(engine):

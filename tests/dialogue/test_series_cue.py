@@ -23,29 +23,18 @@ def test_series_cue(text, cue):
 
 
 @pytest.fixture
-def engine(tiny_home):
-    from coverstory.catalog import Catalog
-    from coverstory.dialogue.engine import DialogueEngine
-
-    cat = Catalog.open(tiny_home)
-    with cat.transaction():
-        for n, (title, sub) in enumerate((("Ash", ""), ("Brook", "; Reeds, #1"), ("Cinder", ""),
-                                          ("Dune Sea", "; Reeds, #2"), ("Ember", "")), 1):
-            cat.upsert_book("tiny", f"w{n}", {
-                "title": f"{title} (Wetworld, #{n}{sub})", "authors": ["Kay Marsh"],
-                "year": 1980 + n, "description": f"A river town, part {n}."
-                + (" The heron witch Ottilie guards the reeds." if sub else "")})
-        for n, title in enumerate(("Glass Key", "Iron Gate"), 1):
-            cat.upsert_book("tiny", f"v{n}", {"title": f"{title} (Vault, #{n})",
-                                              "authors": ["Lou Penn"], "year": 2001 + n})
-        for n, (title, year) in enumerate((("Late Frost", 2010), ("First Snow", 1971),
-                                           ("Mid Thaw", 1990)), 1):
-            cat.upsert_book("tiny", f"o{n}", {"title": title, "authors": ["Ruth Alder"],
-                                              "year": year})
-    cat.close()
-    eng = DialogueEngine(tiny_home, search=False, recommend=False, llm=False)
-    yield eng
-    eng.close()
+def engine(engine_over):
+    books = [(f"w{n}", {"title": f"{title} (Wetworld, #{n}{sub})", "authors": ["Kay Marsh"],
+                        "year": 1980 + n, "description": f"A river town, part {n}."
+                        + (" The heron witch Ottilie guards the reeds." if sub else "")})
+             for n, (title, sub) in enumerate((("Ash", ""), ("Brook", "; Reeds, #1"), ("Cinder", ""),
+                                               ("Dune Sea", "; Reeds, #2"), ("Ember", "")), 1)]
+    books += [(f"v{n}", {"title": f"{title} (Vault, #{n})", "authors": ["Lou Penn"],
+                         "year": 2001 + n}) for n, title in enumerate(("Glass Key", "Iron Gate"), 1)]
+    books += [(f"o{n}", {"title": title, "authors": ["Ruth Alder"], "year": year})
+              for n, (title, year) in enumerate((("Late Frost", 2010), ("First Snow", 1971),
+                                                 ("Mid Thaw", 1990)), 1)]
+    return engine_over(books)
 
 
 def test_a_sub_series_named_beside_its_main_series(engine):

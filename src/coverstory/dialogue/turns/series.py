@@ -323,20 +323,27 @@ class SeriesTurns:
         starting or ending with a question word) that names a series; one word only when it
         is not the mere part of a name that the books described contradict ("the cave girl
         Ayla": not Gossip Girl); ``exact``: only a run that is a series' whole name."""
+        for run, key in self._runs_naming(text, _CUE, 4):
+            if exact and set(run) != set(key.split()):
+                continue
+            if len(run) > 1 or described == key or key == run[0] or \
+                    described is None and len(run[0]) >= 6:
+                return key
+        return None
+
+    def _runs_naming(self, text: str, cue: frozenset, one_min: int):
+        """(run of 1-5 words, series key) for every run that names a series, longest runs
+        first; runs start and end with no ``cue`` word; one word needs ``one_min`` letters."""
         ser = self.index.series
         words = fold(text).split()
         for n in range(min(5, len(words)), 0, -1):
             for i in range(len(words) - n + 1):
                 run = words[i:i + n]
-                if run[0] in _CUE or run[-1] in _CUE or (n == 1 and len(run[0]) < 4):
+                if run[0] in cue or run[-1] in cue or (n == 1 and len(run[0]) < one_min):
                     continue
                 key = ser.find(" ".join(run))
-                if exact and key is not None and set(run) != set(key.split()):
-                    continue
-                if key is not None and (n > 1 or described == key or key == run[0] or
-                                        described is None and len(run[0]) >= 6):
-                    return key
-        return None
+                if key is not None:
+                    yield run, key
 
     def _described_scores(self, text: str) -> np.ndarray:
         """Every book's term score for the words of a series question, its cue words aside."""

@@ -157,26 +157,18 @@ class SeriesCueTurns:
     def _series_runs(self, text: str, word: str = "") -> tuple[list[str], bool]:
         """Every series a run of 1-5 words names (one word: at least 5 letters), longest
         runs first, and whether a run of 2+ words named one."""
-        ser = self.index.series
-        words = fold(text).split()
         out: list[str] = []
         long_run = False
-        for n in range(min(5, len(words)), 0, -1):
-            for i in range(len(words) - n + 1):
-                run = words[i:i + n]
-                if run[0] in _STEP_WORDS or run[-1] in _STEP_WORDS or (n == 1 and len(run[0]) < 5):
-                    continue
-                key = ser.find(" ".join(run))
-                if n == 1 and (key != run[0] and run[0] != word or not self._rare_word(run[0], key)):
-                    continue       # one word names a series only as its whole name, and only
-                    #               a word few other titles use ("discworld"; not "three", "loved")
-                if all(w in _STOP or len(w) < 4 for w in run):          # not "i ve" (I've)
-                    continue
-                if key is not None and set(run) <= set(key.split()) and key not in out:
-                    out.append(key)
-                    long_run = long_run or n > 1
+        for run, key in self._runs_naming(text, _STEP_WORDS, 5):
+            if len(run) == 1 and (key != run[0] and run[0] != word or not self._rare_word(run[0], key)):
+                continue           # one word names a series only as its whole name, and only
+                #                    a word few other titles use ("discworld"; not "three", "loved")
+            if all(w in _STOP or len(w) < 4 for w in run) or not set(run) <= set(key.split()):
+                continue                                                 # not "i ve" (I've)
+            if key not in out:
+                out.append(key)
+                long_run = long_run or len(run) > 1
         return out, long_run
-
 
     def _rare_word(self, word: str, key: str) -> bool:
         """At most 3 titles outside the series ``key`` have the word ("witches": The Witches,
