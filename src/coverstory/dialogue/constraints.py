@@ -263,12 +263,13 @@ def build(idx: BookIndex, st: SessionState, k: int, allow_seen: bool = False,
                 ok &= m
     again = False
     if "author" in relaxed:
-        # every book by the author asked for that fits was shown ("other wells novels" when
-        # all five were shown): said so, and books by others come (not the same ones again)
+        # every book by the author asked for that fits was shown: those come back, said so
+        # ("other wells novels" when all five were shown), not books by anyone else
         seen = exclusion_mask(idx, st, level) & seen_mask(idx, st, shown=False)
         for m in masks.values():
             seen &= m
-        again = bool(seen.any())
+        if seen.any():
+            ok, relaxed, again = seen, [], True
     if not ok.any():
         ok = base
     relaxed = [n for n in relaxed if n != "like"]      # coherence with X: not the reader's words

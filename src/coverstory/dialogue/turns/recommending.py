@@ -53,10 +53,10 @@ class Recommending:
         if not books:
             key = "more_none" if intent == "more" else "nothing"
             return Reply(st.session_id, tpl.say(key), intent, parse=parse)
-        if d.again:
-            head = tpl.say("shown_all", author=" and ".join(st.prefs.get("author", {})))
-        elif d.relaxed:
+        if d.relaxed:
             head = tpl.say("relaxed", what=describe_relaxed(d.relaxed, st))
+        elif d.again:
+            head = tpl.say("shown_again", author=" and ".join(st.prefs.get("author", {})))
         elif head is None:
             if intent == "describe":
                 head = tpl.say("describe")
