@@ -144,3 +144,16 @@ def test_tune_exposure_measures_the_bench_lists_apart_from_the_fair_ones():
     top = rank(h.score(users), 20, seen=Xe)[0]
     assert got == pytest.approx(recall_at_k(top, liked_cold, 20))
     assert got > 0
+
+
+def test_tune_strips_reader_blocks_from_validation_cold_books():
+    from coverstory.recommend.tune import day_one_only
+
+    f = block_features()
+    f.add("d1_x", f.blocks[next(iter(f.blocks))])
+    names = list(f.blocks)
+    g = day_one_only(f, np.array([0, 3]), ["d1_x"])
+    for k in names:
+        zeroed = np.abs(g.blocks[k][[0, 3]]).sum() == 0
+        assert zeroed == (k != "d1_x")
+        assert np.allclose(g.blocks[k][1], f.blocks[k][1])

@@ -104,6 +104,20 @@ def validation_split(X: sp.csr_matrix, seed: int, cold_frac: float = 0.1,
             "truth_cold": lists(vcpos), "cold_rest": lists(pos & in_cold & ~vcpos)}
 
 
+def day_one_only(feats, items: np.ndarray, cold_blocks: list[str]):
+    """A copy of ItemFeatures with every block but ``cold_blocks`` zeroed on ``items``."""
+    from coverstory.recommend.features import ItemFeatures
+
+    out = ItemFeatures()
+    for k, V in feats.blocks.items():
+        if k not in cold_blocks:
+            V = V.copy()
+            V[items] = 0.0
+        out.blocks[k] = V
+        out.weights[k] = feats.weights[k]
+    return out
+
+
 def _ndcg(top, truth):
     from coverstory.eval.ranking import ndcg_at_k
 
@@ -139,6 +153,9 @@ def tune(X: sp.csr_matrix, feats, *, seed: int = 0, cold_blocks: list[str] | Non
     say = log or (lambda m: None)
     sp_ = validation_split(X, seed)
     X_fit = sp_["X_fit"]
+    if cold_blocks is not None and hasattr(feats, "blocks"):
+        # a validation cold book is new like a test one: only its day-one blocks survive
+        feats = day_one_only(feats, sp_["cold_items"], cold_blocks)
     t0 = time.perf_counter()
     h = Hybrid(seed=seed, cold_blocks=cold_blocks, content_blocks=content_blocks,
                **(base or {})).fit(X_fit, feats)
