@@ -44,7 +44,8 @@ def test_a_sub_series_named_beside_its_main_series(engine):
 
 def test_a_book_named_in_passing_counts_the_step(engine):
     for sid, text in (("b", "the kay marsh books with the heron witch. after brook which one"),
-                      ("b2", "my nephew loves that river series, after brook which one")):
+                      ("b2", "my nephew loves that river series, after brook which one"),
+                      ("b3", "kay marsh books, dune sea. after brook?")):
         r = engine.turn(sid, text=text)
         assert r.intent == "series" and r.books[0]["title"].startswith("Cinder"), text
     r = engine.turn("b", text="and the one where the heron witch guards the reeds")
@@ -79,3 +80,10 @@ def test_the_one_named_by_a_word_after_a_series_answer(engine):
 def test_who_a_series_question_is_for_is_kept(engine):
     engine.turn("g", text="my ten year old finished brook, which one does he read next")
     assert engine.store.load("g").audience == "children"
+
+
+def test_the_book_after_which_is_not_refused_for_being_a_title(engine):
+    """'after unravel me?': Unravel Me is the place to count from; only a title that holds the
+    cue word itself ("not Me Before You") is no step."""
+    row = engine._cue_book("brook", "kay marsh books, dune sea. after brook?", "after")
+    assert row is not None and engine.index.titles[row].startswith("Brook")

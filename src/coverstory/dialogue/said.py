@@ -186,3 +186,24 @@ def _number(said: str) -> int | None:
     digits = re.findall(r"\d+", said if said.isdigit() else alpha2digit(said, "en"))
     n = int(digits[-1]) if len(digits) == 1 else None
     return n if n is not None and 10 <= n <= 9999 else None
+
+
+NEWCOMER_VERBS = frozenset({"read", "reads", "tried", "try", "done"})
+_NEWCOMER_AFTER = frozenset({"before", "yet", "so", "until", "till"})
+_NEWCOMER_ASKS = frozenset({"start", "begin", "beginner", "beginners", "newbie", "starter",
+                            "into", "introduce", "introduction", "first"})
+
+
+def newcomer(toks: list[str], start: int, end: int, brk: str) -> bool:
+    """"never read manga before", "haven't tried any sci fi yet": a reader new to the kind
+    of book, who asks for it — not an exclusion."""
+    j = start - 1
+    while j >= 0 and toks[j] in ("any", "a", "much", "really", "proper", "some"):
+        j -= 1
+    if j < 1 or toks[j] not in NEWCOMER_VERBS or toks[j - 1] not in (
+            "never", "not", "havent", "hadnt", "didnt", "ive", "i"):
+        return False
+    after = toks[end:end + 3]
+    return any(t in _NEWCOMER_AFTER for t in after) or end >= len(toks) or \
+        toks[end] == brk or bool(_NEWCOMER_ASKS & set(toks[end:]))   # "never read manga,
+    #                                                     where should a total beginner start"

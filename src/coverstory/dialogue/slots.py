@@ -17,7 +17,7 @@ import numpy as np
 from coverstory.catalog.normalize import fold, norm_title
 from coverstory.dialogue.bookindex import BookIndex, facet_alias
 from coverstory.dialogue.lexicon import FACETS, NEGATORS, REFINE, SCOPE_BREAK
-from coverstory.dialogue.said import fix_ordinals
+from coverstory.dialogue.said import NEWCOMER_VERBS, fix_ordinals, newcomer
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 ORDINALS = {"first": 0, "1st": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, "fourth": 3,
@@ -393,7 +393,7 @@ def _negate(slots: list[Slot], toks: list[str]) -> None:
             j -= 1
         if s.end < len(toks) and toks[s.end] == "free":
             neg = True
-        if neg and _newcomer(toks, s):
+        if neg and newcomer(toks, s.start, s.end, BREAK):
             neg = False
         if s.kind == "refine" and str(s.value).split(":")[1].startswith("-"):
             neg = False                             # "less dark" already says it
@@ -402,29 +402,8 @@ def _negate(slots: list[Slot], toks: list[str]) -> None:
     asked = {(s.kind, s.value) for s in slots if not s.negated and s.kind in FACETS}
     for s in slots:                   # "poetry for someone who never reads poetry": asked for
         if s.negated and (s.kind, s.value) in asked and \
-                _NEWCOMER_VERBS & set(toks[max(0, s.start - 3):s.start]):
+                NEWCOMER_VERBS & set(toks[max(0, s.start - 3):s.start]):
             s.negated = False
-
-
-_NEWCOMER_VERBS = frozenset({"read", "reads", "tried", "try", "done"})
-_NEWCOMER_AFTER = frozenset({"before", "yet", "so", "until", "till"})
-_NEWCOMER_ASKS = frozenset({"start", "begin", "beginner", "beginners", "newbie", "starter",
-                            "into", "introduce", "introduction", "first"})
-
-
-def _newcomer(toks: list[str], s: Slot) -> bool:
-    """"never read manga before", "haven't tried any sci fi yet": a reader new to the kind
-    of book, who asks for it — not an exclusion."""
-    j = s.start - 1
-    while j >= 0 and toks[j] in ("any", "a", "much", "really", "proper", "some"):
-        j -= 1
-    if j < 1 or toks[j] not in _NEWCOMER_VERBS or toks[j - 1] not in (
-            "never", "not", "havent", "hadnt", "didnt", "ive", "i"):
-        return False
-    after = toks[s.end:s.end + 3]
-    return any(t in _NEWCOMER_AFTER for t in after) or s.end >= len(toks) or \
-        toks[s.end] == BREAK or bool(_NEWCOMER_ASKS & set(toks[s.end:]))   # "never read manga,
-    #                                                     where should a total beginner start"
 
 
 _COMMON = None

@@ -48,7 +48,7 @@ class SeriesCueTurns:
         act = acts.Act("series")
         act.sub, act.number = sub, number
         if sub in ("next", "previous"):
-            row = self._cue_book(words, text)
+            row = self._cue_book(words, text, "before" if sub == "previous" else "after")
             if row is None:
                 return None
             act.query = norm_title(self.index.titles[row])
@@ -99,12 +99,12 @@ class SeriesCueTurns:
                                                 first=books[0]["title"]), "series", books=books)
         return None
 
-    def _cue_book(self, words: str, text: str) -> int | None:
+    def _cue_book(self, words: str, text: str, cue: str) -> int | None:
         """The book of a series the step counts from: "after unravel me" -> Unravel Me;
         "finished the hero of ages ... is there more mistborn" -> The Hero of Ages."""
         ser = self.index.series
-        if words in _PRONOUNS or words and any(s.kind == "title" and words.split()[0] in
-                                               s.surface.split() for s in self.nlu.parse(text).slots):
+        if words in _PRONOUNS or words and any(s.kind == "title" and cue in s.surface.split()
+                                               for s in self.nlu.parse(text).slots):
             return None                       # "not Me Before You, I've seen the film"
         query = words or acts.series_query("", text)
         got = finder(self.index).title(acts.title_query(query)) if query else None
