@@ -87,3 +87,11 @@ def test_the_book_after_which_is_not_refused_for_being_a_title(engine):
     cue word itself ("not Me Before You") is no step."""
     row = engine._cue_book("brook", "kay marsh books, dune sea. after brook?", "after")
     assert row is not None and engine.index.titles[row].startswith("Brook")
+
+
+def test_something_else_after_a_series_answer_is_like_the_series(engine):
+    engine.turn("h", text="wetworld in order")
+    r = engine.turn("h", text="and something not by kay marsh")
+    st = engine.store.load("h")
+    assert st.anchors and engine.index.titles[engine.index.row[st.anchors[0]]].startswith("Ash")
+    assert all("Kay Marsh" not in b["authors"] for b in r.books)

@@ -58,6 +58,8 @@ _FOLLOW_UP = re.compile(r"^(?:and|what about|how about|and what about|also|ok an
 
 _VIBES = re.compile(r"^(?:(?:something|anything|books?) (?:with )?)?(?!.*\blike\b)([a-z0-9][\w' .:-]{2,60}?)"
                     r"\s+(?:vibes?|energy)\b(?: (?:please|pls|plz))?[^a-z]*$")
+_ELSE = re.compile(r"^(?:and |ok |so )?(?:something|anything|another|some others?)\b.*\b(?:not by|else|"
+                   r"other than|besides)\b")
 _CORRECTION = re.compile(r"\b(?:no wait|sorry|i mean|i meant|make that|scratch that)\b")
 _BACK_TO = re.compile(r"^.*?\b(?:no|oh|wait)?,?\s*actually,?\s+([a-z][a-z .'-]{2,40}?) (?:was|is) "
                       r"(?:right|correct|the one)\W*$")
@@ -313,6 +315,10 @@ class DialogueEngine(RequestTurns, AboutTurns, LookupTurns, SeriesTurns, SeriesC
             return self._series(st, tpl, act, text,
                                 after=int(just_rated) if just_rated.isdigit() else None,
                                 talked=prev.partition(":")[2] if prev.startswith("series:") else None)
+        if act.kind == "request" and prev.startswith("series:") and not st.anchors and \
+                _ELSE.search(acts.norm(text)):    # "and something not by brian jacques for him"
+            order = self.index.series.in_order(prev.partition(":")[2])   # after Redwall: like it
+            st.anchors = [int(self.index.ids[order[0]])] if order else []
         if act.kind == "lookup" and not act.query:          # "no, the other one - the kerouac"
             self._other_one(st, act)
         if act.kind == "lookup":
