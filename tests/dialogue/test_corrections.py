@@ -67,3 +67,9 @@ def test_a_title_with_vibes_asks_for_books_like_it(engine):
     engine.turn("v", text="owl hill vibes pls")
     st = engine.store.load("v")
     assert st.anchors and engine.index.titles[engine.index.row[st.anchors[-1]]] == "Owl Hill"
+
+
+def test_does_not_appeal_is_a_dislike():
+    from coverstory.dialogue.nlu import sentiment, tokens
+
+    assert sentiment(tokens("I am afraid the first of those does not appeal to me.")) < 0

@@ -95,3 +95,17 @@ def test_something_else_after_a_series_answer_is_like_the_series(engine):
     st = engine.store.load("h")
     assert st.anchors and engine.index.titles[engine.index.row[st.anchors[0]]].startswith("Ash")
     assert all("Kay Marsh" not in b["authors"] for b in r.books)
+
+
+def test_read_the_whole_series_marks_the_books_read(engine):
+    engine.turn("i", text="wetworld in order")
+    shown = list(engine.store.load("i").last_books)
+    engine.turn("i", text="ive read the whole series already, what did she write after")
+    assert set(shown) <= set(engine.store.load("i").read)
+
+
+def test_book_number_four_after_a_series_answer():
+    from coverstory.dialogue import acts
+
+    a = acts.classify("and book number four?")
+    assert (a.kind, a.sub, a.number, a.query) == ("series", "number", 4, "")

@@ -249,7 +249,8 @@ def _classify(text: str) -> Act:
     if m:
         act.kind, act.sub = "series", "number"
         act.query = (m.group(1) or m.group(4) or m.group(5) or "").strip()
-        act.query = "" if CONNECTOR.match(act.query) else act.query    # "and book three"
+        act.query = "" if CONNECTOR.match(act.query) or re.fullmatch(   # "and book three",
+            r"(?:and |so |ok )?(?:the )?book", act.query) else act.query   # "and book number four"
         if len(act.query.split()) <= 4 and re.search(
                 r"\b(?:keen|like|liked|love|loved|hate|hated|fan|enjoy|enjoyed|boring|meh)\b",
                 act.query):

@@ -60,6 +60,8 @@ _VIBES = re.compile(r"^(?:(?:something|anything|books?) (?:with )?)?(?!.*\blike\
                     r"\s+(?:vibes?|energy)\b(?: (?:please|pls|plz))?[^a-z]*$")
 _ELSE = re.compile(r"^(?:and |ok |so )?(?:something|anything|another|some others?)\b.*\b(?:not by|else|"
                    r"other than|besides)\b")
+_WHOLE = re.compile(r"\b(?:read|finished|done) (?:the )?(?:whole|entire|full) (?:trilogy|series|saga|lot|"
+                    r"set)\b")
 _CORRECTION = re.compile(r"\b(?:no wait|sorry|i mean|i meant|make that|scratch that)\b")
 _BACK_TO = re.compile(r"^.*?\b(?:no|oh|wait)?,?\s*actually,?\s+([a-z][a-z .'-]{2,40}?) (?:was|is) "
                       r"(?:right|correct|the one)\W*$")
@@ -315,6 +317,9 @@ class DialogueEngine(RequestTurns, AboutTurns, LookupTurns, SeriesTurns, SeriesC
             return self._series(st, tpl, act, text,
                                 after=int(just_rated) if just_rated.isdigit() else None,
                                 talked=prev.partition(":")[2] if prev.startswith("series:") else None)
+        if act.kind == "request" and st.last_books and _WHOLE.search(acts.norm(text)):
+            self._record(st, list(st.last_books), "read")    # "ive read the whole trilogy
+            #                                                  already, what did he write after"
         if act.kind == "request" and prev.startswith("series:") and not st.anchors and \
                 _ELSE.search(acts.norm(text)):    # "and something not by brian jacques for him"
             order = self.index.series.in_order(prev.partition(":")[2])   # after Redwall: like it

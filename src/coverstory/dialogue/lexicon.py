@@ -258,7 +258,8 @@ NEGATIVE = ("hate", "hated", "rubbish", "dreadful", "naff", "dislike", "disliked
             "bad", "meh", "dull", "slow", "not for me", "couldn't finish", "gave up", "no",
             "nope", "worst", "overrated", "annoying", "didn't like", "did not like", "isn't for me",
             "is not for me", "isnt for me", "not my cup of tea", "not my kind of thing",
-            "don't like", "not really", "not my thing", "pass")
+            "don't like", "not really", "not my thing", "pass", "does not appeal",
+            "doesn't appeal", "doesnt appeal", "not appealing")
 
 # Readers' names for narrow shelves that no facet covers: phrase -> the catalog shelf it
 # means (used when the catalog has that shelf; "spy thrillers" is also the thriller genre)

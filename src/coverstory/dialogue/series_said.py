@@ -149,7 +149,8 @@ _NTH_ANY = (r"(first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|
             r"5th|6th|7th|8th|9th|10th|\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten)")
 _FOLLOW_NUM = re.compile(
     r"^(?:and |n |so |ok |okay |then |what about |how about |give me |what'?s |whats |what is |"
-    r"which is |is there (?:a |an |any )?)*(?:the )?(?:very )?(?:part |book |volume |vol |no\.? |number |#)?"
+    r"which is |is there (?:a |an |any )?)*(?:the )?(?:very )?(?:part |book |volume |vol |no\.? |number |#|"
+    r"book number )?"
     r"(first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|1st|2nd|3rd|4th|5th|6th|"
     r"7th|8th|9th|10th|\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten)"
     r"(?: one| book| novel| part| volume)?(?: is| then| called| please| pls| yet| out| already)*"

@@ -304,6 +304,8 @@ class AboutTurns:
         step = idx.series.next(r) if then else None
         if step is not None:
             text_out += " " + tpl.say("series_then", next=idx.titles[step])
+            st.focus = int(idx.ids[step])             # "and the one after that please"
+            st.last_act = f"series:{idx.series.of_row[r][0]}"
         elif before:
             text_out += " " + tpl.say("series_starts", first=idx.titles[before[0]])
         rows = ([step] if step is not None else []) + [r] + before[: self.k - 1]
