@@ -73,3 +73,11 @@ def test_does_not_appeal_is_a_dislike():
     from coverstory.dialogue.nlu import sentiment, tokens
 
     assert sentiment(tokens("I am afraid the first of those does not appeal to me.")) < 0
+
+
+def test_a_book_club_vent_asks_for_nothing(engine):
+    r = engine.turn("club", text="my book club picked the most boring book ever this month, "
+                                 "honestly thinking of quitting haha")
+    assert r.intent == "smalltalk" and not r.books
+    r = engine.turn("club", text="can you find me something they might actually enjoy")
+    assert r.books

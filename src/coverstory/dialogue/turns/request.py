@@ -141,9 +141,10 @@ class RequestTurns:
         if intent == "help" and re.search(r"\b(?:recommend|suggest|read next|should i read)\b",
                                           fold(text)):
             intent = p.intent = "recommend"            # "what do you recommend?" wants books
-        if not p.slots and intent != "dont_care" and not act.audience and \
-                not act.pages and acts.aside(text):
-            return Reply(sid, tpl.say("aside"), "smalltalk", parse=p.to_dict())   # "my cat..."
+        grown = act.audience == "adult" and act.age is None and not update.asks_for_books(text)
+        if not p.slots and intent != "dont_care" and (not act.audience or grown) and \
+                not act.pages and acts.aside(text):   # "my cat...", "my book club picked ..."
+            return Reply(sid, tpl.say("aside"), "smalltalk", parse=p.to_dict())
         if intent in ("greeting", "help") and not content and not act.audience and not (
                 intent == "help" and _looks_like_a_title(text, p, act) and _said_as_title(text)):
             #                                                      ("watershp down?")
