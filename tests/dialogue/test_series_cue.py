@@ -13,6 +13,7 @@ from coverstory.dialogue.series_said import series_cue
     ("Not the main Ender books, the Bean ones. What's the second of those?", ("number", 2, "")),
     ("outlander book 5.. no wait book 6", ("number", 6, "")),
     ("oh, which, um, which one's the first marple", ("first", None, "marple")),
+    ("the first knuffle bunny", ("first", None, "knuffle")),
     ("finished the hero of ages, crying. is there more mistborn", ("next", None, "")),
     ("a book about the first world war", None),
     ("Good morning. I have never used one of these before.", None),

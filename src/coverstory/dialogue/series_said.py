@@ -250,7 +250,8 @@ _CUE_FIRST = re.compile(
     r"\bwhere (?:do|should|does|to|can) .{0,30}?(?:start|begin)\b|"
     r"\b(?:which|what)(?: one)?(?:'s| is) (?:the )?(?:very )?first (?P<w>(?!(?:book|one|novel|part|"
     r"volume)\b)[a-z][\w']+)\b|\bthe (?:very )?first (?P<w2>[a-z][\w']+) (?:book|novel|one)\b|"
-    r"\bfirst (?:and|&) second\b|\bfirst (?:two|three|few)\b")
+    r"\bfirst (?:and|&) second\b|\bfirst (?:two|three|few)\b|"
+    r"^(?:and |ok |so )?(?:the )?(?:very )?first (?P<w3>[a-z][\w']+)(?: [a-z][\w']+){0,3}\W*$")
 _CUE_AFTER = re.compile(r"\bafter (?!(?:that|this|it|all|school|work|the (?:first|second|"
                         r"last))\b)([a-z][\w' ]{2,50}?)(?:[,.?!;]|\s+(?:which|what|is|then)\b|$)")
 _CUE_BEFORE = re.compile(r"\bbefore (?!(?:that|this|it|bed|i |we |he |she )\b)"
@@ -276,7 +277,7 @@ def series_cue(text: str) -> tuple[str, int | None, str] | None:
         return "number", _NTH_WORDS.get(w) or int(w), ""
     m = _CUE_FIRST.search(t)
     if m:
-        return "first", None, m.group("w") or m.group("w2") or ""
+        return "first", None, m.group("w") or m.group("w2") or m.group("w3") or ""
     if _CUE_LAST.search(t):
         return "last", None, ""
     if _CUE_MORE.search(t) and _READ_X.search(t):
