@@ -68,24 +68,10 @@ def _covers(home) -> tuple[dict[int, str], dict[int, str]]:
 
 
 def _features(name: str, paths: list[str], workers: int, work: Path, log):
-    """(pts, des, sizes, seconds) of ``paths``, cached in ``work/name.npz``."""
-    from coverstory.search.local_features import _extract
+    """(pts, des, sizes, seconds) of ``paths``, cached in ``work/name.npz`` (the bench's cache)."""
+    from coverstory.benchmarks._photo_gallery import features
 
-    cache = work / f"{name}.npz"
-    if cache.exists():
-        with np.load(cache) as z:
-            if int(z["n"]) == len(paths):
-                cnt = z["counts"].astype(np.int64)
-                cut = np.cumsum(cnt)[:-1]
-                return (np.split(z["pts"], cut), np.split(z["des"], cut),
-                        [tuple(s) for s in z["sizes"].tolist()], float(z["seconds"]))
-    t = time.time()
-    pts, des, sizes = _extract(paths, workers, log)
-    sec = time.time() - t
-    np.savez(cache, n=len(paths), seconds=sec, counts=np.asarray([len(d) for d in des]),
-             pts=np.concatenate(pts), des=np.concatenate(des),
-             sizes=np.asarray(sizes, np.int64).reshape(-1, 2))
-    return pts, des, sizes, sec
+    return features(name, paths, work, log, workers=workers)
 
 
 def query_only(args) -> dict:

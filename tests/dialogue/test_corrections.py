@@ -36,6 +36,9 @@ def test_no_wait_starts_over(engine):
     engine.turn("w", text="books by kay marsh")
     r = engine.turn("w", text="no wait, books by lou penn")
     assert r.books and all("Lou Penn" in b["authors"] for b in r.books)
+    engine.turn("w2", text="books by kay marsh")
+    engine.turn("w2", text="no wait, it's for my 5 year old actually. a picture book")
+    assert not engine.store.load("w2").prefs.get("author")      # a new reader, a new search
 
 
 def test_who_an_author_is(engine):

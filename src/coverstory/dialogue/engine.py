@@ -311,8 +311,7 @@ class DialogueEngine(RequestTurns, AboutTurns, LookupTurns, SeriesTurns, SeriesC
             return self._recommend_reply(st, tpl, "more", None, head=tpl.say("more"))
         if act.kind == "series":
             if act.audience:                      # "my ten year old finished redwall, which
-                st.audience, st.age = act.audience, act.age          # next?": kept for later
-                st.source[f"audience:{act.audience}"] = st.turns
+                st.set_audience(act.audience, act.age)               # next?": kept for later
             just_rated = prev.partition(":")[2] if prev.startswith("feedback:") else ""
             return self._series(st, tpl, act, text,
                                 after=int(just_rated) if just_rated.isdigit() else None,

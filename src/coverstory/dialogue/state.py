@@ -48,6 +48,11 @@ class SessionState:
         if value in self.excl.get(kind, []):
             self.excl[kind].remove(value)
 
+    def set_audience(self, audience: str, age: int | None) -> None:
+        """Who the books are for ("my 8 year old": children, 8), said this turn."""
+        self.audience, self.age = audience, age
+        self.source[f"audience:{audience}"] = self.turns
+
     def exclude(self, kind: str, value: str) -> None:
         self.source[f"-{kind}:{value}"] = self.turns
         ex = self.excl.setdefault(kind, [])

@@ -202,9 +202,7 @@ def apply(idx: BookIndex, st: SessionState, p: Parse, act: Act, pending: dict | 
         used.add(i)
         st.exclude("tag" if shelf else "word", word)      # "no zombies", "nothing too gory"
     if act.audience:
-        st.audience = act.audience
-        st.age = act.age
-        st.source[f"audience:{act.audience}"] = st.turns
+        st.set_audience(act.audience, act.age)
     if act.pages:
         st.pages = list(act.pages)
     if act.language:

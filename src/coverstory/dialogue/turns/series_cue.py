@@ -67,10 +67,11 @@ class SeriesCueTurns:
         book of that series whose text fits the words best."""
         if not _ONE_WHERE.match(acts.norm(text)) or key not in self.index.series.members:
             return None
-        row = self._described_member(key, text)
-        if self._described_scores(text)[row] <= 0:
-            return None
         ser = self.index.series
+        scores = self._described_scores(text)
+        row = max(ser.in_order(key), key=lambda r: scores[r])
+        if scores[row] <= 0:
+            return None
         rows = [row] + [r for r in ser.in_order(key) if r != row][: self.k - 1]
         return self._series_reply(st, tpl.say("series_book", num=replies._num(ser.num(row, key)),
                                                series=ser.names[key], title=self.index.titles[row]),
