@@ -203,7 +203,7 @@ class SlotMatcher:
             # "rivers of london by ben aaronovitch": Aaronovitch, not Francine Rivers
             chosen = [c for c in chosen if not (c.kind == "author" and c.start in loose
                                                 and c.end - c.start == 1)]
-        _negate(chosen, toks)
+        _negate(chosen, toks, _commas(text, len(toks)))
         return chosen, toks
 
     def _fuzzy_titles(self, toks: list[str]) -> list[Slot]:
@@ -320,7 +320,7 @@ def _author_context(toks: list[str], i: int) -> bool:
     before = toks[i - 1] if i > 0 else ""
     after = toks[i + 1] if i + 1 < len(toks) else ""
     return before in ("by", "from", "author", "not", "no", "than", "except", "besides",
-                      "nor") or before in _PARTICLES or \
+                      "nor", "isnt", "arent", "without") or before in _PARTICLES or \
         after in ("books", "novels", "book", "novel", "written", "wrote", "writes") or \
         (before in ("has", "did", "does", "else") and after in ("done", "got", "write")) or \
         (before in ("what", "which", "any", "other", "more") and after in ("do", "have", "you"))
@@ -370,9 +370,18 @@ def _non_overlapping(cands: list[Slot]) -> list[Slot]:
 _NEG = sorted((tuple(n.replace("'", "").split()) for n in NEGATORS), key=len, reverse=True)
 
 
-def _negate(slots: list[Slot], toks: list[str]) -> None:
-    """A slot is negated when a negation cue precedes it in its clause (or it ends in -free)."""
-    prev_end, prev_neg = -1, False
+def _commas(text: str, n: int) -> set[int]:
+    """Token positions that follow a comma (none when the tokenisations do not line up)."""
+    marked = tokens(text.replace(",", " xxcommaxx "))
+    at = [j for j, t in enumerate(marked) if t == "xxcommaxx"]
+    return {i - k for k, i in enumerate(at)} if len(marked) - len(at) == n else set()
+
+
+def _negate(slots: list[Slot], toks: list[str], commas: set[int] = frozenset()) -> None:
+    """A slot is negated when a negation cue precedes it in its clause (or it ends in -free);
+    a negation reaches past a comma only to a slot of the same kind ("no horror, romance or
+    thrillers", but "isn't seuss, picture books" asks for picture books)."""
+    prev_end, prev_neg, prev_kind = -1, False, ""
     for s in slots:
         if s.kind in ("ref",):
             continue
@@ -384,7 +393,8 @@ def _negate(slots: list[Slot], toks: list[str]) -> None:
                 neg = True
                 break
             if j < prev_end:                        # reached the previous slot
-                neg = prev_neg and all(t in ("or", "nor", "and", "any", "too", "anything",
+                neg = prev_neg and (prev_kind == s.kind or not commas & set(
+                    range(prev_end, s.start + 1))) and all(t in ("or", "nor", "and", "any", "too", "anything",
                                              "else", "other", "kind", "sort", "type", "of")
                                        for t in toks[prev_end:s.start])   # "or anything paranormal"
                 break
@@ -398,7 +408,7 @@ def _negate(slots: list[Slot], toks: list[str]) -> None:
         if s.kind == "refine" and str(s.value).split(":")[1].startswith("-"):
             neg = False                             # "less dark" already says it
         s.negated = neg
-        prev_end, prev_neg = s.end, neg
+        prev_end, prev_neg, prev_kind = s.end, neg, s.kind
     asked = {(s.kind, s.value) for s in slots if not s.negated and s.kind in FACETS}
     for s in slots:                   # "poetry for someone who never reads poetry": asked for
         if s.negated and (s.kind, s.value) in asked and \

@@ -102,6 +102,10 @@ def apply(idx: BookIndex, st: SessionState, p: Parse, act: Act, pending: dict | 
     """Apply a request's slots and typed constraints to the state (see module docstring)."""
     used: set[int] = set()
     p.slots = [s for s in p.slots if not names_titles_author(idx, p, s)]
+    wanted = {(s.kind, s.value) for s in p.slots if not s.negated}
+    p.slots = [s for s in p.slots if not (s.negated and (s.kind, s.value) in wanted and
+                                          s.kind in ("genre", "form"))]
+    # ("a ghost story, but not proper horror": the story asked for stays asked for)
     disliked_in_passing(p)
     spans = {i for s in p.slots if not (s.kind == "title" and s.score < 0.85)
              for i in range(s.start, s.end)}
@@ -153,6 +157,9 @@ def apply(idx: BookIndex, st: SessionState, p: Parse, act: Act, pending: dict | 
             st.pages = [lo, hi]
         elif s.kind in FACETS or s.kind in ("tag", "author"):
             (st.exclude if s.negated else st.prefer)(s.kind, s.value)
+            kind = TAG_GENRE.get(str(s.value)) if s.negated and s.kind == "tag" else None
+            if kind and ("genre", kind) not in wanted and kind not in st.prefs.get("genre", {}):
+                st.exclude("genre", kind)      # "realistic, not magic": no fantasy at all
         elif s.kind == "title":
             read = not s.negated and s.end - s.start >= 2 and already_read(toks, s, read_before)
             if s.score < 0.85 and p.intent != "similar_to" and not read and not (
@@ -228,6 +235,11 @@ def apply(idx: BookIndex, st: SessionState, p: Parse, act: Act, pending: dict | 
         st.about.append(about)
 
 
+#: a story element said "no" to that rules out its whole genre, unless that genre is asked for
+#: ("fantasy, but no dragons" keeps fantasy)
+TAG_GENRE = {"magic": "fantasy", "wizards": "fantasy", "witches": "fantasy", "dragons": "fantasy",
+             "elves": "fantasy", "vampires": "paranormal", "werewolves": "paranormal",
+             "aliens": "science fiction"}
 _PUBLISHED = re.compile(r"\b(?:published|written|came out|come out|released|from (?:the )?"
                         r"(?:\d{4}|\d0s|(?:late|early|mid) )|books? (?:of|from) )")
 LIGHT = ("funny", "cosy", "uplifting")
