@@ -149,7 +149,8 @@ REFINE_CUE = re.compile(
     r"^(?:and|but|also|plus|only|preferably|ideally|maybe|make it|same but|more|less|not|no|"
     r"nothing|without|with|set in|something (?:shorter|longer|newer|older|lighter|darker|"
     r"funnier)|a bit|slightly|ideally)\b|\b(?:also|as well|too|though|tho)\W*$|"
-    r"\bones (?:specifically|in particular|only|though|please)\b|^[\w -]{2,20} ones\W*$")
+    r"\bones (?:specifically|in particular|only|though|please)\b|^[\w -]{2,20} ones\W*$|"
+    r"\b(?:likes?|prefers?|wants?|loves?|enjoys?) (?:the )?ones (?:set|with|that|where|about)\b")
 RESET = re.compile(r"^(?:start over|start again|reset|restart|forget (?:everything|all that|it all)|"
                    r"let'?s start over|new session|clear)\W*$")
 

@@ -142,7 +142,8 @@ class SlotMatcher:
                                                     kind in FACETS for kind, _, _ in self.phrases[k])})
         out = []
         for t in toks:
-            if len(t) >= 5 and t not in vocab and self.index.df_of(t) == 0 and t.isalpha():
+            if len(t) >= 5 and t not in vocab and self.index.df_of(t) == 0 and t.isalpha() \
+                    and t not in _common_words():          # "story" is no misspelt "history"
                 got = process.extractOne(t, vocab, scorer=fuzz.ratio, score_cutoff=80)
                 if got:
                     t = got[0]

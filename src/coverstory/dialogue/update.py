@@ -103,9 +103,12 @@ def apply(idx: BookIndex, st: SessionState, p: Parse, act: Act, pending: dict | 
     used: set[int] = set()
     p.slots = [s for s in p.slots if not names_titles_author(idx, p, s)]
     wanted = {(s.kind, s.value) for s in p.slots if not s.negated}
-    p.slots = [s for s in p.slots if not (s.negated and (s.kind, s.value) in wanted and
-                                          s.kind in ("genre", "form"))]
-    # ("a ghost story, but not proper horror": the story asked for stays asked for)
+    denied = [s for s in p.slots if s.negated and (s.kind, s.value) in wanted and
+              s.kind in ("genre", "form")]
+    for s in denied:          # "a ghost story, but not proper horror": ghost stories that are
+        p.slots.remove(s)     # not shelved as horror
+        if idx.tag_column(s.surface) is not None:
+            st.exclude("tag", s.surface)
     disliked_in_passing(p)
     spans = {i for s in p.slots if not (s.kind == "title" and s.score < 0.85)
              for i in range(s.start, s.end)}

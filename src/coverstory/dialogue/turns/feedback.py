@@ -14,7 +14,8 @@ class FeedbackTurns:
 
     def _word_feedback(self, st: SessionState, tpl: Templates, p: Parse) -> Reply | None:
         """'I loved the second one', 'already read it', 'not for me': feedback in words."""
-        toks = set(tokens(p.text))
+        said = tokens(p.text)
+        toks = set(said)
         kinds = []
         if toks & {"read", "already", "finished", "reread"}:
             kinds.append("read")
@@ -24,7 +25,9 @@ class FeedbackTurns:
             kinds.append("dislike")
         if not kinds or [s for s in p.slots if s.kind not in ("ref", "title")
                          and s.surface != "for me"       # ("the third isn't for me" is feedback)
-                         and not (s.kind == "mood" and s.surface in ("love", "loved"))]:
+                         and not (s.kind == "mood" and (s.surface in ("love", "loved") or {
+                             "looks", "sounds", "seems", "look", "sound"} & set(   # "the second
+                             said[max(0, s.start - 2):s.start])))]:                # looks sweet"
             return None                       # "not by Rick Riordan, he's read them all"
         targets = [t for t in [self._target(st, p, p.text, prefer_shown=False)] if t is not None]
         if not targets:
