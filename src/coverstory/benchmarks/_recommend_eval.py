@@ -24,6 +24,7 @@ def methods(quick: bool, seed: int, blocks: list[str]) -> list[tuple[str, callab
     from coverstory.recommend.knn import ImplicitItemKNN, ItemKNN, UserKNN
     from coverstory.recommend.popularity import Popularity
     from coverstory.recommend.rating_model import RatingModel
+    from coverstory.recommend.rp3beta import RP3beta
     from coverstory.recommend.svd import BiasedMF, PureSVD
 
     out = [
@@ -37,6 +38,7 @@ def methods(quick: bool, seed: int, blocks: list[str]) -> list[tuple[str, callab
         ("ALS (implicit, 128, α=10)", lambda: ALS(factors=128, alpha=10, seed=seed)),
         ("BPR (implicit, 100)", lambda: BPR(factors=100, seed=seed)),
         ("EASE (λ=100)", lambda: EASE(l2=100)),
+        ("RP3beta (α=0.6, β=0.7, K=100)", lambda: RP3beta(alpha=0.6, beta=0.7, k=100)),
         *[(f"content: {b}", lambda b=b: ContentKNN(blocks=[b])) for b in blocks],
         ("content: fused (mean profile)", lambda: ContentKNN(mode="mean")),
         ("content: fused (neighbours)", lambda: ContentKNN()),
@@ -56,7 +58,7 @@ def methods(quick: bool, seed: int, blocks: list[str]) -> list[tuple[str, callab
     return out
 
 
-CF_NAMES = ("item-kNN", "user-kNN", "PureSVD", "MF", "ALS", "BPR", "EASE")
+CF_NAMES = ("item-kNN", "user-kNN", "PureSVD", "MF", "ALS", "BPR", "EASE", "RP3beta")
 
 
 def top_k(S: np.ndarray, k: int, seen: sp.csr_matrix | None = None,
@@ -173,7 +175,7 @@ def hybrid_factory(w: dict, seed: int):
                           **w)
 
 
-HYBRID_LABEL = "hybrid (EASE+ALS+content, tuned)"
+HYBRID_LABEL = "hybrid (EASE+ALS+RP3beta+content, tuned)"
 
 
 def hybrid_variants(weights: dict) -> list[tuple[str, dict]]:

@@ -1,13 +1,15 @@
 """The hybrid: collaborative filtering blended with multimodal content, per reader.
 
 Parts (each standardised per reader over the books it can score):
-- **cf**: EASE + ALS on the ratings. Books nobody has rated get ALS factors *regressed from
+- **cf**: EASE + ALS (+ RP3beta, an item-graph walk with a popularity penalty, when
+  ``w_rp3`` > 0) on the ratings. Books nobody has rated get ALS factors *regressed from
   their content vectors* (ridge from text/cover/tag features to the ALS item factors of
   rated books, rescaled to the same norm), so CF can still place them.
 - **content**: content neighbours of the books the reader liked (``ContentKNN``).
 - **popularity**: for readers with (almost) nothing rated.
 
-Blend: ``c_u * cf + (w_content + w_content_new * (1 - c_u)) * content + w_pop * (1 - c_u) * pop``
+Blend: ``c_u * (w_ease * ease + w_als * als + w_rp3 * rp3)
++ (w_content + w_content_new * (1 - c_u)) * content + w_pop * (1 - c_u) * pop``
 with the reader's confidence ``c_u = n_u / (n_u + kappa)`` (n_u = liked books); a cold
 book's blended score becomes ``w_cold * score + b_cold`` (its scores come from regressed
 factors and content only, so they need their own scale against the rated books').
@@ -35,9 +37,9 @@ from coverstory.recommend.content import ContentKNN
 from coverstory.recommend.ease import EASE
 from coverstory.recommend.features import ItemFeatures
 
-PARTS = ("ease", "als", "content", "pop")
-WEIGHT_KEYS = ("w_ease", "w_als", "w_content", "w_content_new", "w_pop", "kappa", "w_cold",
-               "b_cold")
+PARTS = ("ease", "als", "rp3", "content", "pop")
+WEIGHT_KEYS = ("w_ease", "w_als", "w_rp3", "w_content", "w_content_new", "w_pop", "kappa",
+               "w_cold", "b_cold")
 DEFAULTS_FILE = "hybrid_defaults.json"
 
 
@@ -69,6 +71,8 @@ def blend(parts: dict[str, np.ndarray], n_liked: np.ndarray, w: dict[str, float]
     over items, the books without ratings (rescaled by w_cold, shifted by b_cold)."""
     c = (n_liked / (n_liked + w["kappa"]))[:, None].astype(np.float32)
     S = c * (w["w_ease"] * parts["ease"] + w["w_als"] * parts["als"])
+    if w.get("w_rp3", 0.0) and "rp3" in parts:
+        S += c * (w["w_rp3"] * parts["rp3"])
     S += (w["w_content"] + w["w_content_new"] * (1 - c)) * parts["content"]
     S += w["w_pop"] * (1 - c) * parts["pop"]
     if cold is not None and cold.any():
@@ -95,11 +99,13 @@ class Hybrid(Recommender):
                  cold_blocks: list[str] | None = None, cold_mapper: str | None = None,
                  cold_k: int | None = None, cold_rescale: bool | None = None,
                  w_cold: float | None = None, b_cold: float | None = None,
-                 cold_slots: int | None = None, cold_floor: float | None = None):
+                 cold_slots: int | None = None, cold_floor: float | None = None,
+                 w_rp3: float | None = None, rp3_alpha: float = 0.6, rp3_beta: float = 0.7,
+                 rp3_k: int = 100):
         d = {"reg_l2": 10.0, "w_ease": 1.0, "w_als": 0.4, "w_content": 0.5,
              "w_content_new": 0.0, "w_pop": 2.0, "kappa": 1.0, "cold_mapper": "ridge",
              "cold_k": 50, "cold_rescale": True, "w_cold": 1.0, "b_cold": 0.0,
-             "cold_slots": 0, "cold_floor": None, **defaults()}
+             "cold_slots": 0, "cold_floor": None, "w_rp3": 0.0, **defaults()}
 
         def pick(name, v):
             return d[name] if v is None else v
@@ -109,6 +115,8 @@ class Hybrid(Recommender):
         self.reg_l2 = float(pick("reg_l2", reg_l2))
         self.w_ease, self.w_als = float(pick("w_ease", w_ease)), float(pick("w_als", w_als))
         self.w_content = float(pick("w_content", w_content))
+        self.w_rp3 = float(pick("w_rp3", w_rp3))
+        self.rp3_alpha, self.rp3_beta, self.rp3_k = float(rp3_alpha), float(rp3_beta), int(rp3_k)
         self.w_content_new = float(pick("w_content_new", w_content_new))
         self.w_pop, self.kappa = float(pick("w_pop", w_pop)), float(pick("kappa", kappa))
         self.w_cold, self.b_cold = float(pick("w_cold", w_cold)), float(pick("b_cold", b_cold))
@@ -130,7 +138,9 @@ class Hybrid(Recommender):
                 "threshold": self.threshold, "seed": self.seed, "cold_blocks": self.cold_blocks,
                 "cold_mapper": self.cold_mapper, "cold_k": self.cold_k,
                 "cold_rescale": self.cold_rescale, "w_cold": self.w_cold, "b_cold": self.b_cold,
-                "cold_slots": self.cold_slots, "cold_floor": self.cold_floor}
+                "cold_slots": self.cold_slots, "cold_floor": self.cold_floor,
+                "w_rp3": self.w_rp3, "rp3_alpha": self.rp3_alpha, "rp3_beta": self.rp3_beta,
+                "rp3_k": self.rp3_k}
 
     @property
     def weights(self) -> dict[str, float]:
@@ -150,11 +160,17 @@ class Hybrid(Recommender):
         self.ease_ = EASE(l2=self.l2, threshold=None) if self.use_ease else None
         self.als_ = ALS(factors=self.factors, alpha=self.alpha, threshold=None, seed=self.seed)
         self.content_ = ContentKNN(blocks=self.content_blocks, m=self.content_m, threshold=None)
-        for m in (self.ease_, self.als_, self.content_):
+        self.rp3_ = self._make_rp3() if self.w_rp3 > 0 else None
+        for m in (self.ease_, self.als_, self.content_, self.rp3_):
             if m is not None:
                 m.fit(X, items if m.uses_content else None)
         self.content_blocks = self.content_.blocks
         self._fit_cold(X)
+
+    def _make_rp3(self):
+        from coverstory.recommend.rp3beta import RP3beta
+
+        return RP3beta(alpha=self.rp3_alpha, beta=self.rp3_beta, k=self.rp3_k, threshold=None)
 
     def _fit_cold(self, X: sp.csr_matrix) -> None:
         """Map content to ALS item factors (rated books) and place the unrated ones."""
@@ -207,6 +223,9 @@ class Hybrid(Recommender):
         # cold items: EASE cannot score them; the content-regressed ALS stands in for it
         cold = ~warm & self.known_
         out["ease"][:, cold] = out["als"][:, cold]
+        if getattr(self, "rp3_", None) is not None:
+            out["rp3"] = zscore(self.rp3_._score(X, users), warm)
+            out["rp3"][:, cold] = out["als"][:, cold]
         out["content"] = zscore(self.content_._score(X, users), self.content_.has_)
         out["pop"] = np.broadcast_to(zscore(self.pop_[None, :], warm), (X.shape[0], self.n_items))
         return out
@@ -247,7 +266,8 @@ class Hybrid(Recommender):
         w = self.weights
         c = n / (n + w["kappa"])
         contrib = {
-            "collaborative": c * (w["w_ease"] * P["ease"][0] + w["w_als"] * P["als"][0]),
+            "collaborative": c * (w["w_ease"] * P["ease"][0] + w["w_als"] * P["als"][0]
+                                  + (w["w_rp3"] * P["rp3"][0] if "rp3" in P else 0.0)),
             "content": (w["w_content"] + w["w_content_new"] * (1 - c)) * P["content"][0],
             "popularity": w["w_pop"] * (1 - c) * P["pop"][0],
         }
@@ -303,6 +323,8 @@ class Hybrid(Recommender):
         st.update({f"content.{k}": v for k, v in self.content_._state().items()})
         if self.ease_ is not None:
             st.update({f"ease.{k}": v for k, v in self.ease_._state().items()})
+        if getattr(self, "rp3_", None) is not None:
+            st.update({f"rp3.{k}": v for k, v in self.rp3_._state().items()})
         st.update({"V": self.V_, "warm": self.warm_, "pop": self.pop_, "known": self.known_})
         return st
 
@@ -313,7 +335,9 @@ class Hybrid(Recommender):
         self.als_ = ALS(factors=self.factors, alpha=self.alpha, threshold=None, seed=self.seed)
         self.content_ = ContentKNN(blocks=self.content_blocks, m=self.content_m, threshold=None)
         self.ease_ = EASE(l2=self.l2, threshold=None) if self.use_ease else None
-        for m, p in ((self.als_, "als."), (self.content_, "content."), (self.ease_, "ease.")):
+        self.rp3_ = self._make_rp3() if any(k.startswith("rp3.") for k in state) else None
+        for m, p in ((self.als_, "als."), (self.content_, "content."), (self.ease_, "ease."),
+                     (self.rp3_, "rp3.")):
             if m is None:
                 continue
             m.train_ = self.train_

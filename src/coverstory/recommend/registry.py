@@ -11,6 +11,7 @@ MODELS: dict[str, str] = {
     "itemknn-implicit": "coverstory.recommend.knn:ImplicitItemKNN",
     "userknn": "coverstory.recommend.knn:UserKNN",
     "ease": "coverstory.recommend.ease:EASE",
+    "rp3beta": "coverstory.recommend.rp3beta:RP3beta",
     "puresvd": "coverstory.recommend.svd:PureSVD",
     "mf": "coverstory.recommend.svd:BiasedMF",
     "als": "coverstory.recommend.als:ALS",

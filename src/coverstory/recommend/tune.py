@@ -14,8 +14,8 @@
 - **3-rating readers**: up to 300 readers reduced to 3 liked books (their other liked books
   are the truth), for the new-reader weights.
 
-Search (coordinate ascent from the current defaults): the warm weights (w_als, w_content)
-by warm validation NDCG@20; the new-reader weights (w_content_new, w_pop, kappa) by the
+Search (coordinate ascent from the current defaults; the RP3beta part starts at
+``RP3_START``): the warm weights (w_als, w_rp3, w_content) by warm validation NDCG@20; the new-reader weights (w_content_new, w_pop, kappa) by the
 3-rating readers' NDCG@20 while warm NDCG@20 stays within 0.001; the cold-start mapper
 (ridge / kNN / MLP and its settings) and the cold scale/offset (w_cold, b_cold; a wide grid,
 and a choice on its edge is flagged in the log) by NDCG@20 of one list per reader over
@@ -43,12 +43,14 @@ import scipy.sparse as sp
 K = 20
 SEARCH = {
     "w_als": [0.0, 0.1, 0.2, 0.4, 0.7, 1.0],
+    "w_rp3": [0.0, 0.1, 0.2, 0.3, 0.4, 0.6],
     "w_content": [0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.8],
     "w_content_new": [0.0, 0.5, 1.0, 2.0, 4.0],
     "w_pop": [0.0, 0.25, 0.5, 1.0, 2.0],
     "kappa": [1.0, 2.0, 5.0, 10.0, 20.0],
 }
-WARM_KEYS = ("w_als", "w_content")
+WARM_KEYS = ("w_als", "w_rp3", "w_content")
+RP3_START = 0.3        # the RP3beta part is fitted for tuning; the search may drop it (0)
 NEW_KEYS = ("w_content_new", "w_pop", "kappa")
 MAPPER_GRID = [("ridge", {"reg_l2": 1.0}), ("ridge", {"reg_l2": 10.0}),
                ("knn", {"cold_k": 10}), ("knn", {"cold_k": 20}), ("knn", {"cold_k": 50}),
@@ -158,7 +160,7 @@ def tune(X: sp.csr_matrix, feats, *, seed: int = 0, cold_blocks: list[str] | Non
         feats = day_one_only(feats, sp_["cold_items"], cold_blocks)
     t0 = time.perf_counter()
     h = Hybrid(seed=seed, cold_blocks=cold_blocks, content_blocks=content_blocks,
-               **(base or {})).fit(X_fit, feats)
+               **{"w_rp3": RP3_START, **(base or {})}).fit(X_fit, feats)
     say(f"tune: hybrid fitted on the validation carve in {time.perf_counter() - t0:.0f} s "
         f"({len(sp_['cold_items'])} validation cold books)")
     Xt = h.transform(X_fit)
