@@ -66,3 +66,16 @@ def test_a_shown_book_that_looks_sweet_is_liked(engine):
     assert len(r.books) >= 2
     r = engine.turn("f", text="the second looks sweet, she'll love it")
     assert r.intent == "feedback" and len(engine.store.load("f").liked) == 1
+
+
+def test_a_surname_after_the_full_name_is_that_author(engine):
+    got = {(s.kind, s.value, s.negated) for s in engine.nlu.parse(
+        "kay marsh type books, but not marsh herself").slots}
+    assert {("author", "Kay Marsh", False), ("author", "Kay Marsh", True)} <= got
+
+
+@pytest.mark.parametrize("text,facet,value", [("too much, tone it down a little", "refine", "mood:-dark"),
+                                              ("books of funny essays", "genre", "non-fiction")])
+def test_more_ways_to_say_a_kind_or_a_change(engine, text, facet, value):
+    got = {(s.kind, str(s.value)) for s in engine.nlu.parse(text).slots}
+    assert (facet, value) in got

@@ -85,7 +85,8 @@ GENRE = Facet("genre", "What kind of book are you in the mood for — {options}?
                       "Medical", "Sport", "Mind-Body-Spirit", "Teaching-Resources-Education"),
           say=("non-fiction", "nonfiction", "non fiction", "true story", "factual",
                "real events", "real life", "not made up", "actually happened", "true stories",
-               "based on a true story", "based on real events", "not fiction")),
+               "based on a true story", "based on real events", "not fiction", "essays",
+               "essay collection", "essay collections", "collection of essays")),
     Value("biography", tag_contains=("biograph", "memoir", "autobiograph", "bio-memoir",
                                      "bios-memoirs"), categories=("Biography",),
           say=("biography", "biographies", "memoir", "memoirs", "autobiography", "life story")),
@@ -309,4 +310,27 @@ REFINE = {
     "less gruesome": ("mood", "-dark"), "less intense": ("mood", "-dark"),
     "less depressing": ("mood", "-dark"), "less sad": ("mood", "-dark"),
     "less heavy": ("mood", "-dark"), "lighter in tone": ("mood", "cosy"),
+    "tone it down": ("mood", "-dark"), "tone down": ("mood", "-dark"),
+    "dial it back": ("mood", "-dark"), "too intense": ("mood", "-dark"),
 }
+
+
+#: everyday English words that must not be read as a surname, a one-word title or a typo
+EVERYDAY_WORDS = frozenset("""
+good great best book books read reading love loved like dark light funny long short
+new old young adult king queen war peace home house life death night day world love story
+girl boy man woman children child family friend friends time space magic dragons dragon
+vampire vampires witch witches ghost ghosts wizard wizards school water fire earth moon
+sun star stars sea ocean city town river mountain island forest garden kids teen teens
+something anything nothing please thanks recommend suggest want need looking find give
+tell more less like similar same different other another first second third last
+cozy cosy mystery mysteries romance horror fantasy science fiction history historical
+classic classics poetry poems thriller thrillers crime murder detective spy adventure
+travel food cooking art music sport sports business money power politics religion
+faith hope heart mind soul body blood bone bones shadow shadows dream dreams secret
+secrets lost found home heaven hell angel angels devil evil truth lies storm winter
+summer spring autumn fall rain snow wind road journey quest dead alive beautiful wild
+brave free little big small green black white red blue gold silver rose roses wonder
+room sister brother mother father daughter son wife husband lady lord prince princess
+empire kingdom series novel novels author authors write wrote written years year ago
+kind sort type about called named titled sad happy scary exciting gripping bleak""".split())

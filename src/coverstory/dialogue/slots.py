@@ -16,7 +16,7 @@ import numpy as np
 
 from coverstory.catalog.normalize import fold, norm_title
 from coverstory.dialogue.bookindex import BookIndex, facet_alias
-from coverstory.dialogue.lexicon import FACETS, NEGATORS, REFINE, SCOPE_BREAK
+from coverstory.dialogue.lexicon import EVERYDAY_WORDS, FACETS, NEGATORS, REFINE, SCOPE_BREAK
 from coverstory.dialogue.said import NEWCOMER_VERBS, fix_ordinals, newcomer
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
@@ -204,6 +204,7 @@ class SlotMatcher:
             # "rivers of london by ben aaronovitch": Aaronovitch, not Francine Rivers
             chosen = [c for c in chosen if not (c.kind == "author" and c.start in loose
                                                 and c.end - c.start == 1)]
+        chosen = _named_again(chosen, toks)
         _negate(chosen, toks, _commas(text, len(toks)))
         return chosen, toks
 
@@ -371,6 +372,17 @@ def _non_overlapping(cands: list[Slot]) -> list[Slot]:
 _NEG = sorted((tuple(n.replace("'", "").split()) for n in NEGATORS), key=len, reverse=True)
 
 
+def _named_again(slots: list[Slot], toks: list[str]) -> list[Slot]:
+    """The surname of an author named in full earlier in the message is that author again:
+    "erik larson type history, but not larson himself"."""
+    taken = {i for s in slots for i in range(s.start, s.end)}
+    said = {fold(str(s.value)).split()[-1]: s for s in slots if s.kind == "author" and
+            s.end - s.start >= 2 and str(s.value).strip()}
+    again = [Slot("author", said[t].value, False, i, i + 1, t, 0.8) for i, t in enumerate(toks)
+             if t in said and i not in taken and i >= said[t].end]
+    return sorted(slots + again, key=lambda s: s.start)
+
+
 def _commas(text: str, n: int) -> set[int]:
     """Token positions that follow a comma (none when the tokenisations do not line up)."""
     marked = tokens(text.replace(",", " xxcommaxx "))
@@ -426,22 +438,5 @@ def _common_words() -> frozenset[str]:
     if _COMMON is None:
         from coverstory.dialogue.bookindex import _STOP
 
-        extra = """good great best book books read reading love loved like dark light funny long short
-        new old young adult king queen war peace home house life death night day world love story
-        girl boy man woman children child family friend friends time space magic dragons dragon
-        vampire vampires witch witches ghost ghosts wizard wizards school water fire earth moon
-        sun star stars sea ocean city town river mountain island forest garden kids teen teens
-        something anything nothing please thanks recommend suggest want need looking find give
-        tell more less like similar same different other another first second third last
-        cozy cosy mystery mysteries romance horror fantasy science fiction history historical
-        classic classics poetry poems thriller thrillers crime murder detective spy adventure
-        travel food cooking art music sport sports business money power politics religion
-        faith hope heart mind soul body blood bone bones shadow shadows dream dreams secret
-        secrets lost found home heaven hell angel angels devil evil truth lies storm winter
-        summer spring autumn fall rain snow wind road journey quest dead alive beautiful wild
-        brave free little big small green black white red blue gold silver rose roses wonder
-        room sister brother mother father daughter son wife husband lady lord prince princess
-        empire kingdom series novel novels author authors write wrote written years year ago
-        kind sort type about called named titled sad happy scary exciting gripping bleak""".split()
-        _COMMON = frozenset(set(extra) | set(_STOP))
+        _COMMON = frozenset(set(EVERYDAY_WORDS) | set(_STOP))
     return _COMMON
