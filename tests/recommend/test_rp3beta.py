@@ -75,3 +75,23 @@ def test_hybrid_without_rp3_fits_no_rp3_and_weight_moves_scores():
     assert not np.allclose(a.score([0]), b.score([0]))
     b.set_weights(w_rp3=0.0)                           # same model, weight off: as without
     np.testing.assert_allclose(a.score([0]), b.score([0]), atol=1e-4)
+
+
+def test_tune_searches_rp3_and_calibrates_cold_books_at_the_bench_rates():
+    from coverstory.benchmarks._recommend_eval import hybrid_variants
+    from coverstory.recommend.tune import COLD_B, COLD_W, SEARCH, tune
+
+    X = sp.csr_matrix(block_ratings()[0])
+    args = dict(seed=0, base={"factors": 8}, mappers=[("ridge", {"reg_l2": 1.0})])
+    params, trials = tune(X, block_features(), **args)
+    assert params["w_rp3"] in SEARCH["w_rp3"] and "calibrated_cold" not in params
+    assert {t["w_rp3"] for t in trials if t["stage"] == "weights"} == set(SEARCH["w_rp3"])
+    params, trials = tune(X, block_features(), cold_target=0.5, **args)
+    cp = [t for t in trials if t["stage"] == "cold_protocol"]
+    assert len(cp) == len(COLD_W) * len(COLD_B)
+    best = max(cp, key=lambda t: t["val_all_ndcg@20"])
+    assert params["calibrated_cold"] == {"w_cold": best["w_cold"], "b_cold": best["b_cold"]}
+    rows = hybrid_variants(params)
+    assert len(rows) == 2 + (params["cold_slots"] > 0)
+    assert all("calibrated_cold" not in w for _, w in rows)
+    assert rows[1][1]["w_cold"] == best["w_cold"] and rows[1][1]["cold_slots"] == 0

@@ -181,7 +181,13 @@ HYBRID_LABEL = "hybrid (EASE+ALS+RP3beta+content, tuned)"
 def hybrid_variants(weights: dict) -> list[tuple[str, dict]]:
     """The tuned hybrid on merit only, and with the new-book exposure rule when tuning
     chose one (places reserved for unrated books: a product choice, docs/recommend.md)."""
+    cal = weights.get("calibrated_cold")
+    weights = {k: v for k, v in weights.items() if k != "calibrated_cold"}
     out = [(HYBRID_LABEL, {**weights, "cold_slots": 0, "cold_floor": None})]
+    if cal:
+        out.append((f"{HYBRID_LABEL}, cold books calibrated to the benchmark's rates "
+                    f"(w_cold {cal['w_cold']}, b_cold {cal['b_cold']})",
+                    {**weights, **cal, "cold_slots": 0, "cold_floor": None}))
     if weights.get("cold_slots", 0) > 0:
         fl = weights.get("cold_floor")
         out.append((f"{HYBRID_LABEL} + new-book places ({weights['cold_slots']} of 20, "

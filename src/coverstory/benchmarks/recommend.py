@@ -254,6 +254,12 @@ def markdown(res: dict, ctx) -> str:
            md_table([t for t in res["hybrid_tuning"] if t.get("stage") == "exposure"],
                     ["slots", "floor", "val_all_ndcg@20", "val_cold_recall@20",
                      "val_warm_recall@20", "ratio", "cold_share@20"]),
+           "\nCold calibration on merit at the benchmark's warm:cold truth rates "
+           "(tune_cold_protocol; the 8 best of the w_cold x b_cold grid by validation NDCG@20):\n",
+           md_table(sorted([t for t in res["hybrid_tuning"] if t.get("stage") == "cold_protocol"],
+                           key=lambda t: -t["val_all_ndcg@20"])[:8],
+                    ["w_cold", "b_cold", "val_all_ndcg@20", "val_cold_recall@20",
+                     "val_warm_recall@20", "cold_share@20"]),
            "\n## Acceptance\n",
            md_table([{"check": k, "value": v} for k, v in res["acceptance"].items()]),
            ]
