@@ -79,3 +79,18 @@ def test_a_surname_after_the_full_name_is_that_author(engine):
 def test_more_ways_to_say_a_kind_or_a_change(engine, text, facet, value):
     got = {(s.kind, str(s.value)) for s in engine.nlu.parse(text).slots}
     assert (facet, value) in got
+
+
+def test_heavy_books_to_hold_are_no_dark_tone_and_swearing_is_said_no_to(engine):
+    assert not [s for s in engine.nlu.parse("she can't hold heavy books so under 300 pages").slots
+                if s.kind == "mood"]
+    assert ("mood", "steamy", True) in {(s.kind, s.value, s.negated) for s in engine.nlu.parse(
+        "she's 78 and hates swearing lol").slots}
+
+
+@pytest.mark.parametrize("text", ["perfect, thank you. fingers crossed for her",
+                                  "great, thanks! hope she enjoys it"])
+def test_thanks_with_a_hope_for_someone_is_thanks(text):
+    from coverstory.dialogue import acts
+
+    assert (acts.classify(text).kind, acts.classify(text).sub) == ("smalltalk", "thanks")

@@ -397,7 +397,7 @@ _FOR_SOMEONE = re.compile(r"\b(?:she|he|they|my \w+|her|him|them)(?:'ll| will| w
                           r"(?:really |surely |definitely )?(?:love|like|enjoy|adore|be happy with)"
                           r" (?:these|those|them|it|this|that|one of (?:these|those|them))\b|"
                           r"(?:will|'ll) be (?:so |very |really )?(?:happy|thrilled|pleased|delighted|"
-                          r"chuffed|over the moon)\b")
+                          r"chuffed|over the moon)\b|\bfingers crossed\b|\bhope (?:she|he|they|my \w+)\b")
 _SMALL_FILLER = frozenset("""a lot so much very for the help you your that s it this all i am im
 now bye thanks thank really ok okay great that's appreciate appreciated cheers and again
 lovely nice good day evening morning awesome perfect yay yes wow brilliant excellent amazing

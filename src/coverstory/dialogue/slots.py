@@ -177,6 +177,8 @@ class SlotMatcher:
                     if kind == "length" and n == 1 and i + 1 < len(toks) and \
                             toks[i + 1] in _NOT_A_LENGTH:
                         continue                       # "long island", "a long time ago"
+                    if key == ("heavy",) and {"hold", "carry", "lift", "lug"} & set(toks[i - 3:i]):
+                        continue                       # "can't hold heavy books": their weight
                     if kind == "author" and n == 1 and key[0] in _NATIONALITIES and \
                             (i == 0 or toks[i - 1] not in ("by", "from", "author")):
                         continue                       # "the french novel with hedgehog"
