@@ -91,3 +91,15 @@ def test_vote_and_top_are_today_s(tiny_features):
     assert res.hits[0].book_id == ids[2]
     v = np.asarray([0.5, 2.0, 0.5, 1.0, 0.0], np.float32)
     assert _top(v, 3).tolist() == [1, 3, 0] and _top(v, 10).tolist() == [1, 3, 0, 2, 4]
+
+
+def test_extract_in_two_processes_is_the_same_as_in_one(tiny_features):
+    """Bulk extraction on both cores (a process pool, one OpenCV thread each) gives the
+    features of the one-process path, in the same order."""
+    from coverstory.search.local_features import _extract
+
+    covers, ids, pts, des, sizes = tiny_features
+    p2, d2, s2 = _extract([covers[i] for i in ids], 2, lambda m: None, chunk=5)
+    assert [tuple(s) for s in s2] == [tuple(s) for s in sizes]
+    assert all(np.array_equal(a, b) for a, b in zip(des, d2))
+    assert all(np.array_equal(a, b) for a, b in zip(pts, p2))

@@ -77,11 +77,15 @@ def covers_of(home) -> tuple[dict[int, str], dict[int, str], dict]:
     return covers, {i: books[i].cover_sha256 for i in covers}, books
 
 
-def features(name: str, paths: list[str], work: Path, log, workers: int = 1):
-    """(points, descriptors, sizes, SIFT seconds) of ``paths``, cached in ``work/name.npz``."""
-    from coverstory.search.local_features import _extract
+def features(name: str, paths: list[str], work: Path, log, workers: int = 1,
+             side: int | None = None, nfeatures: int | None = None):
+    """(points, descriptors, sizes, SIFT seconds) of ``paths``, cached in ``work/name.npz``
+    (``name_SIDExFEATURES.npz`` for cover settings other than the first ones, 160 x 250)."""
+    from coverstory.search.local_features import COVER_FEATURES, COVER_SIDE, _extract
 
-    cache = work / f"{name}.npz"
+    side, nfeatures = side or COVER_SIDE, nfeatures or COVER_FEATURES
+    tag = "" if (side, nfeatures) == (160, 250) else f"_{side}x{nfeatures}"
+    cache = work / f"{name}{tag}.npz"
     if cache.exists():
         with np.load(cache) as z:
             if int(z["n"]) == len(paths):
@@ -89,7 +93,7 @@ def features(name: str, paths: list[str], work: Path, log, workers: int = 1):
                 return (np.split(z["pts"], cut), np.split(z["des"], cut),
                         [tuple(s) for s in z["sizes"].tolist()], float(z["seconds"]))
     t = time.time()
-    pts, des, hw = _extract(paths, workers, log)
+    pts, des, hw = _extract(paths, workers, log, side=side, nfeatures=nfeatures)
     sec = time.time() - t
     np.savez(cache, n=len(paths), seconds=sec, counts=np.asarray([len(d) for d in des]),
              pts=np.concatenate(pts), des=np.concatenate(des),

@@ -73,7 +73,9 @@ def cover_features(path_or_gray, side: int = COVER_SIDE, nfeatures: int = COVER_
     elif g.ndim == 3:
         g = cv2.cvtColor(g, cv2.COLOR_RGB2GRAY)
     s = side / max(g.shape)
-    g = cv2.resize(g, None, fx=s, fy=s, interpolation=cv2.INTER_CUBIC if s > 1 else cv2.INTER_AREA)
+    if abs(s - 1.0) > 1e-3:
+        g = cv2.resize(g, None, fx=s, fy=s,
+                       interpolation=cv2.INTER_CUBIC if s > 1 else cv2.INTER_AREA)
     kp, des = (sift or _sift(nfeatures)).detectAndCompute(g, None)
     if des is None or not kp:
         return np.zeros((0, 2), np.float32), np.zeros((0, 128), np.float32), g.shape[:2]
@@ -324,18 +326,23 @@ def _add(index, flat: np.ndarray, start: int, chunk: int = 500_000) -> None:
         index.add_with_ids(x, np.arange(start + s, start + s + len(x), dtype=np.int64))
 
 
-def _extract(paths: list[str], workers: int, log):
-    """SIFT of cover files (in ``workers`` processes): points, float16 RootSIFT, sizes."""
-    chunks = [paths[i:i + 500] for i in range(0, len(paths), 500)]
+def _extract(paths: list[str], workers: int, log, side: int = COVER_SIDE,
+             nfeatures: int = COVER_FEATURES, chunk: int = 250):
+    """SIFT of cover files (in ``workers`` processes, one OpenCV thread each): points,
+    float16 RootSIFT, sizes."""
+    from functools import partial
+
+    chunks = [paths[i:i + chunk] for i in range(0, len(paths), chunk)]
+    one = partial(_extract_chunk, side=side, nfeatures=nfeatures)
     pts, des, sizes = [], [], []
     t = time.time()
     if workers > 1 and len(chunks) > 1:
         from concurrent.futures import ProcessPoolExecutor
 
-        with ProcessPoolExecutor(max_workers=workers) as ex:
-            results = list(_logged(ex.map(_extract_chunk, chunks), log, len(paths), t))
+        with ProcessPoolExecutor(max_workers=workers, initializer=_one_thread) as ex:
+            results = list(_logged(ex.map(one, chunks), log, len(paths), t))
     else:
-        results = [_extract_chunk(c) for c in chunks]
+        results = [one(c) for c in chunks]
     for p, d, hw in results:
         pts += p
         des += d
@@ -343,19 +350,27 @@ def _extract(paths: list[str], workers: int, log):
     return pts, des, sizes
 
 
+def _one_thread() -> None:
+    """Pool workers: one OpenCV thread each (the processes share the cores)."""
+    import cv2
+
+    cv2.setNumThreads(1)
+
+
 def _logged(results, log, total: int, t: float):
     done = 0
     for r in results:
         done += len(r[0])
-        log(f"SIFT: {done}/{total} covers ({time.time() - t:.0f} s)")
+        if done % 5000 < len(r[0]) or done == total:
+            log(f"SIFT: {done}/{total} covers ({time.time() - t:.0f} s)")
         yield r
 
 
-def _extract_chunk(paths: list[str]):
-    sift = _sift(COVER_FEATURES)
+def _extract_chunk(paths: list[str], side: int = COVER_SIDE, nfeatures: int = COVER_FEATURES):
+    sift = _sift(nfeatures)
     pts, des, sizes = [], [], []
     for p in paths:
-        a, d, hw = cover_features(p, sift=sift)
+        a, d, hw = cover_features(p, side=side, sift=sift)
         pts.append(a)
         des.append(d.astype(np.float16))
         sizes.append(hw)

@@ -177,7 +177,7 @@ class PhotoSearch:
         """Identify the cover in ``img`` (an RGB PIL image)."""
         import cv2
 
-        from coverstory.search.local_features import photo_features
+        from coverstory.search.local_features import PHOTO_FEATURES, photo_features
 
         t0 = time.perf_counter()
         tm: dict = {}
@@ -186,7 +186,8 @@ class PhotoSearch:
         if s < 1:
             rgb = cv2.resize(rgb, None, fx=s, fy=s, interpolation=cv2.INTER_AREA)
         t = time.perf_counter()
-        pts, des = photo_features(rgb)
+        pts, des = photo_features(rgb, nfeatures=getattr(self.local, "photo_features",
+                                                         PHOTO_FEATURES))
         tm["features_ms"] = _ms(t)
         t = time.perf_counter()
         votes, matches = self.local.match(des)

@@ -34,12 +34,13 @@ from pathlib import Path
 
 import numpy as np
 
-from coverstory.search.local_features import (EXACT_MAX, KNN, NPROBE, TRAIN_SAMPLE,
-                                              Matches, homography_inliers, vote)
+from coverstory.search.local_features import (EXACT_MAX, KNN, NPROBE, TRAIN_SAMPLE, Matches,
+                                              homography_inliers, vote)
 
 PQ_BYTES = 32            # product-quantiser code per descriptor (bytes)
 SHORTLIST = 10           # covers verified from the compressed votes (as today)
 RATIO = 0.85             # Lowe's ratio test of stage 2 (on L2 distances)
+PHOTO_FEATURES = 1000    # photo keypoints (voting: 1,500): the busy photos make the p95
 FORMAT = "coverstory-two-stage/1"
 
 
@@ -57,6 +58,7 @@ class TwoStageFeatures:
     ``row``, ``match``, ``verify``, ``shortlist``)."""
 
     shortlist = SHORTLIST
+    photo_features = PHOTO_FEATURES    # read by PhotoSearch
     stage2 = "exact"     # "exact": descriptors re-matched from disk; "votes": stage 1's matches
 
     def __init__(self, folder, index, ids, start, counts, sizes, mmap: bool = False):
