@@ -110,3 +110,14 @@ def test_book_number_four_after_a_series_answer():
 
     a = acts.classify("and book number four?")
     assert (a.kind, a.sub, a.number, a.query) == ("series", "number", 4, "")
+
+
+def test_the_same_author_as_a_series_finished(engine_over):
+    eng = engine_over([(f"w{n}", {"title": f"{t} (Wetworld, #{n})", "authors": ["Kay Marsh"],
+                                  "year": 1980 + n, "description": "A river town."})
+                       for n, t in enumerate(("Ash", "Brook", "Cinder"), 1)] +
+                      [("o1", {"title": "Salt Road", "authors": ["Kay Marsh"], "year": 1999,
+                               "description": "A road."})])
+    r = eng.turn("s", text="my son finished all the wetworld books, what else by the same author?")
+    assert r.books and all(b["authors"] == ["Kay Marsh"] and "Wetworld" not in b["title"]
+                           for b in r.books)

@@ -194,14 +194,15 @@ def positive_masks(idx: BookIndex, st: SessionState, k: int) -> dict[str, np.nda
             out["tag"] = m
     for facet in HARD_FACETS:
         vals = [v for v in st.prefs.get(facet, {}) if f"{facet}:{v}" not in st.soft]
-        if vals:
+        if vals:           # among one author's books a single shelf is enough ("shel
+            has = idx.any_shelf if authors else idx.has   # silverstein poems")
             m = np.ones(len(idx), bool)
             for v in vals:
-                m &= idx.has(facet, v)
+                m &= has(facet, v)
             if m.sum() < k and len(vals) > 1:          # "historical romance": any of them
                 m = np.zeros(len(idx), bool)
                 for v in vals:
-                    m |= idx.has(facet, v)
+                    m |= has(facet, v)
             out[facet] = m
     with np.errstate(invalid="ignore"):
         if st.years is not None:

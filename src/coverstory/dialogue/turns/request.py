@@ -129,11 +129,9 @@ class RequestTurns:
         sid = st.session_id
         p = self.nlu.parse(acts.masked_text(text, act.masked))
         self._fuzzy_author(p)
+        done = None          # "finished all the percy jackson books, what else by him?"
         if not p.of("author") and (act.same_author or _THAT_AUTHOR.search(fold(text))):
-            b = self._target(st, p, text)
-            r = self.index.row.get(b) if b is not None else None
-            if r is not None and self.index.authors[r]:
-                _add_author(p, self.index.authors[r][0], False, "that author")
+            done = self._same_author(st, p, text)
         content = [s for s in p.slots if s.kind != "ref"]
         intent = p.intent
         pending = st.question
@@ -203,6 +201,8 @@ class RequestTurns:
                 st.anchors = [b for b in talked if b in self.index.row and  # like his book
                               self.index.authors[self.index.row[b]][:1] == [author]][:1]
         self._reject_unaccepted(st, p)
+        if done:
+            st.exclude("series", done)
         if intent == "similar_to" and any(s.kind == "title" and not s.negated and
                                           int(s.value) not in st.anchors for s in p.slots):
             st.forget_preferences()               # "like X" starts a new search
@@ -396,7 +396,8 @@ class RequestTurns:
         else:                                                       # "all the austen ones"
             toks = t.split()
             said = next((w for i, w in enumerate(toks[:-1]) if toks[i + 1] in _WORKS
-                         and w in f.by_surname), None)
+                         and w in f.by_surname and " ".join(toks[max(0, i - 1):i + 1]) not in
+                         (self.index.series.find(" ".join(toks[i - 1:i + 1])) or "")), None)
             if said is None:
                 return
         name = f.author(said)

@@ -171,6 +171,22 @@ class SeriesCueTurns:
                 long_run = long_run or len(run) > 1
         return out, long_run
 
+    def _same_author(self, st: SessionState, p, text: str) -> str | None:
+        """"what else by the same author": the author of the book talked about, or of the
+        series named ("finished all the Percy Jackson books, what else by the same author"),
+        which is returned when the reader is done with it."""
+        from coverstory.dialogue.turns.request import _add_author
+
+        b = self._target(st, p, text)
+        r = self.index.row.get(b) if b is not None else None
+        key = self._series_in(text) if r is None else None
+        done = None
+        if key is not None and self.index.series.members.get(key):
+            r = self.index.series.members[key][0]
+            done = key if re.search(r"\b(?:finished|read|done with|through)\b", fold(text)) else None
+        if r is not None and self.index.authors[r]:
+            _add_author(p, self.index.authors[r][0], False, "that author")
+        return done
     def _rare_word(self, word: str, key: str) -> bool:
         """At most 3 titles outside the series ``key`` have the word ("witches": The Witches,
         A Discovery of Witches; "three": dozens)."""
