@@ -121,3 +121,12 @@ def test_the_same_author_as_a_series_finished(engine_over):
     r = eng.turn("s", text="my son finished all the wetworld books, what else by the same author?")
     assert r.books and all(b["authors"] == ["Kay Marsh"] and "Wetworld" not in b["title"]
                            for b in r.books)
+
+
+def test_that_author_of_a_book_loved_in_passing(engine_over):
+    eng = engine_over([("k1", {"title": "The Very Quiet Heron", "authors": ["Kay Marsh"], "year": 1990}),
+                       ("k2", {"title": "Salt Road", "authors": ["Kay Marsh"], "year": 1991}),
+                       ("l1", {"title": "Tin Roof", "authors": ["Lou Penn"], "year": 1992})])
+    eng.turn("h", text="books by lou penn")
+    r = eng.turn("h", text="lovely. she also adores the quiet heron, anything else by that author?")
+    assert [b["title"] for b in r.books] == ["Salt Road"]

@@ -384,7 +384,7 @@ class RequestTurns:
             return
         t = fold(p.text) + " "
         m = _BY.search(t)
-        rest = [w for w in t.split() if w not in _NAME_FILLER and w not in ("a", "an")]
+        rest = [w for w in t.split() if w not in _NAME_FILLER and len(w) > 1 and w != "an"]
         f = finder(self.index)
         if m and not re.match(r"(?:a|an|the|some|any)\b", m.group(1)):
             said = m.group(1)

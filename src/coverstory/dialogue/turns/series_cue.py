@@ -21,6 +21,8 @@ from coverstory.dialogue.state import SessionState
 
 _LIKE = re.compile(r"\b(?:like|similar to|in the vein of|along the lines of|the same as|"
                    r"reminds? me of|fans? of)\b")
+_LOVES_TITLE = re.compile(r"\b(?:adores?|loves?|loved|liked?|enjoy(?:s|ed)?) (the [a-z' ]{4,40}?)"
+                          r"\s*(?:[,.;?!]|$| and | so )")
 _STEP_WORDS = frozenset("""a after an and before book books first last next novel novels of one
 ones please pls plz second series the third what which""".split())
 _ONE_WHERE = re.compile(r"^(?:and |so |ok |okay |what about |how about |which is |what'?s |whats )*"
@@ -177,7 +179,11 @@ class SeriesCueTurns:
         which is returned when the reader is done with it."""
         from coverstory.dialogue.turns.request import _add_author
 
-        b = self._target(st, p, text)
+        m = _LOVES_TITLE.search(text.lower())   # "she also adores the hungry caterpillar, ..."
+        got = finder(self.index).title(m.group(1)) if m else None
+        b = self._target(st, p, text) if got is None or got[1] < 90 else int(self.index.ids[got[0]])
+        if got is not None and got[1] >= 90 and b not in st.read:
+            st.read.append(b)                    # she has it: not suggested back
         r = self.index.row.get(b) if b is not None else None
         key = self._series_in(text) if r is None else None
         done = None
