@@ -75,7 +75,8 @@ def test_a_surname_after_the_full_name_is_that_author(engine):
 
 
 @pytest.mark.parametrize("text,facet,value", [("too much, tone it down a little", "refine", "mood:-dark"),
-                                              ("books of funny essays", "genre", "non-fiction")])
+                                              ("books of funny essays", "genre", "non-fiction"),
+                                              ("like wolf hall but actually old", "era", "before 1900")])
 def test_more_ways_to_say_a_kind_or_a_change(engine, text, facet, value):
     got = {(s.kind, str(s.value)) for s in engine.nlu.parse(text).slots}
     assert (facet, value) in got

@@ -166,7 +166,8 @@ AUDIENCE = Facet("audience", "Who is it for — {options}?", (
 ERA = Facet("era", "Do you prefer something {options}?", (
     Value("before 1900", years=(-3000, 1900),
           say=("19th century", "victorian", "old classic", "ancient", "very old",
-               "nineteenth century", "before 1900", "1800s")),
+               "nineteenth century", "before 1900", "1800s", "actually old", "really old",
+               "properly old", "genuinely old", "written long ago")),
     Value("1900 to 1959", years=(1900, 1960),
           say=("early 20th century", "1900s", "1920s", "1930s", "1940s", "1950s",
                "first half of the 20th century", "between the wars", "mid century")),
@@ -334,4 +335,5 @@ summer spring autumn fall rain snow wind road journey quest dead alive beautiful
 brave free little big small green black white red blue gold silver rose roses wonder
 room sister brother mother father daughter son wife husband lady lord prince princess
 empire kingdom series novel novels author authors write wrote written years year ago
-kind sort type about called named titled sad happy scary exciting gripping bleak""".split())
+kind sort type about called named titled sad happy scary exciting gripping bleak actually
+really properly genuinely""".split())
