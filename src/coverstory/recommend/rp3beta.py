@@ -9,9 +9,9 @@ back part of that advantage).
     keep the ``k`` largest entries of each row of W, zero the diagonal, rows summing to 1
     score = x_u @ W
 
-No maintained Python library we install ships it (``implicit`` has ItemKNN/ALS/BPR only;
-Dacrema et al.'s RecSys2019 code is a research repository), so this is the short
-vectorised scipy version, computed in row chunks (memory: chunk x n_items floats, and the
+None of the libraries the project installs ships it (``implicit``: item-kNN, ALS, BPR;
+Dacrema et al.'s RecSys2019 evaluation code has one but is a research repository, not a
+package), so this is the short vectorised scipy version, computed in row chunks (memory: chunk x n_items floats, and the
 kept k entries per book). Like EASE it is fitted on rated books only.
 """
 
