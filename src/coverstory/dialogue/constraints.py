@@ -112,7 +112,9 @@ def seen_mask(idx: BookIndex, st: SessionState, shown: bool = True) -> np.ndarra
     return ok
 
 
-EXCLUDES_ALSO = {("genre", "crime"): ("mystery",), ("genre", "mystery"): ("crime",)}  # "not crime"
+EXCLUDES_ALSO = {("genre", "crime"): ("mystery",), ("genre", "mystery"): ("crime",),  # "not crime"
+                 ("tag", "superheroes"): ("dc-comics", "marvel"),    # the two superhero houses
+                 ("tag", "superhero"): ("dc-comics", "marvel")}
 
 
 def exclusion_mask(idx: BookIndex, st: SessionState, level: int = 0) -> np.ndarray:
