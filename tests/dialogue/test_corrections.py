@@ -52,6 +52,8 @@ def test_who_an_author_is(engine):
     ("the first one, why?", "explain", ""), ("is that ya?", "ask", "audience"),
     ("who's robert galbraith", "ask", "who"), ("good omens is co-written right? with who", "ask", "author"),
     ("why not", "request", ""), ("who is it by", "ask", "author"),
+    ("ok something for my toddler that isnt seuss, picture books", "request", ""),
+    ("is it ok for my 10 year old?", "ask", "audience"),
 ])
 def test_more_questions_about_books_and_authors(text, kind, sub):
     from coverstory.dialogue import acts

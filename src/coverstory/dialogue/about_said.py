@@ -29,7 +29,7 @@ ASK = {
              r"known as|the same as|published as|titled)\b|\b(?:other|original|uk|us|american|"
              r"british) title\b",
     "audience": r"\b(?:ok|okay|suitable|appropriate|alright|all right|fine|too (?:old|young|"
-                r"grown[- ]up|mature|scary|hard|adult))\b[\w' ]{0,12}\bfor (?:a |an |my |our |him\b|"
+                r"grown[- ]up|mature|scary|hard|adult))\b(?! (?:something|anything|some|more|now|then|so)\b)[\w' ]{0,12}\bfor (?:a |an |my |our |him\b|"
                 r"her\b|them\b|kids|children|teens|\d)|\bage[- ]appropriate\b|\bwhat age\b|"
                 r"\bhow old (?:do|should)\b|^(?:and |so )?is (?:it|that|this)(?: one)? (?:ya|young adult|"
                 r"a ya (?:book|novel)|for (?:teens|kids|children|adults|grown ?ups)|a kids'? book|"
