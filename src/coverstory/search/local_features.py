@@ -337,9 +337,13 @@ def _extract(paths: list[str], workers: int, log, side: int = COVER_SIDE,
     pts, des, sizes = [], [], []
     t = time.time()
     if workers > 1 and len(chunks) > 1:
+        import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        with ProcessPoolExecutor(max_workers=workers, initializer=_one_thread) as ex:
+        ctx = multiprocessing.get_context("spawn")    # a fork of a process with OpenCV, torch
+        #                                               or Spark threads can deadlock (it hung CI)
+        with ProcessPoolExecutor(max_workers=workers, initializer=_one_thread,
+                                 mp_context=ctx) as ex:
             results = list(_logged(ex.map(one, chunks), log, len(paths), t))
     else:
         results = [one(c) for c in chunks]
